@@ -1,0 +1,1 @@
+"""Placeholder until the proxy commands land."""

@@ -1,0 +1,299 @@
+"""What one LLM call cost, from the provider's reported usage and genai-prices' bundled price data.
+
+r4u keeps no price table of its own: prices come from genai-prices (pydantic's maintained data,
+bundled in the package, so it works offline), or from the user's `R4U_HOME/prices.toml` for
+private deployments (see pricing_overrides.py). A call whose model has no known price costs
+None (stored as NULL and listed as unpriced), never $0.
+
+Token accounting follows r4u's normalised columns (docs/architecture.md), which happen to be
+what genai-prices' `Usage` expects: `input_tokens` includes cache reads and writes, and
+`output_tokens` includes reasoning/thinking tokens, which every provider bills at the output
+rate. genai-prices subtracts the cache tokens from the input itself and applies tiered (by
+prompt size) and dated prices.
+
+`price()` runs in the writer thread for every trace, so model lookups are cached.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import genai_prices
+
+from .paths import Home
+from .pricing_overrides import NO_OVERRIDES, Overrides, load_overrides
+
+log = logging.getLogger(__name__)
+
+GENAI_PRICES_SOURCE = f"genai-prices {genai_prices.__version__}"
+TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
+
+# r4u provider name -> genai-prices provider id, for the first-party APIs.
+PROVIDER_IDS = {"openai": "openai", "anthropic": "anthropic", "gemini": "google"}
+
+# Tiers that are billed at half the standard rate: OpenAI's Batch API and flex processing,
+# Anthropic's Message Batches and Gemini's Batch Mode all publish a 50% discount. genai-prices
+# 0.0.61 has no tier data at all, so the discount is applied here; newer releases price flex
+# and priority themselves when given the tier (see _calculate).
+HALF_PRICE_TIERS = frozenset({"batch", "flex"})
+# What providers call the ordinary rate; these mean "no adjustment".
+STANDARD_TIERS = frozenset(
+    {"auto", "default", "standard", "standard_only", "scale", "on_demand", "provisioned_throughput"}
+)
+
+# genai-prices added `price_context` (service-tier prices) after 0.0.61.
+_SUPPORTS_PRICE_CONTEXT = "price_context" in inspect.signature(genai_prices.calc_price).parameters
+
+
+@dataclass(frozen=True)
+class Price:
+    cost_usd: float | None  # None: unknown price or no usage reported, never a made-up 0
+    priced_model: str | None  # the price entry that matched, e.g. "gpt-4o" for "gpt-4o-2024-08-06"
+    source: str  # "genai-prices 0.0.61", "override:/home/me/.r4u/prices.toml", or why unpriced
+
+
+# --- configuration -------------------------------------------------------------------------
+
+_overrides: Overrides | None = None  # None until configured or first used
+
+
+def configure(prices_file: str | Path | None) -> Overrides:
+    """Load the user's price overrides once (call at proxy start); None disables overrides.
+
+    Raises PricesFileError when the file exists but is broken, so the user hears about it
+    at start instead of getting silently wrong costs.
+    """
+    global _overrides
+    _overrides = load_overrides(prices_file) if prices_file is not None else NO_OVERRIDES
+    return _overrides
+
+
+def current_overrides() -> Overrides:
+    global _overrides
+    if _overrides is None:
+        try:
+            _overrides = load_overrides(Home.resolve().root / "prices.toml")
+        except ValueError as exc:  # a broken file must not stop recording; the CLI reports it
+            log.warning("price overrides ignored: %s", exc)
+            _overrides = NO_OVERRIDES
+    return _overrides
+
+
+# --- service tier ----------------------------------------------------------------------------
+
+
+def normal_tier(raw: Any) -> str | None:
+    """A provider's tier name as r4u prices it: "flex", "priority", "batch", ... or None for standard.
+
+    Vertex reports `usageMetadata.trafficType` ("ON_DEMAND", "ON_DEMAND_FLEX", ...) instead.
+    """
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    tier = raw.strip().lower()
+    tier = tier.removeprefix("on_demand_")
+    return None if tier in STANDARD_TIERS else tier
+
+
+def service_tier(request: Mapping[str, Any] | None, response: Mapping[str, Any] | None) -> str | None:
+    """The tier the call was billed on, or None for the standard rate.
+
+    The response wins because it reports the tier actually used (OpenAI answers a request
+    for "auto" with "default" or "priority"; Anthropic reports `usage.service_tier`).
+    """
+    for body in (response, request):
+        if not isinstance(body, Mapping):
+            continue
+        usage = body.get("usage")
+        usage_metadata = body.get("usageMetadata")
+        raw = (
+            body.get("service_tier")
+            or (usage.get("service_tier") if isinstance(usage, Mapping) else None)
+            or (usage_metadata.get("trafficType") if isinstance(usage_metadata, Mapping) else None)
+        )
+        if isinstance(raw, str) and raw:
+            return normal_tier(raw)
+    return None
+
+
+# --- genai-prices lookup -----------------------------------------------------------------------
+
+
+def _model_ref(model: str) -> str:
+    # Gemini names models by resource path: "models/gemini-2.5-flash" or
+    # "projects/p/locations/l/publishers/google/models/gemini-2.5-flash" on Vertex.
+    return model.rsplit("models/", 1)[-1].strip()
+
+
+def _candidates(provider: str, host: str | None) -> list[dict[str, str]]:
+    """Ways to name the provider to genai-prices, most specific first."""
+    found: list[dict[str, str]] = []
+    if host:
+        # The host names the real seller: Azure, Groq, OpenRouter, DeepSeek, ... each has an
+        # api_pattern in genai-prices. An unknown host (a local server) matches nothing.
+        found.append({"provider_api_url": f"https://{host.split(':')[0].lower()}"})
+    if provider in PROVIDER_IDS:
+        found.append({"provider_id": PROVIDER_IDS[provider]})
+    return found
+
+
+def _snapshot_key() -> int:
+    # genai-prices swaps in a new data snapshot when its updater fetches fresh prices;
+    # keying the cache on it makes lookups after an update see the new data.
+    snapshots = getattr(genai_prices, "data_snapshot", None)
+    try:
+        return id(snapshots.get_snapshot()) if snapshots else 0
+    except Exception:  # a future internal change must not break pricing
+        return 0
+
+
+@functools.lru_cache(maxsize=4096)
+def _lookup(provider: str, host: str | None, model_ref: str, snapshot: int) -> dict[str, str] | None:
+    """The calc_price keyword that finds this model, or None when genai-prices has no price.
+
+    Misses are what make this cache worth having: genai-prices caches its hits itself, but an
+    unknown model scans every provider's match rules on each call.
+    """
+    del snapshot  # only part of the cache key
+    for where in _candidates(provider, host):
+        try:
+            genai_prices.calc_price(genai_prices.Usage(), model_ref, **where)  # type: ignore[arg-type]
+        except LookupError:
+            continue
+        return where
+    return None
+
+
+def _calculate(
+    usage: genai_prices.Usage, model_ref: str, where: dict[str, str], at: datetime, tier: str | None
+) -> tuple[Decimal, str, str]:
+    """(dollars, matched model id, note about the tier) from genai-prices."""
+    calc_kwargs: dict[str, Any] = {"genai_request_timestamp": at, **where}
+    calc = genai_prices.calc_price(usage, model_ref, **calc_kwargs)
+    total, note = calc.total_price, ""
+    if tier in ("flex", "priority") and _SUPPORTS_PRICE_CONTEXT:
+        tiered = genai_prices.calc_price(usage, model_ref, price_context={"service_tier": tier}, **calc_kwargs)
+        if tiered.model_price != calc.model_price:  # the data has a price for this tier
+            return tiered.total_price, tiered.model.id, f"{tier} price"
+    if tier in HALF_PRICE_TIERS:
+        total, note = total / 2, f"{tier} tier: standard price x 0.5"
+    elif tier is not None:
+        note = f"{tier} tier billed at the standard price: no {tier} price in the data"
+    if calc.auto_update_timestamp is not None:
+        note = "; ".join(filter(None, [f"prices fetched {calc.auto_update_timestamp:%Y-%m-%d %H:%M}", note]))
+    return total, calc.model.id, note
+
+
+# --- the interface -------------------------------------------------------------------------------
+
+
+def _count(usage: Mapping[str, Any], key: str) -> int | None:
+    value = usage.get(key)
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def price(
+    provider: str,
+    model: str | None,
+    usage: Mapping[str, Any],
+    request: Mapping[str, Any] | None = None,
+    *,
+    host: str | None = None,
+    response: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+    tier: str | None = None,
+) -> Price:
+    """Price one call. Never raises: a problem yields cost None with the reason in `source`.
+
+    provider: r4u's provider name; host: the API host (maps openai_compatible hosts such as
+    api.groq.com to their price list, and lets overrides match by host). usage: the normalised
+    token columns. request/response: parsed bodies, read only for the service tier (batch,
+    flex, priority); `tier` states it outright. at: when the call happened (prices change over
+    time; default now).
+    """
+    if not model:
+        return Price(None, None, "unpriced: no model name")
+    input_tokens = _count(usage, "input_tokens")
+    output_tokens = _count(usage, "output_tokens")
+    cache_read = _count(usage, "cache_read_tokens") or 0
+    cache_write = _count(usage, "cache_write_tokens") or 0
+    used_tier = normal_tier(tier) if tier else service_tier(request, response)
+    model_ref = _model_ref(model)
+    try:
+        override = current_overrides().find(provider, host, model_ref, used_tier)
+        if override is not None:
+            if input_tokens is None and output_tokens is None:
+                return Price(None, override.name or override.match, "unpriced: no usage reported")
+            dollars = override.cost(input_tokens or 0, cache_read, cache_write, output_tokens or 0)
+            return Price(float(dollars), override.name or override.match, current_overrides().source)
+
+        where = _lookup(provider, host, model_ref.lower(), _snapshot_key())
+        if where is None:
+            return Price(None, None, f"unpriced: {GENAI_PRICES_SOURCE} has no price for {model_ref!r}")
+        usage_for_prices = genai_prices.Usage(
+            input_tokens=input_tokens,
+            cache_read_tokens=cache_read or None,
+            cache_write_tokens=cache_write or None,
+            output_tokens=output_tokens,
+        )
+        when = at or datetime.now(tz=UTC)
+        dollars, matched, note = _calculate(usage_for_prices, model_ref, where, when, used_tier)
+        if input_tokens is None and output_tokens is None:
+            return Price(None, matched, "unpriced: no usage reported")
+        source = f"{GENAI_PRICES_SOURCE} ({note})" if note else GENAI_PRICES_SOURCE
+        return Price(float(dollars), matched, source)
+    except Exception as exc:  # bad numbers from a parser (e.g. cache > input) or a library change
+        log.warning("pricing %s %s failed: %s", provider, model, exc)
+        return Price(None, None, f"unpriced: {type(exc).__name__}: {exc}")
+
+
+def _json(text: Any) -> Mapping[str, Any] | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, Mapping) else None
+
+
+def _started(text: Any) -> datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def price_row(row: Mapping[str, Any]) -> Price:
+    """Price a `traces` row (column name -> value): what `r4u reprice` runs for each trace.
+
+    Tries the response's model name first (it is the exact version billed) and falls back
+    to the request's when the response's is missing or unpriced.
+    """
+    usage = {key: row.get(key) for key in TOKEN_COLUMNS}
+    # A caller that already knows the tier (reprice extracts it in SQL, sparing the bodies)
+    # passes a `service_tier` key; otherwise it is read from the stored bodies.
+    if "service_tier" in row:
+        tier = row["service_tier"]
+    else:
+        tier = service_tier(_json(row.get("request_body")), _json(row.get("response_body")))
+    common: dict[str, Any] = {"host": row.get("host"), "at": _started(row.get("started_at")), "tier": tier}
+    provider = row.get("provider") or "unknown"
+    models = [m for m in (row.get("response_model"), row.get("request_model")) if m]
+    result = Price(None, None, "unpriced: no model name")
+    for model in dict.fromkeys(models):  # dedupe, keep order
+        result = price(provider, model, usage, **common)
+        if result.priced_model is not None:
+            break
+    return result

@@ -1,1 +1,219 @@
-"""Placeholder until the proxy commands land."""
+"""`r4u proxy start | stop | status`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ..ca import CAError, check_pem
+from ..config import ProxyConfig
+from ..hosts import BadHostSpec, host_regex, parse_resolve
+from ..paths import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_UI_PORT, Home
+from ..state import clear_state, pid_alive, read_state, read_stats, running_state
+from . import main
+
+
+class UserError(click.ClickException):
+    """One line on stderr, exit code 2: bad input or a start that cannot happen."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"r4u: error: {self.format_message()}", err=True)
+
+
+def home_option(f):
+    return click.option(
+        "--home", type=click.Path(file_okay=False, path_type=Path), default=None,
+        help="r4u's folder (default: $R4U_HOME or ~/.r4u).",
+    )(f)  # fmt: skip
+
+
+@main.group()
+def proxy() -> None:
+    """Start, stop and inspect the recording proxy."""
+
+
+@proxy.command()
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address the proxy listens on.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="Proxy port (0: any free one).")
+@home_option
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="SQLite file (default: HOME/traces.db).")
+@click.option("--ui/--no-ui", default=True, show_default=True, help="Serve the Datasette UI beside the proxy.")
+@click.option("--ui-port", default=DEFAULT_UI_PORT, show_default=True, type=int, help="UI port (0: any free one).")
+@click.option("--upstream-ca", type=click.Path(dir_okay=False, path_type=Path), help="Also trust this CA (PEM) upstream.")
+@click.option("--resolve", multiple=True, metavar="HOST=IP:PORT", help="Connect to IP:PORT for HOST (repeatable).")
+@click.option("--intercept", multiple=True, metavar="PATTERN", help="Also intercept these hosts, e.g. '*.internal.ai'.")
+@click.option("--capture-cap", default="10MB", show_default=True, help="Response bytes stored per call.")
+@click.option("--no-grouping", is_flag=True, help="Do not run the task grouping process.")
+@click.option("--detach", is_flag=True, help="Run in the background and return once the proxy listens.")
+def start(
+    host: str, port: int, home: Path | None, db: Path | None, ui: bool, ui_port: int, upstream_ca: Path | None,
+    resolve: tuple[str, ...], intercept: tuple[str, ...], capture_cap: str, no_grouping: bool, detach: bool,
+) -> None:  # fmt: skip
+    """Start the recording proxy (foreground unless --detach)."""
+    paths = Home.resolve(home)
+    config = _config(paths, host, port, db, ui, ui_port, upstream_ca, resolve, intercept, capture_cap, no_grouping)
+    if (state := running_state(paths)) is not None:
+        click.echo(f"r4u proxy is already running (pid {state['pid']}) at {state['proxy_url']}")
+        _print_ready(state)
+        return
+    if detach:
+        _start_detached(config)
+        return
+    _run_foreground(config)
+
+
+def _config(
+    paths: Home, host: str, port: int, db: Path | None, ui: bool, ui_port: int, upstream_ca: Path | None,
+    resolve: tuple[str, ...], intercept: tuple[str, ...], capture_cap: str, no_grouping: bool,
+) -> ProxyConfig:  # fmt: skip
+    try:
+        for spec in resolve:
+            parse_resolve(spec)
+        for glob in intercept:
+            host_regex(glob)
+        ca = check_pem(upstream_ca) if upstream_ca else None
+    except (BadHostSpec, CAError) as exc:
+        raise UserError(str(exc)) from None
+    if not 0 <= port <= 65535 or not 0 <= ui_port <= 65535:
+        raise UserError("ports must be between 0 and 65535")
+    return ProxyConfig(
+        host=host, port=port, home=paths.root, db=(db.expanduser().resolve() if db else paths.db), ui=ui,
+        ui_host=host, ui_port=ui_port, upstream_ca=ca, resolve=list(resolve), intercept=list(intercept),
+        capture_cap=_parse_size(capture_cap), grouping=not no_grouping,
+    )  # fmt: skip
+
+
+def _parse_size(text: str) -> int:
+    units = {"": 1, "b": 1, "kb": 1024, "k": 1024, "mb": 1024**2, "m": 1024**2, "gb": 1024**3, "g": 1024**3}
+    number = text.strip().lower().rstrip("ib") if text.lower().endswith("ib") else text.strip().lower()
+    digits = "".join(ch for ch in number if ch.isdigit() or ch == ".")
+    unit = number[len(digits) :].strip()
+    if not digits or unit not in units:
+        raise UserError(f"--capture-cap {text!r}: expected a size like 10MB or 500KB")
+    return int(float(digits) * units[unit])
+
+
+def _print_ready(state: dict) -> None:
+    click.echo(f"proxy:  {state['proxy_url']}")
+    click.echo(f"CA:     {state['ca_cert']}  (bundle for SSL_CERT_FILE: {state['ca_bundle']})")
+    click.echo(f"UI:     {state.get('ui_url') or 'off (--no-ui)'}")
+    click.echo(f"db:     {state['db']}")
+    click.echo(f"apps:   export HTTPS_PROXY={state['proxy_url']} SSL_CERT_FILE={state['ca_bundle']}")
+
+
+def _run_foreground(config: ProxyConfig) -> None:
+    from ..proxy import StartError, serve
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("r4u").setLevel(logging.INFO)
+
+    def ready(state: dict) -> None:
+        _print_ready(state)
+        click.echo("recording; Ctrl-C to stop", err=True)
+        sys.stdout.flush()
+
+    try:
+        asyncio.run(serve(config, on_ready=ready))
+    except StartError as exc:
+        raise UserError(str(exc)) from None
+    except KeyboardInterrupt:
+        pass
+    click.echo("r4u proxy stopped; every captured trace was written", err=True)
+
+
+def _foreground_args(config: ProxyConfig) -> list[str]:
+    """The `r4u proxy start` arguments that run `config` in the foreground."""
+    args = ["--host", config.host, "--port", str(config.port), "--home", str(config.home), "--db", str(config.db)]
+    args += ["--ui" if config.ui else "--no-ui", "--ui-port", str(config.ui_port)]
+    args += ["--capture-cap", str(config.capture_cap)]
+    if config.upstream_ca:
+        args += ["--upstream-ca", str(config.upstream_ca)]
+    for spec in config.resolve:
+        args += ["--resolve", spec]
+    for glob in config.intercept:
+        args += ["--intercept", glob]
+    if not config.grouping:
+        args.append("--no-grouping")
+    return args
+
+
+def _start_detached(config: ProxyConfig) -> None:
+    paths = config.paths
+    paths.log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = paths.log_dir / "proxy.log"
+    args = _foreground_args(config)
+    with open(log_path, "ab") as log_file:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "r4u_proxy", "proxy", "start", *args],
+            stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, start_new_session=True,
+        )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        state = read_state(paths)
+        if state and state.get("pid") == child.pid:
+            _print_ready(state)
+            click.echo(f"log:    {log_path}")
+            return
+        if child.poll() is not None:
+            lines = [ln for ln in log_path.read_text(errors="replace").splitlines() if ln.strip()]
+            reason = next((ln for ln in reversed(lines) if "error" in ln.lower()), lines[-1] if lines else "")
+            raise UserError(reason.removeprefix("r4u: error: ") or f"the proxy exited with code {child.returncode}")
+        time.sleep(0.05)
+    child.terminate()
+    raise UserError(f"the proxy did not come up within 30 s; see {log_path}")
+
+
+@proxy.command()
+@home_option
+@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for the queue to flush.")
+def stop(home: Path | None, timeout: float) -> None:
+    """Stop the running proxy (it writes every queued trace first)."""
+    paths = Home.resolve(home)
+    state = read_state(paths)
+    if not state or not pid_alive(int(state["pid"])):
+        clear_state(paths)
+        click.echo("r4u proxy is not running")
+        return
+    pid = int(state["pid"])
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if pid_alive(pid):
+        raise UserError(f"the proxy (pid {pid}) did not stop within {timeout:.0f} s")
+    click.echo(f"r4u proxy stopped (pid {pid})")
+
+
+@proxy.command()
+@home_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(home: Path | None, as_json: bool) -> None:
+    """Exit 0 and describe the proxy when it runs; exit 1 when it does not."""
+    paths = Home.resolve(home)
+    state = running_state(paths)
+    stats = read_stats(paths) if state else {}
+    if as_json:
+        click.echo(json.dumps({"running": state is not None, **(state or {}), "stats": stats}))
+    elif state is None:
+        click.echo("r4u proxy is not running")
+    else:
+        click.echo(f"r4u proxy is running (pid {state['pid']}, since {state['started_at']})")
+        _print_ready(state)
+        if stats:
+            click.echo(
+                f"traces: {stats.get('recorded', 0)} recorded, {stats.get('dropped', 0)} dropped, "
+                f"{stats.get('queue_depth', 0)} queued; errors: {stats.get('addon_errors', 0)} in addons, "
+                f"{stats.get('analysis_errors', 0)} in analysis, {stats.get('write_errors', 0)} in writes"
+            )
+    sys.exit(0 if state else 1)

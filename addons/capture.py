@@ -1,0 +1,101 @@
+"""Tap LLM calls as they pass: time the request, copy response chunks, never buffer.
+
+mitmproxy buffers whole responses (event streams included) unless `flow.response.stream`
+is set in `responseheaders`. r4u sets it for every response: LLM calls get a `Tap` that
+copies each chunk (up to the capture cap) with its arrival time and hands the bytes on
+unchanged; other flows stream straight through. All parsing happens later, off the event
+loop, in the writer thread.
+"""
+
+from __future__ import annotations
+
+import time
+
+from mitmproxy import ctx, http
+
+from r4u_proxy.guard import guarded
+from r4u_proxy.ids import ulid
+from r4u_proxy.providers import route
+
+DEFAULT_CAPTURE_CAP = 10 * 1024 * 1024
+
+
+class Tap:
+    """The response body callable: copy, time, pass through unchanged."""
+
+    __slots__ = ("cap", "chunks", "stored", "total", "truncated", "t_end")
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.chunks: list[tuple[float, bytes]] = []
+        self.stored = 0
+        self.total = 0
+        self.truncated = False
+        self.t_end: float | None = None
+
+    def __call__(self, data: bytes) -> bytes:
+        now = time.time()
+        if not data:  # mitmproxy's end-of-body call
+            self.t_end = now
+            return data
+        self.total += len(data)
+        if self.stored < self.cap:
+            room = self.cap - self.stored
+            piece = data if len(data) <= room else data[:room]
+            self.chunks.append((now, piece))
+            self.stored += len(piece)
+            self.truncated = self.truncated or len(piece) < len(data)
+        else:
+            self.truncated = True
+            self.chunks.append((now, b""))  # keep the timing even past the cap
+        return data
+
+
+class Pending:
+    """What r4u knows of an LLM call in flight (lives in flow.metadata['r4u'])."""
+
+    __slots__ = ("id", "route", "t_sent", "tap")
+
+    def __init__(self, route_) -> None:
+        self.id = ulid()
+        self.route = route_
+        self.t_sent: float | None = None
+        self.tap: Tap | None = None
+
+
+class Capture:
+    def load(self, loader) -> None:
+        loader.add_option(
+            "r4u_capture_cap",
+            int,
+            DEFAULT_CAPTURE_CAP,
+            "Bytes of each response body r4u stores; traffic past it passes untouched but unstored.",
+        )
+
+    @guarded
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        request = flow.request
+        found = route(request.host, request.path.partition("?")[0])
+        if found is None:
+            request.stream = True  # not an LLM call: pass through, never held in memory
+            return
+        flow.metadata["r4u"] = Pending(found)
+
+    @guarded
+    def request(self, flow: http.HTTPFlow) -> None:
+        pending = flow.metadata.get("r4u")
+        if pending is not None:
+            pending.t_sent = time.time()
+
+    @guarded
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        assert flow.response is not None
+        pending = flow.metadata.get("r4u")
+        if pending is None:
+            flow.response.stream = True
+            return
+        pending.tap = Tap(ctx.options.r4u_capture_cap)
+        flow.response.stream = pending.tap
+
+
+addons = [Capture()]

@@ -1,0 +1,142 @@
+"""Hand every finished (or failed) LLM call to the writer thread as a plain-dict Exchange.
+
+Building the Exchange is cheap on purpose — no parsing, no JSON, no disk: the writer
+thread does that. A full queue drops the trace (counted), never delays the app.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from mitmproxy import ctx, http
+
+from r4u_proxy.guard import COUNTERS, guarded
+from r4u_proxy.store.writer import TraceWriter
+
+PROXY_STOPPED = "proxy stopped before the response ended"
+
+
+def describe_error(flow: http.HTTPFlow) -> str:
+    """Say what went wrong in the words a user would search for."""
+    msg = flow.error.msg if flow.error else "unknown error"
+    low = msg.lower()
+    if flow.response is None:
+        if "timeout" in low or "timed out" in low:
+            return f"upstream timeout: {msg}"
+        if "tls" in low or "certificate" in low or "ssl" in low:
+            return f"upstream TLS failed: {msg}"
+        if "connect" in low or "refused" in low or "resolve" in low or "name" in low:
+            return f"upstream connect failed: {msg}"
+        if "client disconnected" in low:
+            return f"client disconnected before the response: {msg}"
+        return f"upstream error: {msg}"
+    if "client disconnected" in low:
+        return f"client disconnected mid-response: {msg}"
+    if "server disconnected" in low or "reset" in low or "closed" in low:
+        return f"upstream connection reset mid-response: {msg}"
+    return f"transfer failed mid-response: {msg}"
+
+
+def build_exchange(flow: http.HTTPFlow, error: str | None) -> dict[str, Any]:
+    pending = flow.metadata["r4u"]
+    request = flow.request
+    response = flow.response
+    tap = pending.tap
+    exchange: dict[str, Any] = {
+        "id": pending.id,
+        "route": pending.route,
+        "project": flow.metadata.get("r4u_project"),
+        "tags": flow.metadata.get("r4u_tags"),
+        "client": "{}:{}".format(*flow.client_conn.peername[:2]) if flow.client_conn.peername else None,
+        "method": request.method,
+        "scheme": request.scheme,
+        "host": request.host,
+        "port": request.port,
+        "path": request.path.partition("?")[0],
+        "query": request.path.partition("?")[2],
+        "request_headers": list(request.headers.items(multi=True)),
+        "request_body": request.raw_content or b"",
+        "t_request_start": request.timestamp_start,
+        "t_sent": pending.t_sent or request.timestamp_end or request.timestamp_start,
+        "status_code": None,
+        "response_headers": [],
+        "t_first_byte": None,
+        "chunks": [],
+        "response_bytes": 0,
+        "truncated": False,
+        "t_end": None,
+        "error": error,
+    }
+    if response is not None:
+        exchange["status_code"] = response.status_code
+        exchange["response_headers"] = list(response.headers.items(multi=True))
+        exchange["t_first_byte"] = response.timestamp_start
+        if tap is not None and (tap.total or response.raw_content is None):
+            exchange["chunks"] = tap.chunks
+            exchange["response_bytes"] = tap.total
+            exchange["truncated"] = tap.truncated
+            exchange["t_end"] = tap.t_end or (tap.chunks[-1][0] if tap.chunks else None)
+        else:  # no body was streamed (empty body, or a response mitmproxy made itself)
+            body = response.raw_content or b""
+            exchange["chunks"] = [(response.timestamp_end or time.time(), body)] if body else []
+            exchange["response_bytes"] = len(body)
+        exchange["t_end"] = exchange["t_end"] or response.timestamp_end or time.time()
+    else:
+        exchange["t_end"] = time.time()
+    return exchange
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.writer: TraceWriter | None = None
+        self.inflight: dict[str, http.HTTPFlow] = {}
+
+    def load(self, loader) -> None:
+        loader.add_option("r4u_db", str, "", "Path of the SQLite file traces are written to.")
+        loader.add_option("r4u_queue_size", int, 10_000, "Traces waiting for the writer before drops.")
+        loader.add_option("r4u_stats_file", str, "", "Where the counters are published (JSON).")
+
+    def running(self) -> None:
+        if ctx.options.r4u_db and self.writer is None:
+            self.writer = TraceWriter(
+                ctx.options.r4u_db,
+                queue_size=ctx.options.r4u_queue_size,
+                stats_file=ctx.options.r4u_stats_file or None,
+            )
+            self.writer.start()
+
+    @guarded
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        if "r4u" in flow.metadata:
+            self.inflight[flow.id] = flow
+
+    @guarded
+    def response(self, flow: http.HTTPFlow) -> None:
+        self._finish(flow, None)
+
+    @guarded
+    def error(self, flow: http.HTTPFlow) -> None:
+        if "r4u" in flow.metadata:
+            self._finish(flow, describe_error(flow))
+
+    def _finish(self, flow: http.HTTPFlow, error: str | None) -> None:
+        if self.inflight.pop(flow.id, None) is None:
+            return
+        if self.writer is None:
+            COUNTERS.add("dropped")
+            return
+        self.writer.submit(build_exchange(flow, error))
+
+    def done(self) -> None:
+        for flow in list(self.inflight.values()):
+            try:
+                self._finish(flow, PROXY_STOPPED)
+            except Exception:
+                COUNTERS.add("addon_errors")
+        if self.writer is not None:
+            self.writer.close()  # drains the queue: every trace captured so far is written
+            self.writer = None
+
+
+addons = [Recorder()]

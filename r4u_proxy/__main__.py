@@ -1,0 +1,3 @@
+from r4u_proxy.cli import main
+
+main()

@@ -1,0 +1,29 @@
+"""The proxy's configuration: one validated model built by the CLI (or by tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from .paths import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_UI_PORT, Home
+
+
+class ProxyConfig(BaseModel):
+    host: str = DEFAULT_HOST
+    port: int = Field(DEFAULT_PORT, ge=0, le=65535)
+    home: Path
+    db: Path
+    ui: bool = True
+    ui_host: str = DEFAULT_HOST
+    ui_port: int = Field(DEFAULT_UI_PORT, ge=0, le=65535)
+    upstream_ca: Path | None = None  # already checked to be a readable PEM
+    resolve: list[str] = []  # HOST=IP:PORT, already checked
+    intercept: list[str] = []  # extra host globs
+    capture_cap: int = 10 * 1024 * 1024
+    queue_size: int = 10_000
+    grouping: bool = True
+
+    @property
+    def paths(self) -> Home:
+        return Home(self.home)

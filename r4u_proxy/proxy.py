@@ -1,0 +1,179 @@
+"""Run the recording proxy: mitmproxy embedded with r4u's addons, plus its two children
+(the Datasette UI and the grouping process), until Ctrl-C or `r4u proxy stop`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import os
+import signal
+import socket
+import time
+from typing import Any
+
+from mitmproxy import exceptions
+from mitmproxy.options import Options
+from mitmproxy.tools.dump import DumpMaster
+
+from . import __version__
+from .addons import capture, project, recorder, routing
+from .ca import ensure_ca, write_client_bundle, write_upstream_bundle
+from .config import ProxyConfig
+from .ids import iso_utc
+from .state import clear_state, write_state
+
+log = logging.getLogger("r4u")
+
+
+class StartError(Exception):
+    """The proxy could not start; the message is meant for the user, on one line."""
+
+
+def check_port_free(host: str, port: int, what: str) -> None:
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise StartError(f"{what} port {host}:{port} is already in use (pick another with --port)") from None
+            raise StartError(f"cannot listen on {host}:{port} for the {what}: {exc.strerror}") from None
+
+
+def _make_master(config: ProxyConfig) -> DumpMaster:
+    home = config.paths
+    opts = Options(listen_host=config.host, listen_port=config.port, confdir=str(home.ca_dir))
+    master = DumpMaster(opts, with_termlog=False, with_dumper=False)
+    # errorcheck calls sys.exit() on start-up errors; r4u reports its own errors instead.
+    if errorcheck := master.addons.get("errorcheck"):
+        master.addons.remove(errorcheck)
+    master.addons.add(*routing.addons, *project.addons, *capture.addons, *recorder.addons)
+    updates: dict[str, Any] = {
+        "r4u_db": str(config.db),
+        "r4u_stats_file": str(home.stats_file),
+        "r4u_queue_size": config.queue_size,
+        "r4u_capture_cap": config.capture_cap,
+        "r4u_resolve": list(config.resolve),
+        "r4u_intercept": list(config.intercept),
+        "connection_strategy": "lazy",  # connect upstream only for requests we forward
+    }
+    if config.upstream_ca:
+        updates["ssl_verify_upstream_trusted_ca"] = str(write_upstream_bundle(home, config.upstream_ca))
+    try:
+        master.options.update(**updates)
+    except exceptions.OptionsError as exc:
+        raise StartError(str(exc)) from None
+    return master
+
+
+async def _wait_listening(master: DumpMaster, task: asyncio.Task, timeout: float = 15) -> tuple[str, int]:
+    proxyserver = master.addons.get("proxyserver")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if task.done():
+            break
+        addrs = proxyserver.listen_addrs()
+        if addrs:
+            return addrs[0][0], addrs[0][1]
+        await asyncio.sleep(0.02)
+    raise StartError("the proxy did not start listening (see the log above)")
+
+
+class Children:
+    """The UI and grouping processes: started after the proxy listens, stopped after it ends."""
+
+    def __init__(self, config: ProxyConfig) -> None:
+        self.config = config
+        self.ui: Any = None
+        self.ui_url: str | None = None
+        self.grouping: Any = None
+
+    def start(self) -> None:
+        home = self.config.paths
+        home.log_dir.mkdir(parents=True, exist_ok=True)
+        if self.config.ui:
+            from .ui_server import start_ui
+
+            self.ui = start_ui(
+                str(self.config.db), self.config.ui_host, self.config.ui_port, str(home.log_dir / "ui.log")
+            )
+            self.ui_url = f"http://{self.config.ui_host}:{self.ui.port}/"
+        if self.config.grouping:
+            try:
+                from .grouping.process import GroupingProcess
+
+                self.grouping = GroupingProcess(str(self.config.db), str(home.log_dir / "grouping.log"))
+                self.grouping.start()
+            except ImportError:
+                log.warning("r4u: task grouping is not available in this build")
+
+    def stop(self) -> None:
+        for child in (self.grouping, self.ui):
+            if child is None:
+                continue
+            try:
+                child.stop()
+            except Exception:
+                log.exception("r4u: could not stop %r cleanly", child)
+
+
+def prepare(config: ProxyConfig) -> None:
+    """Everything that can fail before anything is started: ports, CA, bundles, db."""
+    home = config.paths
+    check_port_free(config.host, config.port, "proxy")
+    if config.ui:
+        check_port_free(config.ui_host, config.ui_port, "UI")
+    home.root.mkdir(parents=True, exist_ok=True)
+    ensure_ca(home)
+    write_client_bundle(home)
+    from .store.migrations import open_db
+
+    try:
+        open_db(config.db).close()
+    except Exception as exc:
+        raise StartError(f"cannot open the database {config.db}: {exc}") from None
+
+
+async def serve(config: ProxyConfig, on_ready=None) -> None:
+    """Run until stopped. `on_ready(state)` is called once the proxy listens."""
+    prepare(config)
+    master = _make_master(config)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, master.shutdown)
+    task = asyncio.create_task(master.run())
+    children = Children(config)
+    home = config.paths
+    try:
+        host, port = await _wait_listening(master, task)
+        children.start()
+        state = {
+            "pid": os.getpid(),
+            "host": host,
+            "port": port,
+            "proxy_url": f"http://{host}:{port}",
+            "ui_url": children.ui_url,
+            "db": str(config.db),
+            "home": str(home.root),
+            "ca_cert": str(home.ca_cert),
+            "ca_bundle": str(home.ca_bundle),
+            "started_at": iso_utc(time.time()),
+            "version": __version__,
+        }
+        write_state(home, state)
+        if on_ready:
+            on_ready(state)
+        await task
+    except BaseException:
+        master.shutdown()
+        if not task.done():
+            await asyncio.wait_for(task, 60)
+        raise
+    finally:
+        children.stop()
+        clear_state(home, os.getpid())

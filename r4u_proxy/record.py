@@ -1,0 +1,155 @@
+"""Exchange + analysis → one `traces` row: ids, timing, redaction, cost.
+
+Runs in the writer thread, never on the proxy's event loop.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mitmproxy.net.encoding import decode as decode_body
+
+from .analysis import analyze
+from .guard import COUNTERS, log
+from .ids import iso_utc
+from .pricing import price
+from .redact import redact_headers, redact_query
+
+TIMELINE_POINTS = 200
+TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
+
+
+def _ms(later: float | None, earlier: float | None) -> float | None:
+    if later is None or earlier is None:
+        return None
+    return round(max(later - earlier, 0.0) * 1000, 3)
+
+
+def _timeline(chunks: list[tuple[float, bytes]], t0: float) -> list[list[float]]:
+    """[[ms since the request was sent, bytes], ...], merged down to at most TIMELINE_POINTS."""
+    points = [[round((t - t0) * 1000, 1), len(data)] for t, data in chunks]
+    if len(points) <= TIMELINE_POINTS:
+        return points
+    step = len(points) / TIMELINE_POINTS
+    merged: list[list[float]] = []
+    for i in range(TIMELINE_POINTS):
+        group = points[int(i * step) : int((i + 1) * step)] or [points[-1]]
+        merged.append([group[0][0], sum(p[1] for p in group)])
+    return merged
+
+
+def _timing(exchange: dict[str, Any], stream: bool, first_content_at: float | None) -> dict[str, Any]:
+    t_sent = exchange["t_sent"]
+    chunks = exchange["chunks"]
+    times = [t for t, _ in chunks]
+    first_byte = times[0] if times else exchange.get("t_first_byte")
+    timing: dict[str, Any] = {
+        "latency_ms": _ms(exchange["t_end"], t_sent),
+        "ttft_ms": _ms(first_content_at, t_sent) if stream else _ms(exchange.get("t_first_byte") or first_byte, t_sent),
+    }
+    if stream:
+        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        timing["chunk_count"] = len(chunks)
+        timing["max_chunk_gap_ms"] = round(max(gaps) * 1000, 3) if gaps else 0.0
+        timing["stream_timeline"] = json.dumps(_timeline(chunks, t_sent))
+    return timing
+
+
+def build_row(exchange: dict[str, Any]) -> dict[str, Any]:
+    route = exchange["route"]
+    try:
+        parsed = analyze(route, exchange)
+    except Exception as exc:  # analyze promises not to raise; belt and braces
+        COUNTERS.add("analysis_errors")
+        log.exception("r4u: analysis failed for trace %s", exchange["id"])
+        parsed = {"parse_note": f"analysis failed: {exc.__class__.__name__}: {exc}"}
+    stream = bool(parsed.get("stream"))
+    if parsed.get("request_body") is None:
+        parsed["request_body"] = _request_text(exchange)
+    query = redact_query(exchange["query"])
+    host_port = exchange["host"]
+    default_port = 443 if exchange["scheme"] == "https" else 80
+    if exchange["port"] and exchange["port"] != default_port:
+        host_port = f"{host_port}:{exchange['port']}"
+    row: dict[str, Any] = {
+        "id": exchange["id"],
+        "started_at": iso_utc(exchange["t_request_start"]),
+        "ended_at": iso_utc(exchange["t_end"]) if exchange.get("t_end") else None,
+        "project": exchange.get("project"),
+        "tags": json.dumps(exchange["tags"]) if exchange.get("tags") else None,
+        "client": exchange.get("client"),
+        "provider": route.provider,
+        "operation": route.operation,
+        "method": exchange["method"],
+        "url": f"{exchange['scheme']}://{host_port}{exchange['path']}" + (f"?{query}" if query else ""),
+        "host": exchange["host"],
+        "path": exchange["path"],
+        "status_code": exchange["status_code"],
+        "stream": int(stream),
+        "request_headers": json.dumps(redact_headers(exchange["request_headers"])),
+        "response_headers": json.dumps(redact_headers(exchange["response_headers"])),
+        "request_bytes": len(exchange["request_body"]),
+        "response_bytes": exchange["response_bytes"],
+        "body_truncated": int(bool(exchange.get("truncated"))),
+        "error": exchange.get("error"),
+    }
+    for key in (
+        "request_model", "response_model", "request_body", "response_body", "response_raw", "prompt_text",
+        "completion_text", "finish_reason", "parse_note", *TOKEN_COLUMNS,
+    ):  # fmt: skip
+        if parsed.get(key) is not None:
+            row[key] = parsed[key]
+    if parsed.get("error"):  # the provider's own error (status >= 400, or inside the stream)
+        row["error"] = f"{row['error']}; {parsed['error']}" if row["error"] else parsed["error"]
+    if exchange.get("truncated"):
+        note = f"body truncated at the capture cap ({exchange['response_bytes']} bytes passed through)"
+        row["parse_note"] = f"{row['parse_note']}; {note}" if row.get("parse_note") else note
+    row.update(_timing(exchange, stream, parsed.get("first_content_at")))
+    if stream and row.get("output_tokens") and parsed.get("first_content_at") and exchange.get("t_end"):
+        seconds = exchange["t_end"] - parsed["first_content_at"]
+        if seconds > 0:
+            row["output_tokens_per_s"] = round(row["output_tokens"] / seconds, 2)
+    _add_cost(row, route, parsed)
+    return row
+
+
+def _request_text(exchange: dict[str, Any]) -> str | None:
+    body: bytes = exchange["request_body"]
+    if not body:
+        return None
+    encoding = next((v for k, v in exchange["request_headers"] if k.lower() == "content-encoding"), None)
+    if encoding and encoding.lower() != "identity":
+        try:
+            body = decode_body(body, encoding)
+        except ValueError:
+            return f"<{len(body)} bytes, {encoding}-encoded, not decodable>"
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"<{len(body)} bytes of binary data>"
+
+
+def _request_dict(parsed: dict[str, Any]) -> dict[str, Any] | None:
+    if isinstance(parsed.get("request"), dict):
+        return parsed["request"]
+    try:
+        value = json.loads(parsed.get("request_body") or "")
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _add_cost(row: dict[str, Any], route: Any, parsed: dict[str, Any]) -> None:
+    model = row.get("response_model") or row.get("request_model")
+    if row.get("input_tokens") is None and row.get("output_tokens") is None:
+        return
+    usage = {key: row.get(key) or 0 for key in TOKEN_COLUMNS}
+    try:
+        quote = price(route.provider, model, usage, _request_dict(parsed), host=row["host"])
+    except Exception:
+        log.exception("r4u: pricing failed for trace %s", row["id"])
+        return
+    row["cost_usd"] = quote.cost_usd
+    row["priced_model"] = quote.priced_model
+    row["price_source"] = quote.source

@@ -1,0 +1,60 @@
+"""Secrets never reach disk: credentials become short fingerprints before storage.
+
+A fingerprint (`sk-…a1b2 #3f9c2e1d`) keeps what a developer needs to tell two keys
+apart — the key's family prefix, its last 4 characters and a hash — without the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from urllib.parse import parse_qsl, urlencode
+
+SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "x-api-key",
+        "api-key",
+        "x-goog-api-key",
+        "cookie",
+        "set-cookie",
+        "openai-organization-key",
+    }
+)
+SECRET_QUERY_PARAMS = frozenset({"key", "api_key", "api-key", "access_token"})
+_SCHEME = re.compile(r"^(Bearer|Basic|Token)\s+", re.IGNORECASE)
+_KEY_PREFIX = re.compile(r"^([A-Za-z]+[-_](?:[A-Za-z]+[-_])?)")
+
+
+def fingerprint(secret: str) -> str:
+    scheme = ""
+    if match := _SCHEME.match(secret):
+        scheme, secret = match.group(0), secret[match.end() :]
+    digest = hashlib.sha256(secret.encode()).hexdigest()[:8]
+    prefix_match = _KEY_PREFIX.match(secret)
+    prefix = prefix_match.group(1) if prefix_match and len(secret) > 16 else ""
+    tail = secret[-4:] if len(secret) >= 16 else ""
+    return f"{scheme}{prefix}…{tail} #{digest}"
+
+
+def redact_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
+    """Headers as a JSON-ready dict (repeated names joined with ', '), secrets fingerprinted."""
+    out: dict[str, str] = {}
+    for name, value in headers:
+        key = name.lower()
+        if key in SECRET_HEADERS:
+            value = fingerprint(value)
+        out[key] = f"{out[key]}, {value}" if key in out else value
+    return out
+
+
+def redact_query(query: str) -> str:
+    if not query:
+        return query
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if not any(name.lower() in SECRET_QUERY_PARAMS for name, _ in pairs):
+        return query
+    return urlencode(
+        [(name, fingerprint(value) if name.lower() in SECRET_QUERY_PARAMS else value) for name, value in pairs]
+    )

@@ -1,0 +1,91 @@
+"""The environment variables that send a process's HTTP(S) calls through the r4u proxy.
+
+Shared by `r4u.enable()` (inside the app) and `r4u env` / `r4u run` (the CLI), so a
+shell, a child process and an enabled Python process see exactly the same settings.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from .ca_bundle import app_bundle, node_extra_ca_file
+from .proxy_locator import RunningProxy, locate_proxy, proxy_at, r4u_home
+
+# Both spellings: urllib and requests prefer the lowercase one when both exist, curl
+# ignores uppercase HTTP_PROXY, and an old value in either would otherwise win.
+PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
+NO_PROXY_VARS = ("NO_PROXY", "no_proxy")
+CA_VARS = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+NODE_VARS = ("NODE_EXTRA_CA_CERTS", "NODE_USE_ENV_PROXY")
+MANAGED_VARS = (*PROXY_VARS, *NO_PROXY_VARS, *CA_VARS, *NODE_VARS)
+
+# Traffic to these goes direct by default: local servers, and the proxy itself.
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+_LOCAL_SPELLINGS = {*LOCAL_HOSTS, ".localhost", "[::1]", "127.0.0.0/8", "::1/128", "0:0:0:0:0:0:0:1"}
+
+
+def project_proxy_url(proxy_url: str, project: str | None) -> str:
+    """`http://127.0.0.1:4848` + `billing-bot` → `http://billing-bot@127.0.0.1:4848`.
+
+    The proxy reads the user part as the project; clients send it as proxy auth.
+    """
+    parts = urlsplit(proxy_url)
+    hostport = parts.netloc.rpartition("@")[2]
+    netloc = f"{quote(project, safe='')}@{hostport}" if project else hostport
+    return urlunsplit((parts.scheme or "http", netloc, "", "", ""))
+
+
+def project_of(proxy_url: str) -> str | None:
+    from urllib.parse import unquote
+
+    user = urlsplit(proxy_url).username
+    return unquote(user) if user else None
+
+
+def no_proxy_value(existing: str, include_local: bool) -> str:
+    """Keep the app's own exclusions; add local hosts, or drop them when local calls are wanted."""
+    entries = list(dict.fromkeys(entry.strip() for entry in existing.split(",") if entry.strip()))
+    if include_local:
+        entries = [entry for entry in entries if entry.lower() not in _LOCAL_SPELLINGS]
+    else:
+        lowered = {entry.lower() for entry in entries}
+        entries += [host for host in LOCAL_HOSTS if host not in lowered]
+    return ",".join(entries)
+
+
+def recording_environment(
+    project: str | None = None,
+    proxy_url: str | None = None,
+    start: bool = True,
+    include_local: bool = False,
+    home: str | os.PathLike[str] | None = None,
+    base_env: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The variables to set, computed against `base_env` (default: os.environ).
+
+    Raises `ProxyUnavailable` when no proxy runs and none can be started, OSError when
+    the CA bundle cannot be written.
+    """
+    env = os.environ if base_env is None else base_env
+    home_dir = r4u_home(home if home is not None else env.get("R4U_HOME"))
+    proxy: RunningProxy = proxy_at(proxy_url, home_dir) if proxy_url else locate_proxy(home_dir, start)
+    if project is None and proxy_url:
+        project = project_of(proxy_url)
+    url = project_proxy_url(proxy.proxy_url, project)
+    bundle = str(app_bundle(env, proxy.ca_cert, home_dir))
+    existing_no_proxy = ",".join(env.get(name, "") for name in NO_PROXY_VARS)
+    no_proxy = no_proxy_value(existing_no_proxy, include_local)
+    values = {name: url for name in PROXY_VARS}
+    values.update({name: no_proxy for name in NO_PROXY_VARS})
+    values.update({name: bundle for name in CA_VARS})
+    values["NODE_EXTRA_CA_CERTS"] = str(node_extra_ca_file(env, proxy.ca_cert, home_dir))
+    values["NODE_USE_ENV_PROXY"] = "1"  # Node ≥ 22.21 / 24: fetch and http(s) honour HTTPS_PROXY
+    return values
+
+
+def describe(values: Mapping[str, str]) -> str:
+    """One line for humans: where calls go and which CA bundle is used."""
+    return f"r4u: recording through {values['HTTPS_PROXY']} (CA bundle {Path(values['SSL_CERT_FILE'])})"

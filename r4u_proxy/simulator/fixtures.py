@@ -1,0 +1,55 @@
+"""Recorded event streams (`x-sim-fixture`), cut into events without changing a byte.
+
+The recordings keep their quirks (CRLF or LF, `:` comments, no final newline), and the simulator must send
+them exactly as recorded; cutting at blank lines only decides where the writes (and the gaps) fall.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+_BLANK_LINES = (b"\n", b"\r\n", b"\r")
+
+
+def default_fixtures_dir() -> Path:
+    """`R4U_SIM_FIXTURES`, else `../shared/fixtures/streams` beside the repository checkout."""
+    configured = os.environ.get("R4U_SIM_FIXTURES")
+    if configured:
+        return Path(configured)
+    repo_root = Path(__file__).resolve().parents[2]
+    return (repo_root.parent / "shared" / "fixtures" / "streams").resolve()
+
+
+def split_events(raw: bytes) -> list[bytes]:
+    """Cut an event stream after each blank line; joining the pieces gives `raw` back exactly."""
+    events: list[bytes] = []
+    current: list[bytes] = []
+    # bytes.splitlines knows exactly the SSE line endings (\r\n, \n, \r) and keeps them with keepends.
+    for line in raw.splitlines(keepends=True):
+        current.append(line)
+        if line in _BLANK_LINES:
+            events.append(b"".join(current))
+            current = []
+    if current:  # a last event with no blank line after it (some recordings end that way)
+        events.append(b"".join(current))
+    return events
+
+
+class FixtureNotFound(LookupError):
+    pass
+
+
+@lru_cache(maxsize=256)
+def _load(path: Path, mtime_ns: int) -> tuple[bytes, ...]:
+    return tuple(split_events(path.read_bytes()))
+
+
+def load_fixture(fixtures_dir: Path, name: str) -> list[bytes]:
+    """The events of fixture `name` (relative to `fixtures_dir`); refuses paths that leave the dir."""
+    root = fixtures_dir.resolve()
+    path = (root / name).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise FixtureNotFound(f"no fixture {name!r} under {root}")
+    return list(_load(path, path.stat().st_mtime_ns))

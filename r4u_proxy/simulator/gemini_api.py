@@ -1,0 +1,77 @@
+"""Gemini API answers: `models/{m}:generateContent` and `:streamGenerateContent` (`?alt=sse` or JSON array)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .reply import Reply, data_event, estimate_tokens, json_reply, reply_words, short_id, sse_reply, text_of
+
+
+def _prompt(request: dict[str, Any]) -> str:
+    parts = [text_of(request.get("systemInstruction") or request.get("system_instruction") or {})]
+    for content in request.get("contents") or []:
+        if isinstance(content, dict):
+            parts.append(text_of(content.get("parts") or []))
+    return "\n".join(p for p in parts if p)
+
+
+def _usage(prompt_tokens: int, output_tokens: int) -> dict[str, Any]:
+    return {
+        "promptTokenCount": prompt_tokens,
+        "candidatesTokenCount": output_tokens,
+        "totalTokenCount": prompt_tokens + output_tokens,
+    }
+
+
+def generate_content(
+    model: str, request: dict[str, Any], stream: bool, sse: bool, event_count: int | None
+) -> Reply:
+    prompt = _prompt(request)
+    words = reply_words(prompt, model, event_count)
+    text = "".join(words)
+    prompt_tokens = estimate_tokens(prompt)
+    response_id = short_id("sim", prompt)
+
+    def chunk(piece: str, last: bool, produced: str) -> dict[str, Any]:
+        candidate: dict[str, Any] = {"content": {"parts": [{"text": piece}], "role": "model"}, "index": 0}
+        if last:
+            candidate["finishReason"] = "STOP"
+        return {
+            "candidates": [candidate],
+            "usageMetadata": _usage(prompt_tokens, estimate_tokens(produced)),
+            "modelVersion": model,
+            "responseId": response_id,
+        }
+
+    if not stream:
+        return json_reply(chunk(text, True, text))
+
+    produced = ""
+    chunks = []
+    for index, word in enumerate(words):
+        produced += word
+        chunks.append(chunk(word, index == len(words) - 1, produced))
+    if sse:
+        # Google ends each event with CRLF CRLF; the recorded fixtures do the same.
+        return sse_reply([data_event(c, newline=b"\r\n") for c in chunks])
+    # Without alt=sse the stream is one JSON array, delivered piece by piece.
+    pieces = [("[" if i == 0 else ",\r\n") + json.dumps(c) for i, c in enumerate(chunks)]
+    pieces.append("]")
+    return Reply(status=200, headers=[("content-type", "application/json; charset=UTF-8")],
+                 events=[p.encode() for p in pieces])
+
+
+def error(status: int, message: str) -> Reply:
+    statuses = {
+        400: "INVALID_ARGUMENT",
+        401: "UNAUTHENTICATED",
+        403: "PERMISSION_DENIED",
+        404: "NOT_FOUND",
+        429: "RESOURCE_EXHAUSTED",
+        500: "INTERNAL",
+        503: "UNAVAILABLE",
+        504: "DEADLINE_EXCEEDED",
+    }
+    payload = {"error": {"code": status, "message": message, "status": statuses.get(status, "UNKNOWN")}}
+    return json_reply(payload, status=status)

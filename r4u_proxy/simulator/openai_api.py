@@ -1,0 +1,191 @@
+"""OpenAI-shaped answers: chat completions, responses, embeddings (also used for OpenAI-compatible hosts)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import struct
+import time
+from typing import Any
+
+from .reply import Reply, data_event, estimate_tokens, json_reply, reply_words, short_id, sse_reply, text_of
+
+
+def _chat_prompt(request: dict[str, Any]) -> str:
+    messages = request.get("messages") or []
+    return "\n".join(text_of(m.get("content")) for m in messages if isinstance(m, dict))
+
+
+def _last_user_text(request: dict[str, Any]) -> str:
+    for message in reversed(request.get("messages") or []):
+        if isinstance(message, dict) and message.get("role") == "user":
+            return text_of(message.get("content"))
+    return _chat_prompt(request)
+
+
+def _chat_usage(prompt: str, completion: str) -> dict[str, Any]:
+    prompt_tokens, completion_tokens = estimate_tokens(prompt), estimate_tokens(completion)
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
+    }
+
+
+def chat_completions(request: dict[str, Any], stream: bool, event_count: int | None) -> Reply:
+    model = str(request.get("model") or "")
+    prompt = _chat_prompt(request)
+    words = reply_words(_last_user_text(request), model, event_count)
+    completion = "".join(words)
+    common = {
+        "id": short_id("chatcmpl-sim", prompt),
+        "created": int(time.time()),
+        "model": model,
+        "system_fingerprint": "fp_simulator",
+    }
+    if not stream:
+        return json_reply({
+            **common,
+            "object": "chat.completion",
+            "choices": [{
+                "index": 0,
+                "message": {"role": "assistant", "content": completion, "refusal": None},
+                "logprobs": None,
+                "finish_reason": "stop",
+            }],
+            "usage": _chat_usage(prompt, completion),
+        })
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        return data_event({**common, "object": "chat.completion.chunk", "choices": [choice]})
+
+    events = [chunk({"role": "assistant", "content": "", "refusal": None})]
+    events += [chunk({"content": word}) for word in words]
+    events.append(chunk({}, finish="stop"))
+    if (request.get("stream_options") or {}).get("include_usage"):
+        usage = _chat_usage(prompt, completion)
+        events.append(data_event({**common, "object": "chat.completion.chunk", "choices": [], "usage": usage}))
+    events.append(data_event("[DONE]"))
+    return sse_reply(events)
+
+
+def _responses_prompt(request: dict[str, Any]) -> str:
+    parts = [text_of(request.get("instructions") or "")]
+    items = request.get("input")
+    if isinstance(items, str):
+        parts.append(items)
+    elif isinstance(items, list):
+        parts += [text_of(item.get("content")) for item in items if isinstance(item, dict)]
+    return "\n".join(p for p in parts if p)
+
+
+def responses(request: dict[str, Any], stream: bool, event_count: int | None) -> Reply:
+    model = str(request.get("model") or "")
+    prompt = _responses_prompt(request)
+    words = reply_words(prompt, model, event_count)
+    text = "".join(words)
+    response_id, item_id = short_id("resp_sim", prompt), short_id("msg_sim", prompt)
+    input_tokens, output_tokens = estimate_tokens(prompt), estimate_tokens(text)
+    usage = {
+        "input_tokens": input_tokens,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": output_tokens,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": input_tokens + output_tokens,
+    }
+    part = {"type": "output_text", "text": text, "annotations": []}
+    item = {"type": "message", "id": item_id, "status": "completed", "role": "assistant", "content": [part]}
+    base = {
+        "id": response_id,
+        "object": "response",
+        "created_at": int(time.time()),
+        "model": model,
+        "instructions": request.get("instructions"),
+        "error": None,
+        "incomplete_details": None,
+    }
+    final = {**base, "status": "completed", "output": [item], "usage": usage}
+    if not stream:
+        return json_reply(final)
+
+    pending = {**base, "status": "in_progress", "output": [], "usage": None}
+    sequence = iter(range(10_000))
+
+    def event(kind: str, **fields: Any) -> bytes:
+        return data_event({"type": kind, "sequence_number": next(sequence), **fields}, event=kind)
+
+    where = {"item_id": item_id, "output_index": 0, "content_index": 0}
+    events = [
+        event("response.created", response=pending),
+        event("response.in_progress", response=pending),
+        event("response.output_item.added", output_index=0,
+              item={**item, "status": "in_progress", "content": []}),
+        event("response.content_part.added", **where, part={**part, "text": ""}),
+    ]
+    events += [event("response.output_text.delta", **where, delta=word) for word in words]
+    events += [
+        event("response.output_text.done", **where, text=text),
+        event("response.content_part.done", **where, part=part),
+        event("response.output_item.done", output_index=0, item=item),
+        event("response.completed", response=final),
+    ]
+    return sse_reply(events)
+
+
+def _embedding(text: str, dimensions: int) -> list[float]:
+    """A repeatable unit-ish vector derived from the text, so equal inputs embed equally."""
+    values: list[float] = []
+    counter = 0
+    while len(values) < dimensions:
+        digest = hashlib.sha256(f"{counter}:{text}".encode()).digest()
+        values += [(b - 127.5) / 127.5 for b in digest]
+        counter += 1
+    return [round(v / (dimensions**0.5), 6) for v in values[:dimensions]]
+
+
+def embeddings(request: dict[str, Any]) -> Reply:
+    model = str(request.get("model") or "")
+    raw_inputs = request.get("input")
+    inputs = raw_inputs if isinstance(raw_inputs, list) else [raw_inputs]
+    texts = [item if isinstance(item, str) else " ".join(map(str, item or [])) for item in inputs]
+    dimensions = int(request.get("dimensions") or 1536)
+    as_base64 = request.get("encoding_format") == "base64"  # what the openai SDK asks for by default
+    data = []
+    for index, text in enumerate(texts):
+        vector = _embedding(text, dimensions)
+        encoded: Any = vector
+        if as_base64:
+            encoded = base64.b64encode(struct.pack(f"<{dimensions}f", *vector)).decode()
+        data.append({"object": "embedding", "index": index, "embedding": encoded})
+    tokens = sum(estimate_tokens(t) for t in texts)
+    return json_reply({
+        "object": "list",
+        "data": data,
+        "model": model,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    })
+
+
+def models() -> Reply:
+    names = ("gpt-4o", "gpt-4o-mini", "gpt-5", "text-embedding-3-small")
+    return json_reply({
+        "object": "list",
+        "data": [{"id": n, "object": "model", "created": 1700000000, "owned_by": "r4u-simulator"} for n in names],
+    })
+
+
+def error(status: int, message: str) -> Reply:
+    kinds = {
+        400: ("invalid_request_error", None),
+        401: ("invalid_request_error", "invalid_api_key"),
+        403: ("permission_error", None),
+        404: ("invalid_request_error", "not_found"),
+        429: ("rate_limit_exceeded", "rate_limit_exceeded"),
+    }
+    kind, code = kinds.get(status, ("server_error", None))
+    headers = [("retry-after", "1")] if status == 429 else []
+    payload = {"error": {"message": message, "type": kind, "param": None, "code": code}}
+    return json_reply(payload, status=status, headers=headers)

@@ -1,0 +1,141 @@
+"""Which answer a request gets: the endpoint table plus the x-sim-* controls that replace the answer.
+
+Delivery controls (gaps, delays, resets, hangs, encodings) are applied later by the server; this module only
+decides status, headers and content.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from . import anthropic_api, gemini_api, openai_api
+from .controls import Controls
+from .fixtures import FixtureNotFound, load_fixture
+from .reply import SSE_TYPE, Reply
+
+_GEMINI_PATH = re.compile(r"^/(?:v1beta|v1|v1alpha)/models/(?P<model>[^/:]+):(?P<method>[A-Za-z]+)$")
+_TWO_MB = 2 * 1024 * 1024
+
+
+def error_family(path: str) -> str:
+    """Whose error shape to copy: the provider the path belongs to."""
+    if path.endswith("/messages") and "/chat/" not in path:
+        return "anthropic"
+    if path.startswith(("/v1beta/", "/v1alpha/")) or _GEMINI_PATH.match(path):
+        return "gemini"
+    return "openai"
+
+
+def error_reply(path: str, status: int, message: str) -> Reply:
+    family = error_family(path)
+    if family == "anthropic":
+        return anthropic_api.error(status, message)
+    if family == "gemini":
+        return gemini_api.error(status, message)
+    return openai_api.error(status, message)
+
+
+def _special_body(kind: str) -> Reply:
+    """Replies a parser must survive: `x-sim-body`."""
+    if kind == "binary-2mb":
+        # Incompressible, repeatable bytes: 2 MiB of a seeded byte pattern (os.urandom would vary per run).
+        block = b"".join(zlib.crc32(i.to_bytes(4, "little")).to_bytes(4, "little") for i in range(16384))
+        return Reply(headers=[("content-type", "application/octet-stream")], body=(block * 32)[:_TWO_MB])
+    if kind == "not-json":
+        return Reply(headers=[("content-type", "application/json")], body=b"this is not JSON {\n")
+    if kind == "html":
+        page = b"<html><head><title>502 Bad Gateway</title></head><body>upstream sad</body></html>\n"
+        return Reply(headers=[("content-type", "text/html")], body=page)
+    if kind == "truncated-json":
+        return Reply(headers=[("content-type", "application/json")], body=b'{"id": "chatcmpl-sim", "choi')
+    return Reply(headers=[("content-type", "application/json")], body=b"")  # "empty"
+
+
+def _decoded_body(body: bytes, headers: dict[str, str]) -> bytes:
+    encoding = headers.get("content-encoding", "").strip().lower()
+    if encoding == "gzip":
+        return zlib.decompress(body, wbits=31)
+    if encoding == "deflate":
+        return zlib.decompress(body)
+    return body
+
+
+def _json_body(body: bytes, headers: dict[str, str]) -> dict[str, Any] | None:
+    try:
+        parsed = json.loads(_decoded_body(body, headers) or b"{}")
+    except (ValueError, zlib.error):
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def build_reply(
+    method: str,
+    path: str,
+    query: str,
+    headers: dict[str, str],
+    body: bytes,
+    controls: Controls,
+    fixtures_dir: Path,
+) -> Reply:
+    """The answer to one request (headers lower-cased), before delivery controls."""
+    if controls.status is not None and controls.status >= 400:
+        return error_reply(path, controls.status, f"simulated error {controls.status} (x-sim-status)")
+    if controls.body is not None:
+        return _special_body(controls.body)
+    if controls.fixture is not None:
+        try:
+            events = load_fixture(fixtures_dir, controls.fixture)
+        except FixtureNotFound as missing:
+            # 500 with the simulator's name in it: a typo in a test must not look like a proxy bug.
+            return error_reply(path, 500, f"r4u simulator: {missing}")
+        content_type = controls.content_type or SSE_TYPE
+        return Reply(headers=[("content-type", content_type), ("cache-control", "no-cache")], events=events)
+
+    reply = _endpoint_reply(method, path, query, headers, body, controls)
+    if controls.status is not None:
+        reply.status = controls.status
+    if controls.content_type is not None:
+        reply.headers = [(k, v) for k, v in reply.headers if k != "content-type"]
+        reply.headers.append(("content-type", controls.content_type))
+    return reply
+
+
+def _endpoint_reply(
+    method: str, path: str, query: str, headers: dict[str, str], body: bytes, controls: Controls
+) -> Reply:
+    if method == "GET" and path in ("/v1/models", "/models"):
+        return openai_api.models()
+    if method == "GET" and path == "/health":
+        return Reply(headers=[("content-type", "text/plain")], body=b"ok\n")
+    if method != "POST":
+        return error_reply(path, 404, f"r4u simulator: no route for {method} {path}")
+
+    request = _json_body(body, headers)
+    if request is None:
+        return error_reply(path, 400, "r4u simulator: the request body is not a JSON object")
+
+    def wants_stream(default: bool) -> bool:
+        return controls.stream if controls.stream is not None else default
+
+    asked_stream = bool(request.get("stream"))
+    # OpenAI-compatible hosts put the same API under other prefixes (/openai/v1, /api/v1, /v1).
+    if path.endswith("/chat/completions"):
+        return openai_api.chat_completions(request, wants_stream(asked_stream), controls.events)
+    if path.endswith("/responses"):
+        return openai_api.responses(request, wants_stream(asked_stream), controls.events)
+    if path.endswith("/embeddings"):
+        return openai_api.embeddings(request)
+    if path.endswith("/messages"):
+        return anthropic_api.messages(request, wants_stream(asked_stream), controls.events)
+    gemini = _GEMINI_PATH.match(path)
+    if gemini and gemini["method"] in ("generateContent", "streamGenerateContent"):
+        streaming = wants_stream(gemini["method"] == "streamGenerateContent")
+        sse = parse_qs(query).get("alt") == ["sse"]
+        return gemini_api.generate_content(gemini["model"], request, streaming, sse, controls.events)
+    return error_reply(path, 404, f"r4u simulator: no route for {method} {path}")
+

@@ -1,0 +1,171 @@
+"""Exchange → the parsed fields of a trace: models, prompt, reassembled stream, usage, first content time.
+
+Runs on the writer thread for every recorded call, so it must be quick and must never raise: whatever goes
+wrong becomes a `parse_note` and the fields found so far are still returned.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .decoding import decode_chunks
+from .providers import Route, family_module
+from .providers.common import error_message
+from .sse import JSONArraySplitter, SSEDecoder
+
+_STREAM_CONTENT_TYPES = ("text/event-stream",)
+_JSON_SEQUENCE_CONTENT_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-seq")
+
+
+def header(headers: Any, name: str) -> str | None:
+    """First value of a header, case-insensitively, from a list of (name, value) pairs."""
+    name = name.lower()
+    for key, value in headers or []:
+        if str(key).lower() == name:
+            return value
+    return None
+
+
+def analyze(route: Route | None, exchange: dict) -> dict:
+    result: dict = {}
+    notes: list[str] = []
+    try:
+        _analyze(route, exchange, result, notes)
+    except Exception as exc:  # never let one odd response stop the writer
+        notes.append(f"analysis failed: {type(exc).__name__}: {exc}")
+    if notes:
+        result["parse_note"] = "; ".join(notes)
+    return {k: v for k, v in result.items() if v is not None}
+
+
+def _analyze(route: Route | None, exchange: dict, result: dict, notes: list[str]) -> None:
+    module = family_module(route.family) if route is not None else None
+    path = exchange.get("path") or ""
+
+    request = _parse_request_body(exchange, notes)
+    if module is not None and isinstance(request, dict):
+        result.update(module.request_info(request, path))
+        result["prompt_text"] = prompt_text(module.prompt_parts(request))
+    elif module is not None:
+        result["stream"] = ":streamGenerateContent" in path
+
+    chunks, decode_note = decode_chunks(exchange.get("chunks") or [], header(exchange.get("response_headers"), "content-encoding"))
+    if decode_note:
+        notes.append(decode_note)
+    if exchange.get("truncated"):
+        kept = sum(len(data) for _, data in exchange.get("chunks") or [])
+        notes.append(f"capture cap reached: kept {kept} of {exchange.get('response_bytes')} body bytes")
+
+    content_type = (header(exchange.get("response_headers"), "content-type") or "").lower()
+    framing = _stream_framing(content_type, route, path)
+    if framing is not None and module is not None:
+        result["stream"] = True
+        _analyze_stream(module, framing, chunks, exchange, result, notes)
+    else:
+        _analyze_json(module, chunks, content_type, exchange, result, notes)
+
+
+def _parse_request_body(exchange: dict, notes: list[str]) -> Any:
+    raw = exchange.get("request_body") or b""
+    if not raw:
+        return None
+    encoding = header(exchange.get("request_headers"), "content-encoding")
+    if encoding:
+        decoded, note = decode_chunks([(0.0, raw)], encoding)
+        if note:
+            notes.append(f"request: {note}")
+        raw = b"".join(data for _, data in decoded)
+    try:
+        return json.loads(raw)
+    except ValueError:
+        notes.append(f"request body is not JSON ({len(raw)} bytes)")
+        return None
+
+
+def prompt_text(parts: dict) -> str | None:
+    """The prompt as one readable text: the system prompt, then each turn prefixed by its role."""
+    blocks = []
+    if parts.get("system"):
+        blocks.append(f"system: {parts['system']}")
+    blocks += [f"{turn['role']}: {turn['text']}" for turn in parts.get("turns") or [] if turn.get("text")]
+    return "\n\n".join(blocks) or None
+
+
+def _stream_framing(content_type: str, route: Route | None, path: str) -> str | None:
+    if content_type.startswith(_STREAM_CONTENT_TYPES):
+        return "sse"
+    if content_type.startswith(_JSON_SEQUENCE_CONTENT_TYPES):
+        return "json_objects"
+    # Gemini without alt=sse streams one JSON array, sent as application/json.
+    if route is not None and route.family == "gemini" and ":streamGenerateContent" in path:
+        return "json_objects"
+    return None
+
+
+def _analyze_stream(module: Any, framing: str, chunks: list, exchange: dict, result: dict, notes: list[str]) -> None:
+    decoder = SSEDecoder() if framing == "sse" else JSONArraySplitter()
+    stream = module.Stream()
+    first_content_at: float | None = None
+    unparsed = 0
+    saw_event = False
+
+    def take(events: list) -> None:
+        nonlocal first_content_at, unparsed, saw_event
+        for event in events:
+            if event.data.strip() == "[DONE]":
+                continue
+            try:
+                data = json.loads(event.data)
+            except ValueError:
+                unparsed += 1
+                continue
+            saw_event = True
+            if event.raw:  # not SSE-framed: typically a bare error object written into the stream
+                stream.error = error_message(data) or stream.error
+                if stream.error:
+                    continue
+            if stream.add(event.event, data) and first_content_at is None:
+                first_content_at = event.t
+
+    for t, data in chunks:
+        take(decoder.feed(data, t))
+    end_time = exchange.get("t_end") or (chunks[-1][0] if chunks else 0.0)
+    take(decoder.close(end_time))
+
+    result["response_raw"] = b"".join(data for _, data in chunks).decode("utf-8", errors="replace")
+    if unparsed:
+        notes.append(f"{unparsed} stream event(s) were not JSON")
+    if saw_event:
+        body = stream.body()
+        result["response_body"] = _compact(body)
+        result.update(module.summary(body))
+    elif exchange.get("status_code") and exchange["status_code"] < 400:
+        notes.append("stream carried no events")
+    notes.extend(stream.notes)
+    result["first_content_at"] = first_content_at
+    result["error"] = stream.error or result.get("error")
+
+
+def _analyze_json(module: Any, chunks: list, content_type: str, exchange: dict, result: dict, notes: list[str]) -> None:
+    raw = b"".join(data for _, data in chunks)
+    status = exchange.get("status_code") or 0
+    if not raw:
+        return
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        size = exchange.get("response_bytes") or len(raw)
+        notes.append(f"response body is not JSON ({size} bytes, {content_type or 'no content-type'})")
+        if status >= 400:
+            result["error"] = f"HTTP {status}: {raw[:300].decode('utf-8', errors='replace').strip()}"
+        return
+    result["response_body"] = _compact(body)
+    if module is not None and status < 400:
+        result.update(module.summary(body))
+    if status >= 400:
+        result["error"] = error_message(body) or f"HTTP {status}"
+
+
+def _compact(body: Any) -> str:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,201 @@
+"""What every API family needs: merging stream deltas, normalised token columns, text flattening, errors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+# Keys that name or tag a thing rather than carry generated text: a repeat replaces, never concatenates
+# (Z.ai repeats role:"assistant" on every delta; some servers resend a tool call's id and type).
+IDENTITY_KEYS = frozenset({"index", "type", "id", "role", "channel", "object"})
+
+
+def accumulate(target: dict, delta: dict) -> dict:
+    """Fold a streamed delta into `target`: strings concatenate, dicts merge, indexed lists merge by index.
+
+    Lists of scalars or of un-indexed objects (logprobs, annotations, citations) are extended. `None` in a
+    delta never erases a value already there.
+    """
+    for key, value in delta.items():
+        if value is None:
+            target.setdefault(key, None)
+            continue
+        current = target.get(key)
+        if current is None or key in IDENTITY_KEYS:
+            target[key] = _fresh_copy(value)
+        elif isinstance(current, str) and isinstance(value, str):
+            target[key] = current + value
+        elif isinstance(current, dict) and isinstance(value, dict):
+            accumulate(current, value)
+        elif isinstance(current, list) and isinstance(value, list):
+            _accumulate_list(current, value)
+        else:
+            target[key] = _fresh_copy(value)
+    return target
+
+
+def _fresh_copy(value: Any) -> Any:
+    # Indexed lists must be merged even on first sight: one chunk may carry two fragments of one tool call.
+    if isinstance(value, list) and value and all(isinstance(v, dict) and "index" in v for v in value):
+        merged: list = []
+        _accumulate_list(merged, value)
+        return merged
+    if isinstance(value, dict):
+        return accumulate({}, value)
+    if isinstance(value, list):
+        return list(value)
+    return value
+
+
+def _accumulate_list(current: list, delta: list) -> None:
+    for entry in delta:
+        if isinstance(entry, dict) and "index" in entry:
+            existing = next((c for c in current if isinstance(c, dict) and c.get("index") == entry["index"]), None)
+            if existing is not None:
+                accumulate(existing, entry)
+                continue
+            current.append(accumulate({}, entry))
+        else:
+            current.append(entry)
+
+
+def overlay(target: dict, update: dict) -> dict:
+    """Later values win, dicts merge recursively, `None` never erases (for snapshots like usage)."""
+    for key, value in update.items():
+        if value is None:
+            target.setdefault(key, None)
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+            overlay(target[key], value)
+        else:
+            target[key] = value
+    return target
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def token_columns(
+    input_tokens: Any = None,
+    output_tokens: Any = None,
+    cache_read: Any = None,
+    cache_write: Any = None,
+    reasoning: Any = None,
+) -> dict[str, int]:
+    """The normalised token columns, leaving out what the provider did not report."""
+    columns = {
+        "input_tokens": _int(input_tokens),
+        "output_tokens": _int(output_tokens),
+        "cache_read_tokens": _int(cache_read),
+        "cache_write_tokens": _int(cache_write),
+        "reasoning_tokens": _int(reasoning),
+    }
+    return {k: v for k, v in columns.items() if v is not None}
+
+
+def _sum(*values: Any) -> int | None:
+    numbers = [v for v in map(_int, values) if v is not None]
+    return sum(numbers) if numbers else None
+
+
+def openai_usage(usage: Any) -> dict[str, int]:
+    """Chat/Completions (`prompt_tokens`) and Responses (`input_tokens`) usage; both already count cache
+    reads inside the input and reasoning inside the output."""
+    if not isinstance(usage, dict):
+        return {}
+    input_details = usage.get("prompt_tokens_details") or usage.get("input_tokens_details") or {}
+    output_details = usage.get("completion_tokens_details") or usage.get("output_tokens_details") or {}
+    cache_read = input_details.get("cached_tokens")
+    if cache_read is None:
+        cache_read = usage.get("prompt_cache_hit_tokens")  # DeepSeek's name for the same thing
+    cache_write = input_details.get("cache_write_tokens") or input_details.get("cache_creation_tokens")
+    return token_columns(
+        input_tokens=usage.get("prompt_tokens", usage.get("input_tokens")),
+        output_tokens=usage.get("completion_tokens", usage.get("output_tokens")),
+        cache_read=cache_read,
+        cache_write=cache_write,
+        reasoning=output_details.get("reasoning_tokens"),
+    )
+
+
+def anthropic_usage(usage: Any) -> dict[str, int]:
+    """Anthropic's `input_tokens` excludes cache reads and writes; the normalised column includes them."""
+    if not isinstance(usage, dict):
+        return {}
+    cache_read = usage.get("cache_read_input_tokens")
+    cache_write = usage.get("cache_creation_input_tokens")
+    output_details = usage.get("output_tokens_details") or {}
+    return token_columns(
+        input_tokens=_sum(usage.get("input_tokens"), cache_read, cache_write),
+        output_tokens=usage.get("output_tokens"),
+        cache_read=cache_read,
+        cache_write=cache_write,
+        reasoning=output_details.get("thinking_tokens"),
+    )
+
+
+def gemini_usage(usage: Any) -> dict[str, int]:
+    """Gemini counts thoughts apart from candidates and tool-use prompt apart from the prompt."""
+    if not isinstance(usage, dict):
+        return {}
+    return token_columns(
+        input_tokens=_sum(usage.get("promptTokenCount"), usage.get("toolUsePromptTokenCount")),
+        output_tokens=_sum(usage.get("candidatesTokenCount"), usage.get("thoughtsTokenCount")),
+        cache_read=usage.get("cachedContentTokenCount"),
+        reasoning=usage.get("thoughtsTokenCount"),
+    )
+
+
+def flatten_text(content: Any) -> str:
+    """Plain text of a message's content in any family's shape: a string, or a list of typed parts."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        pieces = [flatten_text(part) for part in content]
+        return "\n".join(p for p in pieces if p)
+    if isinstance(content, dict):
+        if content.get("thought") is True:  # Gemini thought summaries are not the answer
+            return ""
+        for key in ("text", "input_text", "output_text"):
+            if isinstance(content.get(key), str):
+                return content[key]
+        if content.get("type") in ("tool_result", "function_call_output"):
+            return flatten_text(content.get("content") or content.get("output"))
+    return ""
+
+
+def render_tool_call(name: Any, arguments: Any) -> str:
+    """A tool call as one readable line of completion text: `name({"city": "Paris"})`."""
+    if not isinstance(arguments, str):
+        arguments = json.dumps(arguments, ensure_ascii=False, separators=(",", ":"))
+    return f"{name}({arguments})"
+
+
+def error_message(body: Any) -> str | None:
+    """The provider's own message from an error body (`{"error": {"message": ...}}` and its variants)."""
+    if isinstance(body, list) and body:
+        body = body[0]  # Gemini streamed-array errors come wrapped in a list
+    if not isinstance(body, dict):
+        return None
+    error = body.get("error")
+    if isinstance(error, str):
+        return error
+    if isinstance(error, dict):
+        message = error.get("message") or error.get("status") or error.get("type") or error.get("code")
+        kind = error.get("type") or error.get("status") or error.get("code")
+        if message is None:
+            return json.dumps(error, ensure_ascii=False)[:500]
+        return f"{kind}: {message}" if kind and kind != message else str(message)
+    if body.get("type") == "error" and isinstance(body.get("message"), str):
+        return body["message"]
+    return None
+
+
+def parse_json_or_note(text: str) -> tuple[Any, str | None]:
+    """Parse JSON text; on failure keep the text and say why (for cut-off tool arguments)."""
+    try:
+        return json.loads(text), None
+    except ValueError as exc:
+        return text, f"invalid JSON ({exc.msg} at char {exc.pos})"

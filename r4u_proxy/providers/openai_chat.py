@@ -1,0 +1,197 @@
+"""OpenAI Chat Completions and every vendor that speaks it (DeepSeek, Groq, Mistral, OpenRouter, vLLM, ...).
+
+Stream reassembly turns `chat.completion.chunk` events into one `chat.completion`, the shape a non-streaming
+call returns, so streamed and plain calls look the same in the database.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .common import accumulate, error_message, flatten_text, openai_usage, overlay, render_tool_call
+
+FAMILY = "openai_chat"
+SYSTEM_ROLES = ("system", "developer")
+# Chunk fields that describe the whole completion and are stable: the first chunk's value is kept (Groq's
+# compound models change `id` on every chunk; the SDK keeps the first too).
+_FIRST_WINS = ("id", "created", "model")
+_NOT_CONTENT = frozenset({"role", "channel"})
+
+
+def request_info(body: dict, path: str = "") -> dict:
+    return {"request_model": body.get("model"), "stream": bool(body.get("stream"))}
+
+
+def prompt_parts(body: dict) -> dict:
+    system: list[str] = []
+    turns: list[dict] = []
+    for message in body.get("messages") or []:
+        if not isinstance(message, dict):
+            continue
+        role = message.get("role") or "user"
+        text = flatten_text(message.get("content"))
+        if role in SYSTEM_ROLES:
+            system.append(text)
+            continue
+        calls = [
+            render_tool_call(c.get("function", {}).get("name"), c.get("function", {}).get("arguments"))
+            for c in message.get("tool_calls") or []
+            if isinstance(c, dict)
+        ]
+        turns.append({"role": role, "text": "\n".join(t for t in [text, *calls] if t)})
+    return {"system": "\n\n".join(system) or None, "turns": turns, "tools": tool_names(body.get("tools"))}
+
+
+def tool_names(tools: Any) -> list[str]:
+    names = []
+    for tool in tools or []:
+        if isinstance(tool, dict):
+            name = (tool.get("function") or {}).get("name") or tool.get("name") or tool.get("type")
+            if name:
+                names.append(str(name))
+    return names
+
+
+def _content_is_present(delta: dict) -> bool:
+    for key, value in delta.items():
+        if key in _NOT_CONTENT or value is None:
+            continue
+        if isinstance(value, (str, list, dict)) and not value:
+            continue
+        if key == "tool_calls" and not any(
+            (c.get("function") or {}).get("name") or (c.get("function") or {}).get("arguments")
+            for c in value
+            if isinstance(c, dict)
+        ):
+            continue
+        return True
+    return False
+
+
+def _merge_content(message: dict, content: Any) -> None:
+    """Mistral sends `delta.content` as a string or as a list of typed chunks (text, thinking) in one stream;
+    once a list appears the content stays a list, with adjacent pieces of the same kind joined."""
+    current = message.get("content")
+    if not isinstance(content, list) and not isinstance(current, list):
+        accumulate(message, {"content": content})
+        return
+    parts = _as_parts(current)
+    for part in _as_parts(content):
+        last = parts[-1] if parts else None
+        if last is not None and last.get("type") == part.get("type") and set(part) <= {"type", "text", "thinking"}:
+            accumulate(last, {k: v for k, v in part.items() if k != "type"})
+        else:
+            parts.append(accumulate({}, part))
+    message["content"] = parts
+
+
+def _as_parts(content: Any) -> list[dict]:
+    if content is None or content == "":
+        return []
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    return [p if isinstance(p, dict) else {"type": "text", "text": str(p)} for p in content]
+
+
+class Stream:
+    """Accumulates chunks; `add` says whether the chunk carried the first generated content."""
+
+    def __init__(self) -> None:
+        self.snapshot: dict = {}
+        self.choices: dict[int, dict] = {}
+        self.error: str | None = None
+        self.notes: list[str] = []
+
+    def add(self, event: str | None, data: Any) -> bool:
+        if not isinstance(data, dict):
+            return False
+        if data.get("error"):  # OpenRouter puts it in a chunk, Groq in an `event: error`
+            self.error = error_message(data) or self.error
+        if event == "error":
+            return False
+        carried_content = False
+        for choice in data.get("choices") or []:
+            if isinstance(choice, dict):
+                carried_content = self._add_choice(choice) or carried_content
+        self._add_top_level(data)
+        return carried_content
+
+    def _add_top_level(self, chunk: dict) -> None:
+        for key, value in chunk.items():
+            if key in ("choices", "object", "obfuscation") or value is None:
+                continue
+            if key in _FIRST_WINS:
+                self.snapshot.setdefault(key, value)
+            elif isinstance(value, dict) and isinstance(self.snapshot.get(key), dict):
+                overlay(self.snapshot[key], value)
+            else:
+                self.snapshot[key] = value
+
+    def _add_choice(self, choice: dict) -> bool:
+        index = choice.get("index", 0)
+        state = self.choices.get(index)
+        if state is None:
+            state = self.choices[index] = {"index": index, "message": {}, "logprobs": None, "finish_reason": None}
+        delta = choice.get("delta") or {}
+        message = state["message"]
+        rest = {k: v for k, v in delta.items() if k != "content"}
+        accumulate(message, rest)
+        if "content" in delta:
+            _merge_content(message, delta["content"])
+        if choice.get("finish_reason"):
+            state["finish_reason"] = choice["finish_reason"]
+        logprobs = choice.get("logprobs")
+        if isinstance(logprobs, dict):
+            if state["logprobs"] is None:
+                state["logprobs"] = {"content": None, "refusal": None}
+            for key in ("content", "refusal"):
+                if logprobs.get(key):
+                    state["logprobs"][key] = (state["logprobs"][key] or []) + list(logprobs[key])
+        for key, value in choice.items():
+            if key not in ("index", "delta", "finish_reason", "logprobs") and value is not None:
+                state[key] = value
+        return _content_is_present(delta)
+
+    def body(self) -> dict:
+        body: dict = {
+            "id": self.snapshot.get("id"),
+            "object": "chat.completion",
+            "created": self.snapshot.get("created"),
+            "model": self.snapshot.get("model"),
+        }
+        body.update({k: v for k, v in self.snapshot.items() if k not in body})
+        choices = []
+        for index in sorted(self.choices):
+            choice = dict(self.choices[index])
+            message = {"role": "assistant", "content": None, **choice["message"]}
+            choice["message"] = message
+            choices.append(choice)
+        body["choices"] = choices
+        return body
+
+
+def summary(body: Any) -> dict:
+    """Model, finish reason, completion text and token columns of a `chat.completion` body."""
+    if not isinstance(body, dict):
+        return {}
+    result: dict = {"response_model": body.get("model")}
+    texts: list[str] = []
+    finish_reasons: list[str] = []
+    for choice in body.get("choices") or []:
+        if not isinstance(choice, dict):
+            continue
+        message = choice.get("message") or {}
+        text = flatten_text(message.get("content")) or message.get("refusal") or ""
+        calls = [
+            render_tool_call((c.get("function") or {}).get("name"), (c.get("function") or {}).get("arguments"))
+            for c in message.get("tool_calls") or []
+            if isinstance(c, dict)
+        ]
+        texts.append("\n".join(t for t in [text, *calls] if t))
+        if choice.get("finish_reason"):
+            finish_reasons.append(choice["finish_reason"])
+    result["completion_text"] = "\n\n".join(t for t in texts if t) or None
+    result["finish_reason"] = finish_reasons[0] if finish_reasons else None
+    usage = body.get("usage") or (body.get("x_groq") or {}).get("usage")
+    result.update(openai_usage(usage))
+    return result

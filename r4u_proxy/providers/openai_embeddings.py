@@ -1,0 +1,46 @@
+"""OpenAI-style embeddings (`/v1/embeddings`): never streamed; the vectors themselves are not text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .common import openai_usage
+
+FAMILY = "openai_embeddings"
+
+
+def request_info(body: dict, path: str = "") -> dict:
+    return {"request_model": body.get("model"), "stream": False}
+
+
+def prompt_parts(body: dict) -> dict:
+    given = body.get("input")
+    inputs = given if isinstance(given, list) else [given]
+    turns = [{"role": "user", "text": text} for text in inputs if isinstance(text, str)]
+    return {"system": None, "turns": turns, "tools": []}
+
+
+class Stream:
+    """Embeddings do not stream; this exists so every family has the same shape."""
+
+    def __init__(self) -> None:
+        self.last: dict = {}
+        self.error: str | None = None
+        self.notes: list[str] = []
+
+    def add(self, event: str | None, data: Any) -> bool:
+        if isinstance(data, dict):
+            self.last = data
+        return False
+
+    def body(self) -> dict:
+        return self.last
+
+
+def summary(body: Any) -> dict:
+    if not isinstance(body, dict):
+        return {}
+    vectors = [d for d in body.get("data") or [] if isinstance(d, dict)]
+    result = {"response_model": body.get("model"), "completion_text": f"[{len(vectors)} embedding(s)]"}
+    result.update(openai_usage(body.get("usage")))
+    return result

@@ -1,0 +1,196 @@
+"""OpenAI Responses API (`/v1/responses`), also served by DeepSeek, Bedrock and other compatible hosts.
+
+A complete stream ends with `response.completed` (or `.incomplete` / `.failed`) carrying the whole response,
+which is taken as is. A stream that was cut off, or a resumed one (`GET /v1/responses/{id}?stream=true&
+starting_after=N`) that lacks the start, is rebuilt from the item and delta events.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .common import error_message, flatten_text, openai_usage, overlay, render_tool_call
+
+FAMILY = "openai_responses"
+_TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+_SNAPSHOTS = ("response.created", "response.in_progress", "response.queued")
+# delta/done event → (field on the item, whether the field lives on a content/summary part, the list holding
+# the part, the event key indexing it). Text-like fields are appended on delta and replaced on done.
+_ITEM_FIELDS = {
+    "response.function_call_arguments": ("arguments", None, None),
+    "response.custom_tool_call_input": ("input", None, None),
+    "response.code_interpreter_call_code": ("code", None, None),
+    "response.output_text": ("text", "content", "content_index"),
+    "response.refusal": ("refusal", "content", "content_index"),
+    "response.reasoning_text": ("text", "content", "content_index"),
+    "response.reasoning_summary_text": ("text", "summary", "summary_index"),
+}
+_DONE_VALUE_KEYS = ("arguments", "input", "code", "text", "refusal")
+
+
+def request_info(body: dict, path: str = "") -> dict:
+    return {"request_model": body.get("model"), "stream": bool(body.get("stream"))}
+
+
+def prompt_parts(body: dict) -> dict:
+    system = flatten_text(body.get("instructions")) or None
+    turns: list[dict] = []
+    items = body.get("input")
+    if isinstance(items, str):
+        items = [{"role": "user", "content": items}]
+    for item in items or []:
+        if not isinstance(item, dict):
+            continue
+        kind = item.get("type", "message")
+        if kind == "message":
+            role = item.get("role") or "user"
+            text = flatten_text(item.get("content"))
+            if role in ("system", "developer"):
+                system = "\n\n".join(t for t in [system, text] if t)
+            else:
+                turns.append({"role": role, "text": text})
+        elif kind == "function_call":
+            turns.append({"role": "assistant", "text": render_tool_call(item.get("name"), item.get("arguments"))})
+        elif kind in ("function_call_output", "custom_tool_call_output"):
+            turns.append({"role": "tool", "text": flatten_text(item.get("output"))})
+    tools = [str(t.get("name") or t.get("type")) for t in body.get("tools") or [] if isinstance(t, dict)]
+    return {"system": system, "turns": turns, "tools": tools}
+
+
+def _has_output(item: Any) -> bool:
+    if not isinstance(item, dict):
+        return False
+    if item.get("type") == "reasoning":
+        return bool(flatten_text(item.get("summary")) or flatten_text(item.get("content")))
+    return True
+
+
+def _slot(items: list, index: Any) -> int:
+    """Make `items[index]` exist (events may skip ahead) and return the index."""
+    if not isinstance(index, int) or index < 0:
+        index = len(items)
+    while len(items) <= index:
+        items.append(None)
+    return index
+
+
+class Stream:
+    def __init__(self) -> None:
+        self.snapshot: dict = {}
+        self.final: dict | None = None
+        self.items: list = []
+        self.error: str | None = None
+        self.notes: list[str] = []
+
+    def add(self, event: str | None, data: Any) -> bool:
+        if not isinstance(data, dict):
+            return False
+        kind = data.get("type") or event or ""
+        if kind == "error" or event == "error":
+            self.error = error_message({"error": data.get("error", data)}) or self.error
+            return False
+        response = data.get("response")
+        if kind in _TERMINAL and isinstance(response, dict):
+            self.final = response
+            if kind == "response.failed":
+                self.error = error_message(response) or self.error or "response failed"
+            return False
+        if kind in _SNAPSHOTS and isinstance(response, dict):
+            overlay(self.snapshot, response)
+            return False
+        if kind in ("response.output_item.added", "response.output_item.done"):
+            index = _slot(self.items, data.get("output_index"))
+            item = data.get("item")
+            if isinstance(item, dict):
+                self.items[index] = dict(item) if kind.endswith("done") else overlay(self.items[index] or {}, item)
+            # Content normally shows up in deltas first; a server that sends only finished items still counts.
+            return kind.endswith("done") and _has_output(item)
+        if kind in ("response.content_part.added", "response.content_part.done"):
+            self._set_part(data, "content", "content_index", data.get("part"))
+            return False
+        if kind in ("response.reasoning_summary_part.added", "response.reasoning_summary_part.done"):
+            self._set_part(data, "summary", "summary_index", data.get("part"))
+            return False
+        if kind == "response.output_text.annotation.added":
+            part = self._part(data, "content", "content_index")
+            part.setdefault("annotations", []).append(data.get("annotation"))
+            return False
+        prefix, _, suffix = kind.rpartition(".")
+        if prefix in _ITEM_FIELDS and suffix in ("delta", "done"):
+            return self._apply_text(prefix, suffix, data)
+        return False
+
+    def _item(self, data: dict) -> dict:
+        index = _slot(self.items, data.get("output_index"))
+        if self.items[index] is None:
+            self.items[index] = {"id": data.get("item_id")}
+        return self.items[index]
+
+    def _part(self, data: dict, list_key: str, index_key: str) -> dict:
+        item = self._item(data)
+        parts = item.get(list_key)
+        if not isinstance(parts, list):
+            parts = item[list_key] = []
+        index = _slot(parts, data.get(index_key, 0))
+        if parts[index] is None:
+            parts[index] = {}
+        return parts[index]
+
+    def _set_part(self, data: dict, list_key: str, index_key: str, part: Any) -> None:
+        if isinstance(part, dict):
+            self._part(data, list_key, index_key).update(part)
+
+    def _apply_text(self, prefix: str, suffix: str, data: dict) -> bool:
+        field, list_key, index_key = _ITEM_FIELDS[prefix]
+        target = self._part(data, list_key, index_key) if list_key else self._item(data)
+        if suffix == "done":
+            value = next((data[k] for k in _DONE_VALUE_KEYS if isinstance(data.get(k), str)), None)
+            if value is not None:
+                target[field] = value
+            return bool(value)
+        delta = data.get("delta")
+        if isinstance(delta, str):
+            target[field] = (target.get(field) or "") + delta
+        if isinstance(data.get("logprobs"), list):
+            target.setdefault("logprobs", []).extend(data["logprobs"])
+        return bool(delta)
+
+    def body(self) -> dict:
+        if self.final is not None:
+            return self.final
+        body = dict(self.snapshot)
+        body.setdefault("object", "response")
+        built = [item for item in self.items if item is not None]
+        # A resumed stream (starting_after) can repeat items its snapshot already holds; the stream wins.
+        body["output"] = built or body.get("output") or []
+        self.notes.append("stream ended before response.completed; response rebuilt from events")
+        return body
+
+
+def summary(body: Any) -> dict:
+    if not isinstance(body, dict):
+        return {}
+    texts: list[str] = []
+    for item in body.get("output") or []:
+        if not isinstance(item, dict):
+            continue
+        kind = item.get("type")
+        if kind == "message":
+            for part in item.get("content") or []:
+                if isinstance(part, dict):
+                    texts.append(part.get("text") or part.get("refusal") or "")
+        elif kind == "function_call":
+            texts.append(render_tool_call(item.get("name"), item.get("arguments")))
+        elif kind == "custom_tool_call":
+            texts.append(f"{item.get('name')}({item.get('input') or ''})")
+    status = body.get("status")
+    reason = (body.get("incomplete_details") or {}).get("reason")
+    result = {
+        "response_model": body.get("model"),
+        "completion_text": "".join(texts) if len(texts) <= 1 else "\n".join(t for t in texts if t),
+        "finish_reason": reason or status,
+    }
+    if not result["completion_text"]:
+        result["completion_text"] = None
+    result.update(openai_usage(body.get("usage")))
+    return result

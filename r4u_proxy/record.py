@@ -13,7 +13,7 @@ from mitmproxy.net.encoding import decode as decode_body
 from .analysis import analyze
 from .guard import COUNTERS, log
 from .ids import iso_utc
-from .pricing import price
+from .pricing import price_row
 from .redact import redact_headers, redact_query
 
 TIMELINE_POINTS = 200
@@ -110,7 +110,7 @@ def build_row(exchange: dict[str, Any]) -> dict[str, Any]:
         seconds = exchange["t_end"] - parsed["first_content_at"]
         if seconds > 0:
             row["output_tokens_per_s"] = round(row["output_tokens"] / seconds, 2)
-    _add_cost(row, route, parsed)
+    _add_cost(row)
     return row
 
 
@@ -130,26 +130,10 @@ def _request_text(exchange: dict[str, Any]) -> str | None:
         return f"<{len(body)} bytes of binary data>"
 
 
-def _request_dict(parsed: dict[str, Any]) -> dict[str, Any] | None:
-    if isinstance(parsed.get("request"), dict):
-        return parsed["request"]
-    try:
-        value = json.loads(parsed.get("request_body") or "")
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _add_cost(row: dict[str, Any], route: Any, parsed: dict[str, Any]) -> None:
-    model = row.get("response_model") or row.get("request_model")
+def _add_cost(row: dict[str, Any]) -> None:
     if row.get("input_tokens") is None and row.get("output_tokens") is None:
         return
-    usage = {key: row.get(key) or 0 for key in TOKEN_COLUMNS}
-    try:
-        quote = price(route.provider, model, usage, _request_dict(parsed), host=row["host"])
-    except Exception:
-        log.exception("r4u: pricing failed for trace %s", row["id"])
-        return
+    quote = price_row(row)
     row["cost_usd"] = quote.cost_usd
     row["priced_model"] = quote.priced_model
     row["price_source"] = quote.source

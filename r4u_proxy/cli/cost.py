@@ -1,1 +1,237 @@
-"""Placeholder: commands of this module are registered on `main` from r4u_proxy.cli."""
+"""`r4u stats` (spend and latency in the terminal) and `r4u reprice` (recompute history's cost)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import click
+
+from ..paths import Home
+from ..pricing import configure
+from ..pricing_overrides import PricesFileError
+from ..repricing import reprice_traces
+from ..stats import GROUPINGS, GroupStats, StatsReport, collect_stats
+from . import main
+
+
+def _db_path(home: Path | None, db: Path | None) -> Path:
+    return db if db is not None else Home.resolve(home).db
+
+
+def _db_options(f: Callable) -> Callable:
+    f = click.option(
+        "--db", type=click.Path(dir_okay=False, path_type=Path), help="SQLite file (default: HOME/traces.db)."
+    )(f)
+    return click.option(
+        "--home",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="R4U_HOME",
+        help="r4u's directory (default: $R4U_HOME or ~/.r4u).",
+    )(f)
+
+
+# --- r4u stats ------------------------------------------------------------------------------------
+
+
+def _money(value: float | None) -> str:
+    if value is None:
+        return "—"  # unknown, which is not $0
+    return f"${value:,.2f}" if value >= 100 else f"${value:,.4f}"
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f}"
+
+
+def _tokens(value: int) -> str:
+    return f"{value:,}"
+
+
+_COLUMNS: list[tuple[str, Callable[[GroupStats], str]]] = [
+    ("calls", lambda g: f"{g.calls:,}"),
+    ("errors", lambda g: f"{g.errors:,}"),
+    ("spend", lambda g: _money(g.spend_usd)),
+    ("unpriced", lambda g: f"{g.unpriced_calls:,}"),
+    ("in tok", lambda g: _tokens(g.input_tokens)),
+    ("out tok", lambda g: _tokens(g.output_tokens)),
+    ("p50 ms", lambda g: _ms(g.latency_p50_ms)),
+    ("p95 ms", lambda g: _ms(g.latency_p95_ms)),
+    ("p50 ttft", lambda g: _ms(g.ttft_p50_ms)),
+    ("p95 ttft", lambda g: _ms(g.ttft_p95_ms)),
+]
+
+
+def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]], text_columns: int = 1) -> list[str]:
+    """Aligned lines: the first `text_columns` columns left-aligned, the numbers after them right.
+
+    Colour is added after padding, because ANSI codes would otherwise count toward the width;
+    click.echo drops it again when stdout is not a terminal.
+    """
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> list[str]:
+        return [
+            c.ljust(w) if i < text_columns else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
+
+    lines = ["  ".join(click.style(c, bold=True) for c in line(headers))]
+    for row in rows:
+        cells = line(row)
+        for i, header in enumerate(headers):
+            if header == "spend" and cells[i].strip() != "—":
+                cells[i] = click.style(cells[i], fg="green")
+            elif header == "unpriced" and cells[i].strip() != "0":
+                cells[i] = click.style(cells[i], fg="yellow")
+        lines.append("  ".join(cells))
+    return lines
+
+
+def _section(title: str, groups: list[GroupStats], limit: int) -> list[str]:
+    rows = [[g.label, *(fmt(g) for _, fmt in _COLUMNS)] for g in groups[:limit]]
+    lines = [
+        click.style(title, fg="cyan", bold=True),
+        *render_table([title.split()[-1], *(h for h, _ in _COLUMNS)], rows),
+    ]
+    if len(groups) > limit:
+        lines.append(f"… {len(groups) - limit} more (--limit)")
+    return lines
+
+
+def render_report(report: StatsReport, limit: int) -> str:
+    window = f"since {report.since}" if report.since else "all history"
+    lines = [click.style(f"r4u stats — {window}", bold=True), ""]
+    lines += render_table(
+        ["", *(h for h, _ in _COLUMNS)], [["total", *(fmt(report.total) for _, fmt in _COLUMNS)]]
+    )
+    for name, groups in report.groups.items():
+        lines += ["", *_section(f"by {name}", groups, limit)]
+    if report.unpriced:
+        lines += [
+            "",
+            click.style(
+                "unpriced (no known price; not counted in spend — add R4U_HOME/prices.toml)",
+                fg="yellow",
+                bold=True,
+            ),
+        ]
+        lines += render_table(
+            ["model", "provider", "host", "calls"],
+            [
+                [u.model or "(no model)", u.provider or "", u.host or "", f"{u.calls:,}"]
+                for u in report.unpriced
+            ],
+            text_columns=3,
+        )
+    return "\n".join(lines)
+
+
+@main.command()
+@_db_options
+@click.option(
+    "--since",
+    default=None,
+    metavar="SPAN",
+    help="Only calls in the last SPAN (30m, 24h, 7d, 2w) or since a date.",
+)
+@click.option(
+    "--by",
+    "groupings",
+    multiple=True,
+    type=click.Choice(GROUPINGS),
+    help="Group by model, project or task (repeatable; default: all three).",
+)
+@click.option("--limit", default=20, show_default=True, help="Rows per table.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def stats(
+    home: Path | None,
+    db: Path | None,
+    since: str | None,
+    groupings: tuple[str, ...],
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Spend, calls, tokens and p50/p95 latency and TTFT by model, project and task."""
+    path = _db_path(home, db)
+    if not path.exists():
+        raise click.ClickException(f"no traces yet: {path} does not exist")
+    try:
+        report = collect_stats(path, since, groupings or GROUPINGS)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    except sqlite3.Error as exc:
+        raise click.ClickException(f"cannot read {path}: {exc}") from None
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        click.echo(render_report(report, limit))
+
+
+# --- r4u reprice ------------------------------------------------------------------------------------
+
+
+@main.command()
+@_db_options
+@click.option(
+    "--since",
+    default=None,
+    metavar="SPAN",
+    help="Only calls in the last SPAN (30m, 24h, 7d) or since a date.",
+)
+@click.option(
+    "--update-prices",
+    is_flag=True,
+    help="Fetch genai-prices' latest price data first (needs network) instead of the bundled data.",
+)
+@click.option(
+    "--prices-url", default=None, metavar="URL", help="Where --update-prices fetches from (a mirror)."
+)
+def reprice(
+    home: Path | None, db: Path | None, since: str | None, update_prices: bool, prices_url: str | None
+) -> None:
+    """Recompute cost_usd of recorded calls with current prices and HOME/prices.toml."""
+    paths = Home.resolve(home)
+    path = db if db is not None else paths.db
+    if not path.exists():
+        raise click.ClickException(f"no traces yet: {path} does not exist")
+    try:
+        overrides = configure(paths.root / "prices.toml")
+    except PricesFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    if overrides.entries:
+        click.echo(f"using {len(overrides.entries)} price override(s) from {overrides.path}")
+
+    updater = None
+    if update_prices or prices_url:
+        from genai_prices import UpdatePrices
+
+        updater = UpdatePrices(**({"url": prices_url} if prices_url else {}))
+        try:
+            updater.start()
+            fetched = updater.wait(timeout=30)
+        except Exception as exc:
+            _stop(updater)
+            raise click.ClickException(f"could not fetch price data: {exc}") from None
+        if not fetched:
+            _stop(updater)
+            raise click.ClickException("could not fetch price data: no answer within 30 s")
+    try:
+        result = reprice_traces(path, since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    finally:
+        if updater is not None:
+            _stop(updater)
+    click.echo(
+        f"repriced {result.checked:,} calls: {result.changed:,} changed, {result.unpriced:,} without a price"
+    )
+
+
+def _stop(updater: object) -> None:
+    # stop() re-raises a fetch error we have already reported.
+    with contextlib.suppress(Exception):
+        updater.stop()  # type: ignore[attr-defined]

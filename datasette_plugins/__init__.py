@@ -1,0 +1,86 @@
+"""r4u's Datasette plugin: the dashboard, trace, task and search pages and the named queries.
+
+Registered as the datasette entry point `r4u` (pyproject.toml), installed as
+`r4u_proxy.datasette_plugins`, so its static files are served at
+/-/static-plugins/r4u/ and its templates (all prefixed `r4u_`) join Datasette's.
+
+Pages (all plain server-rendered HTML, no JavaScript needed):
+    /                          dashboard (falls back to Datasette's index when no traces table exists)
+    /-/r4u/trace/<id>          one trace as a chat
+    /-/r4u/tasks               tasks by cost
+    /-/r4u/task/<id>           one task: template, variables, traces, trend
+    /-/r4u/search?q=           full-text search
+The JSON API is Datasette's own table JSON plus NAMED_QUERIES (named_queries.py).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from datasette import hookimpl
+from datasette.utils.asgi import Request, Response
+
+from . import dashboard, formatting, search_page, task_pages, trace_page, traces_db
+from .named_queries import NAMED_QUERIES
+
+if TYPE_CHECKING:
+    from datasette.app import Datasette
+
+PREFIX = "/-/r4u"
+
+
+async def _home(datasette: Datasette, request: Request) -> Response:
+    try:
+        await traces_db.find(datasette)
+    except traces_db.NoTracesDatabase:
+        # Some other Datasette in the same environment: keep its normal index page.
+        from datasette.views.index import IndexView  # imported late: datasette.app imports plugins
+
+        request.scope["url_route"] = {"kwargs": {"format": None}}
+        return await IndexView(datasette).dispatch_request(request)
+    return await dashboard.dashboard_view(datasette, request)
+
+
+@hookimpl
+def register_routes(datasette: Datasette) -> list[tuple[str, Any]]:
+    return [
+        (r"^/$", _home),
+        (rf"^{PREFIX}/trace/(?P<trace_id>[^/]+)$", trace_page.trace_view),
+        (rf"^{PREFIX}/tasks$", task_pages.tasks_view),
+        (rf"^{PREFIX}/task/(?P<task_id>[^/]+)$", task_pages.task_view),
+        (rf"^{PREFIX}/search$", search_page.search_view),
+    ]
+
+
+@hookimpl
+def canned_queries(datasette: Datasette, database: str, actor: Any) -> Any:
+    async def inner() -> dict[str, dict[str, str]]:
+        if database.startswith("_") or not await datasette.get_database(database).table_exists("traces"):
+            return {}
+        return {name: dict(query) for name, query in NAMED_QUERIES.items()}
+
+    return inner
+
+
+@hookimpl
+def prepare_jinja2_environment(env: Any, datasette: Datasette) -> None:
+    env.filters.update(formatting.FILTERS)
+
+
+@hookimpl
+def extra_css_urls(datasette: Datasette) -> list[str]:
+    return [datasette.urls.static_plugins("r4u", "r4u.css")]
+
+
+@hookimpl
+def extra_template_vars(datasette: Datasette) -> dict[str, Any]:
+    return {"r4u_prefix": datasette.urls.path(PREFIX)}
+
+
+@hookimpl
+def menu_links(datasette: Datasette) -> list[dict[str, str]]:
+    return [
+        {"href": datasette.urls.path("/"), "label": "r4u dashboard"},
+        {"href": datasette.urls.path(f"{PREFIX}/tasks"), "label": "Tasks by cost"},
+        {"href": datasette.urls.path(f"{PREFIX}/search"), "label": "Search prompts"},
+    ]

@@ -1,0 +1,46 @@
+"""Jinja filters for numbers a user reads: money, durations, token counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def usd(value: Any) -> str:
+    if value is None:
+        return "—"
+    value = float(value)
+    if value == 0:
+        return "$0"
+    if abs(value) < 0.01:
+        return f"${value:.4f}"
+    return f"${value:,.2f}"
+
+
+def ms(value: Any) -> str:
+    if value is None:
+        return "—"
+    value = float(value)
+    if value >= 10_000:
+        return f"{value / 1000:.1f} s"
+    return f"{value:,.0f} ms"
+
+
+def count(value: Any) -> str:
+    if value is None:
+        return "—"
+    return f"{int(value):,}"
+
+
+def percent(value: Any) -> str:
+    if value is None:
+        return "—"
+    return f"{float(value) * 100:.1f}%"
+
+
+def short(value: Any, length: int = 120) -> str:
+    text = "" if value is None else str(value)
+    text = " ".join(text.split())
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+FILTERS = {"r4u_usd": usd, "r4u_ms": ms, "r4u_count": count, "r4u_percent": percent, "r4u_short": short}

@@ -1,0 +1,91 @@
+"""The named (canned) queries r4u adds to the traces database: its JSON API.
+
+Each is served by Datasette at /<db>/<name> (HTML) and /<db>/<name>.json
+(?_shape=array for a plain list). docs/ui.md has curl examples. Every query
+is written to use an index from r4u_proxy/store/ui_indexes.py.
+"""
+
+from __future__ import annotations
+
+from r4u_proxy.store.ui_indexes import ERROR_CONDITION
+
+MODEL = "coalesce(request_model, response_model)"
+
+NAMED_QUERIES: dict[str, dict[str, str]] = {
+    "cost_by_model_per_day": {
+        "title": "Cost by model per day",
+        "description": "Calls, tokens and USD cost for each model on each UTC day, newest day first.",
+        "sql": f"""
+select substr(started_at, 1, 10) as day, {MODEL} as model, count(*) as calls,
+  sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens,
+  round(sum(cost_usd), 6) as cost_usd, sum(cost_usd is null) as unpriced_calls
+from traces
+group by day, model
+order by day desc, sum(cost_usd) desc
+""",
+    },
+    "slowest_calls": {
+        "title": "Slowest calls",
+        "description": "The 100 calls with the longest latency (request sent to last byte).",
+        "sql": f"""
+select id, started_at, provider, {MODEL} as model, stream, latency_ms, ttft_ms,
+  output_tokens, status_code, task_id
+from traces
+where latency_ms is not null
+order by latency_ms desc
+limit 100
+""",
+    },
+    "errors": {
+        "title": "Errors",
+        "description": "The 200 latest calls that failed: an HTTP status >= 400 or a transport/stream error.",
+        "sql": f"""
+select id, started_at, provider, {MODEL} as model, status_code, error, url, task_id
+from traces
+where {ERROR_CONDITION}
+order by started_at desc
+limit 200
+""",
+    },
+    "tasks_by_cost": {
+        "title": "Tasks by cost",
+        "description": "Every task (prompt template) with its calls, tokens and total cost, most expensive first.",
+        "sql": """
+with stats as (
+  select task_id, count(*) as calls, round(sum(cost_usd), 6) as cost_usd,
+    sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens,
+    round(avg(latency_ms), 1) as avg_latency_ms
+  from traces
+  where task_id is not null
+  group by task_id
+)
+select tasks.id as task_id, tasks.template, stats.calls, stats.cost_usd, stats.input_tokens,
+  stats.output_tokens, stats.avg_latency_ms, tasks.first_seen, tasks.last_seen
+from stats join tasks on tasks.id = stats.task_id
+order by stats.cost_usd desc nulls last, stats.calls desc
+""",
+    },
+    "trace_with_task": {
+        "title": "A trace with its task",
+        "description": "One trace (all columns) with its task's template. Parameter: id.",
+        "sql": """
+select traces.*, tasks.template as task_template, tasks.variables as task_variables,
+  tasks.trace_count as task_trace_count
+from traces left join tasks on tasks.id = traces.task_id
+where traces.id = :id
+""",
+    },
+    "search": {
+        "title": "Search prompts and completions",
+        "description": "Full-text search (SQLite FTS5) over prompt_text and completion_text. Parameter: q.",
+        "sql": f"""
+select traces.id, traces.started_at, traces.provider, {MODEL} as model, traces.task_id,
+  snippet(traces_fts, 0, '[', ']', '…', 16) as prompt_snippet,
+  snippet(traces_fts, 1, '[', ']', '…', 16) as completion_snippet
+from traces_fts join traces on traces.rowid = traces_fts.rowid
+where traces_fts match escape_fts(:q)
+order by rank
+limit 100
+""",
+    },
+}

@@ -1,0 +1,61 @@
+"""Full-text search over prompts and completions (the traces_fts FTS5 table)."""
+
+from __future__ import annotations
+
+import sqlite3
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from datasette.utils import escape_fts
+from datasette.utils.asgi import Request, Response
+from markupsafe import Markup
+
+from . import traces_db
+
+if TYPE_CHECKING:
+    from datasette.app import Datasette
+
+LIMIT = 50
+# snippet() wraps matches in these; they are swapped for <mark> after HTML-escaping
+# the text, so a prompt containing markup can never inject any.
+OPEN, CLOSE = "\x02", "\x03"
+
+
+def _highlight(snippet: str | None) -> Markup:
+    text = escape(snippet or "")
+    return Markup(text.replace(OPEN, "<mark>").replace(CLOSE, "</mark>"))
+
+
+def search_data(conn: sqlite3.Connection, query: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        f"""select traces.id, traces.started_at, traces.provider,
+              coalesce(traces.request_model, traces.response_model) as model, traces.task_id, traces.cost_usd,
+              snippet(traces_fts, 0, '{OPEN}', '{CLOSE}', '…', 24) as prompt_snippet,
+              snippet(traces_fts, 1, '{OPEN}', '{CLOSE}', '…', 24) as completion_snippet
+            from traces_fts join traces on traces.rowid = traces_fts.rowid
+            where traces_fts match ?
+            order by rank
+            limit ?""",
+        [escape_fts(query), LIMIT],
+    ).fetchall()
+    results = []
+    for row in rows:
+        result = dict(row)
+        result["prompt_snippet"] = _highlight(result["prompt_snippet"])
+        result["completion_snippet"] = _highlight(result["completion_snippet"])
+        results.append(result)
+    return results
+
+
+async def search_view(datasette: Datasette, request: Request) -> Response:
+    query = (request.args.get("q") or "").strip()
+    db = await traces_db.find(datasette)
+    results: list[dict[str, Any]] = []
+    error = None
+    if query:
+        try:
+            results = await db.execute_fn(lambda conn: search_data(conn, query))
+        except sqlite3.OperationalError as e:  # e.g. the FTS table is missing on an old database
+            error = str(e)
+    context = {"database": db.name, "q": query, "results": results, "error": error, "limit": LIMIT}
+    return Response.html(await datasette.render_template("r4u_search.html", context, request=request))

@@ -1,0 +1,246 @@
+"""`r4u stats` and `r4u reprice` on a seeded traces.db with answers worked out by hand."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from r4u_proxy import pricing
+from r4u_proxy.cli import main
+from r4u_proxy.repricing import reprice
+from r4u_proxy.store.migrations import open_db
+from r4u_proxy.timewindow import iso_utc
+
+M = 1_000_000
+NOW = datetime.now(tz=UTC)
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def ago(**delta: float) -> str:
+    return iso_utc(NOW - timedelta(**delta))
+
+
+COLUMNS = ("id", "started_at", "project", "provider", "host", "request_model", "response_model", "status_code",
+           "input_tokens", "output_tokens", "cost_usd", "latency_ms", "ttft_ms", "task_id")
+
+# Five recent calls and one old one. Latency of the five gpt-4o/llama calls: 100, 200, 300, 400, 1000.
+SEED = [
+    ("01", ago(hours=1), "shop", "openai", "api.openai.com", "gpt-4o", "gpt-4o-2024-08-06", 200,
+     1000, 500, 0.0075, 100, 40, "task-a"),
+    ("02", ago(hours=2), "shop", "openai", "api.openai.com", "gpt-4o", "gpt-4o-2024-08-06", 200,
+     2000, 100, 0.006, 200, 60, "task-a"),
+    ("03", ago(hours=3), "blog", "openai", "api.openai.com", "gpt-4o", "gpt-4o-2024-08-06", 200,
+     400, 100, 0.002, 300, 80, None),
+    ("04", ago(hours=4), "blog", "openai_compatible", "llm.internal.example", "private-llama", "private-llama", 200,
+     3000, 1000, None, 400, 100, None),
+    ("05", ago(hours=5), None, "openai", "api.openai.com", "gpt-4o", None, 429,
+     None, None, None, 1000, None, None),
+    ("06", ago(days=3), "shop", "openai", "api.openai.com", "gpt-4o", "gpt-4o-2024-08-06", 200,
+     100000, 10000, 0.35, 5000, 900, "task-a"),
+]
+
+
+@pytest.fixture(autouse=True)
+def no_user_overrides():
+    pricing.configure(None)
+    yield
+    pricing.configure(None)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    conn = open_db(tmp_path / "traces.db")
+    with conn:
+        conn.executemany(
+            f"INSERT INTO traces ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", SEED
+        )
+        conn.execute("INSERT INTO tasks (id, template, trace_count) VALUES ('task-a', 'Describe {product}', 3)")
+    conn.close()
+    return tmp_path
+
+
+def run(*args: str, **kwargs) -> str:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False, **kwargs)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def stats_json(home: Path, *args: str) -> dict:
+    return json.loads(run("stats", "--home", str(home), "--json", *args))
+
+
+def by_key(rows: list[dict]) -> dict:
+    return {row["key"]: row for row in rows}
+
+
+# --- r4u stats -------------------------------------------------------------------------------------
+
+
+def test_stats_last_24h_totals_and_percentiles(home):
+    report = stats_json(home, "--since", "24h")
+    total = report["total"]
+    assert total["calls"] == 5  # the 3-day-old call is outside the window
+    assert total["errors"] == 1  # the 429
+    assert total["spend_usd"] == pytest.approx(0.0075 + 0.006 + 0.002)
+    assert total["unpriced_calls"] == 1  # private-llama reported usage but has no price
+    assert total["input_tokens"] == 1000 + 2000 + 400 + 3000
+    # latencies 100, 200, 300, 400, 1000: p50 is the middle one; p95 sits at rank 0.95*4 = 3.8,
+    # i.e. 400 + 0.8 * (1000 - 400) = 880.
+    assert total["latency_p50_ms"] == 300
+    assert total["latency_p95_ms"] == pytest.approx(880)
+    # ttft 40, 60, 80, 100 (the 429 has none): p50 = 70, p95 at rank 2.85 = 80 + 0.85 * 20 = 97.
+    assert total["ttft_p50_ms"] == pytest.approx(70)
+    assert total["ttft_p95_ms"] == pytest.approx(97)
+
+
+def test_stats_by_model_project_task(home):
+    report = stats_json(home, "--since", "24h")
+    models = by_key(report["by_model"])
+    assert models["gpt-4o"]["calls"] == 4
+    assert models["gpt-4o"]["spend_usd"] == pytest.approx(0.0155)
+    assert models["private-llama"]["spend_usd"] is None  # unknown, not $0
+    assert models["private-llama"]["unpriced_calls"] == 1
+    assert report["by_model"][0]["key"] == "gpt-4o"  # most spend first
+
+    projects = by_key(report["by_project"])
+    assert projects["shop"]["spend_usd"] == pytest.approx(0.0135)
+    assert projects["shop"]["latency_p50_ms"] == pytest.approx(150)
+    assert projects["blog"]["calls"] == 2
+    assert projects[None]["label"] == "(no project)"
+
+    tasks = by_key(report["by_task"])
+    assert tasks["task-a"]["calls"] == 2
+    assert "Describe {product}" in tasks["task-a"]["label"]
+
+    assert report["unpriced"] == [
+        {"model": "private-llama", "provider": "openai_compatible", "host": "llm.internal.example", "calls": 1}
+    ]
+
+
+def test_stats_all_history_includes_old_calls(home):
+    total = stats_json(home)["total"]
+    assert total["calls"] == 6
+    assert total["spend_usd"] == pytest.approx(0.0155 + 0.35)
+
+
+def test_stats_tables_are_aligned_and_show_unknown_spend_as_a_dash(home):
+    out = run("stats", "--home", str(home), "--since", "7d", "--by", "model")
+    assert "\x1b[" not in out  # not a terminal: no colour codes
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("model "))
+    table = lines[header : header + 3]
+    assert len({len(line) for line in table}) == 1  # every row as wide as the header
+    llama = next(line for line in table if line.startswith("private-llama"))
+    assert "—" in llama and "$0.0000" not in llama
+    spend_end = table[0].index("spend") + len("spend")
+    assert table[1][:spend_end].endswith("$0.3655")  # right-aligned under its header
+    assert "unpriced" in out and "llm.internal.example" in out
+
+
+def test_stats_colours_a_terminal(home):
+    out = run("stats", "--home", str(home), "--by", "project", color=True)
+    assert "\x1b[" in out
+    plain_lines = [ANSI.sub("", line) for line in out.splitlines() if line.startswith(("project", "shop", "blog"))]
+    assert len({len(line) for line in plain_lines}) == 1  # colour does not break alignment
+
+
+def test_stats_bad_since_and_missing_db(tmp_path):
+    result = CliRunner().invoke(main, ["stats", "--home", str(tmp_path), "--since", "yesterday-ish"])
+    assert result.exit_code != 0
+    result = CliRunner().invoke(main, ["stats", "--db", str(tmp_path / "nope.db")])
+    assert result.exit_code != 0 and "no traces yet" in result.output
+
+
+# --- r4u reprice -----------------------------------------------------------------------------------
+
+
+def stored(home: Path, trace_id: str) -> tuple:
+    conn = sqlite3.connect(home / "traces.db")
+    try:
+        return conn.execute(
+            "SELECT cost_usd, priced_model, price_source FROM traces WHERE id = ?", (trace_id,)
+        ).fetchone()
+    finally:
+        conn.close()
+
+
+def test_reprice_after_an_override_prices_history(home):
+    assert stored(home, "04")[0] is None
+    (home / "prices.toml").write_text(
+        '[[model]]\nmatch = "private-llama"\nhost = "llm.internal.example"\ninput = 0.50\noutput = 1.50\n'
+    )
+    out = run("reprice", "--home", str(home))
+    assert "1 price override" in out and "repriced 6 calls" in out
+    cost, model, source = stored(home, "04")
+    assert cost == pytest.approx((3000 * 0.50 + 1000 * 1.50) / M)  # $0.003
+    assert model == "private-llama"
+    assert source == f"override:{(home / 'prices.toml').resolve()}"
+    # Known models were recomputed from genai-prices: gpt-4o $2.50 in / $10 out per million.
+    cost, model, source = stored(home, "02")
+    assert cost == pytest.approx((2000 * 2.50 + 100 * 10) / M)
+    assert (model, source) == ("gpt-4o", "genai-prices 0.0.61")
+    # The call without usage stays unpriced rather than costing $0.
+    assert stored(home, "05")[0] is None
+    assert stats_json(home)["unpriced"] == []
+
+
+def test_reprice_since_leaves_older_history_alone(home):
+    (home / "prices.toml").write_text('[[model]]\nmatch = "gpt-4o*"\ninput = 1\noutput = 1\n')
+    pricing.configure(home / "prices.toml")
+    changed = reprice(home / "traces.db", since="24h")
+    assert changed == 5  # every recent call gets new cost or at least a recorded price source
+    assert stored(home, "01")[0] == pytest.approx((1000 + 500) * 1 / M)
+    assert stored(home, "06")[0] == pytest.approx(0.35)  # 3 days old: untouched
+    assert reprice(home / "traces.db", since="24h") == 0  # nothing left to change
+
+
+def test_reprice_refuses_a_broken_prices_file(home):
+    (home / "prices.toml").write_text("[[model]]\nmatch = 'x'\n")
+    result = CliRunner().invoke(main, ["reprice", "--home", str(home)])
+    assert result.exit_code != 0 and "`input` is required" in result.output
+    assert stored(home, "01")[0] == pytest.approx(0.0075)  # history untouched
+
+
+class _PriceData(BaseHTTPRequestHandler):
+    # A price-data update in genai-prices' own JSON format: gpt-4o now $5 in / $20 out.
+    body = json.dumps([{
+        "id": "openai", "name": "OpenAI", "api_pattern": r"https://api\.openai\.com",
+        "models": [{"id": "gpt-4o", "match": {"starts_with": "gpt-4o"},
+                    "prices": {"input_mtok": 5, "output_mtok": 20}}],
+    }]).encode()
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_reprice_with_fetched_price_data_changes_history(home, monkeypatch):
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _PriceData)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/data.json"
+        run("reprice", "--home", str(home), "--since", "24h", "--prices-url", url)
+    finally:
+        server.shutdown()
+        server.server_close()
+    cost, model, source = stored(home, "01")
+    assert cost == pytest.approx((1000 * 5 + 500 * 20) / M)  # $0.015, was $0.0075
+    assert "prices fetched" in source
+    # After the command the bundled data is back in force for new traces.
+    assert pricing.price("openai", "gpt-4o", {"input_tokens": 1000, "output_tokens": 500}).cost_usd == 0.0075

@@ -1,0 +1,1 @@
+"""Test helpers shared by the suites: the simulated upstream and clients that time what they receive."""

@@ -61,15 +61,13 @@ def disable() -> None:
     """Restore the environment and the aiohttp defaults that `enable()` changed."""
     global _saved_env
     with _lock:
-        unpatch_aiohttp()
-        if _saved_env is None:
-            return
-        for name, value in _saved_env.items():
+        for name, value in (_saved_env or {}).items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
         _saved_env = None
+        unpatch_aiohttp()  # after the environment: aiohttp's context is rebuilt from it
 
 
 def is_enabled() -> bool:

@@ -24,20 +24,23 @@ from typing import Any
 log = logging.getLogger("r4u")
 
 _lock = threading.RLock()
-_original_context: Any = None  # the SSLContext aiohttp built before we replaced it
-_patched_connector: ModuleType | None = None
+_patched_connector: ModuleType | None = None  # aiohttp.connector, once we replaced its default context
+# The context aiohttp built before enable(); None when aiohttp was imported after enable() (its own
+# context already trusted r4u then), in which case disable() rebuilds it from the restored environment.
+_original_context: Any = None
 
 
 def patch_aiohttp() -> None:
     with _lock:
         module = sys.modules.get("aiohttp")
         if module is not None and hasattr(module, "ClientSession"):
-            _patch(module)
+            _patch(module, imported_after_enable=False)
         elif not any(isinstance(finder, _PatchAfterImport) for finder in sys.meta_path):
             sys.meta_path.insert(0, _PatchAfterImport())
 
 
 def unpatch_aiohttp() -> None:
+    """Undo patch_aiohttp(); call it after the environment is restored."""
     global _original_context, _patched_connector
     with _lock:
         sys.meta_path[:] = [finder for finder in sys.meta_path if not isinstance(finder, _PatchAfterImport)]
@@ -46,8 +49,9 @@ def unpatch_aiohttp() -> None:
         original_init = getattr(getattr(session_cls, "__init__", None), "__r4u_original__", None)
         if session_cls is not None and original_init is not None:
             session_cls.__init__ = original_init
-        if _patched_connector is not None and _original_context is not None:
-            _patched_connector._SSL_CONTEXT_VERIFIED = _original_context
+        if _patched_connector is not None:
+            original = _original_context or _new_default_context(_patched_connector)
+            _patched_connector._SSL_CONTEXT_VERIFIED = original
         _original_context = _patched_connector = None
 
 
@@ -56,9 +60,9 @@ def is_patched() -> bool:
     return hasattr(getattr(session_cls, "__init__", None), "__r4u_original__")
 
 
-def _patch(module: ModuleType) -> None:
+def _patch(module: ModuleType, imported_after_enable: bool) -> None:
     _default_trust_env(module.ClientSession)
-    _refresh_default_ssl_context()
+    _refresh_default_ssl_context(imported_after_enable)
 
 
 def _default_trust_env(session_cls: type) -> None:
@@ -75,22 +79,27 @@ def _default_trust_env(session_cls: type) -> None:
     session_cls.__init__ = __init__  # type: ignore[misc]
 
 
-def _refresh_default_ssl_context() -> None:
+def _refresh_default_ssl_context(imported_after_enable: bool) -> None:
     """Rebuild aiohttp's verified context now that SSL_CERT_FILE names the r4u bundle."""
     global _original_context, _patched_connector
     connector = sys.modules.get("aiohttp.connector")
     if connector is None or not hasattr(connector, "_SSL_CONTEXT_VERIFIED"):
         log.debug("r4u: aiohttp has no _SSL_CONTEXT_VERIFIED; its CA trust is left as it is")
         return
+    if _patched_connector is None:
+        _patched_connector = connector
+        _original_context = None if imported_after_enable else connector._SSL_CONTEXT_VERIFIED
+    connector._SSL_CONTEXT_VERIFIED = _new_default_context(connector)
+
+
+def _new_default_context(connector: ModuleType) -> ssl.SSLContext:
+    """What aiohttp builds at import, from the current environment."""
     make_context = getattr(connector, "_make_ssl_context", None)
     if callable(make_context):
-        context = make_context(True)
-    else:
-        context = ssl.create_default_context()
-        context.set_alpn_protocols(("http/1.1",))
-    if _original_context is None:
-        _original_context, _patched_connector = connector._SSL_CONTEXT_VERIFIED, connector
-    connector._SSL_CONTEXT_VERIFIED = context
+        return make_context(True)
+    context = ssl.create_default_context()
+    context.set_alpn_protocols(("http/1.1",))
+    return context
 
 
 class _PatchAfterImport:
@@ -124,7 +133,7 @@ class _PatchingLoader:
         with _lock:
             sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _PatchAfterImport)]
             try:
-                _patch(module)
+                _patch(module, imported_after_enable=True)
             except Exception:  # never break the app's import
                 log.warning("r4u: could not patch aiohttp after import", exc_info=True)
 

@@ -44,13 +44,14 @@ def _analyze(route: Route | None, exchange: dict, result: dict, notes: list[str]
     path = exchange.get("path") or ""
 
     request = _parse_request_body(exchange, notes)
-    if module is not None and isinstance(request, dict):
-        result.update(module.request_info(request, path))
-        result["prompt_text"] = prompt_text(module.prompt_parts(request))
-    elif module is not None:
-        result["stream"] = ":streamGenerateContent" in path
+    if module is not None:
+        result.update(module.request_info(request if isinstance(request, dict) else {}, path))
+        if isinstance(request, dict):
+            result["prompt_text"] = prompt_text(module.prompt_parts(request))
 
-    chunks, decode_note = decode_chunks(exchange.get("chunks") or [], header(exchange.get("response_headers"), "content-encoding"))
+    chunks, decode_note = decode_chunks(
+        exchange.get("chunks") or [], header(exchange.get("response_headers"), "content-encoding")
+    )
     if decode_note:
         notes.append(decode_note)
     if exchange.get("truncated"):
@@ -103,7 +104,9 @@ def _stream_framing(content_type: str, route: Route | None, path: str) -> str | 
     return None
 
 
-def _analyze_stream(module: Any, framing: str, chunks: list, exchange: dict, result: dict, notes: list[str]) -> None:
+def _analyze_stream(
+    module: Any, framing: str, chunks: list, exchange: dict, result: dict, notes: list[str]
+) -> None:
     decoder = SSEDecoder() if framing == "sse" else JSONArraySplitter()
     stream = module.Stream()
     first_content_at: float | None = None
@@ -147,7 +150,9 @@ def _analyze_stream(module: Any, framing: str, chunks: list, exchange: dict, res
     result["error"] = stream.error or result.get("error")
 
 
-def _analyze_json(module: Any, chunks: list, content_type: str, exchange: dict, result: dict, notes: list[str]) -> None:
+def _analyze_json(
+    module: Any, chunks: list, content_type: str, exchange: dict, result: dict, notes: list[str]
+) -> None:
     raw = b"".join(data for _, data in chunks)
     status = exchange.get("status_code") or 0
     if not raw:

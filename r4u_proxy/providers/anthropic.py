@@ -61,7 +61,9 @@ class Stream:
             index = data.get("index", len(self.blocks))
             block = dict(data.get("content_block") or {})
             self.blocks[index] = block
-            return block.get("type") not in _NON_CONTENT_BLOCKS or bool(block.get("text") or block.get("thinking"))
+            return block.get("type") not in _NON_CONTENT_BLOCKS or bool(
+                block.get("text") or block.get("thinking")
+            )
         if kind == "content_block_delta":
             return self._add_delta(data.get("index", 0), data.get("delta") or {})
         if kind == "content_block_stop":
@@ -108,7 +110,9 @@ class Stream:
             block["input"] = json.loads(text)
         except ValueError as exc:
             block["input"] = text  # kept verbatim so the user can see what the model produced
-            self.notes.append(f"content block {index}: tool input is not valid JSON ({exc.msg}); kept as text")
+            self.notes.append(
+                f"content block {index}: tool input is not valid JSON ({exc.msg}); kept as text"
+            )
 
     def _add_message_delta(self, data: dict) -> None:
         for key, value in (data.get("delta") or {}).items():
@@ -126,6 +130,8 @@ class Stream:
         for index in list(self.json_fragments):
             self._finish_tool_input(index)  # the stream stopped inside a tool input
         message = dict(self.message)
+        if sorted(self.blocks) != list(range(len(self.blocks))):
+            self.notes.append(f"content block indexes are not 0..n-1: {sorted(self.blocks)}")
         message.setdefault("type", "message")
         message.setdefault("role", "assistant")
         message["content"] = [self.blocks[i] for i in sorted(self.blocks)]

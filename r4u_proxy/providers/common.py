@@ -50,7 +50,9 @@ def _fresh_copy(value: Any) -> Any:
 def _accumulate_list(current: list, delta: list) -> None:
     for entry in delta:
         if isinstance(entry, dict) and "index" in entry:
-            existing = next((c for c in current if isinstance(c, dict) and c.get("index") == entry["index"]), None)
+            existing = next(
+                (c for c in current if isinstance(c, dict) and c.get("index") == entry["index"]), None
+            )
             if existing is not None:
                 accumulate(existing, entry)
                 continue

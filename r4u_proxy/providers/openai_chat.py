@@ -78,7 +78,11 @@ def _merge_content(message: dict, content: Any) -> None:
     parts = _as_parts(current)
     for part in _as_parts(content):
         last = parts[-1] if parts else None
-        if last is not None and last.get("type") == part.get("type") and set(part) <= {"type", "text", "thinking"}:
+        if (
+            last is not None
+            and last.get("type") == part.get("type")
+            and set(part) <= {"type", "text", "thinking"}
+        ):
             accumulate(last, {k: v for k, v in part.items() if k != "type"})
         else:
             parts.append(accumulate({}, part))
@@ -131,7 +135,12 @@ class Stream:
         index = choice.get("index", 0)
         state = self.choices.get(index)
         if state is None:
-            state = self.choices[index] = {"index": index, "message": {}, "logprobs": None, "finish_reason": None}
+            state = self.choices[index] = {
+                "index": index,
+                "message": {},
+                "logprobs": None,
+                "finish_reason": None,
+            }
         delta = choice.get("delta") or {}
         message = state["message"]
         rest = {k: v for k, v in delta.items() if k != "content"}
@@ -183,7 +192,9 @@ def summary(body: Any) -> dict:
         message = choice.get("message") or {}
         text = flatten_text(message.get("content")) or message.get("refusal") or ""
         calls = [
-            render_tool_call((c.get("function") or {}).get("name"), (c.get("function") or {}).get("arguments"))
+            render_tool_call(
+                (c.get("function") or {}).get("name"), (c.get("function") or {}).get("arguments")
+            )
             for c in message.get("tool_calls") or []
             if isinstance(c, dict)
         ]

@@ -50,7 +50,9 @@ def prompt_parts(body: dict) -> dict:
             else:
                 turns.append({"role": role, "text": text})
         elif kind == "function_call":
-            turns.append({"role": "assistant", "text": render_tool_call(item.get("name"), item.get("arguments"))})
+            turns.append(
+                {"role": "assistant", "text": render_tool_call(item.get("name"), item.get("arguments"))}
+            )
         elif kind in ("function_call_output", "custom_tool_call_output"):
             turns.append({"role": "tool", "text": flatten_text(item.get("output"))})
     tools = [str(t.get("name") or t.get("type")) for t in body.get("tools") or [] if isinstance(t, dict)]
@@ -102,7 +104,9 @@ class Stream:
             index = _slot(self.items, data.get("output_index"))
             item = data.get("item")
             if isinstance(item, dict):
-                self.items[index] = dict(item) if kind.endswith("done") else overlay(self.items[index] or {}, item)
+                self.items[index] = (
+                    dict(item) if kind.endswith("done") else overlay(self.items[index] or {}, item)
+                )
             # Content normally shows up in deltas first; a server that sends only finished items still counts.
             return kind.endswith("done") and _has_output(item)
         if kind in ("response.content_part.added", "response.content_part.done"):

@@ -34,7 +34,12 @@ HOST_PROVIDERS: list[tuple[str, str]] = [
 # /api/paas/v4/... (Z.ai), /openai/deployments/{name}/chat/completions (Azure).
 PATH_OPERATIONS: list[tuple[re.Pattern[str], str, str, bool]] = [
     (re.compile(r"/chat/completions$"), "chat", "openai_chat", False),
-    (re.compile(r"(?:^|/v\d+\w*|/openai|/deployments/[^/]+)/completions$"), "completions", "openai_completions", False),
+    (
+        re.compile(r"(?:^|/v\d+\w*|/openai|/deployments/[^/]+)/completions$"),
+        "completions",
+        "openai_completions",
+        False,
+    ),
     (re.compile(r"/embeddings$"), "embeddings", "openai_embeddings", False),
     (re.compile(r"/responses$"), "responses", "openai_responses", False),
     # GET /v1/responses/{id}[?stream=true&starting_after=N]: retrieving or resuming a (background) response.
@@ -44,7 +49,12 @@ PATH_OPERATIONS: list[tuple[re.Pattern[str], str, str, bool]] = [
     (re.compile(r"/models/[^/:]+:(?:stream)?[gG]enerateContent$"), "generate_content", "gemini", False),
     (re.compile(r"/models/[^/:]+:countTokens$"), "count_tokens", "gemini", True),
     # Claude on Vertex AI: the Messages API behind :rawPredict / :streamRawPredict.
-    (re.compile(r"/publishers/anthropic/models/[^/:]+:(?:stream)?[rR]awPredict$"), "messages", "anthropic_messages", True),
+    (
+        re.compile(r"/publishers/anthropic/models/[^/:]+:(?:stream)?[rR]awPredict$"),
+        "messages",
+        "anthropic_messages",
+        True,
+    ),
 ]
 
 _OPENAI_FAMILIES = ("openai_chat", "openai_completions", "openai_embeddings", "openai_responses")

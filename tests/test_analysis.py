@@ -1,0 +1,312 @@
+"""analyze() over every recorded stream: byte-boundary independence, framing variants, errors, cut-offs.
+
+Each fixture is routed from the endpoint its MANIFEST row names, so the route table is exercised too.
+Chunk times are byte offsets: a chunk's time is the offset just past its last byte. That makes
+"first_content_at = the time of the chunk that completed the first content event" checkable exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from r4u_proxy.analysis import analyze
+from r4u_proxy.providers import Route, route
+
+STREAMS = Path("/work/shared/fixtures/streams")
+DEFAULT_HOSTS = {
+    "openai_chat": "api.openai.com",
+    "openai_responses": "api.openai.com",
+    "anthropic_messages": "api.anthropic.com",
+    "gemini": "generativelanguage.googleapis.com",
+}
+VERTEX_HOST = "us-central1-aiplatform.googleapis.com"
+VERTEX_PREFIX = "/v1/projects/p/locations/us-central1"
+
+
+def manifest() -> dict[str, dict]:
+    with open(STREAMS / "MANIFEST.tsv", newline="") as handle:
+        return {row["file"]: row for row in csv.DictReader(handle, delimiter="\t")}
+
+
+MANIFEST = manifest()
+FIXTURES = sorted(MANIFEST)
+
+
+def endpoint(name: str) -> tuple[str, str, str]:
+    """(method, host, path with query) of the call that produced a fixture."""
+    method, url = MANIFEST[name]["endpoint"].split()[:2]
+    url = url.replace("{model}", "gemini-2.0-flash").replace("{response_id}", "resp_abc123")
+    url = url.replace("{account}", "acct").replace("{p}", "p")
+    if url.startswith("https://"):
+        host, _, rest = url[len("https://") :].partition("/")
+        return method, host, "/" + rest
+    if url.startswith(".../"):
+        return method, VERTEX_HOST, VERTEX_PREFIX + url[3:]
+    if "/projects/" in url:
+        return method, VERTEX_HOST, url
+    return method, DEFAULT_HOSTS[name.split("/")[0]], url
+
+
+def fixture_route(name: str) -> Route:
+    _, host, path = endpoint(name)
+    found = route(host, path)
+    assert found is not None, f"{name}: {host}{path} is not routed"
+    return found
+
+
+def exchange(name: str, chunks: list[tuple[float, bytes]], **extra) -> dict:
+    method, host, path_and_query = endpoint(name)
+    path, _, query = path_and_query.partition("?")
+    body = b"".join(data for _, data in chunks)
+    return {
+        "method": method,
+        "host": host,
+        "path": path,
+        "query": query,
+        "request_headers": [("content-type", "application/json")],
+        "request_body": b"",
+        "status_code": 200,
+        "response_headers": [("content-type", "text/event-stream; charset=utf-8")],
+        "chunks": chunks,
+        "response_bytes": len(body),
+        "truncated": False,
+        "t_end": float(len(body)),
+        "error": None,
+        **extra,
+    }
+
+
+def split_at(data: bytes, cuts: list[int]) -> list[tuple[float, bytes]]:
+    bounds = [0, *sorted(set(cuts)), len(data)]
+    return [
+        (float(end), data[start:end]) for start, end in zip(bounds, bounds[1:], strict=False) if end > start
+    ]
+
+
+def run(name: str, chunks: list[tuple[float, bytes]], **extra) -> dict:
+    return analyze(fixture_route(name), exchange(name, chunks, **extra))
+
+
+@pytest.fixture(scope="module")
+def byte_level() -> dict[str, dict]:
+    """Every fixture fed one byte at a time: the reference the other splits must agree with."""
+    results = {}
+    for name in FIXTURES:
+        data = (STREAMS / name).read_bytes()
+        results[name] = run(name, [(float(i + 1), data[i : i + 1]) for i in range(len(data))])
+    return results
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_every_fixture_reassembles_with_content(name, byte_level):
+    result = byte_level[name]
+    assert result["stream"] is True
+    body = json.loads(result["response_body"])
+    assert isinstance(body, dict) and body
+    assert result["response_raw"] == (STREAMS / name).read_bytes().decode("utf-8")
+    said_something = [result.get(k) for k in ("completion_text", "error", "finish_reason", "parse_note")]
+    assert any(said_something), f"{name}: no text, error, finish reason or note: {result}"
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_split_points_do_not_change_the_result(name, byte_level):
+    data = (STREAMS / name).read_bytes()
+    reference = byte_level[name]
+    whole = run(name, [(float(len(data)), data)])
+    assert {k: v for k, v in whole.items() if k != "first_content_at"} == {
+        k: v for k, v in reference.items() if k != "first_content_at"
+    }
+    for seed in range(4):
+        rng = random.Random(f"{name}-{seed}")
+        cuts = [rng.randrange(1, len(data)) for _ in range(rng.choice([2, 10, 60, 300]))]
+        chunks = split_at(data, cuts)
+        result = run(name, chunks)
+        first = reference.get("first_content_at")
+        if first is not None:
+            # The chunk holding the byte that completed the first content event is the one to time.
+            expected = min(t for t, _ in chunks if t >= first)
+            assert result.pop("first_content_at") == expected
+        assert result == {k: v for k, v in reference.items() if k != "first_content_at"}, f"seed {seed}"
+
+
+def test_first_content_time_skips_role_and_start_events():
+    name = "openai_chat/gpt4o_text_plain.sse"
+    data = (STREAMS / name).read_bytes()
+    events = data.split(b"\n\n")
+    # Event 0 is the role chunk (content ""), event 1 carries "I'm": give each event its own time.
+    chunks = [(float(i), event + b"\n\n") for i, event in enumerate(events) if event]
+    assert b'"content":""' in events[0] and b"I'm" in events[1]
+    assert run(name, chunks)["first_content_at"] == 1.0
+
+    name = "anthropic_messages/sonnet4_thinking_signature.sse"
+    events = (STREAMS / name).read_bytes().split(b"\n\n")
+    chunks = [(float(i), event + b"\n\n") for i, event in enumerate(events) if event]
+    first_delta = next(i for i, e in enumerate(events) if b"thinking_delta" in e)
+    assert run(name, chunks)["first_content_at"] == float(first_delta)
+
+
+def test_non_stream_call_has_no_first_content_time_and_parses_json():
+    body = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "model": "gpt-4o-2024-08-06",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "Hi!"}, "finish_reason": "stop"}
+        ],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
+    }
+    request = {
+        "model": "gpt-4o",
+        "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello"}],
+    }
+    result = analyze(
+        route("api.openai.com", "/v1/chat/completions"),
+        {
+            "path": "/v1/chat/completions",
+            "request_headers": [],
+            "request_body": json.dumps(request).encode(),
+            "status_code": 200,
+            "response_headers": [("Content-Type", "application/json"), ("Content-Encoding", "gzip")],
+            "chunks": [(5.0, gzip.compress(json.dumps(body).encode()))],
+            "t_end": 5.0,
+        },
+    )
+    assert "first_content_at" not in result
+    assert result["stream"] is False
+    assert result["request_model"] == "gpt-4o"
+    assert result["prompt_text"] == "system: Be brief.\n\nuser: Hello"
+    assert result["completion_text"] == "Hi!"
+    assert result["input_tokens"] == 5 and result["output_tokens"] == 2
+    assert json.loads(result["response_body"]) == body
+
+
+def test_error_status_pulls_the_provider_message():
+    body = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    result = analyze(
+        route("api.anthropic.com", "/v1/messages"),
+        {
+            "path": "/v1/messages",
+            "request_body": json.dumps(
+                {"model": "claude-sonnet-4-5", "stream": True, "messages": []}
+            ).encode(),
+            "status_code": 529,
+            "response_headers": [("content-type", "application/json")],
+            "chunks": [(1.0, json.dumps(body).encode())],
+        },
+    )
+    assert result["error"] == "overloaded_error: Overloaded"
+    assert result["request_model"] == "claude-sonnet-4-5"
+
+
+def test_binary_body_gives_a_note_not_an_exception():
+    payload = bytes(range(256)) * 8192
+    result = analyze(
+        route("api.openai.com", "/v1/chat/completions"),
+        {
+            "path": "/v1/chat/completions",
+            "status_code": 200,
+            "response_headers": [("content-type", "application/octet-stream")],
+            "chunks": [(1.0, payload)],
+            "response_bytes": len(payload),
+        },
+    )
+    assert result["parse_note"] == "response body is not JSON (2097152 bytes, application/octet-stream)"
+    assert "response_body" not in result
+
+
+def test_garbage_never_raises():
+    for chunks in (
+        [(1.0, b"\xff\xfe\x00data: {")],
+        [(1.0, b"data: [1,2]\n\n")],
+        [(1.0, b'data: {"choices": 5}\n\n')],
+    ):
+        result = analyze(
+            route("api.openai.com", "/v1/chat/completions"),
+            {
+                "path": "/v1/chat/completions",
+                "response_headers": [("content-type", "text/event-stream")],
+                "chunks": chunks,
+            },
+        )
+        assert isinstance(result, dict)
+    assert "parse_note" in analyze(Route("openai", "chat", "openai_chat"), {"chunks": "not a list"})
+
+
+def test_cut_off_stream_still_returns_the_partial_reassembly():
+    name = "anthropic_messages/sonnet4_thinking_signature.sse"
+    data = (STREAMS / name).read_bytes()
+    cut = data[: len(data) // 2]
+    result = run(name, [(1.0, cut)], error="upstream connection reset", truncated=False)
+    full = run(name, [(1.0, data)])
+    assert result["completion_text"] and full["completion_text"].startswith(result["completion_text"][:20])
+    body = json.loads(result["response_body"])
+    assert body["content"][0]["type"] == "thinking" and body["content"][0]["thinking"]
+
+
+def test_capture_cap_is_noted():
+    name = "openai_chat/gpt4o_json_object_long.sse"
+    data = (STREAMS / name).read_bytes()
+    result = run(name, [(1.0, data[:10000])], truncated=True, response_bytes=len(data))
+    assert f"capture cap reached: kept 10000 of {len(data)} body bytes" in result["parse_note"]
+    assert result["completion_text"].startswith("\n  {\n")
+
+
+def test_gzip_encoded_stream_is_decoded_chunk_by_chunk():
+    name = "openai_chat/gpt4o_text_plain.sse"
+    data = (STREAMS / name).read_bytes()
+    compressed = gzip.compress(data)
+    chunks = split_at(compressed, list(range(50, len(compressed), 50)))
+    headers = [("content-type", "text/event-stream"), ("content-encoding", "gzip")]
+    result = run(name, chunks, response_headers=headers)
+    plain = run(name, [(1.0, data)])
+    assert result["response_body"] == plain["response_body"]
+    assert result["response_raw"] == data.decode()
+
+
+def test_gemini_json_array_stream_matches_the_sse_form():
+    for name in [n for n in FIXTURES if n.startswith("gemini/") and "error" not in n]:
+        sse = (STREAMS / name).read_bytes().decode()
+        datas = [
+            line[len("data: ") :]
+            for line in sse.replace("\r\n", "\n").split("\n")
+            if line.startswith("data: ")
+        ]
+        array = ("[" + ",\r\n".join(datas) + "]").encode()
+        method, host, path_and_query = endpoint(name)
+        path = path_and_query.split("?")[0]
+        chunks = split_at(array, list(range(7, len(array), 97)))
+        result = analyze(
+            route(host, path),
+            {
+                "path": path,
+                "status_code": 200,
+                "response_headers": [("content-type", "application/json")],
+                "chunks": chunks,
+            },
+        )
+        expected = run(name, [(1.0, sse.encode())])
+        assert result["response_body"] == expected["response_body"], name
+        assert result.get("completion_text") == expected.get("completion_text")
+
+
+def test_gemini_error_object_after_the_array_elements():
+    array = b'[{"candidates":[{"content":{"parts":[{"text":"Hi"}]}}]},\n{"error":{"code":429,"message":"Quota","status":"RESOURCE_EXHAUSTED"}}]'
+    path = "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
+    result = analyze(
+        route("generativelanguage.googleapis.com", path),
+        {
+            "path": path,
+            "status_code": 200,
+            "response_headers": [("content-type", "application/json")],
+            "chunks": [(1.0, array)],
+        },
+    )
+    assert result["completion_text"] == "Hi"
+    assert result["error"] == "RESOURCE_EXHAUSTED: Quota"
+    assert result["request_model"] == "gemini-2.5-flash"  # Gemini names the model in the path

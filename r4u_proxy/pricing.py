@@ -35,7 +35,13 @@ from .pricing_overrides import NO_OVERRIDES, Overrides, load_overrides
 log = logging.getLogger(__name__)
 
 GENAI_PRICES_SOURCE = f"genai-prices {genai_prices.__version__}"
-TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
+TOKEN_COLUMNS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+)
 
 # r4u provider name -> genai-prices provider id, for the first-party APIs.
 PROVIDER_IDS = {"openai": "openai", "anthropic": "anthropic", "gemini": "google"}
@@ -172,15 +178,51 @@ def _lookup(provider: str, host: str | None, model_ref: str, snapshot: int) -> d
     return None
 
 
+def _rate(per_million: Any, total_input: int) -> Decimal | None:
+    """A price field of genai-prices' ModelPrice at this prompt size: flat, or tiered by input tokens."""
+    if per_million is None:
+        return None
+    tiers = getattr(per_million, "tiers", None)
+    if tiers is None:
+        return Decimal(per_million)
+    rate = per_million.base
+    for tier in sorted(tiers, key=lambda t: t.start):
+        if total_input > tier.start:  # the whole prompt pays the highest tier it crosses
+            rate = tier.price
+    return Decimal(rate)
+
+
+def _one_hour_cache_surcharge(model_price: Any, usage: genai_prices.Usage, one_hour_writes: int) -> Decimal:
+    """What 1-hour cache writes cost beyond the cache-write rate genai-prices charged them.
+
+    Anthropic bills 5-minute cache writes at 1.25x and 1-hour writes at 2x the base input price;
+    the data has one cache-write price (the 5-minute one), so the difference is added here.
+    """
+    total_input = usage.input_tokens or 0
+    base = _rate(getattr(model_price, "input_mtok", None), total_input)
+    written = _rate(getattr(model_price, "cache_write_mtok", None), total_input)
+    if not one_hour_writes or base is None or written is None:
+        return Decimal(0)
+    return one_hour_writes * (2 * base - written) / 1_000_000
+
+
 def _calculate(
-    usage: genai_prices.Usage, model_ref: str, where: dict[str, str], at: datetime, tier: str | None
+    usage: genai_prices.Usage,
+    model_ref: str,
+    where: dict[str, str],
+    at: datetime,
+    tier: str | None,
+    one_hour_writes: int = 0,
 ) -> tuple[Decimal, str, str]:
     """(dollars, matched model id, note about the tier) from genai-prices."""
     calc_kwargs: dict[str, Any] = {"genai_request_timestamp": at, **where}
     calc = genai_prices.calc_price(usage, model_ref, **calc_kwargs)
-    total, note = calc.total_price, ""
+    total = calc.total_price + _one_hour_cache_surcharge(calc.model_price, usage, one_hour_writes)
+    note = ""
     if tier in ("flex", "priority") and _SUPPORTS_PRICE_CONTEXT:
-        tiered = genai_prices.calc_price(usage, model_ref, price_context={"service_tier": tier}, **calc_kwargs)
+        tiered = genai_prices.calc_price(
+            usage, model_ref, price_context={"service_tier": tier}, **calc_kwargs
+        )
         if tiered.model_price != calc.model_price:  # the data has a price for this tier
             return tiered.total_price, tiered.model.id, f"{tier} price"
     if tier in HALF_PRICE_TIERS:
@@ -215,7 +257,8 @@ def price(
 
     provider: r4u's provider name; host: the API host (maps openai_compatible hosts such as
     api.groq.com to their price list, and lets overrides match by host). usage: the normalised
-    token columns. request/response: parsed bodies, read only for the service tier (batch,
+    token columns, plus optionally `cache_write_1h_tokens` (Anthropic's 1-hour cache writes, a
+    part of cache_write_tokens billed higher). request/response: parsed bodies, read only for the service tier (batch,
     flex, priority); `tier` states it outright. at: when the call happened (prices change over
     time; default now).
     """
@@ -225,6 +268,7 @@ def price(
     output_tokens = _count(usage, "output_tokens")
     cache_read = _count(usage, "cache_read_tokens") or 0
     cache_write = _count(usage, "cache_write_tokens") or 0
+    one_hour_writes = min(_count(usage, "cache_write_1h_tokens") or 0, cache_write)
     used_tier = normal_tier(tier) if tier else service_tier(request, response)
     model_ref = _model_ref(model)
     try:
@@ -245,7 +289,9 @@ def price(
             output_tokens=output_tokens,
         )
         when = at or datetime.now(tz=UTC)
-        dollars, matched, note = _calculate(usage_for_prices, model_ref, where, when, used_tier)
+        dollars, matched, note = _calculate(
+            usage_for_prices, model_ref, where, when, used_tier, one_hour_writes
+        )
         if input_tokens is None and output_tokens is None:
             return Price(None, matched, "unpriced: no usage reported")
         source = f"{GENAI_PRICES_SOURCE} ({note})" if note else GENAI_PRICES_SOURCE
@@ -255,14 +301,24 @@ def price(
         return Price(None, None, f"unpriced: {type(exc).__name__}: {exc}")
 
 
-def _json(text: Any) -> Mapping[str, Any] | None:
-    if not isinstance(text, str) or not text:
+def _json(text: Any, *needles: str) -> Mapping[str, Any] | None:
+    """Parse a stored body only when it can hold what we look for: request bodies can be
+    megabytes of prompt, and price_row runs for every trace."""
+    if not isinstance(text, str) or not text or not any(needle in text for needle in needles):
         return None
     try:
         value = json.loads(text)
     except ValueError:
         return None
     return value if isinstance(value, Mapping) else None
+
+
+def one_hour_cache_writes(response: Mapping[str, Any] | None) -> int | None:
+    """Anthropic's `usage.cache_creation.ephemeral_1h_input_tokens`, if the response has it."""
+    usage = response.get("usage") if isinstance(response, Mapping) else None
+    creation = usage.get("cache_creation") if isinstance(usage, Mapping) else None
+    count = creation.get("ephemeral_1h_input_tokens") if isinstance(creation, Mapping) else None
+    return count if isinstance(count, int) else None
 
 
 def _started(text: Any) -> datetime | None:
@@ -282,12 +338,15 @@ def price_row(row: Mapping[str, Any]) -> Price:
     to the request's when the response's is missing or unpriced.
     """
     usage = {key: row.get(key) for key in TOKEN_COLUMNS}
-    # A caller that already knows the tier (reprice extracts it in SQL, sparing the bodies)
-    # passes a `service_tier` key; otherwise it is read from the stored bodies.
+    # A caller that already has the tier and 1-hour cache writes (reprice extracts them in SQL,
+    # sparing the bodies) passes them as keys; otherwise they are read from the stored bodies.
     if "service_tier" in row:
         tier = row["service_tier"]
+        usage["cache_write_1h_tokens"] = row.get("cache_write_1h_tokens")
     else:
-        tier = service_tier(_json(row.get("request_body")), _json(row.get("response_body")))
+        response = _json(row.get("response_body"), "service_tier", "trafficType", "ephemeral_1h")
+        tier = service_tier(_json(row.get("request_body"), "service_tier"), response)
+        usage["cache_write_1h_tokens"] = one_hour_cache_writes(response)
     common: dict[str, Any] = {"host": row.get("host"), "at": _started(row.get("started_at")), "tier": tier}
     provider = row.get("provider") or "unknown"
     models = [m for m in (row.get("response_model"), row.get("request_model")) if m]

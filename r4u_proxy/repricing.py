@@ -17,7 +17,7 @@ from .store.migrations import open_db
 from .timewindow import since_cutoff
 
 
-def _tier_sql(body: str, path: str) -> str:
+def _json_sql(body: str, path: str) -> str:
     # json_extract raises on malformed JSON (a truncated body), so guard it with json_valid.
     return f"CASE WHEN json_valid({body}) THEN json_extract({body}, '{path}') END"
 
@@ -25,14 +25,28 @@ def _tier_sql(body: str, path: str) -> str:
 # The response reports the tier actually used, so it wins over what the request asked for;
 # pulling only this value in SQL spares reading every stored body into Python.
 _TIER = "COALESCE({}, {}, {}, {})".format(
-    _tier_sql("response_body", "$.service_tier"),
-    _tier_sql("response_body", "$.usage.service_tier"),
-    _tier_sql("response_body", "$.usageMetadata.trafficType"),
-    _tier_sql("request_body", "$.service_tier"),
+    _json_sql("response_body", "$.service_tier"),
+    _json_sql("response_body", "$.usage.service_tier"),
+    _json_sql("response_body", "$.usageMetadata.trafficType"),
+    _json_sql("request_body", "$.service_tier"),
 )
-_COLUMNS = ("id", "provider", "host", "request_model", "response_model", "started_at", *TOKEN_COLUMNS,
-            "cost_usd", "priced_model", "price_source")
-_SELECT = f"SELECT {', '.join(_COLUMNS)}, {_TIER} AS service_tier FROM traces"
+_COLUMNS = (
+    "id",
+    "provider",
+    "host",
+    "request_model",
+    "response_model",
+    "started_at",
+    *TOKEN_COLUMNS,
+    "cost_usd",
+    "priced_model",
+    "price_source",
+)
+_ONE_HOUR_WRITES = _json_sql("response_body", "$.usage.cache_creation.ephemeral_1h_input_tokens")
+_SELECT = (
+    f"SELECT {', '.join(_COLUMNS)}, {_TIER} AS service_tier, {_ONE_HOUR_WRITES} AS cache_write_1h_tokens "
+    "FROM traces"
+)
 
 
 @dataclass(frozen=True)

@@ -202,6 +202,24 @@ def test_reprice_since_leaves_older_history_alone(home):
     assert reprice(home / "traces.db", since="24h") == 0  # nothing left to change
 
 
+def test_reprice_prices_anthropic_one_hour_cache_writes_from_the_stored_body(home):
+    usage = {"input_tokens": 100, "cache_creation_input_tokens": 3000, "cache_read_input_tokens": 0,
+             "output_tokens": 200, "cache_creation": {"ephemeral_5m_input_tokens": 1000,
+                                                      "ephemeral_1h_input_tokens": 2000}}
+    conn = sqlite3.connect(home / "traces.db")
+    with conn:
+        conn.execute(
+            "INSERT INTO traces (id, started_at, provider, host, response_model, input_tokens, output_tokens,"
+            " cache_write_tokens, response_body) VALUES ('07', ?, 'anthropic', 'api.anthropic.com',"
+            " 'claude-sonnet-4-20250514', 3100, 200, 3000, ?)",
+            (ago(minutes=5), json.dumps({"usage": usage})),
+        )
+    conn.close()
+    reprice(home / "traces.db", since="1h")
+    # claude-sonnet-4: $3 input, $3.75 5-minute write, 2 x $3 = $6 1-hour write, $15 output.
+    assert stored(home, "07")[0] == pytest.approx((100 * 3 + 1000 * 3.75 + 2000 * 6 + 200 * 15) / M)
+
+
 def test_reprice_refuses_a_broken_prices_file(home):
     (home / "prices.toml").write_text("[[model]]\nmatch = 'x'\n")
     result = CliRunner().invoke(main, ["reprice", "--home", str(home)])

@@ -401,3 +401,15 @@ def test_every_fixture_stream_costs_what_its_non_streamed_twin_costs():
         priced += stream_price.cost_usd is not None
     # Guards against a vacuous pass: most fixtures report usage for models genai-prices knows.
     assert compared >= 60 and priced >= 55, (compared, priced)
+
+
+def test_anthropic_one_hour_cache_writes_cost_twice_the_input_price():
+    usage = {"input_tokens": 100, "cache_creation_input_tokens": 3000, "cache_read_input_tokens": 0,
+             "output_tokens": 200, "cache_creation": {"ephemeral_5m_input_tokens": 1000,
+                                                      "ephemeral_1h_input_tokens": 2000}}
+    row = {"provider": "anthropic", "host": "api.anthropic.com", "response_model": "claude-sonnet-4-20250514",
+           **anthropic_usage(usage), "response_body": json.dumps({"usage": usage})}
+    # claude-sonnet-4: $3 input, $3.75 5-minute cache write (1.25x), 1-hour write 2 x $3 = $6, $15 output.
+    expected = (100 * 3 + 1000 * 3.75 + 2000 * 6 + 200 * 15) / M
+    assert expected == pytest.approx(0.01905)
+    assert price_row(row).cost_usd == pytest.approx(expected, abs=1e-12)

@@ -89,7 +89,8 @@ class Stream:
             return False
         kind = data.get("type") or event or ""
         if kind == "error" or event == "error":
-            self.error = error_message({"error": data.get("error", data)}) or self.error
+            detail = data.get("error") or {"code": data.get("code"), "message": data.get("message")}
+            self.error = error_message({"error": detail}) or self.error
             return False
         response = data.get("response")
         if kind in _TERMINAL and isinstance(response, dict):

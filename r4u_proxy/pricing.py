@@ -46,8 +46,9 @@ TOKEN_COLUMNS = (
 # r4u provider name -> genai-prices provider id, for the first-party APIs.
 PROVIDER_IDS = {"openai": "openai", "anthropic": "anthropic", "gemini": "google"}
 
-# Tiers that are billed at half the standard rate: OpenAI's Batch API and flex processing,
-# Anthropic's Message Batches and Gemini's Batch Mode all publish a 50% discount. genai-prices
+# Tiers that the first-party APIs bill at half the standard rate: OpenAI's Batch API and flex
+# processing, Anthropic's Message Batches and Gemini's Batch Mode all publish a 50% discount
+# (other sellers' "flex" is not a discount: Groq's costs the same as on-demand). genai-prices
 # 0.0.61 has no tier data at all, so the discount is applied here; newer releases price flex
 # and priority themselves when given the tier (see _calculate).
 HALF_PRICE_TIERS = frozenset({"batch", "flex"})
@@ -212,23 +213,25 @@ def _calculate(
     where: dict[str, str],
     at: datetime,
     tier: str | None,
+    first_party: bool,
     one_hour_writes: int = 0,
 ) -> tuple[Decimal, str, str]:
-    """(dollars, matched model id, note about the tier) from genai-prices."""
+    """(dollars, matched model id, a note for the price source) from genai-prices."""
     calc_kwargs: dict[str, Any] = {"genai_request_timestamp": at, **where}
     calc = genai_prices.calc_price(usage, model_ref, **calc_kwargs)
-    total = calc.total_price + _one_hour_cache_surcharge(calc.model_price, usage, one_hour_writes)
     note = ""
     if tier in ("flex", "priority") and _SUPPORTS_PRICE_CONTEXT:
         tiered = genai_prices.calc_price(
             usage, model_ref, price_context={"service_tier": tier}, **calc_kwargs
         )
         if tiered.model_price != calc.model_price:  # the data has a price for this tier
-            return tiered.total_price, tiered.model.id, f"{tier} price"
-    if tier in HALF_PRICE_TIERS:
-        total, note = total / 2, f"{tier} tier: standard price x 0.5"
-    elif tier is not None:
-        note = f"{tier} tier billed at the standard price: no {tier} price in the data"
+            calc, note = tiered, f"{tier} price"
+    total = calc.total_price + _one_hour_cache_surcharge(calc.model_price, usage, one_hour_writes)
+    if tier is not None and not note:
+        if tier in HALF_PRICE_TIERS and first_party:
+            total, note = total / 2, f"{tier} tier: standard price x 0.5"
+        else:  # e.g. Groq's flex tier, which costs the same as on-demand; or priority without data
+            note = f"{tier} tier billed at the standard price: no {tier} price in the data"
     if calc.auto_update_timestamp is not None:
         note = "; ".join(filter(None, [f"prices fetched {calc.auto_update_timestamp:%Y-%m-%d %H:%M}", note]))
     return total, calc.model.id, note
@@ -289,8 +292,9 @@ def price(
             output_tokens=output_tokens,
         )
         when = at or datetime.now(tz=UTC)
+        first_party = provider in PROVIDER_IDS
         dollars, matched, note = _calculate(
-            usage_for_prices, model_ref, where, when, used_tier, one_hour_writes
+            usage_for_prices, model_ref, where, when, used_tier, first_party, one_hour_writes
         )
         if input_tokens is None and output_tokens is None:
             return Price(None, matched, "unpriced: no usage reported")

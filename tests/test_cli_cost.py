@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import genai_prices
 import pytest
 from click.testing import CliRunner
 
@@ -20,6 +21,7 @@ from r4u_proxy.store.migrations import open_db
 from r4u_proxy.timewindow import iso_utc
 
 M = 1_000_000
+GENAI_PRICES = f"genai-prices {genai_prices.__version__}"  # the source recorded with each cost
 NOW = datetime.now(tz=UTC)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -186,7 +188,7 @@ def test_reprice_after_an_override_prices_history(home):
     # Known models were recomputed from genai-prices: gpt-4o $2.50 in / $10 out per million.
     cost, model, source = stored(home, "02")
     assert cost == pytest.approx((2000 * 2.50 + 100 * 10) / M)
-    assert (model, source) == ("gpt-4o", "genai-prices 0.0.61")
+    assert (model, source) == ("gpt-4o", GENAI_PRICES)
     # The call without usage stays unpriced rather than costing $0.
     assert stored(home, "05")[0] is None
     assert stats_json(home)["unpriced"] == []

@@ -11,6 +11,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import genai_prices
 import pytest
 
 from r4u_proxy import pricing
@@ -19,6 +20,7 @@ from r4u_proxy.pricing_overrides import PricesFileError, load_overrides
 
 STREAMS = Path("/work/shared/fixtures/streams")
 M = 1_000_000
+GENAI_PRICES = f"genai-prices {genai_prices.__version__}"  # the source recorded with each cost
 
 
 @pytest.fixture(autouse=True)
@@ -90,7 +92,7 @@ def test_openai_chat_cached_and_reasoning_tokens():
     assert expected == pytest.approx(0.0048752)
     assert result.cost_usd == pytest.approx(expected, abs=1e-9)
     assert result.priced_model == "o4-mini"
-    assert result.source == "genai-prices 0.0.61"
+    assert result.source == GENAI_PRICES
 
 
 def test_openai_chat_plain_gpt4o_dated_snapshot_matches_family_price():
@@ -215,14 +217,18 @@ def test_response_tier_wins_over_the_request():
     # Asked for "flex" but the response says it ran on the default tier: full price.
     result = price("openai", "gpt-4o", usage, request={"service_tier": "flex"}, response={"service_tier": "default"})
     assert result.cost_usd == pytest.approx((1000 * 2.50 + 500 * 10) / M, abs=1e-9)
-    assert result.source == "genai-prices 0.0.61"
+    assert result.source == GENAI_PRICES
 
 
-def test_priority_without_data_is_standard_price_and_says_so():
-    result = price("openai", "gpt-4o", {"input_tokens": 1000, "output_tokens": 500},
-                   response={"service_tier": "priority"})
-    assert result.cost_usd == pytest.approx((1000 * 2.50 + 500 * 10) / M, abs=1e-9)
-    assert "priority" in result.source and "standard price" in result.source
+def test_a_tier_without_a_known_price_is_billed_standard_and_says_so():
+    # Groq's flex tier costs the same as on-demand: the first-party half-price rule must not apply,
+    # and the data has no Groq tier prices. llama-3.3-70b-versatile: $0.59 in / $0.79 out per million.
+    usage = {"input_tokens": 1000, "output_tokens": 500}
+    for tier in ("flex", "priority"):
+        result = price("openai_compatible", "llama-3.3-70b-versatile", usage, host="api.groq.com",
+                       request={"service_tier": tier})
+        assert result.cost_usd == pytest.approx((1000 * 0.59 + 500 * 0.79) / M, abs=1e-12)
+        assert tier in result.source and "standard price" in result.source
 
 
 # --- a stream costs what its non-streamed twin costs ---------------------------------------------
@@ -305,7 +311,7 @@ output = 17.00
     assert priority.cost_usd == pytest.approx((1000 * 4.25 + 500 * 17) / M, abs=1e-12)
     standard = price("openai", "gpt-4o", usage, response={"service_tier": "default"})
     assert standard.cost_usd == pytest.approx((1000 * 2.50 + 500 * 10) / M, abs=1e-12)
-    assert standard.source == "genai-prices 0.0.61"
+    assert standard.source == GENAI_PRICES
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .common import accumulate, anthropic_usage, error_message, flatten_text, overlay, render_tool_call
+from .common import (
+    accumulate,
+    anthropic_usage,
+    error_message,
+    flatten_text,
+    overlay,
+    render_tool_call,
+    with_tool_call,
+)
 
 FAMILY = "anthropic_messages"
 # Delta type → the block field it extends. Anything else is folded in generically.
@@ -141,17 +149,17 @@ class Stream:
 def summary(body: Any) -> dict:
     if not isinstance(body, dict):
         return {}
-    texts = []
+    text = ""
     for block in body.get("content") or []:
         if not isinstance(block, dict):
             continue
         if block.get("type") == "text":
-            texts.append(block.get("text") or "")
+            text += block.get("text") or ""
         elif block.get("type") == "tool_use":
-            texts.append("\n" + render_tool_call(block.get("name"), block.get("input")))
+            text = with_tool_call(text, render_tool_call(block.get("name"), block.get("input")))
     result = {
         "response_model": body.get("model"),
-        "completion_text": "".join(texts).strip("\n") or None,
+        "completion_text": text or None,
         "finish_reason": body.get("stop_reason"),
     }
     result.update(anthropic_usage(body.get("usage")))

@@ -168,6 +168,13 @@ def flatten_text(content: Any) -> str:
     return ""
 
 
+def with_tool_call(text: str, call: str) -> str:
+    """Append a rendered tool call to completion text, on its own line; the model's text is left as is."""
+    if text and not text.endswith("\n"):
+        text += "\n"
+    return text + call
+
+
 def render_tool_call(name: Any, arguments: Any) -> str:
     """A tool call as one readable line of completion text: `name({"city": "Paris"})`."""
     if not isinstance(arguments, str):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .common import error_message, flatten_text, gemini_usage, overlay, render_tool_call
+from .common import error_message, flatten_text, gemini_usage, overlay, render_tool_call, with_tool_call
 
 FAMILY = "gemini"
 _MODEL_IN_PATH = re.compile(r"/models/([^/:]+)(?::|$)")
@@ -47,19 +47,18 @@ def prompt_parts(body: dict) -> dict:
     return {"system": system_text or None, "turns": turns, "tools": tools}
 
 
-def _parts_text(parts: Any, answer_only: bool = True) -> str:
-    pieces = []
+def _parts_text(parts: Any) -> str:
+    """The answer text of a list of parts (thought summaries left out), with function calls on their own lines."""
+    text = ""
     for part in parts or []:
-        if not isinstance(part, dict):
-            continue
-        if answer_only and part.get("thought"):
+        if not isinstance(part, dict) or part.get("thought"):
             continue
         if isinstance(part.get("text"), str):
-            pieces.append(part["text"])
+            text += part["text"]
         elif isinstance(part.get("functionCall"), dict):
             call = part["functionCall"]
-            pieces.append("\n" + render_tool_call(call.get("name"), call.get("args") or {}) + "\n")
-    return "".join(pieces).strip("\n")
+            text = with_tool_call(text, render_tool_call(call.get("name"), call.get("args") or {}))
+    return text
 
 
 def _part_has_content(part: Any) -> bool:

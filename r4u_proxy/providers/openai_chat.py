@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import accumulate, error_message, flatten_text, openai_usage, overlay, render_tool_call
+from .common import (
+    accumulate,
+    error_message,
+    flatten_text,
+    openai_usage,
+    overlay,
+    render_tool_call,
+    with_tool_call,
+)
 
 FAMILY = "openai_chat"
 SYSTEM_ROLES = ("system", "developer")
@@ -191,14 +199,11 @@ def summary(body: Any) -> dict:
             continue
         message = choice.get("message") or {}
         text = flatten_text(message.get("content")) or message.get("refusal") or ""
-        calls = [
-            render_tool_call(
-                (c.get("function") or {}).get("name"), (c.get("function") or {}).get("arguments")
-            )
-            for c in message.get("tool_calls") or []
-            if isinstance(c, dict)
-        ]
-        texts.append("\n".join(t for t in [text, *calls] if t))
+        for call in message.get("tool_calls") or []:
+            if isinstance(call, dict):
+                function = call.get("function") or {}
+                text = with_tool_call(text, render_tool_call(function.get("name"), function.get("arguments")))
+        texts.append(text)
         if choice.get("finish_reason"):
             finish_reasons.append(choice["finish_reason"])
     result["completion_text"] = "\n\n".join(t for t in texts if t) or None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import error_message, flatten_text, openai_usage, overlay, render_tool_call
+from .common import error_message, flatten_text, openai_usage, overlay, render_tool_call, with_tool_call
 
 FAMILY = "openai_responses"
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed")
@@ -175,7 +175,7 @@ class Stream:
 def summary(body: Any) -> dict:
     if not isinstance(body, dict):
         return {}
-    texts: list[str] = []
+    text = ""
     for item in body.get("output") or []:
         if not isinstance(item, dict):
             continue
@@ -183,19 +183,16 @@ def summary(body: Any) -> dict:
         if kind == "message":
             for part in item.get("content") or []:
                 if isinstance(part, dict):
-                    texts.append(part.get("text") or part.get("refusal") or "")
+                    text += part.get("text") or part.get("refusal") or ""
         elif kind == "function_call":
-            texts.append(render_tool_call(item.get("name"), item.get("arguments")))
+            text = with_tool_call(text, render_tool_call(item.get("name"), item.get("arguments")))
         elif kind == "custom_tool_call":
-            texts.append(f"{item.get('name')}({item.get('input') or ''})")
-    status = body.get("status")
+            text = with_tool_call(text, f"{item.get('name')}({item.get('input') or ''})")
     reason = (body.get("incomplete_details") or {}).get("reason")
     result = {
         "response_model": body.get("model"),
-        "completion_text": "".join(texts) if len(texts) <= 1 else "\n".join(t for t in texts if t),
-        "finish_reason": reason or status,
+        "completion_text": text or None,
+        "finish_reason": reason or body.get("status"),
     }
-    if not result["completion_text"]:
-        result["completion_text"] = None
     result.update(openai_usage(body.get("usage")))
     return result

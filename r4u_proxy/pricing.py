@@ -261,9 +261,9 @@ def price(
     provider: r4u's provider name; host: the API host (maps openai_compatible hosts such as
     api.groq.com to their price list, and lets overrides match by host). usage: the normalised
     token columns, plus optionally `cache_write_1h_tokens` (Anthropic's 1-hour cache writes, a
-    part of cache_write_tokens billed higher). request/response: parsed bodies, read only for the service tier (batch,
-    flex, priority); `tier` states it outright. at: when the call happened (prices change over
-    time; default now).
+    part of cache_write_tokens billed higher). request/response: parsed bodies, read only for
+    the service tier (batch, flex, priority); `tier` states it outright. at: when the call
+    happened (prices change over time; default now).
     """
     if not model:
         return Price(None, None, "unpriced: no model name")

@@ -27,14 +27,19 @@ LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 _LOCAL_SPELLINGS = {*LOCAL_HOSTS, ".localhost", "[::1]", "127.0.0.0/8", "::1/128", "0:0:0:0:0:0:0:1"}
 
 
+# The proxy ignores the password, but urllib and requests send proxy credentials only when the
+# URL has a non-empty one: without it, their calls would arrive with no project.
+PROJECT_PASSWORD = "r4u"
+
+
 def project_proxy_url(proxy_url: str, project: str | None) -> str:
-    """`http://127.0.0.1:4848` + `billing-bot` → `http://billing-bot@127.0.0.1:4848`.
+    """`http://127.0.0.1:4848` + `billing-bot` → `http://billing-bot:r4u@127.0.0.1:4848`.
 
     The proxy reads the user part as the project; clients send it as proxy auth.
     """
     parts = urlsplit(proxy_url)
     hostport = parts.netloc.rpartition("@")[2]
-    netloc = f"{quote(project, safe='')}@{hostport}" if project else hostport
+    netloc = f"{quote(project, safe='')}:{PROJECT_PASSWORD}@{hostport}" if project else hostport
     return urlunsplit((parts.scheme or "http", netloc, "", "", ""))
 
 

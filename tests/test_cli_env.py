@@ -38,7 +38,7 @@ def test_env_output_evaluates_in_sh(fake_proxy: FakeProxy):
     result = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     https_proxy, http_proxy, bundle, node_proxy = result.stdout.splitlines()
-    assert https_proxy == http_proxy == f"http://billing-bot@127.0.0.1:{fake_proxy.port}"
+    assert https_proxy == http_proxy == f"http://billing-bot:r4u@127.0.0.1:{fake_proxy.port}"
     assert bundle.startswith(str(fake_proxy.home)) and Path(bundle).is_file()
     assert node_proxy == "1"
     assert "recording through" in result.stderr  # the human note goes to stderr, not into eval
@@ -53,7 +53,7 @@ def test_env_speaks_fish_and_powershell(fake_proxy: FakeProxy):
 
     pwsh = r4u("env", "--shell", "powershell", "--project", "p", env=shell_env(fake_proxy.home))
     assert pwsh.returncode == 0, pwsh.stderr
-    assert f"$env:HTTPS_PROXY = 'http://p@127.0.0.1:{fake_proxy.port}'" in pwsh.stdout.splitlines()
+    assert f"$env:HTTPS_PROXY = 'http://p:r4u@127.0.0.1:{fake_proxy.port}'" in pwsh.stdout.splitlines()
     assert "it''s a dir" in pwsh.stdout
 
 
@@ -79,7 +79,7 @@ def test_run_passes_the_environment_and_the_exit_status(fake_proxy: FakeProxy):
     )  # fmt: skip
     assert result.returncode == 7
     proxy, bundle = result.stdout.strip().split("|")
-    assert proxy == f"http://nightly@127.0.0.1:{fake_proxy.port}" and Path(bundle).is_file()
+    assert proxy == f"http://nightly:r4u@127.0.0.1:{fake_proxy.port}" and Path(bundle).is_file()
 
 
 def test_run_reports_a_missing_command_with_127(fake_proxy: FakeProxy):

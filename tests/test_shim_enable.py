@@ -63,7 +63,7 @@ def test_enable_sets_the_environment_and_disable_restores_it(fake_proxy: FakePro
     out = run_in_app(ENABLE_THEN_DISABLE, env, json.dumps(MANAGED_VARS))
     assert out["ok"] is True
     during = out["during"]
-    url = f"http://billing-bot@127.0.0.1:{fake_proxy.port}"
+    url = f"http://billing-bot:r4u@127.0.0.1:{fake_proxy.port}"
     # The lowercase variable the app had would win in urllib/requests: it is replaced too.
     assert [during[n] for n in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")] == [url] * 4
     assert during["NO_PROXY"] == during["no_proxy"] == "internal.corp,localhost,127.0.0.1,::1"
@@ -91,7 +91,7 @@ print(json.dumps({"same": first == second, "third": third, "restored": dict(os.e
 def test_enable_is_idempotent_and_disable_returns_to_the_apps_own_settings(fake_proxy: FakeProxy):
     out = run_in_app(IDEMPOTENT, app_env(fake_proxy.home, SSL_CERT_FILE="/etc/ssl/certs/ca-certificates.crt"))
     assert out["same"] is True
-    assert out["third"] == f"http://b@127.0.0.1:{fake_proxy.port}"
+    assert out["third"] == f"http://b:r4u@127.0.0.1:{fake_proxy.port}"
     assert out["restored"] is True
 
 
@@ -230,5 +230,5 @@ def test_enable_starts_a_detached_proxy_once_even_when_two_apps_start_together(t
             os.kill(json.loads(state_file.read_text())["pid"], signal.SIGTERM)
     invocations = [json.loads(line) for line in log.read_text().splitlines()]
     assert invocations == [["proxy", "start", "--detach", "--home", str(home)]]
-    expected = f"http://p@127.0.0.1:{state['port']}"
+    expected = f"http://p:r4u@127.0.0.1:{state['port']}"
     assert outputs == [{"ok": True, "proxy": expected}] * 2

@@ -29,10 +29,10 @@ def other_ca(tmp_path: Path) -> Path:
 
 
 def test_project_goes_into_the_proxy_url_user_part():
-    assert project_proxy_url("http://127.0.0.1:4848", "billing-bot") == "http://billing-bot@127.0.0.1:4848"
-    assert project_proxy_url("http://old@127.0.0.1:4848", None) == "http://127.0.0.1:4848"
+    assert project_proxy_url("http://127.0.0.1:4848", "billing-bot") == "http://billing-bot:r4u@127.0.0.1:4848"
+    assert project_proxy_url("http://old:pw@127.0.0.1:4848", None) == "http://127.0.0.1:4848"
     # Characters that would end the user part are escaped; clients unescape them before sending.
-    assert project_proxy_url("http://127.0.0.1:4848", "a b@c:d") == "http://a%20b%40c%3Ad@127.0.0.1:4848"
+    assert project_proxy_url("http://127.0.0.1:4848", "a b@c:d") == "http://a%20b%40c%3Ad:r4u@127.0.0.1:4848"
 
 
 def test_no_proxy_keeps_the_apps_entries_and_adds_local_hosts():
@@ -48,7 +48,7 @@ def test_environment_points_every_client_at_the_running_proxy(fake_proxy: FakePr
     base = {"R4U_HOME": str(fake_proxy.home), "PATH": os.environ.get("PATH", "")}
     values = recording_environment(project="billing-bot", base_env=base)
     assert set(values) == set(MANAGED_VARS)
-    url = f"http://billing-bot@127.0.0.1:{fake_proxy.port}"
+    url = f"http://billing-bot:r4u@127.0.0.1:{fake_proxy.port}"
     assert values["HTTPS_PROXY"] == values["https_proxy"] == values["HTTP_PROXY"] == values["http_proxy"] == url
     assert values["NO_PROXY"] == values["no_proxy"] == "localhost,127.0.0.1,::1"
     assert values["SSL_CERT_FILE"] == values["REQUESTS_CA_BUNDLE"] == values["CURL_CA_BUNDLE"]
@@ -114,5 +114,5 @@ def test_explicit_proxy_url_uses_its_project_and_the_homes_ca(fake_proxy: FakePr
     (fake_proxy.home / "proxy.json").unlink()
     base = {"R4U_HOME": str(fake_proxy.home)}
     values = recording_environment(proxy_url=f"http://team-a@127.0.0.1:{fake_proxy.port}", base_env=base)
-    assert values["HTTPS_PROXY"] == f"http://team-a@127.0.0.1:{fake_proxy.port}"
+    assert values["HTTPS_PROXY"] == f"http://team-a:r4u@127.0.0.1:{fake_proxy.port}"
     assert read_certificates(fake_proxy.ca_cert)[0] in read_certificates(Path(values["SSL_CERT_FILE"]))

@@ -167,3 +167,38 @@ def _run_code(code: str, env: dict[str, str], *args: str) -> subprocess.Complete
     )
     assert result.returncode == 0, f"app failed:\n{result.stdout}\n{result.stderr}"
     return result
+
+
+LOCAL_SERVER_CALL = """
+import json, sys
+import openai, r4u
+base_url, marker, include_local = sys.argv[1], sys.argv[2], sys.argv[3] == "yes"
+assert r4u.enable(project="local-llm", include_local=include_local)
+client = openai.OpenAI(base_url=base_url, api_key="ollama")
+r = client.chat.completions.create(model="llama3.2", messages=[{"role": "user", "content": "hi"}],
+                                   extra_headers={"x-test-id": marker})
+print(json.dumps({"text": r.choices[0].message.content}))
+"""
+
+
+@pytest.fixture(scope="module")
+def local_model_server():
+    """An OpenAI-compatible server on localhost over plain HTTP, like Ollama, vLLM or LM Studio."""
+    from r4u_proxy.simulator.simulator import Simulator
+
+    with Simulator(tls=False) as server:
+        yield server
+
+
+def test_local_model_server_is_recorded_only_with_include_local(proxy, local_model_server):
+    base_url = f"http://127.0.0.1:{local_model_server.port}/v1"
+    skipped, recorded = "local-default-" + os.urandom(4).hex(), "local-included-" + os.urandom(4).hex()
+    _run_code(LOCAL_SERVER_CALL, app_env(proxy), base_url, skipped, "no")
+    seen = json.loads(_run_code(LOCAL_SERVER_CALL, app_env(proxy), base_url, recorded, "yes").stdout)
+    row = proxy.row_for(recorded)
+    assert (row["project"], row["provider"], row["operation"]) == ("local-llm", "openai_compatible", "chat")
+    assert row["url"] == f"{base_url}/chat/completions" and row["completion_text"] == seen["text"]
+    # By default localhost is in NO_PROXY: the first call went direct and left no trace.
+    where = "json_extract(request_headers, '$.\"x-test-id\"') = ?"
+    assert proxy.rows(where, (skipped,)) == []
+    assert len(local_model_server.requests) == 2  # both calls reached the server

@@ -21,6 +21,7 @@ from r4u_proxy.hosts import BadHostSpec, intercept_regexes, parse_resolve
 class Routing:
     def __init__(self) -> None:
         self.resolve: dict[str, tuple[str, int]] = {}
+        self.logical: dict[str, tuple[str, int]] = {}  # server connection id -> HOST:PORT while connecting
 
     def load(self, loader) -> None:
         loader.add_option(
@@ -54,7 +55,22 @@ class Routing:
             return
         if data.server.sni is None:
             data.server.sni = str(host)  # the certificate is still checked against HOST
+        self.logical[data.server.id] = data.server.address
         data.server.address = target
+
+    @guarded
+    def server_connected(self, data: server_hooks.ServerConnectionHookData) -> None:
+        # Once connected, the connection is known by HOST again, so that mitmproxy reuses it
+        # for the next request to HOST instead of opening a new one for each request (which
+        # also stalls every few requests with lazy connections). Server.__setattr__ refuses
+        # address changes on open connections, so relabel it directly: where the socket goes
+        # (peername) is unchanged.
+        logical = self.logical.pop(data.server.id, None)
+        if logical is not None:
+            vars(data.server)["address"] = logical
+
+    def server_disconnected(self, data: server_hooks.ServerConnectionHookData) -> None:
+        self.logical.pop(data.server.id, None)
 
 
 addons = [Routing()]

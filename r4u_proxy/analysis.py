@@ -60,7 +60,8 @@ def _analyze(route: Route | None, exchange: dict, result: dict, notes: list[str]
 
     content_type = (header(exchange.get("response_headers"), "content-type") or "").lower()
     framing = _stream_framing(content_type, route, path)
-    if framing is not None and module is not None:
+    is_error_document = (exchange.get("status_code") or 0) >= 400 and framing != "sse"
+    if framing is not None and module is not None and not is_error_document:
         result["stream"] = True
         _analyze_stream(module, framing, chunks, exchange, result, notes)
     else:

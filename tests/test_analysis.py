@@ -310,3 +310,20 @@ def test_gemini_error_object_after_the_array_elements():
     assert result["completion_text"] == "Hi"
     assert result["error"] == "RESOURCE_EXHAUSTED: Quota"
     assert result["request_model"] == "gemini-2.5-flash"  # Gemini names the model in the path
+
+
+def test_gemini_stream_request_answered_with_an_error_document():
+    path = "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
+    body = b'[{"error": {"code": 400, "message": "API key not valid.", "status": "INVALID_ARGUMENT"}}]'
+    result = analyze(
+        route("generativelanguage.googleapis.com", path),
+        {
+            "path": path,
+            "status_code": 400,
+            "response_headers": [("content-type", "application/json")],
+            "chunks": [(1.0, body)],
+        },
+    )
+    assert result["error"] == "INVALID_ARGUMENT: API key not valid."
+    assert json.loads(result["response_body"]) == json.loads(body)
+    assert result["stream"] is True  # what the request asked for

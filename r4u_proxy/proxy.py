@@ -17,11 +17,12 @@ from mitmproxy import exceptions
 from mitmproxy.options import Options
 from mitmproxy.tools.dump import DumpMaster
 
-from . import __version__
+from . import __version__, pricing
 from .addons import capture, project, recorder, routing
 from .ca import ensure_ca, write_client_bundle, write_upstream_bundle
 from .config import ProxyConfig
 from .ids import iso_utc
+from .pricing_overrides import PricesFileError
 from .state import clear_state, write_state
 
 log = logging.getLogger("r4u")
@@ -131,6 +132,10 @@ def prepare(config: ProxyConfig) -> None:
     home.root.mkdir(parents=True, exist_ok=True)
     ensure_ca(home)
     write_client_bundle(home)
+    try:
+        pricing.configure(home.root / "prices.toml")
+    except PricesFileError as exc:
+        raise StartError(str(exc)) from None
     from .store.migrations import open_db
 
     try:

@@ -102,9 +102,6 @@ def build_row(exchange: dict[str, Any]) -> dict[str, Any]:
             row[key] = parsed[key]
     if parsed.get("error"):  # the provider's own error (status >= 400, or inside the stream)
         row["error"] = f"{row['error']}; {parsed['error']}" if row["error"] else parsed["error"]
-    if exchange.get("truncated"):
-        note = f"body truncated at the capture cap ({exchange['response_bytes']} bytes passed through)"
-        row["parse_note"] = f"{row['parse_note']}; {note}" if row.get("parse_note") else note
     row.update(_timing(exchange, stream, parsed.get("first_content_at")))
     if stream and row.get("output_tokens") and parsed.get("first_content_at") and exchange.get("t_end"):
         seconds = exchange["t_end"] - parsed["first_content_at"]
@@ -131,8 +128,6 @@ def _request_text(exchange: dict[str, Any]) -> str | None:
 
 
 def _add_cost(row: dict[str, Any]) -> None:
-    if row.get("input_tokens") is None and row.get("output_tokens") is None:
-        return
     quote = price_row(row)
     row["cost_usd"] = quote.cost_usd
     row["priced_model"] = quote.priced_model

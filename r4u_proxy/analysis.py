@@ -112,6 +112,7 @@ def _analyze_stream(
     stream = module.Stream()
     first_content_at: float | None = None
     unparsed = 0
+    rejected: list[str] = []
     saw_event = False
 
     def take(events: list) -> None:
@@ -126,10 +127,16 @@ def _analyze_stream(
                 continue
             saw_event = True
             if event.raw:  # not SSE-framed: typically a bare error object written into the stream
-                stream.error = error_message(data) or stream.error
-                if stream.error:
+                message = error_message(data)
+                if message:
+                    stream.error = message
                     continue
-            if stream.add(event.event, data) and first_content_at is None:
+            try:
+                carried_content = stream.add(event.event, data)
+            except Exception as exc:  # one malformed event must not cost the rest of the stream
+                rejected.append(f"{type(exc).__name__}: {exc}")
+                continue
+            if carried_content and first_content_at is None:
                 first_content_at = event.t
 
     for t, data in chunks:
@@ -140,6 +147,8 @@ def _analyze_stream(
     result["response_raw"] = b"".join(data for _, data in chunks).decode("utf-8", errors="replace")
     if unparsed:
         notes.append(f"{unparsed} stream event(s) were not JSON")
+    if rejected:
+        notes.append(f"{len(rejected)} stream event(s) had an unexpected shape (first: {rejected[0]})")
     if saw_event:
         body = stream.body()
         result["response_body"] = _compact(body)

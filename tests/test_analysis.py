@@ -220,6 +220,21 @@ def test_binary_body_gives_a_note_not_an_exception():
     assert "response_body" not in result
 
 
+def test_a_malformed_event_costs_only_itself():
+    good = b'data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n'
+    bad = b'data: {"id":"c","choices":5}\n\n'
+    result = analyze(
+        route("api.openai.com", "/v1/chat/completions"),
+        {
+            "path": "/v1/chat/completions",
+            "response_headers": [("content-type", "text/event-stream")],
+            "chunks": [(1.0, good), (2.0, bad), (3.0, good.replace(b"Hi", b" there"))],
+        },
+    )
+    assert result["completion_text"] == "Hi there"
+    assert result["parse_note"].startswith("1 stream event(s) had an unexpected shape (first: TypeError")
+
+
 def test_garbage_never_raises():
     for chunks in (
         [(1.0, b"\xff\xfe\x00data: {")],

@@ -122,3 +122,10 @@ def test_child_runner_forwards_signals_and_status():
                                         dict(os.environ))
     assert output.strip() == "got SIGTERM" and status == 42
     assert time.monotonic() - started < 20  # the child did not just sleep its 30 s out
+
+
+def test_run_with_home_passes_it_on_so_enable_finds_the_same_proxy(fake_proxy: FakeProxy):
+    env = shell_env(fake_proxy.home.parent / "elsewhere")
+    result = r4u("run", "--home", str(fake_proxy.home), "--", "sh", "-c", 'echo "$R4U_HOME|$HTTPS_PROXY"', env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"{fake_proxy.home.resolve()}|http://127.0.0.1:{fake_proxy.port}"

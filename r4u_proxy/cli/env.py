@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from r4u.environment import describe, recording_environment
-from r4u.proxy_locator import ProxyUnavailable
+from r4u.proxy_locator import ProxyUnavailable, r4u_home
 
 from . import main
 
@@ -46,9 +46,12 @@ def default_shell() -> str:
 
 def _environment_or_exit(project: str | None, include_local: bool, home: str | None, start: bool) -> dict[str, str]:
     try:
-        return recording_environment(project=project, start=start, include_local=include_local, home=home)
+        values = recording_environment(project=project, start=start, include_local=include_local, home=home)
     except (ProxyUnavailable, OSError) as exc:
         raise click.ClickException(str(exc)) from None
+    if home:  # so that `r4u.enable()` in the program finds the same proxy
+        values["R4U_HOME"] = str(r4u_home(home).resolve())
+    return values
 
 
 def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:

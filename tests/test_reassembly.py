@@ -4,7 +4,8 @@
 through an httpx2.MockTransport to `chat.completions.stream(...).get_final_completion()`,
 `responses.stream(...).get_final_response()` and `messages.stream(...).get_final_message()`, and prints the
 final objects. Here every field the SDK exposes to a user (text, tool calls and arguments, thinking, stop
-reason, usage, model, id) must match what r4u stored in `response_body`.
+reason, usage, model, id) must match what r4u stored in `response_body`. The OpenAI-compatible vendor streams
+in other/ go through the same OpenAI helpers: reassembly has no per-vendor cases, so they must match too.
 """
 
 from __future__ import annotations
@@ -27,7 +28,21 @@ ENDPOINTS = {
     "openai_responses": ("api.openai.com", "/v1/responses"),
     "anthropic_messages": ("api.anthropic.com", "/v1/messages"),
 }
-FIXTURES = sorted(f"{d}/{p.name}" for d in ENDPOINTS for p in (STREAMS / d).glob("*.sse"))
+VENDOR_ENDPOINTS = {  # other/ file prefix: the endpoint it was recorded from
+    "bedrock": ("bedrock-mantle.us-east-1.api.aws", "/openai/v1/responses"),
+    "crusoe": ("api.inference.crusoecloud.com", "/v1/chat/completions"),
+    "deepseek_reasoner": ("api.deepseek.com", "/chat/completions"),
+    "deepseek_responses": ("api.deepseek.com", "/responses"),
+    "groq": ("api.groq.com", "/openai/v1/chat/completions"),
+    "mistral": ("api.mistral.ai", "/v1/chat/completions"),
+    "openrouter": ("openrouter.ai", "/api/v1/chat/completions"),
+    "snowflake": ("acct.snowflakecomputing.com", "/api/v2/cortex/v1/chat/completions"),
+    "zai": ("api.z.ai", "/api/paas/v4/chat/completions"),
+}
+FIXTURES = sorted(
+    [f"{d}/{p.name}" for d in ENDPOINTS for p in (STREAMS / d).glob("*.sse")]
+    + [f"other/{p.name}" for p in (STREAMS / "other").glob("*.sse")]
+)
 
 # Fixtures the SDK helpers refuse, with the reason each one does. Asserted to be the actual failures.
 SDK_REJECTS = {
@@ -39,6 +54,11 @@ SDK_REJECTS = {
     "anthropic_messages/sdk_missing_usage_in_message_start.sse": "AttributeError: 'NoneType' object has no attribute 'output_tokens'",
     # The tool input is not JSON; the helper raises, r4u keeps the text and notes it.
     "anthropic_messages/sdk_tool_use_invalid_json.sse": "ValueError: Unable to parse tool parameter JSON",
+    # In-stream errors: the helpers raise them as APIError; r4u records them in `error`.
+    "other/groq_gpt_oss_120b_reasoning_then_error_event.sse": "APIError: Tool call validation failed",
+    "other/openrouter_minimax_comments_then_error_chunk.sse": "APIError: Token limit reached",
+    # url_citation annotations carry no `index`; the helper's list merge insists on one.
+    "other/openrouter_deepseek_web_search_url_citations.sse": "RuntimeError: Expected list delta entry to have an `index` key",
 }
 
 
@@ -54,8 +74,22 @@ def sdk_finals() -> dict[str, dict]:
     return json.loads(completed.stdout)
 
 
+def endpoint(name: str) -> tuple[str, str]:
+    directory, _, file_name = name.partition("/")
+    if directory == "other":
+        return next(v for prefix, v in VENDOR_ENDPOINTS.items() if file_name.startswith(prefix))
+    return ENDPOINTS[directory]
+
+
+def family(name: str) -> str:
+    directory, _, file_name = name.partition("/")
+    if directory == "other":
+        return "openai_responses" if "responses" in file_name else "openai_chat"
+    return directory
+
+
 def r4u_body(name: str) -> tuple[dict, dict]:
-    host, path = ENDPOINTS[name.split("/")[0]]
+    host, path = endpoint(name)
     data = (STREAMS / name).read_bytes()
     result = analyze(
         route(host, path),
@@ -141,7 +175,7 @@ def test_sdk_rejects_exactly_the_expected_fixtures(sdk_finals):
 
 @pytest.mark.parametrize("name", [n for n in FIXTURES if n not in SDK_REJECTS])
 def test_reassembled_body_matches_the_sdk_final_object(name, sdk_finals):
-    view = VIEWS[name.split("/")[0]]
+    view = VIEWS[family(name)]
     ours, result = r4u_body(name)
     theirs = sdk_finals[name]["final"]
     if name == "anthropic_messages/sdk_incomplete_partial_json_max_tokens.sse":
@@ -167,6 +201,13 @@ def test_reassembled_body_matches_the_sdk_final_object(name, sdk_finals):
         assert ours["usage"]["prompt_tokens"] == 13 and ours["usage"]["completion_tokens"] == 11
         assert "moderation" in ours
         theirs = {**theirs, "usage": ours["usage"]}
+    if name == "other/mistral_magistral_medium_thinking.sse":
+        # Mistral streams typed chunks; r4u keeps them as the non-streamed list ([thinking, text]), the
+        # helper keeps only the plain-string pieces. The answer text is the same.
+        [thinking, text] = ours["choices"][0]["message"]["content"]
+        assert thinking["type"] == "thinking" and thinking["thinking"][0]["text"].startswith("Okay, the user")
+        assert text == {"type": "text", "text": theirs["choices"][0]["message"]["content"]}
+        ours["choices"][0]["message"]["content"] = text["text"]
     if name.startswith("anthropic_messages/"):
         # message_delta usage fields the SDK's accumulator does not know (iterations, fallback_credit) are
         # dropped by it and kept by r4u; every field the SDK does expose must agree.

@@ -83,18 +83,24 @@ def _merge_content(message: dict, content: Any) -> None:
     if not isinstance(content, list) and not isinstance(current, list):
         accumulate(message, {"content": content})
         return
-    parts = _as_parts(current)
-    for part in _as_parts(content):
+    message["content"] = _join_parts(_as_parts(current), _as_parts(content))
+
+
+def _join_parts(parts: list[dict], new_parts: list[dict]) -> list[dict]:
+    """Append typed content parts, joining a text piece onto a text neighbour and a thinking piece's inner
+    text parts onto a thinking neighbour's, so a streamed list reads like the non-streamed one."""
+    for part in new_parts:
         last = parts[-1] if parts else None
-        if (
-            last is not None
-            and last.get("type") == part.get("type")
-            and set(part) <= {"type", "text", "thinking"}
-        ):
-            accumulate(last, {k: v for k, v in part.items() if k != "type"})
+        same_kind = last is not None and last.get("type") == part.get("type")
+        if same_kind and set(part) <= {"type", "text"} and isinstance(last.get("text"), str):
+            last["text"] += part.get("text") or ""
+        elif same_kind and isinstance(part.get("thinking"), list) and isinstance(last.get("thinking"), list):
+            _join_parts(last["thinking"], _as_parts(part["thinking"]))
+        elif isinstance(part.get("thinking"), list):
+            parts.append({**part, "thinking": _join_parts([], _as_parts(part["thinking"]))})
         else:
-            parts.append(accumulate({}, part))
-    message["content"] = parts
+            parts.append(dict(part))
+    return parts
 
 
 def _as_parts(content: Any) -> list[dict]:

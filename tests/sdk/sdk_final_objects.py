@@ -2,7 +2,8 @@
 
 Run by the *application* env (`.venv-app/bin/python tests/sdk/sdk_final_objects.py FIXTURE_DIR`): openai 3.x
 and anthropic 2.x talk through an httpx2.MockTransport that replays each fixture's bytes, so nothing touches
-the network. Output: {"<dir>/<file>": {"final": {...}} | {"error": "<ExceptionType>: <message>"}}.
+the network. The OpenAI-compatible vendor streams in other/ go through the same OpenAI helpers.
+Output: {"<dir>/<file>": {"final": {...}} | {"error": "<ExceptionType>: <message>"}}.
 tests/test_reassembly.py compares these with r4u's own reassembly.
 """
 
@@ -57,16 +58,25 @@ ASSEMBLERS = {
 }
 
 
+def assembler_for(name: str):
+    directory, _, file_name = name.partition("/")
+    if directory == "other":  # OpenAI-compatible vendors: their Responses streams or Chat streams
+        return openai_responses_final if "responses" in file_name else openai_chat_final
+    return ASSEMBLERS.get(directory)
+
+
 def main(fixture_root: str) -> None:
     warnings.simplefilter("ignore")  # serializer and model-deprecation chatter, not results
     results: dict[str, dict] = {}
-    for directory, assemble in ASSEMBLERS.items():
-        for path in sorted(pathlib.Path(fixture_root, directory).glob("*.sse")):
-            name = f"{directory}/{path.name}"
-            try:
-                results[name] = {"final": assemble(path.read_bytes())}
-            except Exception as exc:  # the test asserts which fixtures an SDK rejects, and why
-                results[name] = {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
+    for path in sorted(pathlib.Path(fixture_root).glob("*/*.sse")):
+        name = f"{path.parent.name}/{path.name}"
+        assemble = assembler_for(name)
+        if assemble is None:
+            continue
+        try:
+            results[name] = {"final": assemble(path.read_bytes())}
+        except Exception as exc:  # the test asserts which fixtures an SDK rejects, and why
+            results[name] = {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
     json.dump(results, sys.stdout, ensure_ascii=False)
 
 

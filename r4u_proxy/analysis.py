@@ -60,6 +60,10 @@ def _analyze(route: Route | None, exchange: dict, result: dict, notes: list[str]
 
     content_type = (header(exchange.get("response_headers"), "content-type") or "").lower()
     framing = _stream_framing(content_type, route, path)
+    if framing is None and result.get("stream") and _looks_like_sse(chunks):
+        # Some servers and gateways send event streams as text/plain, or with no content-type at all.
+        framing = "sse"
+        notes.append(f"event stream sent as {content_type or 'no content-type'}")
     is_error_document = (exchange.get("status_code") or 0) >= 400 and framing != "sse"
     if framing is not None and module is not None and not is_error_document:
         result["stream"] = True
@@ -103,6 +107,11 @@ def _stream_framing(content_type: str, route: Route | None, path: str) -> str | 
     if route is not None and route.family == "gemini" and ":streamGenerateContent" in path:
         return "json_objects"
     return None
+
+
+def _looks_like_sse(chunks: list) -> bool:
+    start = b"".join(data for _, data in chunks[:4])[:64].lstrip()
+    return start.startswith((b"data:", b"event:", b"id:", b":"))
 
 
 def _analyze_stream(

@@ -342,3 +342,15 @@ def test_gemini_stream_request_answered_with_an_error_document():
     assert result["error"] == "INVALID_ARGUMENT: API key not valid."
     assert json.loads(result["response_body"]) == json.loads(body)
     assert result["stream"] is True  # what the request asked for
+
+
+def test_stream_requested_and_sent_without_an_event_stream_content_type():
+    name = "openai_chat/gpt4o_text_plain.sse"
+    data = (STREAMS / name).read_bytes()
+    request = json.dumps({"model": "gpt-4o", "stream": True, "messages": []}).encode()
+    result = run(name, [(1.0, data)], request_body=request, response_headers=[("content-type", "text/plain")])
+    assert result["completion_text"].startswith("I'm unable to provide real-time weather updates.")
+    assert result["parse_note"] == "event stream sent as text/plain"
+    # Without the request's stream flag the same bytes are just a body that is not JSON.
+    plain = run(name, [(1.0, data)], response_headers=[("content-type", "text/plain")])
+    assert plain["parse_note"].startswith("response body is not JSON")

@@ -1,0 +1,110 @@
+"""Schema migrations and the writer thread: versioned upgrades, batching, drops counted, flush on close."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+
+import pytest
+
+from r4u_proxy.guard import COUNTERS
+from r4u_proxy.providers import route
+from r4u_proxy.store import schema
+from r4u_proxy.store.migrations import SchemaTooNew, migrate, open_db
+from r4u_proxy.store.writer import TraceWriter
+
+
+def test_fresh_file_gets_every_contract_column_in_wal_mode(tmp_path):
+    conn = open_db(tmp_path / "t.db")
+    columns = {row[1] for row in conn.execute("pragma table_info(traces)")}
+    contract = """id started_at project provider operation method url host path status_code request_model
+    response_model stream request_headers response_headers request_body response_body latency_ms ttft_ms
+    input_tokens output_tokens cache_read_tokens cache_write_tokens reasoning_tokens cost_usd finish_reason
+    error prompt_text completion_text task_id""".split()
+    assert set(contract) <= columns
+    assert {"id", "template", "trace_count", "first_seen", "last_seen"} <= {
+        row[1] for row in conn.execute("pragma table_info(tasks)")
+    }
+    assert conn.execute("pragma journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("pragma user_version").fetchone()[0] == schema.SCHEMA_VERSION
+
+
+def test_migrations_upgrade_an_old_file_and_keep_its_rows(tmp_path, monkeypatch):
+    path = tmp_path / "t.db"
+    conn = open_db(path)
+    conn.execute("insert into traces (id, provider) values ('01OLD', 'openai')")
+    conn.commit()
+    conn.close()
+
+    def v_next(c: sqlite3.Connection) -> None:
+        c.execute("alter table traces add column example_new_column text")
+
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, v_next])
+    monkeypatch.setattr("r4u_proxy.store.migrations.MIGRATIONS", schema.MIGRATIONS)
+    monkeypatch.setattr("r4u_proxy.store.migrations.SCHEMA_VERSION", len(schema.MIGRATIONS))
+    conn = sqlite3.connect(path)
+    assert migrate(conn) == len(schema.MIGRATIONS)
+    assert conn.execute("select id, example_new_column from traces").fetchall() == [("01OLD", None)]
+    assert migrate(conn) == len(schema.MIGRATIONS)  # idempotent
+
+
+def test_a_newer_file_is_refused_not_damaged(tmp_path):
+    path = tmp_path / "t.db"
+    open_db(path).execute(f"pragma user_version={schema.SCHEMA_VERSION + 5}")
+    with pytest.raises(SchemaTooNew):
+        open_db(path)
+
+
+def _exchange(n: int) -> dict:
+    body = b'{"model":"gpt-4o","messages":[{"role":"user","content":"hi %d"}]}' % n
+    now = time.time()
+    return {
+        "id": f"01TEST{n:020d}", "route": route("api.openai.com", "/v1/chat/completions"), "project": None,
+        "tags": None, "client": "127.0.0.1:1", "method": "POST", "scheme": "https", "host": "api.openai.com",
+        "port": 443, "path": "/v1/chat/completions", "query": "", "request_headers": [("content-type", "application/json")],
+        "request_body": body, "t_request_start": now, "t_sent": now, "status_code": 200,
+        "response_headers": [("content-type", "application/json")], "t_first_byte": now + 0.01,
+        "chunks": [(now + 0.02, b'{"model":"gpt-4o-2024-08-06","choices":[{"message":{"role":"assistant","content":"yo"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1}}')],
+        "response_bytes": 120, "truncated": False, "t_end": now + 0.02, "error": None,
+    }  # fmt: skip
+
+
+def test_writer_batches_and_flushes_everything_on_close(tmp_path):
+    db = tmp_path / "t.db"
+    writer = TraceWriter(db, stats_file=tmp_path / "stats.json")
+    writer.start()
+    for n in range(500):
+        assert writer.submit(_exchange(n))
+    writer.close()
+    conn = sqlite3.connect(db)
+    assert conn.execute("select count(*) from traces").fetchone()[0] == 500
+    model, text, tokens = conn.execute(
+        "select response_model, completion_text, output_tokens from traces limit 1"
+    ).fetchone()
+    assert (model, text, tokens) == ("gpt-4o-2024-08-06", "yo", 1)
+    assert '"recorded"' in (tmp_path / "stats.json").read_text()
+
+
+def test_full_queue_drops_and_counts_instead_of_blocking(tmp_path):
+    writer = TraceWriter(tmp_path / "t.db", queue_size=5)
+    # No thread started: nothing drains the queue, as when the disk stalls.
+    before = COUNTERS.snapshot()["dropped"]
+    started = time.perf_counter()
+    accepted = [writer.submit(_exchange(n)) for n in range(20)]
+    assert time.perf_counter() - started < 0.5  # never waits
+    assert accepted.count(True) == 5 and accepted.count(False) == 15
+    assert COUNTERS.snapshot()["dropped"] - before == 15
+
+
+def test_writer_survives_a_locked_database(tmp_path):
+    db = tmp_path / "t.db"
+    open_db(db).close()
+    blocker = sqlite3.connect(db, check_same_thread=False)
+    blocker.execute("begin exclusive")
+    writer = TraceWriter(db)
+    writer.start()
+    writer.submit(_exchange(1))
+    threading.Timer(1.0, blocker.rollback).start()  # a reader/writer elsewhere holds the lock for 1 s
+    writer.close()
+    assert sqlite3.connect(db).execute("select count(*) from traces").fetchone()[0] == 1

@@ -69,6 +69,8 @@ def _analyze(route: Route | None, exchange: dict, result: dict, notes: list[str]
         result["stream"] = True
         _analyze_stream(module, framing, chunks, exchange, result, notes)
     else:
+        if not is_error_document:
+            result["stream"] = False  # asked for a stream, got one JSON body: time it like one
         _analyze_json(module, chunks, content_type, exchange, result, notes)
 
 

@@ -354,3 +354,22 @@ def test_stream_requested_and_sent_without_an_event_stream_content_type():
     # Without the request's stream flag the same bytes are just a body that is not JSON.
     plain = run(name, [(1.0, data)], response_headers=[("content-type", "text/plain")])
     assert plain["parse_note"].startswith("response body is not JSON")
+
+
+def test_stream_requested_but_answered_with_one_json_body():
+    body = {
+        "id": "x",
+        "model": "m",
+        "choices": [{"index": 0, "message": {"content": "Hi"}, "finish_reason": "stop"}],
+    }
+    result = analyze(
+        route("api.openai.com", "/v1/chat/completions"),
+        {
+            "path": "/v1/chat/completions",
+            "request_body": json.dumps({"model": "m", "stream": True}).encode(),
+            "status_code": 200,
+            "response_headers": [("content-type", "application/json")],
+            "chunks": [(1.0, json.dumps(body).encode())],
+        },
+    )
+    assert result["stream"] is False and result["completion_text"] == "Hi"

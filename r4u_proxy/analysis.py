@@ -168,7 +168,8 @@ def _analyze_stream(
         notes.append("stream carried no events")
     notes.extend(stream.notes)
     result["first_content_at"] = first_content_at
-    result["error"] = stream.error or result.get("error")
+    status = exchange.get("status_code") or 0
+    result["error"] = stream.error or result.get("error") or (f"HTTP {status}" if status >= 400 else None)
 
 
 def _analyze_json(

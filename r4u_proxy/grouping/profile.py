@@ -1,0 +1,118 @@
+"""How text is cut into tokens and how strict merging is: one profile for prompts, one for log lines.
+
+The miner is the same for both; what differs is what a token is and how much two texts must share.
+Prompts hold variables of any length (a word, a pasted document), so a variable may span many tokens
+and only long shared runs ("anchors") count as evidence. Log lines hold one-token variables, so every
+shared token counts and lines of different token counts never share a template (as in Drain).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# Every character belongs to exactly one token, so joining the tokens gives the text back.
+# The `[role]` lines r4u writes between prompt sections are one token each and carry no evidence.
+_PROMPT_TOKEN = re.compile(r"\n?\[(?:system|user|developer)\]\n|\w+|\s+|[^\w\s]", re.UNICODE)
+_WORD = re.compile(r"\w")
+# Marks that shape a prompt (tags, labels, fences) are half a word of evidence; full stops, commas and
+# plain blanks occur everywhere and are none.
+_STRUCTURE = frozenset("<>/:{}[]()#*|=_`\"\n")
+_LOG_TOKEN = re.compile(r"\S+|\s+")
+# Log lines: a word holding a digit is cut at these marks, so `uid=0` keeps `uid=` as constant text.
+_LOG_NAMED_VALUE = re.compile(r"([A-Za-z_][\w.-]*[=:])(.+)")
+_HAS_DIGIT = re.compile(r"\d")
+
+# The key every variable slot (and every token that is a variable on sight) aligns under.
+WILDCARD = "<*>"
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    token_pattern: re.Pattern[str] = field(repr=False)
+    # A shared run of tokens is an anchor only when it holds at least this many content tokens
+    # (or touches the start/end, or is a whole constant of the template): short runs such as
+    # "of the" turn up inside any long document and say nothing about the template.
+    min_anchor: int
+    # Log lines: a token with a digit is a variable from the first sight (ids, sizes, addresses).
+    digits_are_variables: bool
+    # Log lines: a variable stands for exactly one token, and only lines with equal token counts
+    # are compared.
+    one_token_variables: bool
+    # Share of the template's constant content the new text must keep to join it.
+    min_kept: float
+    # Prompts: look for two templates hiding behind one variable (see Miner._try_split).
+    split_slots: bool
+    # Logs: runs of blanks mean nothing, so they are made single spaces before mining.
+    collapse_blanks: bool
+    _weights: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+
+    def normalize(self, text: str) -> str:
+        return " ".join(text.split()) if self.collapse_blanks else text
+
+    def tokenize(self, text: str) -> list[str]:
+        tokens = self.token_pattern.findall(text)
+        if not self.digits_are_variables:
+            return tokens
+        out: list[str] = []
+        for token in tokens:
+            named = _LOG_NAMED_VALUE.fullmatch(token) if _HAS_DIGIT.search(token) else None
+            if named:
+                out.extend(named.groups())
+            else:
+                out.append(token)
+        return out
+
+    def is_marker(self, token: str) -> bool:
+        """A `[role]` line r4u put between prompt sections: always an anchor, never evidence."""
+        return token.endswith("]\n") and not self.digits_are_variables
+
+    def weight(self, token: str) -> float:
+        """How much a shared token says that two texts share a template."""
+        cached = self._weights.get(token)
+        if cached is None:
+            cached = self._weights[token] = self._weigh(token)
+            if len(self._weights) > 200_000:  # bounded: free text brings endless new tokens
+                self._weights.clear()
+        return cached
+
+    def _weigh(self, token: str) -> float:
+        if self.digits_are_variables:
+            return 0.0 if token.isspace() else 1.0
+        if _WORD.search(token):
+            return 0.0 if self.is_marker(token) else 1.0
+        return 0.5 if any(c in _STRUCTURE for c in token) else 0.0
+
+    def is_content(self, token: str) -> bool:
+        return self.weight(token) > 0
+
+    def is_variable_on_sight(self, token: str) -> bool:
+        return self.digits_are_variables and bool(_HAS_DIGIT.search(token))
+
+    def key(self, token: str) -> str:
+        """What a message token is compared under."""
+        return WILDCARD if self.is_variable_on_sight(token) else token
+
+
+PROMPTS = Profile(
+    name="prompts",
+    token_pattern=_PROMPT_TOKEN,
+    min_anchor=3,
+    digits_are_variables=False,
+    one_token_variables=False,
+    min_kept=0.7,
+    split_slots=True,
+    collapse_blanks=False,
+)
+
+LOGS = Profile(
+    name="logs",
+    token_pattern=_LOG_TOKEN,
+    min_anchor=1,
+    digits_are_variables=True,
+    one_token_variables=True,
+    min_kept=0.6,
+    split_slots=False,
+    collapse_blanks=True,
+)

@@ -48,6 +48,7 @@ class ReceivedRequest:
     body: bytes  # as received (still content-encoded if the client encoded it)
     received_at: float  # time.time() when the request was complete
     request_id: str  # also sent back as the x-request-id response header
+    client: str = ""  # the connecting peer, "host:port": one value per upstream connection
 
     def header(self, name: str) -> str | None:
         """The first header called `name` (case-insensitive), or None."""
@@ -139,6 +140,7 @@ class ConnectionHandler:
         else:
             body = await reader.readexactly(int(lower.get("content-length") or 0))
         path, _, query = target.partition("?")
+        peer = writer.get_extra_info("peername") or ("", 0)
         return ReceivedRequest(
             method=method.upper(),
             path=path,
@@ -147,6 +149,7 @@ class ConnectionHandler:
             body=body,
             received_at=time.time(),
             request_id=f"req_sim{next(self._ids)}",
+            client=f"{peer[0]}:{peer[1]}",
         )
 
     async def _respond(

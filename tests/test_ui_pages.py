@@ -1,0 +1,230 @@
+"""The r4u pages through Datasette's test client: what a user would read on each page."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sqlite3
+from datetime import UTC, datetime
+
+import pytest
+from datasette.app import Datasette
+from test_ui_sample import (
+    SUMMARY_TEMPLATE,
+    TASK_SUMMARY,
+    TASK_TRANSLATE,
+    TICKETS,
+    base_trace,
+    insert_rows,
+    make_sample_db,
+)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ui") / "traces.db"
+    ids = make_sample_db(path)
+    return path, ids
+
+
+def get(path, url: str):
+    async def fetch():
+        return await Datasette([str(path)]).client.get(url)
+
+    return asyncio.run(fetch())
+
+
+def text_of(html: str) -> str:
+    """Visible text, roughly: tags dropped, whitespace collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_plugin_is_loaded_and_serves_its_css(sample):
+    path, _ = sample
+    plugins = get(path, "/-/plugins.json").json()
+    assert any(p["name"] == "r4u" and p["static"] for p in plugins)
+    css = get(path, "/-/static-plugins/r4u/r4u.css")
+    assert css.status_code == 200 and ".r4u-msg" in css.text
+
+
+def test_dashboard_shows_totals_breakdowns_charts_and_errors(sample):
+    path, _ = sample
+    with sqlite3.connect(path) as conn:
+        calls, cost = conn.execute("select count(*), sum(cost_usd) from traces").fetchone()
+    response = get(path, "/?window=7d")
+    assert response.status_code == 200
+    html = response.text
+    assert f'id="total-calls">{calls:,}<' in html
+    assert f'id="total-cost">${cost:,.2f}<' in html
+    page = text_of(html)
+    for heading in ("By model", "By provider", "By project", "Most expensive tasks", "Recent errors"):
+        assert heading in page
+    # one error out of `calls`
+    assert f'id="error-rate">{100 / calls:.1f}%<' in html
+    assert "overloaded_error: Overloaded" in page
+    # four charts with bars, and the most expensive task first (translate: 8 x $0.002)
+    assert html.count('<svg class="r4u-chart') == 4
+    assert html.count('class="bar"') >= 4
+    expensive = html[html.index("expensive-tasks") :]
+    assert expensive.index(TASK_TRANSLATE) < expensive.index(TASK_SUMMARY)
+
+
+def test_dashboard_window_and_filter_narrow_the_numbers(sample):
+    path, _ = sample
+    last_hour = get(path, "/?window=1h").text
+    # within the last hour: the 6 one-off traces (the task traces are 1-2 days old)
+    assert 'id="total-calls">6<' in last_hour
+    anthropic_only = get(path, "/?window=all&provider=anthropic").text
+    assert 'id="total-calls">2<' in anthropic_only
+    assert "provider = <code>anthropic</code>" in anthropic_only
+
+
+def test_dashboard_json(sample):
+    path, _ = sample
+    data = get(path, "/?window=all&_format=json").json()
+    assert data["window"] == "all"
+    assert data["totals"]["calls"] == 24
+    assert data["totals"]["errors"] == 1
+    assert data["totals"]["latency"]["p50"] == 800.0
+    models = {row["value"]: row["calls"] for row in data["breakdowns"]["model"]}
+    assert models["gpt-4o"] == 8 and models["claude-sonnet-4-5"] == 1
+
+
+def test_empty_database_dashboard_explains_what_to_do(tmp_path):
+    from test_ui_sample import open_ui_db
+
+    open_ui_db(tmp_path / "traces.db").close()
+    page = text_of(get(tmp_path / "traces.db", "/").text)
+    assert "No calls recorded in this window" in page and "r4u demo" in page
+
+
+def test_trace_page_renders_the_streamed_tool_call_as_a_chat(sample):
+    path, ids = sample
+    response = get(path, f"/-/r4u/trace/{ids['stream_tools']}")
+    assert response.status_code == 200
+    html = response.text
+    page = text_of(html)
+    assert "What's the weather in Paris right now?" in page or "What&#39;s the weather in Paris right now?" in page
+    assert 'class="r4u-msg role-system"' in html and 'class="r4u-msg role-user"' in html
+    assert 'tool-name">get_weather<' in html
+    assert "&#34;city&#34;: &#34;Paris&#34;" in html  # pretty-printed arguments, escaped
+    # the stream timeline: one dot per chunk, and the TTFT marker
+    assert html.count('class="chunk"') == 9
+    assert "first token at 210 ms" in html
+    assert "Bearer sk-…3f9a (redacted)" in page
+    assert "weather-bot" in page
+    assert "This trace as JSON" in page
+    # neighbours link to other traces
+    assert re.search(r'rel="next" href="/-/r4u/trace/\w+"', html)
+
+
+def test_trace_page_tool_result_thinking_image_and_error(sample):
+    path, ids = sample
+    follow_up = get(path, f"/-/r4u/trace/{ids['tool_result']}").text
+    assert 'class="r4u-msg role-tool"' in follow_up and "temp_c" in follow_up
+    assert "It is 18 °C and sunny in Paris." in follow_up
+    anthropic = get(path, f"/-/r4u/trace/{ids['anthropic']}").text
+    assert '<details class="part thinking">' in anthropic  # collapsed by default
+    assert "The receipt lists three items" in anthropic
+    assert "[image: image/png]" in anthropic and "iVBORw0KGgo" not in text_of(anthropic.split("Raw")[0])
+    assert 'tool-name">convert_currency<' in anthropic
+    assert "You describe receipts." in anthropic
+    error = get(path, f"/-/r4u/trace/{ids['error']}").text
+    assert 'class="badge error"' in error and "overloaded_error: Overloaded" in error
+    for name in ("responses", "gemini"):
+        html = get(path, f"/-/r4u/trace/{ids[name]}").text
+        assert "role-assistant" in html
+    assert "101" in text_of(get(path, f"/-/r4u/trace/{ids['responses']}").text)
+    assert "Rayleigh scattering." in get(path, f"/-/r4u/trace/{ids['gemini']}").text
+
+
+def test_trace_page_links_to_its_task_and_shows_variables(sample):
+    path, ids = sample
+    html = get(path, f"/-/r4u/trace/{ids['summary']}").text
+    assert f'class="task-link" href="/-/r4u/task/{TASK_SUMMARY}"' in html
+    assert TICKETS[0] in html
+
+
+def test_unknown_trace_is_404(sample):
+    path, _ = sample
+    assert get(path, "/-/r4u/trace/nope").status_code == 404
+    assert get(path, "/-/r4u/task/nope").status_code == 404
+
+
+def test_task_page_highlights_variables_and_tabulates_their_values(sample):
+    path, _ = sample
+    response = get(path, f"/-/r4u/task/{TASK_SUMMARY}")
+    assert response.status_code == 200
+    html = response.text
+    assert '<mark class="var" title="variable">{ticket}</mark>' in html
+    assert "Summarize this support ticket in one sentence:" in html
+    assert '<th class="var-col"><mark class="var">ticket</mark></th>' in html
+    for ticket in TICKETS:
+        assert ticket in html
+    assert html.count("/-/r4u/trace/") == 10
+    page = text_of(html)
+    assert "Calls 10" in page
+    assert html.count('<svg class="r4u-chart') == 2
+
+
+def test_task_page_paginates(tmp_path):
+    from test_ui_sample import open_ui_db
+
+    conn = open_ui_db(tmp_path / "traces.db")
+    now = datetime.now(UTC)
+    rows = [base_trace(now, i, task_id="t1", template_vars=json.dumps({"ticket": f"ticket {i}"})) for i in range(60)]
+    insert_rows(conn, "traces", rows)
+    insert_rows(conn, "tasks", [{"id": "t1", "template": SUMMARY_TEMPLATE, "variables": '["ticket"]'}])
+    conn.close()
+    first = get(tmp_path / "traces.db", "/-/r4u/task/t1").text
+    second = get(tmp_path / "traces.db", "/-/r4u/task/t1?page=1").text
+    assert first.count("/-/r4u/trace/") == 50 and "older →" in first
+    assert second.count("/-/r4u/trace/") == 10 and "← newer" in second
+
+
+def test_tasks_page_lists_tasks_by_cost(sample):
+    path, _ = sample
+    html = get(path, "/-/r4u/tasks").text
+    assert html.index(TASK_TRANSLATE) < html.index(TASK_SUMMARY)
+    assert "Translate the following text to {language}" in html
+    assert "$0.02" in html  # 8 x $0.002
+
+
+def test_search_page_highlights_matches_and_escapes_markup(sample):
+    path, ids = sample
+    html = get(path, "/-/r4u/search?q=Paris").text
+    assert f"/-/r4u/trace/{ids['stream_tools']}" in html
+    assert "<mark>Paris</mark>" in html
+    assert "result" in text_of(html)
+    # a prompt containing markup is shown as text, never injected
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute(
+            "insert into traces (id, started_at, prompt_text) values ('zzz', '2026-01-01T00:00:00.000Z', ?)",
+            ["<script>alert(1)</script> injected"],
+        )
+    conn.close()
+    html = get(path, "/-/r4u/search?q=injected").text
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+    nothing = get(path, '/-/r4u/search?q="unbalanced').text
+    assert "0 results" in text_of(nothing)
+
+
+def test_new_calls_appear_on_reload(tmp_path):
+    """The database is read live: rows written after Datasette opened it show up."""
+    from test_ui_sample import open_ui_db
+
+    path = tmp_path / "traces.db"
+    open_ui_db(path).close()
+    datasette = Datasette([str(path)])
+
+    async def calls_shown() -> str:
+        html = (await datasette.client.get("/")).text
+        return re.search(r'id="total-calls">([\d,]+)<', html).group(1)
+
+    assert asyncio.run(calls_shown()) == "0"
+    conn = sqlite3.connect(path)
+    insert_rows(conn, "traces", [base_trace(datetime.now(UTC), 1)])
+    conn.close()
+    assert asyncio.run(calls_shown()) == "1"

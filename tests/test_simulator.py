@@ -14,10 +14,8 @@ import textwrap
 import uuid
 import zlib
 
-import brotli
 import httpx
 import pytest
-import zstandard
 from support.upstream import (
     APP_PYTHON,
     direct_app_env,
@@ -213,31 +211,41 @@ def test_reset_is_a_tcp_rst_on_plain_http() -> None:
         assert payload == b'{"id":"cha'  # exactly 10 bytes of the JSON body, then the RST
 
 
-_DECODERS = {
-    "gzip": lambda: zlib.decompressobj(wbits=31),
-    "deflate": lambda: zlib.decompressobj(),
-    "br": lambda: brotli.Decompressor(),
-    "zstd": lambda: zstandard.ZstdDecompressor().decompressobj(),
-}
+class _Decoder:
+    """An incremental decoder for one Content-Encoding, as a proxy tap would run it."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        if encoding == "gzip":
+            self._feed = zlib.decompressobj(wbits=31).decompress
+        elif encoding == "deflate":
+            self._feed = zlib.decompressobj().decompress
+        elif encoding == "br":
+            import brotli
+
+            self._feed = brotli.Decompressor().process
+        else:
+            zstandard = pytest.importorskip("zstandard", reason="no zstd implementation in this Python")
+            self._feed = zstandard.ZstdDecompressor().decompressobj().decompress
+
+    def feed(self, data: bytes) -> bytes:
+        return self._feed(data)
 
 
-def _feed(decoder: object, data: bytes) -> bytes:
-    if isinstance(decoder, brotli.Decompressor):
-        return decoder.process(data)
-    return decoder.decompress(data)  # type: ignore[attr-defined]
+_ENCODINGS = ["gzip", "deflate", "br", "zstd"]
 
 
-@pytest.mark.parametrize("encoding", list(_DECODERS))
+@pytest.mark.parametrize("encoding", _ENCODINGS)
 def test_encoded_stream_decodes_per_event(sim: Simulator, encoding: str) -> None:
     headers = {"x-sim-encoding": encoding, "x-sim-events": "5", "x-sim-gap-ms": "60"}
     stream = timed_stream(sim.url("/v1/chat/completions"), CHAT_STREAM, headers=headers,
                           verify=trust(sim))
     assert stream.headers["content-encoding"] == encoding
-    decoder = _DECODERS[encoding]()
+    decoder = _Decoder(encoding)
     decoded = b""
     first_event_decoded_at = None
     for at, piece in stream.pieces:
-        decoded += _feed(decoder, piece)
+        decoded += decoder.feed(piece)
         if first_event_decoded_at is None and b"\n\n" in decoded:
             first_event_decoded_at = at
     # The first event is decodable on its own, long before the stream ends: the encoder flushed it.

@@ -44,9 +44,11 @@ class _BrotliEncoder:
         return self._compressor.finish()
 
 
-class _ZstdEncoder:
+class _ZstandardEncoder:
+    """zstd through the `zstandard` package (a mitmproxy 11 dependency)."""
+
     def __init__(self) -> None:
-        import zstandard  # installed with mitmproxy
+        import zstandard
 
         self._zstd = zstandard
         self._compressor = zstandard.ZstdCompressor().compressobj()
@@ -60,6 +62,38 @@ class _ZstdEncoder:
         return self._compressor.flush(self._zstd.COMPRESSOBJ_FLUSH_FINISH)
 
 
+class _StdlibZstdEncoder:
+    """zstd through `compression.zstd` (Python 3.14+), for environments without `zstandard`."""
+
+    def __init__(self) -> None:
+        from compression import zstd  # type: ignore[import-not-found]
+
+        self._zstd = zstd
+        self._compressor = zstd.ZstdCompressor()
+
+    def encode(self, data: bytes) -> bytes:
+        return self._compressor.compress(data, self._zstd.ZstdCompressor.FLUSH_BLOCK)
+
+    def finish(self) -> bytes:
+        return self._compressor.flush(self._zstd.ZstdCompressor.FLUSH_FRAME)
+
+
+def _zstd_encoder() -> StreamEncoder:
+    try:
+        return _ZstandardEncoder()
+    except ImportError:
+        return _StdlibZstdEncoder()
+
+
+def unavailable_reason(name: str) -> str | None:
+    """Why this Python cannot produce `name` (a missing optional package), or None when it can."""
+    try:
+        stream_encoder(name)
+    except ImportError as missing:
+        return f"{name} encoding needs a package this Python lacks ({missing})"
+    return None
+
+
 def stream_encoder(name: str) -> StreamEncoder:
     """An encoder for a Content-Encoding name: gzip, deflate (zlib-wrapped, as HTTP means it), br, zstd."""
     if name == "gzip":
@@ -69,7 +103,7 @@ def stream_encoder(name: str) -> StreamEncoder:
     if name == "br":
         return _BrotliEncoder()
     if name == "zstd":
-        return _ZstdEncoder()
+        return _zstd_encoder()
     raise ValueError(f"unknown content encoding {name!r}")
 
 

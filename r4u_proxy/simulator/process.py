@@ -49,10 +49,11 @@ class SimulatorProcess:
         return str(self.info["url"])
 
     def start(self, timeout: float = 15.0) -> SimulatorProcess:
-        # The child must import this checkout's r4u_proxy even when it is not installed.
-        repo_root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (repo_root, env.get("PYTHONPATH")) if p)
+        repo_root = Path(__file__).resolve().parents[2]
+        if (repo_root / "pyproject.toml").exists():
+            # Running from a checkout: the child must import this r4u_proxy even when it is not installed.
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (str(repo_root), env.get("PYTHONPATH")) if p)
         self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, text=True, env=env)
         line: list[str] = []
         reader = threading.Thread(target=lambda: line.append(self.process.stdout.readline()), daemon=True)

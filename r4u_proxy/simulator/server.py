@@ -22,14 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from .controls import ControlError, Controls, parse_controls
-from .encoding import encode_whole, stream_encoder
+from .encoding import encode_whole, stream_encoder, unavailable_reason
 from .reply import Reply
 from .routes import build_reply, error_reply
 
 _REASONS = {
     100: "Continue", 200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request",
     401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout", 413: "Payload Too Large",
-    422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error",
+    422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error", 501: "Not Implemented",
     502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout", 529: "Overloaded",
 }
 # After the last bytes before a reset, give the peer a moment to read them: an RST can make the peer's
@@ -165,6 +165,9 @@ class ConnectionHandler:
         except ControlError as bad:
             controls = Controls()
             reply = error_reply(request.path, 400, f"r4u simulator: {bad}")
+        if controls.encoding and (missing := unavailable_reason(controls.encoding)):
+            controls = Controls()
+            reply = error_reply(request.path, 501, f"r4u simulator: {missing}")
         keep_alive = lower.get("connection", "").lower() != "close"
         if controls.headers_delay_ms:
             await asyncio.sleep(controls.headers_delay_ms / 1000)

@@ -13,7 +13,6 @@ defensively: on an aiohttp without it the proxy still applies, only the CA refre
 from __future__ import annotations
 
 import functools
-import importlib.machinery
 import logging
 import ssl
 import sys
@@ -53,11 +52,6 @@ def unpatch_aiohttp() -> None:
             original = _original_context or _new_default_context(_patched_connector)
             _patched_connector._SSL_CONTEXT_VERIFIED = original
         _original_context = _patched_connector = None
-
-
-def is_patched() -> bool:
-    session_cls = getattr(sys.modules.get("aiohttp"), "ClientSession", None)
-    return hasattr(getattr(session_cls, "__init__", None), "__r4u_original__")
 
 
 def _patch(module: ModuleType, imported_after_enable: bool) -> None:
@@ -122,7 +116,9 @@ class _PatchAfterImport:
 
 
 class _PatchingLoader:
-    def __init__(self, inner: importlib.machinery.SourceFileLoader) -> None:
+    """Runs aiohttp's own loader, then patches; everything else is delegated to that loader."""
+
+    def __init__(self, inner: Any) -> None:
         self._inner = inner
 
     def create_module(self, spec: Any) -> ModuleType | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from .ca_bundle import app_bundle, node_extra_ca_file
 from .proxy_locator import RunningProxy, locate_proxy, proxy_at, r4u_home
@@ -44,8 +44,6 @@ def project_proxy_url(proxy_url: str, project: str | None) -> str:
 
 
 def project_of(proxy_url: str) -> str | None:
-    from urllib.parse import unquote
-
     user = urlsplit(proxy_url).username
     return unquote(user) if user else None
 

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 START_TIMEOUT_S = 30.0
 # Variables a proxy we start must not inherit: its own upstream calls must not loop back into it.
@@ -102,8 +103,6 @@ def find_running_proxy(home: Path) -> RunningProxy | None:
 
 def proxy_at(url: str, home: Path) -> RunningProxy:
     """A proxy the caller named explicitly; its CA comes from `home`."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url if "://" in url else f"http://{url}")
     if not parts.hostname:
         raise ProxyUnavailable(f"cannot read a host from proxy URL {url!r}")

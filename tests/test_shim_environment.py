@@ -77,6 +77,17 @@ def test_requests_and_curl_bundles_are_kept_too(fake_proxy: FakeProxy, other_ca:
     assert read_certificates(other_ca)[0] in certs and read_certificates(third_ca)[0] in certs
 
 
+def test_certificates_from_an_ssl_cert_dir_are_kept(fake_proxy: FakeProxy, other_ca: Path, tmp_path: Path):
+    # httpx2 (openai, anthropic) reads only SSL_CERT_FILE once it is set: a CA directory the app relied
+    # on must end up in the file.
+    cert_dir = tmp_path / "certs"
+    cert_dir.mkdir()
+    (cert_dir / "0a1b2c3d.0").write_bytes(other_ca.read_bytes())  # OpenSSL's hashed-name layout
+    (cert_dir / "README").write_text("not a certificate")
+    bundle = recording_environment(base_env={"R4U_HOME": str(fake_proxy.home), "SSL_CERT_DIR": str(cert_dir)})
+    assert read_certificates(other_ca)[0] in read_certificates(Path(bundle["SSL_CERT_FILE"]))
+
+
 def test_an_earlier_node_extra_ca_file_is_merged_not_replaced(fake_proxy: FakeProxy, other_ca: Path):
     base = {"R4U_HOME": str(fake_proxy.home), "NODE_EXTRA_CA_CERTS": str(other_ca)}
     node_file = Path(recording_environment(base_env=base)["NODE_EXTRA_CA_CERTS"])

@@ -100,18 +100,21 @@ class Children:
         if self.config.ui:
             from .ui_server import start_ui
 
-            self.ui = start_ui(
-                str(self.config.db), self.config.ui_host, self.config.ui_port, str(home.log_dir / "ui.log")
-            )
-            self.ui_url = f"http://{self.config.ui_host}:{self.ui.port}/"
+            self.ui = start_ui(self.config.db, self.config.ui_host, self.config.ui_port, home.log_dir / "ui.log")
         if self.config.grouping:
-            try:
-                from .grouping.process import GroupingProcess
+            from .grouping.process import GroupingProcess
 
-                self.grouping = GroupingProcess(str(self.config.db), str(home.log_dir / "grouping.log"))
-                self.grouping.start()
-            except ImportError:
-                log.warning("r4u: task grouping is not available in this build")
+            self.grouping = GroupingProcess(str(self.config.db), str(home.log_dir / "grouping.log"))
+            self.grouping.start()
+
+    def wait_ui(self) -> None:
+        """Block until the UI answers (a few hundred ms); a UI that fails leaves the proxy running."""
+        if self.ui is None:
+            return
+        if self.ui.wait_ready(30):
+            self.ui_url = self.ui.url
+        else:
+            log.warning("r4u: the UI did not start; see %s", self.config.paths.log_dir / "ui.log")
 
     def stop(self) -> None:
         for child in (self.grouping, self.ui):
@@ -157,6 +160,7 @@ async def serve(config: ProxyConfig, on_ready=None) -> None:
     try:
         host, port = await _wait_listening(master, task)
         children.start()
+        await asyncio.to_thread(children.wait_ui)
         state = {
             "pid": os.getpid(),
             "host": host,

@@ -10,6 +10,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from ..grouping.schema import grouping_v1
+from .ui_indexes import add_ui_indexes
+
 TRACE_COLUMNS: dict[str, str] = {
     # --- contract columns -------------------------------------------------------
     "id": "TEXT PRIMARY KEY",  # ULID: sorts by time
@@ -85,5 +88,10 @@ def _v1(conn: sqlite3.Connection) -> None:
 
 
 # Each migration runs once, in order; PRAGMA user_version records how far a file got.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1]
+# Later ones live beside the feature that needs them.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _v1,
+    grouping_v1,  # task stats columns, grouping bookmark
+    add_ui_indexes,  # dashboard indexes, full-text search over prompts and completions
+]
 SCHEMA_VERSION = len(MIGRATIONS)

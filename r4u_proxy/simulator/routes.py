@@ -86,17 +86,16 @@ def build_reply(
     if controls.status is not None and controls.status >= 400:
         return error_reply(path, controls.status, f"simulated error {controls.status} (x-sim-status)")
     if controls.body is not None:
-        return _special_body(controls.body)
-    if controls.fixture is not None:
+        reply = _special_body(controls.body)
+    elif controls.fixture is not None:
         try:
             events = load_fixture(fixtures_dir, controls.fixture)
         except FixtureNotFound as missing:
             # 500 with the simulator's name in it: a typo in a test must not look like a proxy bug.
             return error_reply(path, 500, f"r4u simulator: {missing}")
-        content_type = controls.content_type or SSE_TYPE
-        return Reply(headers=[("content-type", content_type), ("cache-control", "no-cache")], events=events)
-
-    reply = _endpoint_reply(method, path, query, headers, body, controls)
+        reply = Reply(headers=[("content-type", SSE_TYPE), ("cache-control", "no-cache")], events=events)
+    else:
+        reply = _endpoint_reply(method, path, query, headers, body, controls)
     if controls.status is not None:
         reply.status = controls.status
     if controls.content_type is not None:

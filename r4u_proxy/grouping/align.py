@@ -7,6 +7,7 @@ accepts as anchors are kept; the rest of each gap is variable text.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
 from rapidfuzz.distance import LCSseq
@@ -121,15 +122,24 @@ def align(template: Template, text: str, profile: Profile) -> Alignment | None:
     t_count, m_count = _Counts(t_lit, profile), _Counts(m_lit, profile)
 
     whole_constants = {r for r in t_ranges[1:-1] if r[1] > r[0]}
-    anchors = [
-        b
-        for b in _equal_blocks(t_keys, m_lit)
-        if t_count(b[0], b[0] + b[2]) >= profile.min_anchor
-        or (b[0] == 0 and b[1] == 0)
-        or (b[0] + b[2] == len(t_keys) and b[1] + b[2] == len(m_lit))
-        or (b[0], b[0] + b[2]) in whole_constants
-        or t_count.has_marker(b[0], b[0] + b[2])
-    ]
+    sure: list[tuple[int, int, int]] = []  # anchors that need no further evidence
+    likely: list[tuple[int, int, int]] = []  # long enough, if not lost in a crowd
+    shared: list[int] = []  # text positions of the words shared outside sure anchors
+    for b in _equal_blocks(t_keys, m_lit):
+        weight = t_count(b[0], b[0] + b[2])
+        if (
+            weight >= SURE_ANCHOR
+            or (b[0] == 0 and b[1] == 0)
+            or (b[0] + b[2] == len(t_keys) and b[1] + b[2] == len(m_lit))
+            or (b[0], b[0] + b[2]) in whole_constants
+            or t_count.has_marker(b[0], b[0] + b[2])
+        ):
+            sure.append(b)
+            continue
+        if weight >= profile.min_anchor:
+            likely.append(b)
+        shared.extend(b[1] + k for k in range(b[2]) if t_count(b[0] + k, b[0] + k + 1) >= 1)
+    anchors = sorted(sure + _isolated(likely, shared))
     anchors = _fill_short_gaps(anchors, t_keys, m_lit, t_count)
 
     constants: list[str] = []
@@ -155,6 +165,24 @@ def align(template: Template, text: str, profile: Profile) -> Alignment | None:
         text_content=m_count(0, len(m_lit)),
         gaps=gaps,
     )
+
+
+# A shared run this heavy is template text wherever it is. Shorter runs count only when isolated: two
+# documents, diffs or JSON blobs share many short runs by chance, and those come in crowds.
+SURE_ANCHOR = 8.0
+CROWD_RADIUS = 12  # text tokens
+CROWD = 4
+
+
+def _isolated(likely: list[tuple[int, int, int]], shared: list[int]) -> list[tuple[int, int, int]]:
+    """The likely anchors with fewer than CROWD other shared words within CROWD_RADIUS text tokens."""
+    kept = []
+    for t, m, n in likely:
+        lo, hi = bisect_left(shared, m - CROWD_RADIUS), bisect_right(shared, m + n + CROWD_RADIUS)
+        inside = bisect_right(shared, m + n - 1) - bisect_left(shared, m)
+        if hi - lo - inside < CROWD:
+            kept.append((t, m, n))
+    return kept
 
 
 # Between two anchors, stretches this short on both sides are aligned again, word by word: there

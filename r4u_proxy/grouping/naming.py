@@ -15,6 +15,7 @@ _JSON_KEY = re.compile(r"\"([A-Za-z_][\w-]{0,40})\"\s*:\s*\"?$")
 _ASSIGN = re.compile(r"\b([A-Za-z_][\w-]{0,40})=\"?$")
 # `Label:` at the start of a line (or after a sentence): one to three words, then a colon and blanks.
 _LABEL = re.compile(r"(?:^|[\n.!?]\s*)([A-Za-z][A-Za-z ]{0,40}?)\s*:[ \t]*\n?$")
+_FENCE = re.compile(r"```([A-Za-z][\w-]{0,20})\n$")
 _HEADING = re.compile(r"(?:^|\n)#{1,6}\s+([A-Za-z][A-Za-z ]{0,40})\s*\n+$")
 
 
@@ -30,7 +31,7 @@ def _name_from(before: str, after: str) -> str | None:
     match = _XML_OPEN.search(tail)
     if match and after.lstrip().startswith(f"</{match.group(1)}>"):
         return _snake(match.group(1).replace("-", " "))
-    for pattern in (_JSON_KEY, _ASSIGN, _LABEL, _HEADING):
+    for pattern in (_FENCE, _JSON_KEY, _ASSIGN, _LABEL, _HEADING):
         match = pattern.search(tail)
         if match:
             name = _snake(match.group(1).replace("-", " "))

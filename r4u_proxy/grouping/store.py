@@ -1,0 +1,224 @@
+"""Grouping against traces.db: read new traces, mine them, write tasks and per-trace variables.
+
+The miner lives in memory; the database is the truth it is rebuilt from after a restart (each task
+keeps its exact template as `segments`). New traces are found through a rowid bookmark in
+`grouping_state`, so nothing rescans the table. Each batch is one short write transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from r4u_proxy.ids import iso_utc, ulid
+from r4u_proxy.store.migrations import open_db
+
+from .miner import Miner
+from .naming import variable_names
+from .parts import grouping_text, parts_from_trace, signature
+from .schema import ensure_grouping_schema
+from .stats import refresh_task_stats
+from .template import Template
+
+log = logging.getLogger("r4u.grouping")
+
+_BOOKMARK = "last_rowid"
+
+
+@dataclass
+class _Stored:
+    """A task as the database has it now."""
+
+    task_id: str
+    template: Template
+    names: list[str]
+
+
+def _family(host: str | None, path: str | None) -> str | None:
+    from r4u_proxy.providers import route
+
+    found = route(host or "", path or "")
+    return found.family if found else None
+
+
+class Grouper:
+    """Owns a miner and a connection; `run_batch` groups the next traces."""
+
+    def __init__(self, db_path: str | Path) -> None:
+        self.conn: sqlite3.Connection = open_db(db_path)
+        ensure_grouping_schema(self.conn)
+        self.miner = Miner()
+        self.stored: dict[int, _Stored] = {}
+        self.task_cluster: dict[str, int] = {}
+        self.merged_into: dict[int, int] = {}
+        self._load()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # --- state ---------------------------------------------------------------------------
+    def _load(self) -> None:
+        rows = self.conn.execute(
+            "SELECT id, signature, segments, variables, trace_count FROM tasks "
+            "WHERE segments IS NOT NULL ORDER BY id"
+        ).fetchall()
+        for number, (task_id, sig, segments, variables, count) in enumerate(rows, start=1):
+            template = Template(tuple(json.loads(segments)))
+            self.miner.restore(number, sig or "", template, count or 0)
+            self.stored[number] = _Stored(task_id, template, json.loads(variables or "[]"))
+            self.task_cluster[task_id] = number
+
+    def bookmark(self) -> int:
+        row = self.conn.execute("SELECT value FROM grouping_state WHERE key = ?", (_BOOKMARK,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def backlog(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM traces WHERE rowid > ?", (self.bookmark(),)).fetchone()[0]
+
+    # --- one batch -----------------------------------------------------------------------
+    def run_batch(self, limit: int = 200) -> int:
+        """Group up to `limit` traces not seen yet; returns how many were read."""
+        rows = self.conn.execute(
+            "SELECT rowid, id, provider, operation, host, path, request_body FROM traces "
+            "WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            (self.bookmark(), limit),
+        ).fetchall()
+        if not rows:
+            return 0
+        pending: dict[str, tuple[int, str]] = {}  # trace id -> (cluster, grouping text)
+        for _, trace_id, provider, operation, host, path, body in rows:
+            parts = parts_from_trace(_family(host, path), body)
+            if parts is None:
+                continue
+            key, text = signature(provider, operation, parts), grouping_text(parts)
+            pending[trace_id] = (self.miner.add(key, text)[0], text)
+            self._follow_events(pending)
+        self._write(pending, last_rowid=rows[-1][0])
+        return len(rows)
+
+    def _follow_events(self, pending: dict[str, tuple[int, str]]) -> None:
+        """Splits need their members fed again, the stored ones included; merges are applied on write."""
+        while events := self.miner.take_events():
+            for event in events:
+                if event.kind == "merged" and event.into is not None:
+                    self.merged_into[event.cluster] = event.into
+                if event.kind != "split":
+                    continue
+                texts = {tid: text for tid, (cid, text) in pending.items() if cid == event.cluster}
+                stored = self.stored.get(event.cluster)
+                if stored is not None:
+                    for trace_id, values in self._member_values(stored):
+                        texts.setdefault(trace_id, stored.template.render(values))
+                for trace_id, text in texts.items():
+                    key = self.miner.clusters[event.cluster].partition
+                    pending[trace_id] = (self.miner.add(key, text)[0], text)
+
+    def _member_values(self, stored: _Stored) -> list[tuple[str, list[str]]]:
+        out = []
+        for trace_id, raw in self.conn.execute(
+            "SELECT id, template_vars FROM traces WHERE task_id = ?", (stored.task_id,)
+        ):
+            values = json.loads(raw or "{}")
+            out.append((trace_id, [values.get(name, "") for name in stored.names]))
+        return out
+
+    def _resolve(self, cluster_id: int) -> int:
+        while cluster_id not in self.miner.clusters and cluster_id in self.merged_into:
+            cluster_id = self.merged_into[cluster_id]
+        return cluster_id
+
+    def _write(self, pending: dict[str, tuple[int, str]], last_rowid: int) -> None:
+        updates: dict[str, tuple[str | None, str | None]] = {}  # trace id -> (task id, vars JSON)
+        touched: set[int] = set()
+
+        def current(cluster_id: int) -> tuple[str, Template, list[str]] | None:
+            cluster_id = self._resolve(cluster_id)
+            cluster = self.miner.clusters.get(cluster_id)
+            if cluster is None:
+                return None
+            touched.add(cluster_id)
+            return self._task_id(cluster_id), cluster.template, variable_names(cluster.template)
+
+        def assign(trace_id: str, cluster_id: int, text: str) -> None:
+            found = current(cluster_id)
+            values = found[1].match(text) if found else None
+            if found is None or values is None:
+                updates[trace_id] = (None, None)
+                return
+            updates[trace_id] = (found[0], json.dumps(dict(zip(found[2], values, strict=True))))
+
+        # Stored members of tasks whose template changed (refined, merged, split): values again.
+        for cluster_id, stored in list(self.stored.items()):
+            live = self.miner.clusters.get(cluster_id)
+            if live is not None and live.template == stored.template:
+                continue
+            for trace_id, values in self._member_values(stored):
+                assign(trace_id, cluster_id, stored.template.render(values))
+        for trace_id, (cluster_id, text) in pending.items():
+            assign(trace_id, cluster_id, text)
+
+        now = iso_utc(time.time())
+        with self.conn:
+            self.conn.executemany(
+                "UPDATE traces SET task_id = ?, template_vars = ? WHERE id = ?",
+                [(task, values, trace_id) for trace_id, (task, values) in updates.items()],
+            )
+            gone = [s.task_id for cid, s in self.stored.items() if cid not in self.miner.clusters]
+            for task_id in gone:
+                self.conn.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
+            for cluster_id in touched:
+                self._upsert_task(cluster_id, now)
+            refresh_task_stats(self.conn, {self._task_id(c) for c in touched} | set(gone))
+            self.conn.execute(
+                "INSERT INTO grouping_state(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (_BOOKMARK, str(last_rowid)),
+            )
+        for cluster_id in [c for c in self.stored if c not in self.miner.clusters]:
+            self.task_cluster.pop(self.stored.pop(cluster_id).task_id, None)
+        self.merged_into.clear()
+
+    def _task_id(self, cluster_id: int) -> str:
+        stored = self.stored.get(cluster_id)
+        if stored is not None:
+            return stored.task_id
+        task_id = "task_" + ulid()
+        self.stored[cluster_id] = _Stored(task_id, Template(("",)), [])  # filled by _upsert_task
+        self.task_cluster[task_id] = cluster_id
+        return task_id
+
+    def _upsert_task(self, cluster_id: int, now: str) -> None:
+        cluster = self.miner.clusters[cluster_id]
+        names = variable_names(cluster.template)
+        task_id = self._task_id(cluster_id)
+        self.conn.execute(
+            """INSERT INTO tasks (id, template, signature, variables, segments, updated_at, trace_count)
+               VALUES (?, ?, ?, ?, ?, ?, 0)
+               ON CONFLICT(id) DO UPDATE SET template = excluded.template, signature = excluded.signature,
+                   variables = excluded.variables, segments = excluded.segments,
+                   updated_at = excluded.updated_at""",
+            (
+                task_id, cluster.template.format_string(names), cluster.partition, json.dumps(names),
+                json.dumps(list(cluster.template.constants)), now,
+            ),
+        )
+        self.stored[cluster_id] = _Stored(task_id, cluster.template, names)
+
+
+def group_pending(db_path: str | Path, limit: int | None = None, batch: int = 200) -> int:
+    """Group every trace not grouped yet (at most `limit`), synchronously; returns how many were read."""
+    grouper = Grouper(db_path)
+    try:
+        done = 0
+        while limit is None or done < limit:
+            n = grouper.run_batch(batch if limit is None else min(batch, limit - done))
+            if not n:
+                break
+            done += n
+        return done
+    finally:
+        grouper.close()

@@ -1,0 +1,104 @@
+"""The template miner on prompt texts: what a user sees as tasks, templates and variables."""
+
+from __future__ import annotations
+
+import random
+
+from r4u_proxy.grouping.miner import Miner
+from r4u_proxy.grouping.naming import variable_names
+from r4u_proxy.grouping.template import Template
+
+# A vocabulary the size of real text's everyday words: short shared runs are rare, as in real prompts.
+SYLLABLES = "ka lo mi ne su ta re vo pi da fe gu ho ji ba".split()
+WORDS = [a + b for a in SYLLABLES for b in SYLLABLES] + ["the", "of", "and", "to", "in"] * 10
+
+
+def text(rng: random.Random, low: int, high: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(low, high))).capitalize() + rng.choice(".!? ")
+
+
+def test_template_round_trip_is_exact_even_with_braces_and_repeats():
+    template = Template(('Return JSON {"city": "', '"} for: ', ""))
+    sample = 'Return JSON {"city": "Paris"} for: a text with "} for: inside'
+    values = template.match(sample)
+    assert values == ["Paris", 'a text with "} for: inside']
+    assert template.render(values) == sample
+    names = variable_names(template)
+    assert names[0] == "city"
+    assert template.format_string(names).format(**dict(zip(names, values, strict=True))) == sample
+
+
+def test_translation_template_found_with_language_variable_and_long_texts():
+    rng = random.Random(1)
+    miner = Miner()
+    languages = ["French", "German", "Spanish", "Japanese"]
+    ids, samples = set(), []
+    for _ in range(60):
+        lang = rng.choice(languages)
+        body = "\n\n".join(text(rng, 5, 400) for _ in range(rng.randint(1, 6)))
+        prompt = f"[user]\nTranslate the following to {lang}. Keep the formatting.\n\n{body}"
+        cid, values = miner.add("chat", prompt)
+        ids.add(cid)
+        samples.append((prompt, lang, body))
+    assert len(ids) == 1
+    template = miner.clusters[ids.pop()].template
+    assert template.constants == ("[user]\nTranslate the following to ", ". Keep the formatting.\n\n", "")
+    for prompt, lang, body in samples:
+        assert template.match(prompt) == [lang, body]
+
+
+def test_task_id_stays_while_a_constant_turns_into_a_variable():
+    miner = Miner()
+    first = None
+    rng = random.Random(2)
+    for city in ["Paris", "Paris", "Paris", "Lyon", "Nice", "Lille"]:
+        for _ in range(3):
+            question = text(rng, 3, 12)
+            cid, _ = miner.add("chat", f"[system]\nYou are a city guide for {city}.\n[user]\n{question}")
+            first = first or cid
+            assert cid == first
+    assert miner.clusters[first].template.constants == ("[system]\nYou are a city guide for ", ".\n[user]\n", "")
+
+
+def test_templates_that_differ_in_a_few_words_stay_apart():
+    rng = random.Random(3)
+    miner = Miner()
+    seen: dict[str, set[int]] = {"bullets": set(), "paragraph": set()}
+    fed: list[tuple[str, str]] = []
+    for _ in range(120):
+        kind = rng.choice(["bullets", "paragraph"])
+        shape = "3 bullet points" if kind == "bullets" else "one short paragraph"
+        article = "\n\n".join(text(rng, 20, 200) for _ in range(rng.randint(1, 4)))
+        fed.append((kind, f"[user]\nSummarize the article below in {shape} for a busy executive.\n\n{article}"))
+        miner.add("chat", fed[-1][1])
+    # Final assignment, as the database adapter keeps it: the template that fits now.
+    for kind, prompt in fed:
+        found = miner.match("chat", prompt)
+        assert found is not None
+        seen[kind].add(found[0])
+    assert len(seen["bullets"]) == len(seen["paragraph"]) == 1
+    assert seen["bullets"] != seen["paragraph"]
+
+
+def test_different_partitions_never_share_a_task():
+    miner = Miner()
+    a, _ = miner.add('["openai","chat",["user"],[]]', "[user]\nHello there, how are you today?")
+    b, _ = miner.add('["openai","chat",["user"],["search"]]', "[user]\nHello there, how are you today?")
+    assert a != b
+
+
+def test_unrelated_prompts_sharing_a_boilerplate_system_prompt_are_different_tasks():
+    miner = Miner()
+    ids = {"title": set(), "keywords": set()}
+    rng = random.Random(5)
+    for _ in range(30):
+        post, doc = text(rng, 30, 300), text(rng, 30, 300)
+        ids["title"].add(miner.add("c", f"[system]\nYou are a helpful assistant.\n[user]\nWrite a catchy title for this post:\n\n{post}")[0])
+        ids["keywords"].add(miner.add("c", f"[system]\nYou are a helpful assistant.\n[user]\nList the ten most important keywords, comma separated.\n\n{doc}")[0])
+    assert len(ids["title"]) == 1 and len(ids["keywords"]) == 1
+    assert ids["title"] != ids["keywords"]
+
+
+def test_variable_names_come_from_the_text_around_them():
+    template = Template(("<document>\n", "\n</document>\nQuestion: ", '\nReturn {"lang": "', '"}\nTone: ', "\n```diff\n", "\n```\n", ""))
+    assert variable_names(template) == ["document", "question", "lang", "tone", "diff", "var6"]

@@ -30,6 +30,8 @@ class Controls:
     events: int | None = None  # synthetic stream of this many content events
     content_type: str | None = None  # override the reply's content-type
     stream: bool | None = None  # force streaming on/off regardless of the request body
+    split: str | None = None  # re-cut the body into writes: "1" (one byte each) or "random:SEED" (1-64 bytes)
+    pad_bytes: int = 0  # synthetic events carry this much padding each (large-stream tests)
 
     @property
     def wants_delay(self) -> bool:
@@ -88,4 +90,15 @@ def parse_controls(headers: dict[str, str]) -> Controls:
         events=int(events) if events is not None else None,
         content_type=headers.get("x-sim-content-type") or None,
         stream=_flag(headers, "x-sim-stream"),
+        split=_split(headers.get("x-sim-split")),
+        pad_bytes=int(_number(headers, "x-sim-pad-bytes") or 0),
     )
+
+
+def _split(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    value = raw.strip().lower()
+    if value == "1" or (value.startswith("random:") and value[7:].isdigit()):
+        return value
+    raise ControlError(f"x-sim-split must be 1 or random:SEED, got {raw!r}")

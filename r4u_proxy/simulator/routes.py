@@ -7,6 +7,7 @@ decides status, headers and content.
 from __future__ import annotations
 
 import json
+import random
 import re
 import zlib
 from pathlib import Path
@@ -101,7 +102,26 @@ def build_reply(
     if controls.content_type is not None:
         reply.headers = [(k, v) for k, v in reply.headers if k != "content-type"]
         reply.headers.append(("content-type", controls.content_type))
+    if reply.events is not None and controls.pad_bytes:
+        # An SSE comment after each event: a big stream whose meaning stays small.
+        padding = b": " + b"p" * controls.pad_bytes + b"\n\n"
+        reply.events = [piece for event in reply.events for piece in (event, padding)]
+    if reply.events is not None and controls.split:
+        reply.events = resplit(b"".join(reply.events), controls.split)
     return reply
+
+
+def resplit(body: bytes, how: str) -> list[bytes]:
+    """Cut a body into writes at arbitrary byte boundaries: '1' (every byte) or 'random:SEED'."""
+    if how == "1":
+        return [body[i : i + 1] for i in range(len(body))]
+    rng = random.Random(int(how.partition(":")[2]))
+    pieces, at = [], 0
+    while at < len(body):
+        size = rng.randint(1, 64)
+        pieces.append(body[at : at + size])
+        at += size
+    return pieces
 
 
 def _endpoint_reply(

@@ -44,12 +44,12 @@ def proxy() -> None:
 
 
 @proxy.command()
-@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address the proxy listens on.")
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="Proxy port (0: any free one).")
+@click.option("--host", default=DEFAULT_HOST, show_default=True, envvar="R4U_HOST", help="Address the proxy listens on.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, envvar="R4U_PORT", help="Proxy port (0: any free one).")
 @home_option
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="SQLite file (default: HOME/traces.db).")
 @click.option("--ui/--no-ui", default=True, show_default=True, help="Serve the Datasette UI beside the proxy.")
-@click.option("--ui-port", default=DEFAULT_UI_PORT, show_default=True, type=int, help="UI port (0: any free one).")
+@click.option("--ui-port", default=DEFAULT_UI_PORT, show_default=True, type=int, envvar="R4U_UI_PORT", help="UI port (0: any free one).")
 @click.option("--upstream-ca", type=click.Path(dir_okay=False, path_type=Path), help="Also trust this CA (PEM) upstream.")
 @click.option("--resolve", multiple=True, metavar="HOST=IP:PORT", help="Connect to IP:PORT for HOST (repeatable).")
 @click.option("--intercept", multiple=True, metavar="PATTERN", help="Also intercept these hosts, e.g. '*.internal.ai'.")

@@ -184,6 +184,15 @@ class R4uProxy:
         url = "https://api.openai.com/v1/chat/completions"
         return Target("r4u", url, self.state["proxy_url"], bundle, self.process.pid)
 
+    def grouping_note(self) -> str:
+        """Whether the grouping child really ran: a build may lack it and say so in the log."""
+        if not self.grouping:
+            return "without the grouping process (--no-grouping)"
+        log = self.log.read_text(errors="replace") if self.log.exists() else ""
+        if "grouping is not available" in log:
+            return "grouping was requested but not available in this build"
+        return "with the grouping process running"
+
     def recorded_calls(self) -> int | None:
         """How many traces the proxy wrote for api.openai.com (a check that it recorded, not just forwarded)."""
         db = Path(self.state.get("db") or self.home / "traces.db")

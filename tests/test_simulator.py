@@ -63,12 +63,15 @@ def test_openai_sdk_chat_stream_and_embeddings(sim: Simulator) -> None:
             stream_options={{"include_usage": True}}, messages=[{{"role": "user", "content": "Say hi"}}])
         chunks = list(stream)
         emb = client.embeddings.create(model="text-embedding-3-small", input=["a", "b"], dimensions=8)
+        with client.responses.stream(model="gpt-5", input="Hello responses") as events:
+            final = events.get_final_response()
         print(json.dumps({{
             "model": reply.model, "text": reply.choices[0].message.content,
             "usage": reply.usage.total_tokens,
             "stream_text": "".join(c.choices[0].delta.content or "" for c in chunks if c.choices),
             "stream_usage": chunks[-1].usage.completion_tokens,
             "emb": [len(d.embedding) for d in emb.data],
+            "responses": [final.output_text, final.usage.output_tokens],
         }}))
         """,
         direct_app_env(sim),
@@ -80,6 +83,7 @@ def test_openai_sdk_chat_stream_and_embeddings(sim: Simulator) -> None:
     assert result["stream_text"].startswith("Simulated reply from gpt-4o-mini")
     assert result["stream_usage"] > 0
     assert result["emb"] == [8, 8]  # the SDK asked for base64 and decoded it back to floats
+    assert "Hello responses" in result["responses"][0] and result["responses"][1] > 0
     seen = [r for r in sim.requests if r.header("x-test-id") == marker]
     assert [r.path for r in seen] == ["/v1/chat/completions", "/v1/chat/completions"]
     assert seen[0].header("authorization") == "Bearer sk-test-direct-0123456789"

@@ -230,3 +230,23 @@ def test_ctrl_c_flushes_every_trace_including_a_stream_still_open(sim, tmp_path,
     assert hung["error"] == "proxy stopped before the response ended"
     assert hung["stream"] == 1 and hung["response_raw"].startswith("data:")
     assert not (proxy.home / "proxy.json").exists()
+
+
+def test_intercept_adds_hosts_and_only_llm_paths_are_recorded(sim, tmp_path, marker):
+    proxy = start_proxy(
+        tmp_path / "home", "--no-ui", "--no-grouping", *simulator_args(sim, ("example.test", "api.openai.com")),
+        "--intercept", "*.test",
+    )  # fmt: skip
+    try:
+        code = """
+        import httpx
+        body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]}
+        httpx.post("https://example.test/v1/chat/completions", json=body, headers={"x-test-id": "MARKER-gw"})
+        httpx.get("https://api.openai.com/health", headers={"x-test-id": "MARKER-health"})
+        """
+        run_app(code.replace("MARKER", marker), proxy.env())
+        gateway = proxy.row_for(f"{marker}-gw")
+        assert (gateway["host"], gateway["provider"]) == ("example.test", "openai_compatible")
+        assert proxy.wait_rows("request_headers like ?", (f"%{marker}-health%",), timeout=1) == []
+    finally:
+        proxy.stop()

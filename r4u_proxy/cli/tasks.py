@@ -1,1 +1,133 @@
-"""Placeholder: commands of this module are registered on `main` from r4u_proxy.cli."""
+"""`r4u tasks`: the prompt templates found in the traffic, with their numbers; one task in detail."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..paths import Home
+from . import main
+
+
+def _connect(db: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def _has_stats(conn: sqlite3.Connection) -> bool:
+    return "p50_latency_ms" in {r[1] for r in conn.execute("PRAGMA table_info(tasks)")}
+
+
+def _fmt(value: Any, kind: str) -> str:
+    if value is None:
+        return "—"
+    if kind == "usd":
+        return f"${value:,.4f}"
+    if kind == "ms":
+        return f"{value:,.0f}"
+    if kind == "pct":
+        return f"{100 * value:.1f}%"
+    return str(value)
+
+
+def _one_line(template: str, width: int) -> str:
+    flat = " ⏎ ".join(line for line in template.splitlines() if line.strip())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+@main.command()
+@click.argument("task_id", required=False)
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), envvar="R4U_HOME",
+              help="r4u's directory (default: $R4U_HOME or ~/.r4u).")  # fmt: skip
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="SQLite file (default: HOME/traces.db).")
+@click.option("--group", "group_now", is_flag=True,
+              help="Group traces not grouped yet before listing (use when no proxy is running: "
+                   "a running proxy groups by itself).")  # fmt: skip
+@click.option("--limit", default=50, show_default=True, help="Tasks to list, busiest first.")
+@click.option("--examples", default=3, show_default=True, help="With TASK_ID: recent traces to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def tasks(
+    task_id: str | None, home: Path | None, db: Path | None, group_now: bool, limit: int, examples: int, as_json: bool
+) -> None:
+    """The prompt templates r4u found in your traffic (tasks), busiest first; or one TASK_ID in detail."""
+    path = db if db is not None else Home.resolve(home).db
+    if not path.exists():
+        raise click.ClickException(f"no traces yet: {path} does not exist")
+    if group_now:
+        from ..grouping.store import group_pending
+
+        done = group_pending(path)
+        if not as_json:
+            click.echo(f"grouped {done} new traces", err=True)
+    conn = _connect(path)
+    try:
+        if not _has_stats(conn):
+            raise click.ClickException("no tasks yet: the grouping process has not run on this database")
+        if task_id:
+            _show_task(conn, task_id, examples, as_json)
+        else:
+            _list_tasks(conn, limit, as_json)
+    finally:
+        conn.close()
+
+
+def _list_tasks(conn: sqlite3.Connection, limit: int, as_json: bool) -> None:
+    rows = [dict(r) for r in conn.execute("SELECT * FROM tasks ORDER BY trace_count DESC, id LIMIT ?", (limit,))]
+    if as_json:
+        for row in rows:
+            row["segments"] = json.loads(row["segments"] or "[]")
+            row["variables"] = json.loads(row["variables"] or "[]")
+            row["models"] = json.loads(row["models"] or "[]")
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no tasks yet")
+        return
+    header = f"{'task':32} {'traces':>7} {'mean $':>9} {'p50 ms':>7} {'p95 ms':>7} {'errors':>7}  template"
+    click.echo(header)
+    for row in rows:
+        click.echo(
+            f"{row['id']:32} {row['trace_count'] or 0:>7} {_fmt(row['mean_cost_usd'], 'usd'):>9} "
+            f"{_fmt(row['p50_latency_ms'], 'ms'):>7} {_fmt(row['p95_latency_ms'], 'ms'):>7} "
+            f"{_fmt(row['error_rate'], 'pct'):>7}  {_one_line(row['template'] or '', 70)}"
+        )
+
+
+def _show_task(conn: sqlite3.Connection, task_id: str, examples: int, as_json: bool) -> None:
+    row = conn.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
+    if row is None:
+        raise click.ClickException(f"no task {task_id}")
+    task = dict(row)
+    recent = [
+        {"trace_id": r["id"], "started_at": r["started_at"], "values": json.loads(r["template_vars"] or "{}")}
+        for r in conn.execute(
+            "SELECT id, started_at, template_vars FROM traces WHERE task_id = ? ORDER BY id DESC LIMIT ?",
+            (task_id, examples),
+        )
+    ]
+    if as_json:
+        task["variables"] = json.loads(task["variables"] or "[]")
+        task["models"] = json.loads(task["models"] or "[]")
+        task["segments"] = json.loads(task["segments"] or "[]")
+        click.echo(json.dumps({"task": task, "recent": recent}, indent=2))
+        return
+    click.echo(f"task {task_id}: {task['trace_count']} traces, {task['first_seen']} … {task['last_seen']}")
+    click.echo(f"models: {', '.join(json.loads(task['models'] or '[]')) or '—'}")
+    click.echo(
+        f"cost: total {_fmt(task['total_cost_usd'], 'usd')}, mean {_fmt(task['mean_cost_usd'], 'usd')}; "
+        f"tokens in {task['input_tokens'] or 0:,}, out {task['output_tokens'] or 0:,}; "
+        f"latency p50 {_fmt(task['p50_latency_ms'], 'ms')} ms, p95 {_fmt(task['p95_latency_ms'], 'ms')} ms; "
+        f"errors {_fmt(task['error_rate'], 'pct')}"
+    )
+    click.echo("template:")
+    click.echo(task["template"])
+    for example in recent:
+        click.echo(f"--- {example['trace_id']} ({example['started_at']})")
+        for name, value in example["values"].items():
+            shown = value if len(value) <= 200 else value[:199] + "…"
+            click.echo(f"  {name} = {json.dumps(shown)}")

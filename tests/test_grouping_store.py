@@ -1,0 +1,201 @@
+"""Grouping against a real traces.db: tasks, per-trace variables, stats, restarts, refinement."""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+
+import pytest
+
+from r4u_proxy.grouping.parts import grouping_text
+from r4u_proxy.grouping.store import Grouper, group_pending
+from r4u_proxy.ids import iso_utc, ulid
+from r4u_proxy.providers import prompt_parts
+from r4u_proxy.store.migrations import open_db
+
+SYLLABLES = "ka lo mi ne su ta re vo pi da fe gu ho ji ba".split()
+WORDS = [a + b for a in SYLLABLES for b in SYLLABLES]
+
+
+def prose(rng: random.Random, low: int, high: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(low, high))) + rng.choice([".", "!", "?", ""])
+
+
+def chat_body(system: str | None, user: str, model: str = "gpt-4o-mini", later: int = 0) -> dict:
+    messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": user}]
+    for i in range(later):
+        messages += [{"role": "assistant", "content": f"reply {i}"}, {"role": "user", "content": f"more {i}"}]
+    return {"model": model, "messages": messages}
+
+
+def insert(db, body: dict, *, latency: float = 100.0, cost: float | None = 0.001, status: int = 200, t: float = 1.8e9):
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute(
+            "INSERT INTO traces (id, started_at, provider, operation, host, path, request_body, status_code, "
+            "latency_ms, cost_usd, request_model, response_model, input_tokens, output_tokens) "
+            "VALUES (?, ?, 'openai', 'chat', 'api.openai.com', '/v1/chat/completions', ?, ?, ?, ?, ?, ?, 10, 5)",
+            (ulid(t), iso_utc(t), json.dumps(body), status, latency, cost, body["model"], body["model"] + "-2024"),
+        )
+    conn.close()
+
+
+TRANSLATE = "Translate the following text to {language}. Keep the formatting.\n\n{text}"
+EXTRACT = 'Extract the fields as JSON with keys "name", "city".\n\n<document>\n{document}\n</document>'
+SUPPORT = "You are the support agent of {shop}. Be brief and friendly."
+
+
+def fill(rng: random.Random, kind: str) -> tuple[dict, dict[str, str]]:
+    if kind == "translate":
+        values = {"language": rng.choice(["French", "German", "Polish"]), "text": prose(rng, 5, 600)}
+        return chat_body(None, TRANSLATE.format(**values)), values
+    if kind == "extract":
+        values = {"document": prose(rng, 20, 900)}
+        return chat_body("You extract data.", EXTRACT.format(**values)), values
+    values = {"shop": rng.choice(["Acme", "Globex", "Initech", "Hooli"]), "message": prose(rng, 2, 30)}
+    return chat_body(SUPPORT.format(**values), values["message"], later=rng.choice([0, 0, 2])), values
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "traces.db"
+    open_db(path).close()
+    return path
+
+
+def rows(db) -> list[dict]:
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute("SELECT * FROM traces ORDER BY rowid")]
+    finally:
+        conn.close()
+
+
+def tasks(db) -> dict[str, dict]:
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    try:
+        return {r["id"]: dict(r) for r in conn.execute("SELECT * FROM tasks")}
+    finally:
+        conn.close()
+
+
+def test_traces_become_tasks_whose_template_and_values_give_back_the_prompt(db):
+    rng = random.Random(11)
+    kinds = []
+    for i in range(150):
+        kinds.append(rng.choice(["translate", "extract", "support"]))
+        insert(db, fill(rng, kinds[-1])[0], latency=float(i), t=1.8e9 + i)
+    assert group_pending(db) == 150
+
+    by_task: dict[str, set[str]] = {}
+    for row, kind in zip(rows(db), kinds, strict=True):
+        assert row["task_id"], "every chat trace gets a task"
+        by_task.setdefault(row["task_id"], set()).add(kind)
+    assert sorted(len(k) for k in by_task.values()) == [1, 1, 1], by_task
+    all_tasks = tasks(db)
+    assert len(all_tasks) == 3
+    for row in rows(db):
+        task = all_tasks[row["task_id"]]
+        values = json.loads(row["template_vars"])
+        assert list(values) == json.loads(task["variables"])
+        # The round trip a user relies on: template + values is the prompt, exactly.
+        assert task["template"].format(**values) == grouping_text(prompt_parts("openai_chat", json.loads(row["request_body"])))
+    templates = {kind: all_tasks[t]["template"] for t, ks in by_task.items() for kind in ks}
+    assert templates["translate"] == "[user]\nTranslate the following text to {var1}. Keep the formatting.\n\n{var2}"
+    assert templates["extract"].endswith('"name", "city".\n\n<document>\n{document}\n</document>')
+    assert templates["support"] == "[system]\nYou are the support agent of {var1}. Be brief and friendly.\n[user]\n{var2}"
+
+
+def test_task_stats_for_the_ui(db):
+    rng = random.Random(3)
+    for i in range(20):
+        body, _ = fill(rng, "translate")
+        insert(db, body, latency=float(10 * (i + 1)), cost=0.002, status=500 if i < 2 else 200, t=1.8e9 + i)
+    group_pending(db)
+    (task,) = tasks(db).values()
+    assert task["trace_count"] == 20
+    assert task["first_seen"] == iso_utc(1.8e9) and task["last_seen"] == iso_utc(1.8e9 + 19)
+    assert json.loads(task["models"]) == ["gpt-4o-mini-2024"]
+    assert task["total_cost_usd"] == pytest.approx(0.04) and task["mean_cost_usd"] == pytest.approx(0.002)
+    assert task["input_tokens"] == 200 and task["output_tokens"] == 100
+    assert task["p50_latency_ms"] == 100.0 and task["p95_latency_ms"] == 190.0
+    assert task["error_count"] == 2 and task["error_rate"] == pytest.approx(0.1)
+
+
+def test_restart_keeps_task_ids_and_groups_what_arrived_while_down(db):
+    rng = random.Random(5)
+    for _ in range(30):
+        insert(db, fill(rng, rng.choice(["translate", "extract"]))[0])
+    group_pending(db)
+    before = {t["template"]: t["id"] for t in tasks(db).values()}
+    for _ in range(30):  # recorded while grouping was not running
+        insert(db, fill(rng, rng.choice(["translate", "extract"]))[0])
+    assert group_pending(db) == 30  # a fresh process: state comes from the database
+    after = {t["template"]: t["id"] for t in tasks(db).values()}
+    assert after == before
+    assert all(r["task_id"] in before.values() for r in rows(db))
+    assert sum(t["trace_count"] for t in tasks(db).values()) == 60
+
+
+def test_a_constant_that_turns_out_to_vary_keeps_the_task_and_rewrites_old_values(db):
+    rng = random.Random(8)
+    for _ in range(5):
+        insert(db, chat_body(None, TRANSLATE.format(language="French", text=prose(rng, 40, 200))))
+    group_pending(db)
+    (first,) = tasks(db).values()
+    assert "French" in first["template"]
+    for language in ["German", "Polish", "Dutch"]:
+        insert(db, chat_body(None, TRANSLATE.format(language=language, text=prose(rng, 40, 200))))
+    group_pending(db)
+    (task,) = tasks(db).values()
+    assert task["id"] == first["id"] and "French" not in task["template"]
+    for row in rows(db):
+        values = json.loads(row["template_vars"])
+        assert row["task_id"] == task["id"]
+        assert task["template"].format(**values) == grouping_text(prompt_parts("openai_chat", json.loads(row["request_body"])))
+
+
+def test_bookmark_means_each_trace_is_read_once(db):
+    rng = random.Random(9)
+    for _ in range(450):
+        insert(db, fill(rng, "support")[0])
+    grouper = Grouper(db)
+    sizes = []
+    while n := grouper.run_batch(200):
+        sizes.append(n)
+    assert sizes == [200, 200, 50]
+    assert grouper.run_batch(200) == 0 and grouper.backlog() == 0
+    grouper.close()
+
+
+def test_requests_without_prompt_text_are_skipped_not_stuck(db):
+    insert(db, {"model": "gpt-4o", "messages": []})
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("INSERT INTO traces (id, host, path, request_body) VALUES (?, 'example.com', '/', 'not json')", (ulid(),))
+    conn.close()
+    assert group_pending(db) == 2
+    assert [r["task_id"] for r in rows(db)] == [None, None]
+    assert group_pending(db) == 0
+
+
+def test_r4u_tasks_command_lists_and_shows_tasks(db):
+    from click.testing import CliRunner
+
+    from r4u_proxy.cli import main
+
+    rng = random.Random(2)
+    for _ in range(12):
+        insert(db, fill(rng, "translate")[0])
+    runner = CliRunner()
+    listed = runner.invoke(main, ["tasks", "--db", str(db), "--group"])
+    assert listed.exit_code == 0, listed.output
+    assert "Translate the following text to {var1}." in listed.output and " 12 " in listed.output
+    data = json.loads(runner.invoke(main, ["tasks", "--db", str(db), "--json"]).output)
+    assert len(data) == 1 and data[0]["trace_count"] == 12 and data[0]["variables"] == ["var1", "var2"]
+    shown = runner.invoke(main, ["tasks", data[0]["id"], "--db", str(db)])
+    assert shown.exit_code == 0 and "var1 = " in shown.output and "template:" in shown.output
+    assert runner.invoke(main, ["tasks", "task_nope", "--db", str(db)]).exit_code != 0

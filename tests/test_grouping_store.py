@@ -175,7 +175,10 @@ def test_requests_without_prompt_text_are_skipped_not_stuck(db):
     insert(db, {"model": "gpt-4o", "messages": []})
     conn = sqlite3.connect(db)
     with conn:
-        conn.execute("INSERT INTO traces (id, host, path, request_body) VALUES (?, 'example.com', '/', 'not json')", (ulid(),))
+        conn.execute(
+            "INSERT INTO traces (id, started_at, host, path, request_body) VALUES (?, ?, 'example.com', '/', 'not json')",
+            (ulid(), iso_utc(1.8e9)),
+        )
     conn.close()
     assert group_pending(db) == 2
     assert [r["task_id"] for r in rows(db)] == [None, None]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rapidfuzz.distance import LCSseq
 
@@ -43,6 +44,7 @@ class Alignment:
         return [g for g in self.gaps if not g.template_has_variable]
 
 
+@lru_cache(maxsize=8192)
 def _template_tokens(template: Template, profile: Profile) -> tuple[list[str], list[str], list[tuple[int, int]]]:
     """Keys, literals and each constant's token range; each slot is one token under a key nothing else has."""
     keys: list[str] = []
@@ -76,6 +78,13 @@ def initial_template(text: str, profile: Profile) -> Template:
     constants.append("".join(current))
     if not any(profile.is_content(t) for c in constants for t in profile.tokenize(c)):
         return Template.literal(text)  # a template of variables alone would swallow every line
+    return _joined(constants)
+
+
+def _joined(constants: list[str]) -> Template:
+    """Two variables with no text between them are one variable (`{a}{b}` could not be told apart)."""
+    if len(constants) > 2:
+        constants = [constants[0], *(c for c in constants[1:-1] if c), constants[-1]]
     return Template(tuple(constants))
 
 
@@ -236,8 +245,9 @@ def _align_positional(t_lit: list[str], m_lit: list[str], profile: Profile) -> A
         else:
             new_variables += 1
     constants.append("".join(current))
+    template = _joined(constants)
     m_content = sum(1 for t in m_lit if profile.is_content(t) and not profile.is_variable_on_sight(t))
     t_content = sum(1 for t in t_lit if profile.is_content(t) and t != WILDCARD)
     wild = sum(1 for t in m_lit if profile.is_variable_on_sight(t))
     gaps = [Gap(1, False, 1)] * new_variables
-    return Alignment(Template(tuple(constants)), agreeing, t_content + WILD_WEIGHT * wild, m_content + DENOM_WEIGHT * wild, gaps)
+    return Alignment(template, agreeing, t_content + WILD_WEIGHT * wild, m_content + DENOM_WEIGHT * wild, gaps)

@@ -99,7 +99,9 @@ class Miner:
     def match(self, partition: str, text: str) -> tuple[int, list[str]] | None:
         """The most specific known template that fits `text` exactly, without learning anything."""
         text = self.profile.normalize(text)
-        key = self._partition_key(partition, text)
+        return self._match_in(self._partition_key(partition, text), text)
+
+    def _match_in(self, key: str, text: str) -> tuple[int, list[str]] | None:
         best: tuple[int, int, list[str]] | None = None
         one_token = self.profile.one_token_variables
         for cluster_id in self._partitions.get(key, ()):
@@ -115,13 +117,13 @@ class Miner:
     def add(self, partition: str, text: str) -> tuple[int, list[str]]:
         """Assign `text` to a cluster, learning from it; returns the cluster id and the variable values."""
         text = self.profile.normalize(text)
-        found = self.match(partition, text)
+        key = self._partition_key(partition, text)
+        found = self._match_in(key, text)
         if found is not None:
             cluster = self.clusters[found[0]]
             self._count(cluster, text)
             return found
 
-        key = self._partition_key(partition, text)
         best: tuple[tuple[float, float], Cluster, Alignment] | None = None
         for cluster_id in self._partitions.get(key, ()):
             cluster = self.clusters[cluster_id]

@@ -21,8 +21,10 @@ import multiprocess
 BATCH = 200  # traces per write transaction: short enough to never hold the writer up for long
 IDLE_WAIT_S = 1.0  # how often an idle child looks for new traces when nobody calls notify()
 MAX_BACKOFF_S = 30.0
-# A fresh interpreter, not a fork: the proxy has an event loop and threads whose locks a fork would copy.
-_CONTEXT = multiprocess.get_context("spawn")
+# Fork where there is one: the child touches nothing it inherits (it opens its own database connection
+# and log file, and logging re-creates its locks after a fork), and it starts in milliseconds without
+# re-running the parent's main module as spawn does.
+_CONTEXT = multiprocess.get_context("fork" if "fork" in multiprocess.get_all_start_methods() else "spawn")
 
 
 def _run_child(db_path: str, log_path: str, stop: Any, wake: Any, parent_pid: int) -> None:
@@ -86,21 +88,23 @@ class GroupingProcess:
     def start(self) -> None:
         os.makedirs(os.path.dirname(os.path.abspath(self.log_path)), exist_ok=True)
         self._stopping.clear()
-        self._stop.clear()
         self._spawn()
         self._watcher = threading.Thread(target=self._watch, name="r4u-grouping-watch", daemon=True)
         self._watcher.start()
 
     def notify(self) -> None:
         """New traces were written: look now instead of at the next poll."""
-        self._wake.set()
+        with self._lock:
+            if self._process is not None and self._process.is_alive():
+                self._wake.set()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stopping.set()
-        self._stop.set()
-        self._wake.set()
         with self._lock:
             process = self._process
+            if process is not None and process.is_alive():
+                self._stop.set()
+                self._wake.set()
         if process is not None:
             process.join(timeout)
             if process.is_alive():
@@ -111,6 +115,12 @@ class GroupingProcess:
 
     def _spawn(self) -> None:
         with self._lock:
+            # Fresh events for each child: a child killed while waiting on an event leaves that event's
+            # internal lock in a state where setting it would block forever.
+            self._stop = _CONTEXT.Event()
+            self._wake = _CONTEXT.Event()
+            if self._stopping.is_set():
+                self._stop.set()
             self._spawned_at = time.monotonic()
             self._process = _CONTEXT.Process(
                 target=_run_child,

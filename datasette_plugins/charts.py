@@ -48,7 +48,7 @@ def bar_chart(
     bar_w = max(step * 0.8, 1)
     out = [
         f'<svg class="r4u-chart {escape(css_class)}" role="img" aria-label="{escape(label)}" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg">',
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" xmlns="http://www.w3.org/2000/svg">',
         f"<title>{escape(label)}</title>",
         f'<line class="axis" x1="{PAD_LEFT}" y1="{PAD_TOP + plot_h}" x2="{WIDTH}" y2="{PAD_TOP + plot_h}"/>',
         f'<text class="tick" x="{PAD_LEFT - 4}" y="{PAD_TOP + 10}" text-anchor="end">{escape(fmt(top))}</text>',
@@ -99,7 +99,7 @@ def stream_timeline_chart(
 
     out = [
         f'<svg class="r4u-chart r4u-timeline" role="img" aria-label="stream timeline" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg">',
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" xmlns="http://www.w3.org/2000/svg">',
         "<title>bytes received over time</title>",
         f'<line class="axis" x1="{PAD_LEFT}" y1="{PAD_TOP + plot_h}" x2="{WIDTH}" y2="{PAD_TOP + plot_h}"/>',
         f'<text class="tick" x="{PAD_LEFT - 4}" y="{PAD_TOP + 10}" text-anchor="end">{escape(_fmt_number(total))} B</text>',

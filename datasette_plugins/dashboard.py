@@ -55,98 +55,142 @@ def _where(since: str | None, filters: dict[str, str]) -> tuple[str, list[Any]]:
     return (" where " + " and ".join(clauses)) if clauses else "", params
 
 
-def percentiles(conn: sqlite3.Connection, column: str, where: str, params: list[Any]) -> dict[str, Any]:
-    """p50/p95 by counting then jumping to the row at that rank (SQLite has no percentile())."""
+PERCENTILE_INDEX = {"latency_ms": "idx_traces_latency_window", "ttft_ms": "idx_traces_ttft_window"}
+
+
+def percentiles(
+    conn: sqlite3.Connection,
+    column: str,
+    where: str,
+    params: list[Any],
+    n: int | None = None,
+    walk: bool = True,
+) -> dict[str, Any]:
+    """p50/p95: walk the column's index in order to the row at that rank (SQLite has no percentile()).
+
+    The index holds the window and filter columns too, so no sort and no row reads
+    are needed. `n` (values in the set) is counted here unless the caller knows it.
+    """
     extra = f"{where} and" if where else " where"
-    base = f"from traces{extra} {column} is not null"
-    n = conn.execute(f"select count(*) {base}", params).fetchone()[0]
+    base = f"from traces indexed by {PERCENTILE_INDEX[column]}{extra} {column} is not null"
+    if n is None:
+        n = conn.execute(f"select count(*) {base}", params).fetchone()[0]
     result: dict[str, Any] = {"p50": None, "p95": None}
-    if not n:
-        return result
     for name, fraction in (("p50", 0.50), ("p95", 0.95)):
-        offset = min(n - 1, int(fraction * n))
-        row = conn.execute(
-            f"select {column} {base} order by {column} limit 1 offset ?", [*params, offset]
-        ).fetchone()
-        result[name] = row[0]
+        if n:
+            offset = min(n - 1, int(fraction * n))
+            row = conn.execute(
+                f"select {column} {base} order by {column} limit 1 offset ?", [*params, offset]
+            ).fetchone()
+            result[name] = row[0] if row else None
     return result
+
+
+SUMS = ("calls", "cost_usd", "input_tokens", "output_tokens", "errors", "unpriced", "streamed",
+        "latency_sum", "latency_n", "ttft_sum", "ttft_n")  # fmt: skip
+
+
+def _add(into: dict[str, Any], values: dict[str, Any]) -> None:
+    for key in SUMS:
+        if values[key] is not None:
+            into[key] = (into.get(key) or 0) + values[key]
+
+
+def _finish(group: dict[str, Any]) -> dict[str, Any]:
+    group["avg_latency_ms"] = group["latency_sum"] / group["latency_n"] if group.get("latency_n") else None
+    group["avg_ttft_ms"] = group["ttft_sum"] / group["ttft_n"] if group.get("ttft_n") else None
+    return group
+
+
+def _ranked(groups: dict[Any, dict[str, Any]], limit: int = 12) -> list[dict[str, Any]]:
+    rows = [_finish({"value": value, **group}) for value, group in groups.items()]
+    rows.sort(key=lambda r: (r.get("cost_usd") is None, -(r.get("cost_usd") or 0), -r["calls"]))
+    return rows[:limit]
+
+
+def _has_rollup(conn: sqlite3.Connection) -> bool:
+    return conn.execute("select 1 from sqlite_master where name = 'traces_rollup'").fetchone() is not None
+
+
+# Per-row contributions, named like SUMS, from either source; SQL then sums them per group.
+TRACE_SOURCE = f"""select {{bucket}} as bucket, provider, {DIMENSIONS["model"]} as model, project,
+  1 as calls, cost_usd, input_tokens, output_tokens, {ERROR_CONDITION} as errors, cost_usd is null as unpriced,
+  stream as streamed, latency_ms as latency_sum, latency_ms is not null as latency_n,
+  ttft_ms as ttft_sum, ttft_ms is not null as ttft_n
+from traces{{where}}"""
+ROLLUP_SOURCE = """select substr(hour, 1, 10) as bucket, nullif(provider, '') as provider, nullif(model, '') as model,
+  nullif(project, '') as project, calls, case when priced > 0 then cost_usd end as cost_usd, input_tokens,
+  output_tokens, errors, calls - priced as unpriced, streamed, latency_sum, latency_n, ttft_sum, ttft_n
+from traces_rollup where {where}"""
+
+
+def _grouped(conn: sqlite3.Connection, source: str, params: list[Any]) -> list[Any]:
+    """(kind, value, *SUMS) rows: one group per time bucket, provider, model and project, in one statement."""
+    sums = ", ".join(f"sum({column})" for column in SUMS)
+    arms = [
+        f"select '{kind}', {column}, {sums} from source group by {column}"
+        for kind, column in (
+            ("series", "bucket"),
+            ("provider", "provider"),
+            ("model", "model"),
+            ("project", "project"),
+        )
+    ]
+    return conn.execute(
+        f"with source as materialized ({source}) " + " union all ".join(arms), params
+    ).fetchall()
+
+
+def _rollup_source(since: str | None, filters: dict[str, str]) -> tuple[str, list[Any]]:
+    clauses, params = ["calls > 0"], []
+    if since:
+        clauses.append("hour >= ?")
+        params.append(since[:13])
+    for dimension, value in filters.items():
+        clauses.append(f"{dimension} = ?")
+        params.append(value)
+    return ROLLUP_SOURCE.format(where=" and ".join(clauses)), params
 
 
 def dashboard_data(
     conn: sqlite3.Connection, window: str, filters: dict[str, str], now: datetime
 ) -> dict[str, Any]:
+    """Totals, breakdowns and time series for a window.
+
+    Windows over a day read the hourly rollup table (a few thousand rows even for
+    100k traces); shorter windows and task filters read traces through the covering
+    idx_traces_dashboard. Either way one statement groups by bucket, provider, model
+    and project.
+    """
     since = _since(window, now)
-    where, params = _where(since, filters)
-    totals_row = conn.execute(
-        f"""select count(*), sum(cost_usd), sum(input_tokens), sum(output_tokens),
-              sum({ERROR_CONDITION}), sum(cost_usd is null), sum(stream)
-            from traces{where}""",
-        params,
-    ).fetchone()
-    calls = totals_row[0] or 0
-    totals = {
-        "calls": calls,
-        "cost_usd": totals_row[1],
-        "input_tokens": totals_row[2] or 0,
-        "output_tokens": totals_row[3] or 0,
-        "errors": totals_row[4] or 0,
-        "unpriced": totals_row[5] or 0,
-        "streamed": totals_row[6] or 0,
-        "error_rate": (totals_row[4] or 0) / calls if calls else None,
-        "latency": percentiles(conn, "latency_ms", where, params),
-        "ttft": percentiles(conn, "ttft_ms", where, params),
-    }
-    breakdowns = {}
-    for dimension, expression in DIMENSIONS.items():
-        rows = conn.execute(
-            f"""select {expression} as value, count(*) as calls, sum(cost_usd) as cost_usd,
-                  sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens,
-                  sum({ERROR_CONDITION}) as errors, avg(latency_ms) as avg_latency_ms, avg(ttft_ms) as avg_ttft_ms
-                from traces{where}
-                group by value
-                order by cost_usd desc nulls last, calls desc
-                limit 12""",
-            params,
-        ).fetchall()
-        breakdowns[dimension] = [
-            dict(
-                zip(
-                    (
-                        "value",
-                        "calls",
-                        "cost_usd",
-                        "input_tokens",
-                        "output_tokens",
-                        "errors",
-                        "avg_latency_ms",
-                        "avg_ttft_ms",
-                    ),
-                    row,
-                    strict=True,
-                )
-            )
-            for row in rows
-        ]
-    # The task breakdown is "the most expensive tasks": give it the template text.
-    task_ids = [row["value"] for row in breakdowns["task"] if row["value"]]
-    if task_ids:
-        marks = ",".join("?" * len(task_ids))
-        templates = dict(
-            conn.execute(f"select id, template from tasks where id in ({marks})", task_ids).fetchall()
-        )
-        for row in breakdowns["task"]:
-            row["template"] = templates.get(row["value"])
     hourly = WINDOWS[window] is not None and WINDOWS[window] <= timedelta(hours=24)
-    bucket = "substr(started_at, 1, 13)" if hourly else "substr(started_at, 1, 10)"
-    series = conn.execute(
-        f"""select {bucket} as bucket, count(*), sum(cost_usd), sum({ERROR_CONDITION}),
-              sum(coalesce(input_tokens, 0) + coalesce(output_tokens, 0))
-            from traces{where} group by bucket order by bucket""",
-        params,
-    ).fetchall()
+    from_rollup = not hourly and "task" not in filters and _has_rollup(conn)
+    if from_rollup and since:
+        since = since[:13] + ":00:00.000Z"  # the rollup counts whole hours
+    where, params = _where(since, filters)
+    if from_rollup:
+        source, source_params = _rollup_source(since, filters)
+    else:
+        bucket = "substr(started_at, 1, 13)" if hourly else "substr(started_at, 1, 10)"
+        source, source_params = TRACE_SOURCE.format(bucket=bucket, where=where), params
+    groups: dict[str, dict[Any, dict[str, Any]]] = {"series": {}, "provider": {}, "model": {}, "project": {}}
+    for kind, value, *sums in _grouped(conn, source, source_params):
+        groups[kind][value] = dict(zip(SUMS, sums, strict=True))
+    totals: dict[str, Any] = dict.fromkeys(SUMS, 0)
+    totals["cost_usd"] = None
+    for group in groups["provider"].values():  # every trace is in exactly one provider group
+        _add(totals, group)
+    series = groups.pop("series")
+    by = groups
+    calls = totals["calls"]
+    totals["error_rate"] = totals["errors"] / calls if calls else None
+    totals["latency"] = percentiles(conn, "latency_ms", where, params, n=totals["latency_n"])
+    totals["ttft"] = percentiles(conn, "ttft_ms", where, params, n=totals["ttft_n"])
+    breakdowns = {dimension: _ranked(groups) for dimension, groups in by.items()}
+    breakdowns["task"] = _task_breakdown(conn, where, params, filtered=bool(filters))
     error_where = f"{where} and {ERROR_CONDITION}" if where else f" where {ERROR_CONDITION}"
     recent_errors = conn.execute(
-        f"""select id, started_at, provider, coalesce(request_model, response_model), status_code, error
+        f"""select id, started_at, provider, {DIMENSIONS["model"]}, status_code, error
             from traces{error_where} order by started_at desc limit 10""",
         params,
     ).fetchall()
@@ -157,18 +201,54 @@ def dashboard_data(
         "series": [
             {
                 "bucket": (b.replace("T", " ") + ":00") if hourly else b,
-                "calls": c,
-                "cost_usd": cost,
-                "errors": e,
-                "tokens": t,
+                "calls": v["calls"],
+                "cost_usd": v.get("cost_usd"),
+                "errors": v["errors"],
+                "tokens": (v.get("input_tokens") or 0) + (v.get("output_tokens") or 0),
             }
-            for b, c, cost, e, t in series
-        ],
+            for b, v in sorted(series.items())
+        ],  # fmt: skip
         "recent_errors": [
             dict(zip(("id", "started_at", "provider", "model", "status_code", "error"), row, strict=True))
             for row in recent_errors
         ],
     }
+
+
+def _task_breakdown(
+    conn: sqlite3.Connection, where: str, params: list[Any], filtered: bool
+) -> list[dict[str, Any]]:
+    """The most expensive tasks in the window, with their template text."""
+    extra = f"{where} and" if where else " where"
+    # Filtered by model/provider/project: only the dashboard index covers those columns.
+    hint = " indexed by idx_traces_dashboard" if filtered else ""
+    rows = conn.execute(
+        f"""select task_id, count(*), sum(cost_usd), sum(input_tokens), sum(output_tokens),
+              sum({ERROR_CONDITION}), avg(latency_ms), avg(ttft_ms)
+            from traces{hint}{extra} task_id is not null
+            group by task_id order by sum(cost_usd) desc nulls last, count(*) desc limit 12""",
+        params,
+    ).fetchall()
+    keys = (
+        "value",
+        "calls",
+        "cost_usd",
+        "input_tokens",
+        "output_tokens",
+        "errors",
+        "avg_latency_ms",
+        "avg_ttft_ms",
+    )
+    tasks = [dict(zip(keys, row, strict=True)) for row in rows]
+    if tasks:
+        ids = [t["value"] for t in tasks]
+        marks = ",".join("?" * len(ids))
+        templates = {
+            r[0]: r[1] for r in conn.execute(f"select id, template from tasks where id in ({marks})", ids)
+        }
+        for task in tasks:
+            task["template"] = templates.get(task["value"])
+    return tasks
 
 
 def _charts(series: list[dict[str, Any]]) -> dict[str, Any]:

@@ -11,6 +11,8 @@ def usd(value: Any) -> str:
     value = float(value)
     if value == 0:
         return "$0"
+    if abs(value) < 0.0001:
+        return f"${value:.6f}"
     if abs(value) < 0.01:
         return f"${value:.4f}"
     return f"${value:,.2f}"
@@ -43,4 +45,18 @@ def short(value: Any, length: int = 120) -> str:
     return text if len(text) <= length else text[: length - 1] + "…"
 
 
-FILTERS = {"r4u_usd": usd, "r4u_ms": ms, "r4u_count": count, "r4u_percent": percent, "r4u_short": short}
+def when(value: Any) -> str:
+    """2026-11-27T04:17:14.123Z -> 2026-11-27 04:17:14 (UTC, as stored)."""
+    if not value:
+        return "—"
+    return str(value).replace("T", " ")[:19]
+
+
+FILTERS = {
+    "r4u_when": when,
+    "r4u_usd": usd,
+    "r4u_ms": ms,
+    "r4u_count": count,
+    "r4u_percent": percent,
+    "r4u_short": short,
+}

@@ -15,11 +15,13 @@ NAMED_QUERIES: dict[str, dict[str, str]] = {
     "cost_by_model_per_day": {
         "title": "Cost by model per day",
         "description": "Calls, tokens and USD cost for each model on each UTC day, newest day first.",
-        "sql": f"""
-select substr(started_at, 1, 10) as day, {MODEL} as model, count(*) as calls,
+        # From the hourly rollup kept by triggers (store/ui_indexes.py): exact, and no scan of traces.
+        "sql": """
+select substr(hour, 1, 10) as day, nullif(model, '') as model, sum(calls) as calls,
   sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens,
-  round(sum(cost_usd), 6) as cost_usd, sum(cost_usd is null) as unpriced_calls
-from traces
+  case when sum(priced) > 0 then round(sum(cost_usd), 6) end as cost_usd, sum(calls - priced) as unpriced_calls
+from traces_rollup
+where calls > 0
 group by day, model
 order by day desc, sum(cost_usd) desc
 """,

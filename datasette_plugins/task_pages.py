@@ -74,8 +74,8 @@ def task_data(conn: sqlite3.Connection, task_id: str, page: int) -> dict[str, An
         ).fetchone()
     )
     where, params = " where task_id = ?", [task_id]
-    stats["latency"] = percentiles(conn, "latency_ms", where, params)
-    stats["ttft"] = percentiles(conn, "ttft_ms", where, params)
+    stats["latency"] = percentiles(conn, "latency_ms", where, params, walk=False)
+    stats["ttft"] = percentiles(conn, "ttft_ms", where, params, walk=False)
     trend = conn.execute(
         """select substr(started_at, 1, 10) as day, count(*) as calls, sum(cost_usd) as cost_usd
            from traces where task_id = ? group by day order by day""",

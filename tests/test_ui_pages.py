@@ -105,7 +105,10 @@ def test_trace_page_renders_the_streamed_tool_call_as_a_chat(sample):
     assert response.status_code == 200
     html = response.text
     page = text_of(html)
-    assert "What's the weather in Paris right now?" in page or "What&#39;s the weather in Paris right now?" in page
+    assert (
+        "What's the weather in Paris right now?" in page
+        or "What&#39;s the weather in Paris right now?" in page
+    )
     assert 'class="r4u-msg role-system"' in html and 'class="r4u-msg role-user"' in html
     assert 'tool-name">get_weather<' in html
     assert "&#34;city&#34;: &#34;Paris&#34;" in html  # pretty-printed arguments, escaped
@@ -173,7 +176,10 @@ def test_task_page_paginates(tmp_path):
 
     conn = open_ui_db(tmp_path / "traces.db")
     now = datetime.now(UTC)
-    rows = [base_trace(now, i, task_id="t1", template_vars=json.dumps({"ticket": f"ticket {i}"})) for i in range(60)]
+    rows = [
+        base_trace(now, i, task_id="t1", template_vars=json.dumps({"ticket": f"ticket {i}"}))
+        for i in range(60)
+    ]
     insert_rows(conn, "traces", rows)
     insert_rows(conn, "tasks", [{"id": "t1", "template": SUMMARY_TEMPLATE, "variables": '["ticket"]'}])
     conn.close()
@@ -228,3 +234,25 @@ def test_new_calls_appear_on_reload(tmp_path):
     insert_rows(conn, "traces", [base_trace(datetime.now(UTC), 1)])
     conn.close()
     assert asyncio.run(calls_shown()) == "1"
+
+
+def test_dashboard_rollup_stays_exact_through_updates_and_deletes(tmp_path):
+    """Long windows read the hourly rollup; it must agree with the traces after repricing and deletes."""
+    path = tmp_path / "traces.db"
+    make_sample_db(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("update traces set cost_usd = 1.5 where task_id = ?", [TASK_SUMMARY])  # repriced
+        conn.execute("update traces set project = 'moved' where provider = 'gemini'")
+        conn.execute("delete from traces where task_id = ?", [TASK_TRANSLATE])
+        calls, cost, out_tokens = conn.execute(
+            "select count(*), sum(cost_usd), sum(output_tokens) from traces"
+        ).fetchone()
+    data = get(path, "/?window=all&_format=json").json()
+    assert data["totals"]["calls"] == calls == 16
+    assert data["totals"]["cost_usd"] == pytest.approx(cost)
+    assert data["totals"]["output_tokens"] == out_tokens
+    projects = {row["value"]: row["calls"] for row in data["breakdowns"]["project"]}
+    assert projects["moved"] == 1 and "i18n" not in projects
+    # the raw path (a task filter bypasses the rollup) agrees
+    raw = get(path, f"/?window=all&task={TASK_SUMMARY}&_format=json").json()
+    assert raw["totals"]["cost_usd"] == pytest.approx(15.0)

@@ -1,0 +1,122 @@
+"""UI page timings on a generated database of 100k traces (target: every page < 300 ms).
+
+    .venv/bin/python bench/ui_bench.py [--traces 100000] [--repeat 5] [--db bench/out/ui-100k.db]
+
+The database is generated once (rows like real chat calls, ~2 KB each, over 30
+days, 200 tasks, 2% errors, half streamed) with the UI migration applied, and
+reused by later runs. Each page is fetched through Datasette's in-process client
+(routing + SQL + template rendering, no network): once cold, then `repeat` times;
+the median and the worst are reported. Writes bench/out/ui_bench.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sqlite3
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the sample-data generator shared with the UI tests
+
+from datasette.app import Datasette  # noqa: E402
+from test_ui_sample import add_bulk_traces, open_ui_db  # noqa: E402
+
+from r4u_proxy.ui_server import DATASETTE_SETTINGS  # noqa: E402
+
+TARGET_MS = 300
+
+
+def build(db: Path, traces: int) -> float:
+    started = time.perf_counter()
+    conn = open_ui_db(db)
+    add_bulk_traces(conn, traces)
+    conn.execute("ANALYZE")
+    conn.close()
+    return time.perf_counter() - started
+
+
+def pages(db: Path) -> list[str]:
+    with sqlite3.connect(db) as conn:
+        newest = conn.execute("select id from traces order by id desc limit 1").fetchone()[0]
+        middle = conn.execute("select id from traces order by id limit 1 offset 50000").fetchone()[0]
+        busiest = conn.execute(
+            "select task_id from traces where task_id is not null group by task_id order by count(*) desc limit 1"
+        ).fetchone()[0]
+    name = db.stem  # Datasette names a database after its file
+    return [
+        "/?window=24h",
+        "/?window=7d",
+        "/?window=30d",
+        "/?window=all",
+        "/?window=all&model=gpt-4o",
+        f"/-/r4u/trace/{newest}",
+        f"/-/r4u/trace/{middle}",
+        "/-/r4u/tasks",
+        f"/-/r4u/task/{busiest}",
+        f"/-/r4u/task/{busiest}?page=5",
+        "/-/r4u/search?q=invoice",
+        "/-/r4u/search?q=user123",
+        f"/{name}/cost_by_model_per_day.json",
+        f"/{name}/slowest_calls.json",
+        f"/{name}/errors.json",
+        f"/{name}/tasks_by_cost.json",
+        f"/{name}/trace_with_task.json?id={middle}",
+        f"/{name}/search.json?q=refunds",
+        f"/{name}/traces.json?_sort_desc=started_at",
+        f"/{name}/traces.json?_search=user123&_col=request_model",
+        f"/{name}/traces.json?provider=anthropic&_sort_desc=started_at&_col=request_model",
+    ]
+
+
+async def measure(db: Path, repeat: int) -> list[dict]:
+    datasette = Datasette([str(db)], settings=DATASETTE_SETTINGS)
+    results = []
+    for path in pages(db):
+        timings = []
+        for _ in range(repeat + 1):
+            started = time.perf_counter()
+            response = await datasette.client.get(path)
+            timings.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200:
+                raise SystemExit(f"{path}: HTTP {response.status_code}\n{response.text[:500]}")
+        cold, warm = timings[0], timings[1:]
+        results.append(
+            {"page": path, "cold_ms": round(cold, 1), "median_ms": round(statistics.median(warm), 1),
+             "max_ms": round(max(warm), 1), "bytes": len(response.content)}
+        )  # fmt: skip
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--traces", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--db", type=Path, default=ROOT / "bench" / "out" / "ui-100k.db")
+    args = parser.parse_args()
+    args.db.parent.mkdir(parents=True, exist_ok=True)
+    if not args.db.exists():
+        print(f"generating {args.traces:,} traces into {args.db} …", flush=True)
+        seconds = build(args.db, args.traces)
+        print(f"  {seconds:.1f} s ({args.traces / seconds:,.0f} rows/s incl. indexes + FTS triggers)")
+    with sqlite3.connect(args.db) as conn:
+        count = conn.execute("select count(*) from traces").fetchone()[0]
+    size_mb = sum(p.stat().st_size for p in args.db.parent.glob(args.db.name + "*")) / 1e6
+    results = asyncio.run(measure(args.db, args.repeat))
+    print(f"\n{count:,} traces, {size_mb:,.0f} MB; ms per page (cold / median of {args.repeat} / max)")
+    worst = 0.0
+    for r in results:
+        flag = "" if r["max_ms"] < TARGET_MS else f"   <-- over {TARGET_MS} ms"
+        print(f"{r['cold_ms']:8.1f} {r['median_ms']:8.1f} {r['max_ms']:8.1f}  {r['page']}{flag}")
+        worst = max(worst, r["max_ms"])
+    print(f"\nslowest warm page: {worst:.1f} ms (target < {TARGET_MS} ms)")
+    out = ROOT / "bench" / "out" / "ui_bench.json"
+    out.write_text(json.dumps({"traces": count, "db_mb": round(size_mb), "pages": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

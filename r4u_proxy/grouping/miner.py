@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from .align import Alignment, align, initial_template
-from .profile import PROMPTS, Profile
+from .align import Alignment, align, initial_template, joined
+from .profile import PROMPTS, WILDCARD, Profile
 from .template import Template
 
 _SAMPLES = 32  # recent texts a cluster keeps for split checks
@@ -61,6 +61,8 @@ class Miner:
         self._partitions: dict[str, list[int]] = {}
         self._next_id = 1
         self.events: list[Event] = []
+        self._siblings: dict[tuple[str, ...], set[int]] = {}
+        self._sibling_keys: dict[int, list[tuple[str, ...]]] = {}
 
     # --- state ---------------------------------------------------------------------------
     def restore(self, cluster_id: int, partition: str, template: Template, count: int) -> None:
@@ -76,11 +78,14 @@ class Miner:
         events, self.events = self.events, []
         return events
 
-    def _partition_key(self, partition: str, text: str) -> str:
+    def _partition_key(self, partition: str, text: str, tokens: list[str] | None = None) -> str:
         if not self.profile.one_token_variables:
             return partition
-        # Log lines: only lines with the same number of tokens can share a template.
-        return f"{partition}#{len(self.profile.tokenize(text))}"
+        # Log lines: only lines with the same number of tokens and the same first word can share a
+        # template (as in Drain's tree: the first word of a log line is nearly always constant).
+        tokens = tokens if tokens is not None else self.profile.tokenize(text)
+        first = self.profile.key(tokens[0]) if tokens else ""
+        return f"{partition}#{len(tokens)}#{first}"
 
     def _new_cluster(self, partition: str, key: str, template: Template) -> Cluster:
         cluster = Cluster(self._next_id, partition, template)
@@ -90,6 +95,7 @@ class Miner:
         return cluster
 
     def _remove(self, cluster: Cluster) -> None:
+        self._unindex_siblings(cluster.id)
         del self.clusters[cluster.id]
         for ids in self._partitions.values():
             if cluster.id in ids:
@@ -117,7 +123,8 @@ class Miner:
     def add(self, partition: str, text: str) -> tuple[int, list[str]]:
         """Assign `text` to a cluster, learning from it; returns the cluster id and the variable values."""
         text = self.profile.normalize(text)
-        key = self._partition_key(partition, text)
+        tokens = self.profile.tokenize(text) if self.profile.one_token_variables else None
+        key = self._partition_key(partition, text, tokens)
         found = self._match_in(key, text)
         if found is not None:
             cluster = self.clusters[found[0]]
@@ -127,7 +134,7 @@ class Miner:
         best: tuple[tuple[float, float], Cluster, Alignment] | None = None
         for cluster_id in self._partitions.get(key, ()):
             cluster = self.clusters[cluster_id]
-            alignment = align(cluster.template, text, self.profile)
+            alignment = align(cluster.template, text, self.profile, tokens)
             if alignment is None or not self._accepts(cluster, alignment):
                 continue
             score = (alignment.anchored, alignment.kept)
@@ -139,6 +146,8 @@ class Miner:
         else:
             cluster = best[1]
             self._refine(cluster, best[2].template)
+        if self.profile.fold_siblings:
+            cluster = self._index_siblings(cluster, key)
         values = cluster.template.match(text, one_token=self.profile.one_token_variables)
         if values is None:  # the glob's leftmost choice can differ from the alignment's; keep it literal
             cluster = self._new_cluster(partition, key, Template.literal(text))
@@ -193,6 +202,53 @@ class Miner:
         if self.split_enabled and cluster.count >= cluster.next_checkpoint:
             cluster.next_checkpoint *= 2
             self._try_split(cluster)
+
+    # --- log lines: a word that varies across several clusters is a variable -------------------
+    def _index_siblings(self, cluster: Cluster, key: str) -> Cluster:
+        """Index the cluster under each shape of its template with one constant word (not the first)
+        made a wildcard. When `fold_siblings` clusters share a shape, that word is a variable (user
+        names, states): fold them into the oldest."""
+        self._unindex_siblings(cluster.id)
+        tokens = self.profile.tokenize(cluster.template.skeleton(WILDCARD))
+        shapes = []
+        for i, token in enumerate(tokens):
+            if token == WILDCARD or not self.profile.is_content(token) or i == 0:
+                continue
+            shape = (key, *tokens[:i], WILDCARD, *tokens[i + 1 :])
+            members = self._siblings.setdefault(shape, set())
+            members.add(cluster.id)
+            shapes.append(shape)
+            if len(members) >= self.profile.fold_siblings:
+                self._sibling_keys[cluster.id] = shapes
+                return self._fold_siblings(shape, members)
+        self._sibling_keys[cluster.id] = shapes
+        return cluster
+
+    def _unindex_siblings(self, cluster_id: int) -> None:
+        for shape in self._sibling_keys.pop(cluster_id, []):
+            self._siblings.get(shape, set()).discard(cluster_id)
+
+    def _fold_siblings(self, shape: tuple[str, ...], members: set[int]) -> Cluster:
+        ids = sorted(members)
+        keeper = self.clusters[ids[0]]
+        constants: list[str] = []
+        current: list[str] = []
+        for token in shape[1:]:
+            if token == WILDCARD:
+                constants.append("".join(current))
+                current = []
+            else:
+                current.append(token)
+        constants.append("".join(current))
+        old = keeper.template
+        keeper.template = joined(constants)
+        self.events.append(Event("refined", keeper.id, old))
+        for other_id in ids[1:]:
+            other = self.clusters[other_id]
+            keeper.count += other.count
+            self._remove(other)
+            self.events.append(Event("merged", other.id, other.template, into=keeper.id))
+        return self._index_siblings(keeper, shape[0])
 
     # --- splitting -------------------------------------------------------------------------
     def _try_split(self, cluster: Cluster) -> None:

@@ -22,6 +22,8 @@ _LOG_TOKEN = re.compile(r"\S+|\s+")
 # Log lines: a word holding a digit is cut at these marks, so `uid=0` keeps `uid=` as constant text.
 _LOG_NAMED_VALUE = re.compile(r"([A-Za-z_][\w.-]*[=:])(.+)")
 _HAS_DIGIT = re.compile(r"\d")
+# Log lines: words that are values on sight: anything with a digit, and host names (a.b.c).
+_VARIABLE_LOOKING = re.compile(r"\d|[A-Za-z][-\w]*\.[-\w]+\.[A-Za-z]")
 
 # The key every variable slot (and every token that is a variable on sight) aligns under.
 WILDCARD = "<*>"
@@ -44,25 +46,39 @@ class Profile:
     min_kept: float
     # Prompts: look for two templates hiding behind one variable (see Miner._try_split).
     split_slots: bool
+    # Logs: when this many clusters differ from one another in one word only, that word is a variable.
+    fold_siblings: int
     # Logs: runs of blanks mean nothing, so they are made single spaces before mining.
     collapse_blanks: bool
     _weights: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+    _pieces: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
+    _on_sight: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     def normalize(self, text: str) -> str:
         return " ".join(text.split()) if self.collapse_blanks else text
 
     def tokenize(self, text: str) -> list[str]:
-        tokens = self.token_pattern.findall(text)
         if not self.digits_are_variables:
-            return tokens
+            return self.token_pattern.findall(text)
+        # Log text has single spaces only (normalize), so words are what lies between them.
         out: list[str] = []
-        for token in tokens:
-            named = _LOG_NAMED_VALUE.fullmatch(token) if _HAS_DIGIT.search(token) else None
-            if named:
-                out.extend(named.groups())
-            else:
-                out.append(token)
+        for index, word in enumerate(text.split(" ")):
+            if index:
+                out.append(" ")
+            if word:
+                out.extend(self._word_pieces(word))
         return out
+
+    def _word_pieces(self, word: str) -> tuple[str, ...]:
+        """A log word, cut after `name=` / `name:` when what follows is a value (cached: words repeat)."""
+        pieces = self._pieces.get(word)
+        if pieces is None:
+            named = _LOG_NAMED_VALUE.fullmatch(word) if _VARIABLE_LOOKING.search(word) else None
+            pieces = named.groups() if named else (word,)
+            if len(self._pieces) > 200_000:
+                self._pieces.clear()
+            self._pieces[word] = pieces
+        return pieces
 
     def is_marker(self, token: str) -> bool:
         """A `[role]` line r4u put between prompt sections: always an anchor, never evidence."""
@@ -88,7 +104,14 @@ class Profile:
         return self.weight(token) > 0
 
     def is_variable_on_sight(self, token: str) -> bool:
-        return self.digits_are_variables and bool(_HAS_DIGIT.search(token))
+        if not self.digits_are_variables:
+            return False
+        found = self._on_sight.get(token)
+        if found is None:
+            if len(self._on_sight) > 200_000:
+                self._on_sight.clear()
+            found = self._on_sight[token] = bool(_VARIABLE_LOOKING.search(token))
+        return found
 
     def key(self, token: str) -> str:
         """What a message token is compared under."""
@@ -103,6 +126,7 @@ PROMPTS = Profile(
     one_token_variables=False,
     min_kept=0.7,
     split_slots=True,
+    fold_siblings=0,
     collapse_blanks=False,
 )
 
@@ -114,5 +138,6 @@ LOGS = Profile(
     one_token_variables=True,
     min_kept=0.6,
     split_slots=False,
+    fold_siblings=5,
     collapse_blanks=True,
 )

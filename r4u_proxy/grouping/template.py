@@ -41,7 +41,8 @@ class Template:
             values.append(text[pos:found])
             pos = found + len(const)
         values.append(text[pos:end])
-        if one_token and any(not v or any(c.isspace() for c in v) for v in values):
+        # Log lines come with blanks collapsed to single spaces, so a one-token value has none.
+        if one_token and any(not v or " " in v for v in values):
             return None
         return values
 

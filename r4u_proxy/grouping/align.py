@@ -33,6 +33,7 @@ class Alignment:
     template_content: float  # evidence in the old template's constants
     text_content: float
     gaps: list[Gap] = field(default_factory=list)
+    spans: bool = False  # log lines: built across token counts, so variables may span words
 
     @property
     def kept(self) -> float:
@@ -122,13 +123,17 @@ def _equal_blocks(t_keys: list[str], m_keys: list[str]) -> list[tuple[int, int, 
     ]
 
 
-def align(template: Template, text: str, profile: Profile, tokens: list[str] | None = None) -> Alignment | None:
+def align(
+    template: Template, text: str, profile: Profile, tokens: list[str] | None = None, *, positional: bool = True
+) -> Alignment | None:
     """The common template of `template` and `text` (whose tokens the caller may pass), or None when
     the profile forbids their shapes."""
     t_keys, t_lit, t_ranges = _template_tokens(template, profile)
     m_lit = tokens if tokens is not None else profile.tokenize(text)
-    if profile.one_token_variables:
+    if profile.one_token_variables and positional:
         return _align_positional(t_lit, m_lit, profile) if len(t_keys) == len(m_lit) else None
+    if profile.one_token_variables:
+        return _align_spanning(t_keys, t_lit, m_lit, profile)
     t_count, m_count = _Counts(t_lit, profile), _Counts(m_lit, profile)
 
     whole_constants = {r for r in t_ranges[1:-1] if r[1] > r[0]}
@@ -251,3 +256,34 @@ def _align_positional(t_lit: list[str], m_lit: list[str], profile: Profile) -> A
     wild = sum(1 for t in m_lit if profile.is_variable_on_sight(t))
     gaps = [Gap(1, False, 1)] * new_variables
     return Alignment(template, agreeing, t_content, m_content + VALUE_WEIGHT * wild, gaps)
+
+
+def _align_spanning(t_keys: list[str], t_lit: list[str], m_lit: list[str], profile: Profile) -> Alignment:
+    """Log lines of different token counts: every shared constant word is an anchor; the rest, of any
+    length, becomes variables. `spans` marks the result as a template whose variables span words."""
+    m_keys = [profile.key(t) for t in m_lit]
+    constants: list[str] = []
+    current: list[str] = []
+    anchored = 0.0
+    prev_t = prev_m = 0
+    for t_start, m_start, length in [*_equal_blocks(t_keys, m_keys), (len(t_keys), len(m_keys), 0)]:
+        for k in range(length + 1):
+            at_end = k == length
+            if not at_end and t_keys[t_start + k] != WILDCARD:
+                if t_start + k > prev_t or m_start + k > prev_m:
+                    constants.append("".join(current))
+                    current = []
+                current.append(m_lit[m_start + k])
+                anchored += profile.weight(m_lit[m_start + k])
+                prev_t, prev_m = t_start + k + 1, m_start + k + 1
+            elif at_end and length == 0 and (t_start > prev_t or m_start > prev_m):
+                constants.append("".join(current))
+                current = []
+                prev_t, prev_m = t_start, m_start
+    constants.append("".join(current))
+    template = joined(constants)
+    t_content = sum(profile.weight(t) for t in t_lit if t != WILDCARD)
+    m_content = sum(profile.weight(t) for t in m_lit if not profile.is_variable_on_sight(t))
+    alignment = Alignment(template, anchored, t_content, m_content, [])
+    alignment.spans = True
+    return alignment

@@ -26,6 +26,7 @@ from .template import Template
 
 _SAMPLES = 32  # recent texts a cluster keeps for split checks
 _FIRST_CHECKPOINT = 6
+SPAN_KEPT = 0.9  # log lines of different token counts join only when sharing this much of their words
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Cluster:
     count: int = 0
     samples: deque[str] = field(default_factory=lambda: deque(maxlen=_SAMPLES))
     next_checkpoint: int = _FIRST_CHECKPOINT
+    spans: bool = False  # log lines: a variable may span several words (it left the token-count partition)
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class Miner:
         self._next_id = 1
         self.events: list[Event] = []
         self._siblings: dict[tuple[str, ...], set[int]] = {}
+        # Log lines: clusters by first word across all token counts, for lines whose variables span words.
+        self._by_first: dict[str, list[int]] = {}
         self._sibling_keys: dict[int, list[tuple[str, ...]]] = {}
 
     # --- state ---------------------------------------------------------------------------
@@ -97,9 +101,15 @@ class Miner:
     def _remove(self, cluster: Cluster) -> None:
         self._unindex_siblings(cluster.id)
         del self.clusters[cluster.id]
-        for ids in self._partitions.values():
-            if cluster.id in ids:
-                ids.remove(cluster.id)
+        for index in (self._partitions, self._by_first):
+            for ids in index.values():
+                if cluster.id in ids:
+                    ids.remove(cluster.id)
+
+    @staticmethod
+    def _first_key(key: str) -> str:
+        partition, _, rest = key.rpartition("#")
+        return partition.rpartition("#")[0] + "#" + rest
 
     # --- matching ------------------------------------------------------------------------
     def match(self, partition: str, text: str) -> tuple[int, list[str]] | None:
@@ -110,9 +120,13 @@ class Miner:
     def _match_in(self, key: str, text: str) -> tuple[int, list[str]] | None:
         best: tuple[int, int, list[str]] | None = None
         one_token = self.profile.one_token_variables
-        for cluster_id in self._partitions.get(key, ()):
-            template = self.clusters[cluster_id].template
-            values = template.match(text, one_token=one_token)
+        candidates = list(self._partitions.get(key, ()))
+        if one_token:
+            candidates += [c for c in self._by_first.get(self._first_key(key), ()) if self.clusters[c].spans]
+        for cluster_id in candidates:
+            cluster = self.clusters[cluster_id]
+            template = cluster.template
+            values = template.match(text, one_token=one_token and not cluster.spans)
             if values is None:
                 continue
             specificity = sum(len(c) for c in template.constants)
@@ -141,19 +155,59 @@ class Miner:
             if best is None or score > best[0]:
                 best = (score, cluster, alignment)
 
+        if best is None and self.profile.one_token_variables:
+            best = self._best_across_lengths(key, text, tokens)
         if best is None:
             cluster = self._new_cluster(partition, key, initial_template(text, self.profile))
+            if self.profile.one_token_variables:
+                self._by_first.setdefault(self._first_key(key), []).append(cluster.id)
+        elif best[2].spans and not best[1].spans:
+            cluster = best[1]
+            cluster.spans = True
+            for ids in self._partitions.values():
+                if cluster.id in ids:
+                    ids.remove(cluster.id)
+            self._unindex_siblings(cluster.id)
+            self._refine(cluster, best[2].template)
         else:
             cluster = best[1]
             self._refine(cluster, best[2].template)
-        if self.profile.fold_siblings:
+        if self.profile.fold_siblings and not cluster.spans:
             cluster = self._index_siblings(cluster, key)
-        values = cluster.template.match(text, one_token=self.profile.one_token_variables)
+        values = cluster.template.match(text, one_token=self.profile.one_token_variables and not cluster.spans)
         if values is None:  # the glob's leftmost choice can differ from the alignment's; keep it literal
             cluster = self._new_cluster(partition, key, Template.literal(text))
             values = []
         self._count(cluster, text)
         return cluster.id, values
+
+    def _best_across_lengths(
+        self, key: str, text: str, tokens: list[str] | None
+    ) -> tuple[tuple[float, float], Cluster, Alignment] | None:
+        """Log lines: a template of another token count whose words this line shares almost all of
+        (an optional `(1.2 KB)`, a `<1 sec` for `00:02`): its variables may span words from now on."""
+        best = None
+        same_length = set(self._partitions.get(key, ()))  # already compared word by word
+        words = self._words(tokens or [])
+        for cluster_id in self._by_first.get(self._first_key(key), ()):
+            if cluster_id in same_length:
+                continue
+            cluster = self.clusters[cluster_id]
+            template_words = self._words(self.profile.tokenize(cluster.template.skeleton(" ")))
+            if min(words, template_words) < SPAN_KEPT * max(words, template_words):
+                continue  # cannot share enough words: skip the alignment
+            alignment = align(cluster.template, text, self.profile, tokens, positional=False)
+            if alignment is None:
+                continue
+            denominator = max(alignment.template_content, alignment.text_content)
+            if denominator and alignment.anchored / denominator >= SPAN_KEPT:
+                score = (alignment.anchored, alignment.kept)
+                if best is None or score > best[0]:
+                    best = (score, cluster, alignment)
+        return best
+
+    def _words(self, tokens: list[str]) -> float:
+        return sum(self.profile.weight(t) for t in tokens if not self.profile.is_variable_on_sight(t))
 
     def _accepts(self, cluster: Cluster, alignment: Alignment) -> bool:
         profile = self.profile

@@ -20,7 +20,7 @@ _WORD = re.compile(r"\w")
 _STRUCTURE = frozenset("<>/:{}[]()#*|=_`\"\n")
 _LOG_TOKEN = re.compile(r"\S+|\s+")
 # Log lines: a word holding a digit is cut at these marks, so `uid=0` keeps `uid=` as constant text.
-_LOG_NAMED_VALUE = re.compile(r"([A-Za-z_][\w.-]*[=:])(.+)")
+_LOG_NAMED_VALUE = re.compile(r"([A-Za-z_][\w-]*[=:])(.+)")
 _HAS_DIGIT = re.compile(r"\d")
 # Log lines: words that are values on sight: anything with a digit, and host names (a.b.c).
 _VARIABLE_LOOKING = re.compile(r"\d|[A-Za-z][-\w]*\.[-\w]+\.[A-Za-z]")

@@ -26,6 +26,7 @@ from .template import Template
 
 _SAMPLES = 32  # recent texts a cluster keeps for split checks
 _FIRST_CHECKPOINT = 6
+_STRAY_MAX = 4  # clusters this small are checked for being strays when a neighbour grows
 SPAN_KEPT = 0.9  # log lines of different token counts join only when sharing this much of their words
 
 
@@ -46,13 +47,15 @@ class Event:
 
     kind "refined": `cluster` has a new template (members' values must be re-extracted from
     `old_template`). kind "merged": `cluster` was folded into `into`. kind "split": `cluster` was
-    split; its members must be fed to `add` again (`old_template` renders their texts).
+    split, or dissolved (then it is gone); its members must be fed to `add` again under `partition`
+    (`old_template` renders their texts).
     """
 
     kind: str
     cluster: int
     old_template: Template
     into: int | None = None
+    partition: str | None = None
 
 
 class Miner:
@@ -256,6 +259,29 @@ class Miner:
         if self.split_enabled and cluster.count >= cluster.next_checkpoint:
             cluster.next_checkpoint *= 2
             self._try_split(cluster)
+            self._dissolve_strays(cluster)
+
+    def _dissolve_strays(self, grown: Cluster) -> None:
+        """A few early texts can meet before their templates are known and make a stray cluster
+        (two prompt versions that happened to share a value). Once every text of a small cluster
+        fits a more specific template of the partition, the stray is dissolved and its texts re-fed."""
+        key = self._partition_key(grown.partition, grown.samples[-1]) if grown.samples else grown.partition
+        for stray_id in list(self._partitions.get(key, ())):
+            stray = self.clusters[stray_id]
+            if stray is grown or stray.count > _STRAY_MAX or stray.count != len(stray.samples):
+                continue
+            specificity = sum(map(len, stray.template.constants))
+            homes = []
+            for text in stray.samples:
+                others = [
+                    c for c in self._partitions[key]
+                    if c != stray_id and sum(map(len, self.clusters[c].template.constants)) > specificity
+                    and self.clusters[c].template.match(text) is not None
+                ]  # fmt: skip
+                homes.append(bool(others))
+            if all(homes):
+                self._remove(stray)
+                self.events.append(Event("split", stray_id, stray.template, partition=stray.partition))
 
     # --- log lines: a word that varies across several clusters is a variable -------------------
     def _index_siblings(self, cluster: Cluster, key: str) -> Cluster:

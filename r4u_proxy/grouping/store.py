@@ -113,8 +113,8 @@ class Grouper:
                 if stored is not None:
                     for trace_id, values in self._member_values(stored):
                         texts.setdefault(trace_id, stored.template.render(values))
+                key = event.partition or self.miner.clusters[event.cluster].partition
                 for trace_id, text in texts.items():
-                    key = self.miner.clusters[event.cluster].partition
                     pending[trace_id] = (self.miner.add(key, text)[0], text)
 
     def _member_values(self, stored: _Stored) -> list[tuple[str, list[str]]]:

@@ -433,11 +433,12 @@ def make_sample_db(path: str | Path, now: datetime | None = None) -> dict[str, s
 
 
 def add_bulk_traces(
-    conn: sqlite3.Connection, n: int, *, days: int = 30, n_tasks: int = 200, seed: int = 1
+    conn: sqlite3.Connection, n: int, *, days: int = 30, n_tasks: int = 200, seed: int = 1, batch_size: int = 5000
 ) -> None:
-    """Append n traces spread over `days`, ~3 KB each like real chat calls, in n_tasks tasks."""
+    """Append n traces spread over `days` (in time order, as the writer does), ~2 KB each, in n_tasks tasks."""
     rng = random.Random(seed)
     now = datetime.now(UTC)
+    offsets = sorted((rng.uniform(0, days * 86400) for _ in range(n)), reverse=True)
     models = [
         ("openai", "gpt-4o-mini", 0.00006),
         ("openai", "gpt-4o", 0.002),
@@ -463,7 +464,7 @@ def add_bulk_traces(
         f"insert into traces ({','.join(f'[{c}]' for c in columns)}) values ({','.join('?' * len(columns))})"
     )
     for i in range(n):
-        moment = now - timedelta(seconds=rng.uniform(0, days * 86400))
+        moment = now - timedelta(seconds=offsets[i])
         provider, model, cost = rng.choice(models)
         task = tasks[rng.randrange(n_tasks)] if rng.random() < 0.9 else None
         failed = rng.random() < 0.02
@@ -494,7 +495,7 @@ def add_bulk_traces(
             chunk_count=20,
         )
         batch.append([row.get(c) for c in columns])
-        if len(batch) >= 5000:
+        if len(batch) >= batch_size:
             with conn:
                 conn.executemany(insert, batch)
             batch = []

@@ -62,9 +62,9 @@ def demo_calls(fixtures: bool, rng: random.Random) -> list[dict[str, Any]]:
             "messages": [{"role": "user", "content": f"Translate the following text to {language}:\n\n"
                           "The quarterly review moved to Thursday at noon; please bring the sales figures."}]}})
     weather = [{"role": "system", "content": "You are a weather assistant. Use the tools."},
-               {"role": "user", "content": "Should I take an umbrella in Paris today?"}]
+               {"role": "user", "content": "Should I take an umbrella in Edinburgh today?"}]
     tool_call = {"id": "call_demo_1", "type": "function",
-                 "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}
+                 "function": {"name": "get_weather", "arguments": "{\"city\": \"Edinburgh\"}"}}
     first = {"api": "openai_chat", "headers": dict(STREAM), "body": {
         "model": "gpt-4o", "messages": weather, "tools": [WEATHER_TOOL], "stream": True,
         "stream_options": {"include_usage": True}}}
@@ -87,7 +87,7 @@ def demo_calls(fixtures: bool, rng: random.Random) -> list[dict[str, Any]]:
             {"type": "text", "text": "What is in this picture?"}]}]}})  # fmt: skip
     if fixtures:
         for fixture, question in (("anthropic_messages/sdk_tool_use_get_weather.sse", "What's the weather in Paris?"),
-                                  ("anthropic_messages/sonnet4_thinking_signature.sse", "Is 1009 a prime number?")):
+                                  ("anthropic_messages/sonnet4_thinking_signature.sse", "How do I cross a busy street safely?")):
             calls.append({"api": "anthropic", "headers": {"x-sim-fixture": fixture, "x-sim-gap-ms": "10"}, "body": {
                 "model": "claude-sonnet-4-5", "max_tokens": 2000, "stream": True,
                 "messages": [{"role": "user", "content": question}]}})  # fmt: skip

@@ -53,11 +53,77 @@ def mine(keys: list[str], texts: list[str]) -> tuple[Miner, list[int]]:
     return miner, assigned
 
 
+def run_drain3(texts: list[str]) -> tuple[list[int], float]:
+    """drain3 on the same texts (one line each: its tokens are whitespace-separated anyway)."""
+    from drain3 import TemplateMiner
+    from drain3.template_miner_config import TemplateMinerConfig
+
+    config = TemplateMinerConfig()
+    config.profiling_enabled = False
+    miner = TemplateMiner(config=config)
+    start = time.perf_counter()
+    ids = [miner.add_log_message(" ".join(t.split()))["cluster_id"] for t in texts]
+    return ids, time.perf_counter() - start
+
+
+def through_database(samples: list, keys: list[str], texts: list[str]) -> dict:
+    """The same prompts as stored traces, grouped by `group_pending`: traces/s with SQLite in the loop."""
+    import json as _json
+    import sqlite3
+    import tempfile
+
+    from r4u_proxy.grouping.store import group_pending
+    from r4u_proxy.ids import iso_utc, ulid
+    from r4u_proxy.store.migrations import open_db
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "traces.db"
+        open_db(db).close()
+        conn = sqlite3.connect(db)
+        hosts = {"openai": ("api.openai.com", "/v1/chat/completions"), "anthropic": ("api.anthropic.com", "/v1/messages")}
+        rows = []
+        for i, sample in enumerate(samples):
+            host, path = hosts[sample.provider]
+            body = _anthropic_body(sample.parts) if sample.provider == "anthropic" else _openai_body(sample.parts)
+            rows.append((ulid(1.8e9 + i), iso_utc(1.8e9 + i), sample.provider, sample.operation, host, path, _json.dumps(body), sample.template))
+        with conn:
+            conn.executemany(
+                "INSERT INTO traces (id, started_at, provider, operation, host, path, request_body, project) VALUES (?,?,?,?,?,?,?,?)",
+                rows,
+            )
+        start = time.perf_counter()
+        done = group_pending(db)
+        elapsed = time.perf_counter() - start
+        got = conn.execute("SELECT project, task_id FROM traces ORDER BY rowid").fetchall()
+        conn.close()
+    return {"traces": done, "traces_per_s": done / elapsed, "ga": grouping_accuracy([g[0] for g in got], [g[1] for g in got])}
+
+
+def _openai_body(parts: dict) -> dict:
+    messages = ([{"role": "system", "content": parts["system"]}] if parts["system"] else []) + [
+        {"role": t["role"], "content": t["text"]} for t in parts["turns"]
+    ]
+    tools = [{"type": "function", "function": {"name": n, "parameters": {"type": "object"}}} for n in parts["tools"]]
+    return {"model": "gpt-4o-mini", "messages": messages, **({"tools": tools} if tools else {})}
+
+
+def _anthropic_body(parts: dict) -> dict:
+    body = {"model": "claude-3-5-haiku-latest", "max_tokens": 100,
+            "messages": [{"role": t["role"], "content": t["text"]} for t in parts["turns"]]}
+    if parts["system"]:
+        body["system"] = parts["system"]
+    if parts["tools"]:
+        body["tools"] = [{"name": n, "input_schema": {"type": "object"}} for n in parts["tools"]]
+    return body
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=2500)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--no-drain3", action="store_true")
+    parser.add_argument("--no-db", action="store_true")
     args = parser.parse_args()
 
     samples = generate(args.n, args.seed)
@@ -83,8 +149,8 @@ def main() -> int:
         if is_exact:
             names_total += len(true_names)
             names_right += sum(a == b for a, b in zip(names, true_names, strict=True))
-        report.append({"template": spec.name, "exact": is_exact, "clusters": len(clusters),
-                       "mined": cluster.template.format_string(names)[:300]})
+        report.append({"template": spec.name, "exact": is_exact, "clusters": len(clusters), "names": names,
+                       "true_names": true_names, "mined": cluster.template.format_string(names)})
     for cid, text in zip(assigned, texts, strict=True):
         template = miner.clusters[cid].template
         values = template.match(text)
@@ -94,13 +160,22 @@ def main() -> int:
         "prompts": len(samples), "true_templates": len(set(truth)), "clusters": len(set(assigned)),
         "ga": grouping_accuracy(truth, assigned), "purity": purity(truth, assigned),
         "inverse_purity": inverse_purity(truth, assigned),
-        "template_exactness": exact / len(report), "variable_names_right": names_right / max(1, names_total),
+        "template_exactness": exact / len(report), "variable_names_as_in_truth": names_right / max(1, names_total),
         "round_trip": round_trips / len(samples), "prompts_per_s": len(samples) / elapsed,
         "mean_prompt_chars": sum(map(len, texts)) / len(texts), "max_prompt_chars": max(map(len, texts)),
     }
+    named = sum(1 for row in report if row["exact"] for n in row["names"] if not n.startswith("var"))
+    result["variables_named_from_text"] = named / max(1, names_total)
+    if not args.no_drain3:
+        ids, seconds = run_drain3(texts)
+        result["drain3"] = {"ga": grouping_accuracy(truth, ids), "clusters": len(set(ids)),
+                            "purity": purity(truth, ids), "inverse_purity": inverse_purity(truth, ids),
+                            "prompts_per_s": len(texts) / seconds}
+    if not args.no_db:
+        result["through_database"] = through_database(samples, keys, texts)
     for row in report:
         if not row["exact"] or row["clusters"] > 1:
-            print(f"  {row['template']:22} exact={row['exact']} clusters={row['clusters']}  {row['mined']!r:.200}")
+            print(f"  {row['template']:22} exact={row['exact']} clusters={row['clusters']}  {row['mined'][:200]!r}")
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.write_text(json.dumps({"summary": result, "templates": report}, indent=2))

@@ -79,14 +79,15 @@ where traces.id = :id
     },
     "search": {
         "title": "Search prompts and completions",
-        "description": "Full-text search (SQLite FTS5) over prompt_text and completion_text. Parameter: q.",
+        "description": "Full-text search (SQLite FTS5) over prompt_text and completion_text, newest first. "
+        "Parameter: q.",
         "sql": f"""
 select traces.id, traces.started_at, traces.provider, {MODEL} as model, traces.task_id,
   snippet(traces_fts, 0, '[', ']', '…', 16) as prompt_snippet,
   snippet(traces_fts, 1, '[', ']', '…', 16) as completion_snippet
 from traces_fts join traces on traces.rowid = traces_fts.rowid
 where traces_fts match escape_fts(:q)
-order by rank
+order by traces_fts.rowid desc
 limit 100
 """,
     },

@@ -26,7 +26,12 @@ def _highlight(snippet: str | None) -> Markup:
     return Markup(text.replace(OPEN, "<mark>").replace(CLOSE, "</mark>"))
 
 
-def search_data(conn: sqlite3.Connection, query: str) -> list[dict[str, Any]]:
+# Newest first walks the FTS index in rowid order and stops at LIMIT; relevance (bm25)
+# must score every match first: ~200 ms for a word found in 100k traces.
+ORDERS = {"newest": "traces_fts.rowid desc", "relevance": "rank"}
+
+
+def search_data(conn: sqlite3.Connection, query: str, order: str = "newest") -> list[dict[str, Any]]:
     rows = conn.execute(
         f"""select traces.id, traces.started_at, traces.provider,
               coalesce(traces.request_model, traces.response_model) as model, traces.task_id, traces.cost_usd,
@@ -34,7 +39,7 @@ def search_data(conn: sqlite3.Connection, query: str) -> list[dict[str, Any]]:
               snippet(traces_fts, 1, '{OPEN}', '{CLOSE}', '…', 24) as completion_snippet
             from traces_fts join traces on traces.rowid = traces_fts.rowid
             where traces_fts match ?
-            order by rank
+            order by {ORDERS[order]}
             limit ?""",
         [escape_fts(query), LIMIT],
     ).fetchall()
@@ -49,13 +54,18 @@ def search_data(conn: sqlite3.Connection, query: str) -> list[dict[str, Any]]:
 
 async def search_view(datasette: Datasette, request: Request) -> Response:
     query = (request.args.get("q") or "").strip()
+    order = request.args.get("sort", "newest")
+    if order not in ORDERS:
+        order = "newest"
     db = await traces_db.find(datasette)
     results: list[dict[str, Any]] = []
     error = None
     if query:
         try:
-            results = await db.execute_fn(lambda conn: search_data(conn, query))
+            results = await db.execute_fn(lambda conn: search_data(conn, query, order))
         except sqlite3.OperationalError as e:  # e.g. the FTS table is missing on an old database
             error = str(e)
-    context = {"database": db.name, "q": query, "results": results, "error": error, "limit": LIMIT}
+    context = {
+        "database": db.name, "q": query, "sort": order, "results": results, "error": error, "limit": LIMIT,
+    }  # fmt: skip
     return Response.html(await datasette.render_template("r4u_search.html", context, request=request))

@@ -203,6 +203,10 @@ def test_search_page_highlights_matches_and_escapes_markup(sample):
     assert f"/-/r4u/trace/{ids['stream_tools']}" in html
     assert "<mark>Paris</mark>" in html
     assert "result" in text_of(html)
+    # newest first by default; ?sort=relevance ranks by bm25 instead
+    assert html.index(ids["tool_result"]) < html.index(ids["stream_tools"])
+    relevance = get(path, "/-/r4u/search?q=Paris&sort=relevance").text
+    assert '<option value="relevance" selected>' in relevance
     # a prompt containing markup is shown as text, never injected
     conn = sqlite3.connect(path)
     with conn:

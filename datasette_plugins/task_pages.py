@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import string
 from typing import TYPE_CHECKING, Any
 
 from datasette.utils.asgi import NotFound, Request, Response
@@ -24,10 +25,25 @@ PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def template_segments(template: str | None) -> list[tuple[str, bool]]:
-    """Split a template into (text, is_variable) pieces so variables can be highlighted."""
+    """Split a template into (text, is_variable) pieces so variables can be highlighted.
+
+    Templates are str.format strings (grouping doubles literal braces), so they are
+    parsed as such: `{{"city": "{city}"}}` shows `{"city": "` + variable city + `"}`.
+    """
     if not template:
         return []
     segments: list[tuple[str, bool]] = []
+    try:
+        for literal, field, _spec, _conversion in string.Formatter().parse(template):
+            if literal and segments and not segments[-1][1]:  # parse() splits literals at {{ and }}
+                segments[-1] = (segments[-1][0] + literal, False)
+            elif literal:
+                segments.append((literal, False))
+            if field is not None:
+                segments.append((field, True))
+        return segments
+    except ValueError:  # not a valid format string (hand-written template): highlight {name} spans only
+        segments = []
     position = 0
     for match in PLACEHOLDER.finditer(template):
         if match.start() > position:
@@ -47,8 +63,8 @@ def variable_names(task: dict[str, Any]) -> list[str]:
     if isinstance(names, list) and names:
         return [str(n) for n in names]
     seen: list[str] = []
-    for name in PLACEHOLDER.findall(task.get("template") or ""):
-        if name not in seen:
+    for name, is_variable in template_segments(task.get("template")):
+        if is_variable and name not in seen:
             seen.append(name)
     return seen
 

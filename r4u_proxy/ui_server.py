@@ -34,7 +34,9 @@ def ensure_ui_schema(db_path: str | Path) -> None:
 
     conn = open_db(db_path)
     try:
-        if not conn.execute("select 1 from sqlite_master where name = 'traces_fts'").fetchone():
+        # A file migrated by an earlier build of the UI migration may lack its newer parts.
+        names = {row[0] for row in conn.execute("select name from sqlite_master")}
+        if not {"traces_fts", "traces_rollup", "idx_traces_latency_window"} <= names:
             with conn:
                 add_ui_indexes(conn)
     finally:

@@ -260,3 +260,16 @@ def test_dashboard_rollup_stays_exact_through_updates_and_deletes(tmp_path):
     # the raw path (a task filter bypasses the rollup) agrees
     raw = get(path, f"/?window=all&task={TASK_SUMMARY}&_format=json").json()
     assert raw["totals"]["cost_usd"] == pytest.approx(15.0)
+
+
+def test_template_with_literal_braces_shows_them_once():
+    from r4u_proxy.datasette_plugins.task_pages import template_segments
+
+    segments = template_segments('Reply as JSON: {{"city": "{city}"}} for {{name}} and {user}')
+    assert segments == [
+        ('Reply as JSON: {"city": "', False),
+        ("city", True),
+        ('"} for {name} and ', False),
+        ("user", True),
+    ]
+    assert template_segments("broken {") == [("broken {", False)]

@@ -61,6 +61,11 @@ def demo(home: Path | None, python: str | None, port: int, serve: bool) -> None:
         raise click.ClickException(str(exc)) from None
     click.echo(summary)
     if serve:
+        from ..ui_server import port_in_use
+
+        if port and port_in_use(DEFAULT_HOST, port):
+            click.echo(f"r4u demo: port {port} is busy (another r4u UI?); serving on a free port instead")
+            port = 0
         serve_foreground(demo_home.db, DEFAULT_HOST, port)
     else:
         click.echo(f"See it with: r4u ui --home {demo_home.root}")

@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the sample-data generator shared with the UI tests
 
 from datasette.app import Datasette  # noqa: E402
-from test_ui_sample import add_bulk_traces, open_ui_db  # noqa: E402
+from test_ui_bulk_data import add_bulk_traces  # noqa: E402
+from test_ui_sample import open_ui_db  # noqa: E402
 
 from r4u_proxy.ui_server import DATASETTE_SETTINGS  # noqa: E402
 

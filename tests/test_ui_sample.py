@@ -4,21 +4,17 @@
 user meets: a streamed OpenAI call with tool calls, its follow-up with the tool
 result, an Anthropic call with thinking, a tool call and an image, a failed
 call, a Responses API call, a Gemini call, and two tasks with template
-variables. `add_bulk_traces(conn, n)` appends n realistic rows fast (bench).
+variables. Bulk data for the bench: test_ui_bulk_data.py.
 """
 
 from __future__ import annotations
 
 import json
-import random
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from r4u_proxy.store.migrations import open_db
-from r4u_proxy.store.schema import TRACE_COLUMNS
-from r4u_proxy.store.ui_indexes import add_ui_indexes
+from test_ui_rows import base_trace, chat_body, insert_rows, open_ui_db, openai_response
 
 TASK_SUMMARY = "task_summary"
 TASK_TRANSLATE = "task_translate"
@@ -32,82 +28,6 @@ TICKETS = [
     "Export to CSV produces an empty file since the last update.",
 ]
 LANGUAGES = ["French", "German", "Japanese", "Spanish"]
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def _trace_id(moment: datetime, serial: int) -> str:
-    """Sortable by time like the real ULIDs: 13-digit ms + a 13-digit serial."""
-    return f"{int(moment.timestamp() * 1000):013d}{serial:013d}"
-
-
-def _openai_headers() -> tuple[str, str]:
-    request = {
-        "authorization": "Bearer sk-…3f9a (redacted)",
-        "content-type": "application/json",
-        "user-agent": "OpenAI/Python 3.57.0",
-    }
-    response = {
-        "content-type": "text/event-stream",
-        "openai-processing-ms": "212",
-        "x-request-id": "req_abc123",
-    }
-    return json.dumps(request), json.dumps(response)
-
-
-def base_trace(moment: datetime, serial: int, **fields: Any) -> dict[str, Any]:
-    request_headers, response_headers = _openai_headers()
-    row: dict[str, Any] = {
-        "id": _trace_id(moment, serial),
-        "started_at": _iso(moment),
-        "project": "default",
-        "provider": "openai",
-        "operation": "chat",
-        "method": "POST",
-        "url": "https://api.openai.com/v1/chat/completions",
-        "host": "api.openai.com",
-        "path": "/v1/chat/completions",
-        "status_code": 200,
-        "request_model": "gpt-4o-mini",
-        "response_model": "gpt-4o-mini-2024-07-18",
-        "stream": 0,
-        "request_headers": request_headers,
-        "response_headers": response_headers,
-        "latency_ms": 800.0,
-        "ttft_ms": 300.0,
-        "input_tokens": 120,
-        "output_tokens": 40,
-        "cost_usd": 0.000042,
-        "finish_reason": "stop",
-        "priced_model": "gpt-4o-mini",
-    }
-    row.update(fields)
-    return row
-
-
-def _chat_body(messages: list[dict], model: str = "gpt-4o-mini", **extra: Any) -> str:
-    return json.dumps({"model": model, "messages": messages, **extra})
-
-
-def _openai_response(
-    content: str | None, tool_calls: list | None = None, model: str = "gpt-4o-mini-2024-07-18"
-) -> str:
-    message: dict[str, Any] = {"role": "assistant", "content": content}
-    if tool_calls:
-        message["tool_calls"] = tool_calls
-    return json.dumps(
-        {
-            "id": "chatcmpl-1",
-            "object": "chat.completion",
-            "model": model,
-            "choices": [
-                {"index": 0, "message": message, "finish_reason": "tool_calls" if tool_calls else "stop"}
-            ],
-            "usage": {"prompt_tokens": 120, "completion_tokens": 40, "total_tokens": 160},
-        }
-    )
 
 
 WEATHER_TOOL = {
@@ -151,8 +71,8 @@ def sample_rows(now: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any
         "stream_tools",
         50,
         stream=1,
-        request_body=_chat_body(question, tools=[WEATHER_TOOL], stream=True),
-        response_body=_openai_response(None, tool_calls),
+        request_body=chat_body(question, tools=[WEATHER_TOOL], stream=True),
+        response_body=openai_response(None, tool_calls),
         finish_reason="tool_calls",
         prompt_text="You are a weather bot. Use tools.\nWhat's the weather in Paris right now?",
         completion_text='get_weather({"city": "Paris"})',
@@ -185,8 +105,8 @@ def sample_rows(now: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any
     add(
         "tool_result",
         49,
-        request_body=_chat_body(follow_up, tools=[WEATHER_TOOL]),
-        response_body=_openai_response("It is 18 °C and sunny in Paris."),
+        request_body=chat_body(follow_up, tools=[WEATHER_TOOL]),
+        response_body=openai_response("It is 18 °C and sunny in Paris."),
         project="weather-bot",
         prompt_text="You are a weather bot. Use tools.\nWhat's the weather in Paris right now?",
         completion_text="It is 18 °C and sunny in Paris.",
@@ -352,13 +272,13 @@ def sample_rows(now: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any
             "summary" if i == 0 else None,
             60 * 24 * 2 - i * 300,
             task_id=TASK_SUMMARY,
-            request_body=_chat_body(
+            request_body=chat_body(
                 [
                     {"role": "system", "content": "You are a support assistant."},
                     {"role": "user", "content": prompt.split("\n\n", 1)[1]},
                 ]
             ),
-            response_body=_openai_response(f"Customer reports: {ticket.lower()}"),
+            response_body=openai_response(f"Customer reports: {ticket.lower()}"),
             prompt_text=prompt,
             completion_text=f"Customer reports: {ticket.lower()}",
             template_vars=json.dumps({"ticket": ticket}),
@@ -374,8 +294,8 @@ def sample_rows(now: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any
             task_id=TASK_TRANSLATE,
             request_model="gpt-4o",
             response_model="gpt-4o-2024-08-06",
-            request_body=_chat_body([{"role": "user", "content": prompt}], model="gpt-4o"),
-            response_body=_openai_response(f"[{language}] La réunion est jeudi à midi."),
+            request_body=chat_body([{"role": "user", "content": prompt}], model="gpt-4o"),
+            response_body=openai_response(f"[{language}] La réunion est jeudi à midi."),
             prompt_text=prompt,
             completion_text=f"[{language}] translation of the meeting note",
             template_vars=json.dumps({"language": language, "text": text}),
@@ -402,26 +322,6 @@ def sample_rows(now: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any
     return rows, tasks, ids
 
 
-def insert_rows(conn: sqlite3.Connection, table: str, rows: list[dict[str, Any]]) -> None:
-    columns = sorted({key for row in rows for key in row})
-    marks = ",".join("?" * len(columns))
-    names = ",".join(f"[{c}]" for c in columns)
-    with conn:
-        conn.executemany(
-            f"insert into {table} ({names}) values ({marks})", [[row.get(c) for c in columns] for row in rows]
-        )
-
-
-def open_ui_db(path: str | Path) -> sqlite3.Connection:
-    """open_db plus the UI migration (until it is appended to MIGRATIONS in schema.py)."""
-    conn = open_db(path)
-    has_fts = conn.execute("select 1 from sqlite_master where name = 'traces_fts'").fetchone()
-    if not has_fts:
-        with conn:
-            add_ui_indexes(conn)
-    return conn
-
-
 def make_sample_db(path: str | Path, now: datetime | None = None) -> dict[str, str]:
     """Write the sample traces and tasks to a new database; return ids of the notable traces."""
     conn = open_ui_db(path)
@@ -430,76 +330,3 @@ def make_sample_db(path: str | Path, now: datetime | None = None) -> dict[str, s
     insert_rows(conn, "tasks", tasks)
     conn.close()
     return ids
-
-
-def add_bulk_traces(
-    conn: sqlite3.Connection, n: int, *, days: int = 30, n_tasks: int = 200, seed: int = 1, batch_size: int = 5000
-) -> None:
-    """Append n traces spread over `days` (in time order, as the writer does), ~2 KB each, in n_tasks tasks."""
-    rng = random.Random(seed)
-    now = datetime.now(UTC)
-    offsets = sorted((rng.uniform(0, days * 86400) for _ in range(n)), reverse=True)
-    models = [
-        ("openai", "gpt-4o-mini", 0.00006),
-        ("openai", "gpt-4o", 0.002),
-        ("anthropic", "claude-sonnet-4-5", 0.004),
-        ("anthropic", "claude-haiku-4-5", 0.0008),
-        ("gemini", "gemini-2.5-flash", 0.0001),
-    ]
-    tasks = [
-        {
-            "id": f"bulk_task_{t:04d}",
-            "template": f"Task {t}: answer about {{topic}} for {{user}}.",
-            "trace_count": 0,
-            "variables": json.dumps(["topic", "user"]),
-        }
-        for t in range(n_tasks)
-    ]
-    filler = " ".join(
-        rng.choice(["alpha", "beta", "gamma", "delta", "report", "invoice", "weather"]) for _ in range(300)
-    )
-    columns = list(TRACE_COLUMNS)
-    batch: list[list[Any]] = []
-    insert = (
-        f"insert into traces ({','.join(f'[{c}]' for c in columns)}) values ({','.join('?' * len(columns))})"
-    )
-    for i in range(n):
-        moment = now - timedelta(seconds=offsets[i])
-        provider, model, cost = rng.choice(models)
-        task = tasks[rng.randrange(n_tasks)] if rng.random() < 0.9 else None
-        failed = rng.random() < 0.02
-        topic = rng.choice(["billing", "weather", "shipping", "refunds"])
-        prompt = f"Task: answer about {topic} for user{i % 977}. {filler}"
-        row = base_trace(
-            moment,
-            10_000_000 + i,
-            provider=provider,
-            request_model=model,
-            response_model=model,
-            project=rng.choice(["default", "support", "search", "batch"]),
-            stream=int(rng.random() < 0.5),
-            task_id=task["id"] if task else None,
-            status_code=500 if failed else 200,
-            error="upstream connection reset" if failed else None,
-            latency_ms=rng.lognormvariate(6.8, 0.6),
-            ttft_ms=rng.lognormvariate(5.8, 0.5),
-            input_tokens=rng.randint(50, 3000),
-            output_tokens=rng.randint(5, 800),
-            cost_usd=None if failed else cost * rng.uniform(0.5, 2),
-            request_body=_chat_body([{"role": "user", "content": prompt}], model=model),
-            response_body=_openai_response("Here is the answer about " + topic),
-            prompt_text=prompt,
-            completion_text="Here is the answer about " + topic,
-            template_vars=json.dumps({"topic": topic, "user": f"user{i % 977}"}) if task else None,
-            stream_timeline=json.dumps([[200 + 30 * k, 40] for k in range(20)]),
-            chunk_count=20,
-        )
-        batch.append([row.get(c) for c in columns])
-        if len(batch) >= batch_size:
-            with conn:
-                conn.executemany(insert, batch)
-            batch = []
-    if batch:
-        with conn:
-            conn.executemany(insert, batch)
-    insert_rows(conn, "tasks", tasks)

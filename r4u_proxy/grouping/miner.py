@@ -69,6 +69,7 @@ class Miner:
         self._siblings: dict[tuple[str, ...], set[int]] = {}
         # Log lines: clusters by first word across all token counts, for lines whose variables span words.
         self._by_first: dict[str, list[int]] = {}
+        self._spanning: dict[str, list[int]] = {}  # the subset of those whose variables span words
         self._sibling_keys: dict[int, list[tuple[str, ...]]] = {}
 
     # --- state ---------------------------------------------------------------------------
@@ -104,7 +105,7 @@ class Miner:
     def _remove(self, cluster: Cluster) -> None:
         self._unindex_siblings(cluster.id)
         del self.clusters[cluster.id]
-        for index in (self._partitions, self._by_first):
+        for index in (self._partitions, self._by_first, self._spanning):
             for ids in index.values():
                 if cluster.id in ids:
                     ids.remove(cluster.id)
@@ -125,7 +126,7 @@ class Miner:
         one_token = self.profile.one_token_variables
         candidates = list(self._partitions.get(key, ()))
         if one_token:
-            candidates += [c for c in self._by_first.get(self._first_key(key), ()) if self.clusters[c].spans]
+            candidates += self._spanning.get(self._first_key(key), ())
         for cluster_id in candidates:
             cluster = self.clusters[cluster_id]
             template = cluster.template
@@ -167,6 +168,7 @@ class Miner:
         elif best[2].spans and not best[1].spans:
             cluster = best[1]
             cluster.spans = True
+            self._spanning.setdefault(self._first_key(key), []).append(cluster.id)
             for ids in self._partitions.values():
                 if cluster.id in ids:
                     ids.remove(cluster.id)

@@ -35,7 +35,7 @@ def _run_child(db_path: str, log_path: str, stop: Any, wake: Any, parent_pid: in
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     with contextlib.suppress(OSError):
-        os.nice(5)  # the proxy comes first on a busy machine
+        os.nice(19)  # the proxy comes first: grouping gets the CPU time nobody else wants
     from r4u_proxy.grouping.store import Grouper
 
     grouper = Grouper(db_path)

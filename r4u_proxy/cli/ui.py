@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import click
 
 from ..paths import DEFAULT_HOST, DEFAULT_UI_PORT, Home
 from . import main
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def serve_foreground(db: Path, host: str, port: int) -> None:
@@ -17,6 +22,8 @@ def serve_foreground(db: Path, host: str, port: int) -> None:
     if port and port_in_use(host, port):
         raise click.ClickException(f"UI port {host}:{port} is already in use (pick another with --port)")
     server = start_ui(db, host, port)
+    # The Datasette child runs in its own session; make `kill` (SIGTERM) stop it like Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         if not server.wait_ready():
             raise click.ClickException(f"Datasette did not start on {server.url} (try `datasette serve {db}`)")

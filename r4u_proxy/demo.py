@@ -205,6 +205,20 @@ def _wait_for_rows(db: Path, expected: int, timeout: float) -> int:
     return found
 
 
+def _wait_for_grouping(db: Path, timeout: float) -> None:
+    import sqlite3
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with sqlite3.connect(db) as conn:
+                if not conn.execute("select 1 from traces where task_id is null limit 1").fetchone():
+                    return
+        except sqlite3.Error:
+            pass
+        time.sleep(0.3)
+
+
 def run_demo(home: Any, python: str, echo: Callable[[str], None] = print, count: int | None = None) -> str:
     """Fill home.db (a fresh file) with demo calls; returns a one-line summary. `home` is a paths.Home."""
     from r4u.environment import recording_environment
@@ -239,6 +253,8 @@ def run_demo(home: Any, python: str, echo: Callable[[str], None] = print, count:
                 raise DemoError(f"the demo calls failed:\n{ran.stderr.strip()[-2000:]}")
             result = json.loads(ran.stdout.strip().splitlines()[-1])
             recorded = _wait_for_rows(home.db, result["calls"], timeout=20)
+            if (home.log_dir / "grouping.log").exists():  # grouping runs beside the proxy: let it catch up
+                _wait_for_grouping(home.db, timeout=15)
         finally:
             _r4u("proxy", "stop", "--home", str(home.root))
     finally:

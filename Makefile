@@ -43,3 +43,9 @@ demo: venv app-venv
 
 clean:
 	rm -rf $(VENV) $(APP_VENV) build *.egg-info test-artifacts
+
+# Task grouping: prompt corpus GA/exactness, Loghub-2k beside drain3 (bench-only dependency), proxy
+# latency with grouping off vs busy; writes docs/benchmarks-grouping.md.
+bench-grouping: venv
+	$(BIN)/python -c 'import drain3' 2>/dev/null || $(BIN)/python -m pip install -q -e '.[bench]'
+	$(BIN)/python bench/grouping/run.py

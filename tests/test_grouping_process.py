@@ -1,0 +1,64 @@
+"""The grouping child process: picks up traces by itself, survives being killed, stops with its owner."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import time
+
+from test_grouping_store import fill, insert
+
+from r4u_proxy.grouping.process import GroupingProcess
+from r4u_proxy.store.migrations import open_db
+
+
+def grouped(db) -> tuple[int, int]:
+    conn = sqlite3.connect(db, timeout=30)
+    try:
+        return conn.execute("SELECT COUNT(task_id), COUNT(*) FROM traces").fetchone()
+    finally:
+        conn.close()
+
+
+def wait_all_grouped(db, expected: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if grouped(db) == (expected, expected):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"grouped {grouped(db)}, wanted {expected}")
+
+
+def test_child_groups_bursts_survives_kill_and_stops(tmp_path):
+    db = tmp_path / "traces.db"
+    open_db(db).close()
+    log = tmp_path / "logs" / "grouping.log"
+    rng = random.Random(4)
+    process = GroupingProcess(str(db), str(log))
+    process.start()
+    try:
+        for _ in range(600):  # a burst: worked off in batches
+            insert(db, fill(rng, rng.choice(["translate", "extract", "support"]))[0])
+        process.notify()
+        wait_all_grouped(db, 600)
+        batches = [int(line.split("grouped ")[1].split()[0]) for line in log.read_text().splitlines() if "grouped " in line]
+        assert sum(batches) == 600 and max(batches) <= 200
+
+        first_pid = process.pid
+        os.kill(first_pid, signal.SIGKILL)
+        for _ in range(50):  # recorded while the child is dead
+            insert(db, fill(rng, "translate")[0])
+        deadline = time.monotonic() + 30
+        while not (process.alive and process.pid != first_pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert process.alive and process.pid != first_pid and process.restarts == 1
+        wait_all_grouped(db, 650)
+        assert "restarting" in log.read_text()
+    finally:
+        process.stop(10)
+    assert not process.alive
+    insert(db, fill(rng, "translate")[0])
+    time.sleep(1.5)
+    assert grouped(db) == (650, 651)  # stopped means stopped

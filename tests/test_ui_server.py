@@ -93,3 +93,17 @@ def test_demo_fills_a_fresh_database_through_the_proxy(tmp_path):
     assert f"with the {expected_client} client" in result.stdout
     # the proxy and simulator are gone: nothing left running in the demo home
     assert not (home / "proxy.json").exists()
+
+
+def test_demo_falls_back_to_httpx_without_the_sdks(tmp_path):
+    """This environment (the proxy's) has httpx but not the SDKs: the same calls go out as plain requests."""
+    from r4u_proxy.demo import run_demo
+
+    home = Home(tmp_path / "demo")
+    summary = run_demo(home, python=sys.executable, echo=lambda _line: None, count=10)
+    assert "10 calls made with the httpx client" in summary
+    with sqlite3.connect(home.db) as conn:
+        rows = conn.execute("select stream, status_code, request_model from traces").fetchall()
+    assert len(rows) == 10
+    assert {status for _, status, _ in rows} == {200}
+    assert sum(stream for stream, _, _ in rows) == 2  # calls 9 and 10 are the streamed translations

@@ -203,6 +203,7 @@ def _isolated(likely: list[tuple[int, int, int]], shared: list[int]) -> list[tup
 # Between two anchors, stretches this short on both sides are aligned again, word by word: there
 # a single shared word ("Category:" between two short values) is template text, not chance.
 SHORT_GAP = 60
+LABEL_WEIGHT = 2.0  # a word with two marks around it: "\nCategory: "
 
 
 def _fill_short_gaps(
@@ -213,10 +214,13 @@ def _fill_short_gaps(
     for anchor in [*anchors, (len(t_keys), len(m_keys), 0)]:
         t_start, m_start, length = anchor
         short = 0 < t_start - prev_t <= SHORT_GAP and 0 < m_start - prev_m <= SHORT_GAP
-        # Inside a known variable nothing new is invented: its text is known to vary.
-        if short and not any(k.startswith("\x00") for k in t_keys[prev_t:t_start]):
+        # Next to a known variable, whose text is known to vary, a lone shared word ("if ") is chance;
+        # a labelled line ("\nCategory: ") is still template text.
+        near_slot = any(k.startswith("\x00") for k in t_keys[prev_t:t_start])
+        if short:
             for bt, bm, n in _equal_blocks(t_keys[prev_t:t_start], m_keys[prev_m:m_start]):
-                if t_count(prev_t + bt, prev_t + bt + n):
+                weight = t_count(prev_t + bt, prev_t + bt + n)
+                if weight >= (LABEL_WEIGHT if near_slot else 0.5):
                     filled.append((prev_t + bt, prev_m + bm, n))
         if length:
             filled.append(anchor)

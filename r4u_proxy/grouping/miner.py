@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .align import Alignment, align, initial_template, joined
 from .profile import PROMPTS, WILDCARD, Profile
@@ -56,6 +57,12 @@ class Event:
     old_template: Template
     into: int | None = None
     partition: str | None = None
+
+
+@lru_cache(maxsize=8192)
+def _template_words(template: Template, profile: Profile) -> float:
+    """Constant words of a log template (what a line must share to join it)."""
+    return sum(profile.weight(t) for t in profile.tokenize(template.skeleton(" ")) if not profile.is_variable_on_sight(t))
 
 
 class Miner:
@@ -198,7 +205,7 @@ class Miner:
             if cluster_id in same_length:
                 continue
             cluster = self.clusters[cluster_id]
-            template_words = self._words(self.profile.tokenize(cluster.template.skeleton(" ")))
+            template_words = _template_words(cluster.template, self.profile)
             if min(words, template_words) < SPAN_KEPT * max(words, template_words):
                 continue  # cannot share enough words: skip the alignment
             alignment = align(cluster.template, text, self.profile, tokens, positional=False)

@@ -273,3 +273,12 @@ def test_template_with_literal_braces_shows_them_once():
         ("user", True),
     ]
     assert template_segments("broken {") == [("broken {", False)]
+
+
+def test_other_datasette_instances_keep_their_home_page(tmp_path):
+    """The plugin is installed into the environment: without a traces table, / is Datasette's own index."""
+    other = tmp_path / "books.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("create table books (title text)")
+    html = get(other, "/").text
+    assert "books" in html and 'id="total-calls"' not in html

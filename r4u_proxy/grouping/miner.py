@@ -11,24 +11,24 @@ For each text, inside its partition:
 Over-merging is undone statistically: at checkpoints (6, 12, 24, ... texts) a cluster looks at the
 values of each of its variables in its recent texts; when they fall into a few groups that share
 constant text of their own (two templates behind one slot: a shared boilerplate system prompt, two
-prompt versions that differ in a few words), the cluster splits. Its owner then re-feeds the split
-cluster's members (see `events`).
+prompt versions that differ in a few words), the cluster splits; and a small early cluster whose
+texts all fit more specific templates is dissolved. Its owner then re-feeds the members of a split
+or dissolved cluster (see `Event`). What only log lines need lives in `log_lines.py`.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from functools import lru_cache
 
-from .align import Alignment, align, initial_template, joined
-from .profile import PROMPTS, WILDCARD, Profile
+from .align import Alignment, align, initial_template
+from .log_lines import LogLines
+from .profile import PROMPTS, Profile
 from .template import Template
 
 _SAMPLES = 32  # recent texts a cluster keeps for split checks
 _FIRST_CHECKPOINT = 6
 _STRAY_MAX = 4  # clusters this small are checked for being strays when a neighbour grows
-SPAN_KEPT = 0.9  # log lines of different token counts join only when sharing this much of their words
 
 
 @dataclass
@@ -59,13 +59,7 @@ class Event:
     partition: str | None = None
 
 
-@lru_cache(maxsize=8192)
-def _template_words(template: Template, profile: Profile) -> float:
-    """Constant words of a log template (what a line must share to join it)."""
-    return sum(profile.weight(t) for t in profile.tokenize(template.skeleton(" ")) if not profile.is_variable_on_sight(t))
-
-
-class Miner:
+class Miner(LogLines):
     def __init__(self, profile: Profile = PROMPTS, *, split: bool = True) -> None:
         self.profile = profile
         self.split_enabled = split and profile.split_slots
@@ -116,11 +110,6 @@ class Miner:
             for ids in index.values():
                 if cluster.id in ids:
                     ids.remove(cluster.id)
-
-    @staticmethod
-    def _first_key(key: str) -> str:
-        partition, _, rest = key.rpartition("#")
-        return partition.rpartition("#")[0] + "#" + rest
 
     # --- matching ------------------------------------------------------------------------
     def match(self, partition: str, text: str) -> tuple[int, list[str]] | None:
@@ -193,34 +182,6 @@ class Miner:
         self._count(cluster, text)
         return cluster.id, values
 
-    def _best_across_lengths(
-        self, key: str, text: str, tokens: list[str] | None
-    ) -> tuple[tuple[float, float], Cluster, Alignment] | None:
-        """Log lines: a template of another token count whose words this line shares almost all of
-        (an optional `(1.2 KB)`, a `<1 sec` for `00:02`): its variables may span words from now on."""
-        best = None
-        same_length = set(self._partitions.get(key, ()))  # already compared word by word
-        words = self._words(tokens or [])
-        for cluster_id in self._by_first.get(self._first_key(key), ()):
-            if cluster_id in same_length:
-                continue
-            cluster = self.clusters[cluster_id]
-            template_words = _template_words(cluster.template, self.profile)
-            if min(words, template_words) < SPAN_KEPT * max(words, template_words):
-                continue  # cannot share enough words: skip the alignment
-            alignment = align(cluster.template, text, self.profile, tokens, positional=False)
-            if alignment is None:
-                continue
-            denominator = max(alignment.template_content, alignment.text_content)
-            if denominator and alignment.anchored / denominator >= SPAN_KEPT:
-                score = (alignment.anchored, alignment.kept)
-                if best is None or score > best[0]:
-                    best = (score, cluster, alignment)
-        return best
-
-    def _words(self, tokens: list[str]) -> float:
-        return sum(self.profile.weight(t) for t in tokens if not self.profile.is_variable_on_sight(t))
-
     def _accepts(self, cluster: Cluster, alignment: Alignment) -> bool:
         profile = self.profile
         if profile.one_token_variables:
@@ -291,53 +252,6 @@ class Miner:
             if all(homes):
                 self._remove(stray)
                 self.events.append(Event("split", stray_id, stray.template, partition=stray.partition))
-
-    # --- log lines: a word that varies across several clusters is a variable -------------------
-    def _index_siblings(self, cluster: Cluster, key: str) -> Cluster:
-        """Index the cluster under each shape of its template with one constant word (not the first)
-        made a wildcard. When `fold_siblings` clusters share a shape, that word is a variable (user
-        names, states): fold them into the oldest."""
-        self._unindex_siblings(cluster.id)
-        tokens = self.profile.tokenize(cluster.template.skeleton(WILDCARD))
-        shapes = []
-        for i, token in enumerate(tokens):
-            if token == WILDCARD or not self.profile.is_content(token) or i == 0:
-                continue
-            shape = (key, *tokens[:i], WILDCARD, *tokens[i + 1 :])
-            members = self._siblings.setdefault(shape, set())
-            members.add(cluster.id)
-            shapes.append(shape)
-            if len(members) >= self.profile.fold_siblings:
-                self._sibling_keys[cluster.id] = shapes
-                return self._fold_siblings(shape, members)
-        self._sibling_keys[cluster.id] = shapes
-        return cluster
-
-    def _unindex_siblings(self, cluster_id: int) -> None:
-        for shape in self._sibling_keys.pop(cluster_id, []):
-            self._siblings.get(shape, set()).discard(cluster_id)
-
-    def _fold_siblings(self, shape: tuple[str, ...], members: set[int]) -> Cluster:
-        ids = sorted(members)
-        keeper = self.clusters[ids[0]]
-        constants: list[str] = []
-        current: list[str] = []
-        for token in shape[1:]:
-            if token == WILDCARD:
-                constants.append("".join(current))
-                current = []
-            else:
-                current.append(token)
-        constants.append("".join(current))
-        old = keeper.template
-        keeper.template = joined(constants)
-        self.events.append(Event("refined", keeper.id, old))
-        for other_id in ids[1:]:
-            other = self.clusters[other_id]
-            keeper.count += other.count
-            self._remove(other)
-            self.events.append(Event("merged", other.id, other.template, into=keeper.id))
-        return self._index_siblings(keeper, shape[0])
 
     # --- splitting -------------------------------------------------------------------------
     def _try_split(self, cluster: Cluster) -> None:

@@ -102,3 +102,15 @@ def test_unrelated_prompts_sharing_a_boilerplate_system_prompt_are_different_tas
 def test_variable_names_come_from_the_text_around_them():
     template = Template(("<document>\n", "\n</document>\nQuestion: ", '\nReturn {"lang": "', '"}\nTone: ', "\n```diff\n", "\n```\n", ""))
     assert variable_names(template) == ["document", "question", "lang", "tone", "diff", "var6"]
+
+
+def test_two_tasks_whose_templates_converge_are_merged_into_the_older():
+    miner = Miner()
+    miner.restore(1, "chat", Template(("[user]\nTranslate the following to French. Keep the formatting:\n\n", "")), 40)
+    miner.restore(2, "chat", Template(("[user]\nTranslate the following to German. Keep the formatting:\n\n", "")), 30)
+    cid, values = miner.add("chat", "[user]\nTranslate the following to Polish. Keep the formatting:\n\nDzien dobry")
+    assert cid == 1 and values == ["Polish", "Dzien dobry"]
+    assert list(miner.clusters) == [1] and miner.clusters[1].count == 71
+    merged = [e for e in miner.take_events() if e.kind == "merged"]
+    assert [(e.cluster, e.into) for e in merged] == [(2, 1)]
+    assert miner.match("chat", "[user]\nTranslate the following to German. Keep the formatting:\n\nHallo")[0] == 1

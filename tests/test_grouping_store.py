@@ -202,3 +202,40 @@ def test_r4u_tasks_command_lists_and_shows_tasks(db):
     shown = runner.invoke(main, ["tasks", data[0]["id"], "--db", str(db)])
     assert shown.exit_code == 0 and "var1 = " in shown.output and "template:" in shown.output
     assert runner.invoke(main, ["tasks", "task_nope", "--db", str(db)]).exit_code != 0
+
+
+def test_converging_tasks_are_merged_and_their_traces_follow(db):
+    from r4u_proxy.grouping.parts import signature
+    from r4u_proxy.grouping.schema import ensure_grouping_schema
+
+    sig = signature("openai", "chat", {"system": None, "turns": [{"role": "user", "text": "x"}], "tools": []})
+    conn = open_db(db)
+    ensure_grouping_schema(conn)
+    with conn:
+        for task_id, language in (("task_A", "French"), ("task_B", "German")):
+            head = f"[user]\nTranslate the following to {language}. Keep the formatting:\n\n"
+            conn.execute(
+                "INSERT INTO tasks (id, template, signature, variables, segments, trace_count) VALUES (?, ?, ?, ?, ?, 3)",
+                (task_id, head + "{var1}", sig, '["var1"]', json.dumps([head, ""])),
+            )
+    conn.close()
+    for task_id, language in (("task_A", "French"), ("task_B", "German")):
+        for text in ("one", "two", "three"):
+            insert(db, chat_body(None, f"Translate the following to {language}. Keep the formatting:\n\n{text}"))
+            conn = sqlite3.connect(db)
+            with conn:
+                conn.execute(
+                    "UPDATE traces SET task_id = ?, template_vars = ? WHERE rowid = (SELECT MAX(rowid) FROM traces)",
+                    (task_id, json.dumps({"var1": text})),
+                )
+                conn.execute("INSERT OR REPLACE INTO grouping_state VALUES ('last_rowid', (SELECT MAX(rowid) FROM traces))")
+            conn.close()
+    insert(db, chat_body(None, "Translate the following to Polish. Keep the formatting:\n\nDzien dobry"))
+    assert group_pending(db) == 1
+    (task,) = tasks(db).values()
+    assert task["id"] == "task_A" and task["trace_count"] == 7
+    assert json.loads(task["segments"]) == ["[user]\nTranslate the following to ", ". Keep the formatting:\n\n", ""]
+    for row in rows(db):
+        assert row["task_id"] == "task_A"
+        body = json.loads(row["request_body"])
+        assert task["template"].format(**json.loads(row["template_vars"])) == grouping_text(prompt_parts("openai_chat", body))

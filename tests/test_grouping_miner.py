@@ -114,3 +114,16 @@ def test_two_tasks_whose_templates_converge_are_merged_into_the_older():
     merged = [e for e in miner.take_events() if e.kind == "merged"]
     assert [(e.cluster, e.into) for e in merged] == [(2, 1)]
     assert miner.match("chat", "[user]\nTranslate the following to German. Keep the formatting:\n\nHallo")[0] == 1
+
+
+def test_the_older_task_id_survives_a_merge_even_when_the_newer_template_generalises():
+    miner = Miner()
+    # Restored in this order, the French cluster (2) is tried first, refined, and then covers the
+    # German one (1), which is older.
+    miner.restore(2, "chat", Template(("[user]\nTranslate the following to French. Keep the formatting:\n\n", "")), 40)
+    miner.restore(1, "chat", Template(("[user]\nTranslate the following to German. Keep the formatting:\n\n", "")), 30)
+    cid, _ = miner.add("chat", "[user]\nTranslate the following to Polish. Keep the formatting:\n\nDzien dobry")
+    assert cid == 1 and list(miner.clusters) == [1]
+    assert miner.clusters[1].template.constants == (
+        "[user]\nTranslate the following to ", ". Keep the formatting:\n\n", ""
+    )

@@ -169,10 +169,9 @@ class Miner(LogLines):
                 if cluster.id in ids:
                     ids.remove(cluster.id)
             self._unindex_siblings(cluster.id)
-            self._refine(cluster, best[2].template)
+            cluster = self._refine(cluster, best[2].template)
         else:
-            cluster = best[1]
-            self._refine(cluster, best[2].template)
+            cluster = self._refine(best[1], best[2].template)
         if self.profile.fold_siblings and not cluster.spans:
             cluster = self._index_siblings(cluster, key)
         values = cluster.template.match(text, one_token=self.profile.one_token_variables and not cluster.spans)
@@ -200,28 +199,36 @@ class Miner(LogLines):
         new = alignment.new_gaps
         return len(new) <= 2 and all(g.template_content <= 2 and g.text_content <= 4 for g in new)
 
-    def _refine(self, cluster: Cluster, template: Template) -> None:
+    def _refine(self, cluster: Cluster, template: Template) -> Cluster:
+        """Give the cluster its new template; returns the cluster that survives convergence."""
         if template == cluster.template:
-            return
+            return cluster
         old = cluster.template
         cluster.template = template
         self.events.append(Event("refined", cluster.id, old))
-        self._merge_converged(cluster)
+        return self._merge_converged(cluster)
 
-    def _merge_converged(self, cluster: Cluster) -> None:
-        """Fold every other cluster of the partition whose template this one now covers."""
+    def _merge_converged(self, cluster: Cluster) -> Cluster:
+        """Fold every other cluster of the partition whose template this one now covers; the older
+        id survives (with the covering template). Returns the surviving cluster."""
         one_token = self.profile.one_token_variables
         ids = next((ids for ids in self._partitions.values() if cluster.id in ids), [])
         for other_id in list(ids):
-            other = self.clusters[other_id]
-            if other is cluster:
+            other = self.clusters.get(other_id)
+            if other is None or other is cluster:
                 continue
             if cluster.template.match(other.template.skeleton(), one_token=one_token) is None:
                 continue
-            cluster.count += other.count
-            cluster.samples.extend(other.samples)
-            self._remove(other)
-            self.events.append(Event("merged", other.id, other.template, into=cluster.id))
+            keeper, gone = (other, cluster) if other.id < cluster.id else (cluster, other)
+            if keeper is other:
+                self.events.append(Event("refined", keeper.id, keeper.template))
+                keeper.template = cluster.template
+            keeper.count += gone.count
+            keeper.samples.extend(gone.samples)
+            self._remove(gone)
+            self.events.append(Event("merged", gone.id, gone.template, into=keeper.id))
+            cluster = keeper
+        return cluster
 
     def _count(self, cluster: Cluster, text: str) -> None:
         cluster.count += 1

@@ -63,7 +63,7 @@ def accepts_connections(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     if os.name == "nt":  # os.kill(pid, 0) would terminate the process there; rely on the port check
         return True
     try:
@@ -90,7 +90,7 @@ def find_running_proxy(home: Path) -> RunningProxy | None:
         host, port, pid = str(state["host"]), int(state["port"]), int(state.get("pid") or 0)
     except (KeyError, TypeError, ValueError):
         return None
-    if pid and not _pid_alive(pid):
+    if pid and not pid_alive(pid):
         return None
     if not accepts_connections(host, port):
         return None

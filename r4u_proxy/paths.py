@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from r4u.proxy_locator import r4u_home
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4848
@@ -12,7 +13,7 @@ DEFAULT_UI_PORT = 8484
 
 
 def default_home() -> Path:
-    return Path(os.environ.get("R4U_HOME") or Path.home() / ".r4u").expanduser()
+    return r4u_home()
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,20 @@
-"""The running proxy's state file (R4U_HOME/proxy.json): who runs, where, with which files."""
+"""The running proxy's state file (R4U_HOME/proxy.json): who runs, where, with which files.
+
+Reading it is shared with the stdlib-only shim (`r4u.proxy_locator`), which every r4u
+install has; writing it is the proxy's business.
+"""
 
 from __future__ import annotations
 
 import json
-import os
-import socket
-from pathlib import Path
 from typing import Any
 
+from r4u.proxy_locator import accepts_connections, pid_alive
+from r4u.proxy_locator import read_state as _read_state_file
+
 from .paths import Home
+
+__all__ = ["clear_state", "pid_alive", "read_state", "read_stats", "running_state", "write_state"]
 
 
 def write_state(home: Home, state: dict[str, Any]) -> None:
@@ -19,10 +25,7 @@ def write_state(home: Home, state: dict[str, Any]) -> None:
 
 
 def read_state(home: Home) -> dict[str, Any] | None:
-    try:
-        return json.loads(home.state_file.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
+    return _read_state_file(home.root)
 
 
 def clear_state(home: Home, pid: int | None = None) -> None:
@@ -33,36 +36,18 @@ def clear_state(home: Home, pid: int | None = None) -> None:
     home.state_file.unlink(missing_ok=True)
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 def running_state(home: Home) -> dict[str, Any] | None:
     """The state of a live proxy, or None (a state file left by a dead process is stale)."""
     state = read_state(home)
     if not state or not pid_alive(int(state.get("pid", 0))):
         return None
-    if not port_open(state["host"], int(state["port"])):
+    if not accepts_connections(state["host"], int(state["port"])):
         return None
     return state
 
 
 def read_stats(home: Home) -> dict[str, Any]:
     try:
-        return json.loads(Path(home.stats_file).read_text())
+        return json.loads(home.stats_file.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return {}

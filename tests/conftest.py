@@ -22,19 +22,13 @@ from typing import Any
 
 import pytest
 
+from r4u_proxy.simulator.certs import DEFAULT_NAMES
 from r4u_proxy.simulator.simulator import Simulator
 
 REPO = Path(__file__).resolve().parent.parent
 APP_PYTHON = REPO / ".venv-app" / "bin" / "python"
-SIMULATED_HOSTS = (
-    "api.openai.com",
-    "api.anthropic.com",
-    "generativelanguage.googleapis.com",
-    "api.groq.com",
-    "openrouter.ai",
-    "api.mistral.ai",
-    "api.deepseek.com",
-)
+# The provider hosts the simulator's certificate names (not its local test names).
+SIMULATED_HOSTS = tuple(name for name in DEFAULT_NAMES if name not in ("example.test", "localhost", "127.0.0.1"))
 
 
 def r4u_cmd(*args: str) -> list[str]:

@@ -6,10 +6,11 @@ import hashlib
 import json
 import socket
 import subprocess
+import textwrap
 import time
 
 import pytest
-from conftest import r4u_cmd, run_app, simulator_args, start_proxy
+from conftest import APP_PYTHON, r4u_cmd, run_app, simulator_args, start_proxy
 
 FETCH_RAW = """
 import hashlib, json, httpx
@@ -215,15 +216,18 @@ def test_ctrl_c_flushes_every_trace_including_a_stream_still_open(sim, tmp_path,
             pass
     """
     app = subprocess.Popen(
-        [str(__import__("conftest").APP_PYTHON), "-c", __import__("textwrap").dedent(code).replace("MARKER", marker)],
+        [str(APP_PYTHON), "-c", textwrap.dedent(code).replace("MARKER", marker)],
         env=proxy.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    first_line = app.stdout.readline().strip()
-    assert first_line == "streaming", app.stderr.read() if app.poll() is not None or not first_line else first_line
-    time.sleep(0.3)
-    assert proxy.stop() == 0
-    app.kill()
-    app.wait()
+    try:
+        first_line = app.stdout.readline().strip()
+        assert first_line == "streaming", first_line or app.stderr.read()
+        time.sleep(0.3)
+        assert proxy.stop() == 0
+    finally:
+        proxy.stop()
+        app.kill()
+        app.wait()
     rows = proxy.rows("json_extract(request_headers, '$.\"x-test-id\"') like ?", (f"{marker}-%",))
     assert len(rows) == 31
     hung = next(r for r in rows if r["request_headers"].count(f"{marker}-hang"))

@@ -121,7 +121,7 @@ class TraceWriter:
     def _insert(self, table: sqlite_utils.db.Table, rows: list[dict[str, Any]]) -> None:
         for attempt in range(3):
             try:
-                table.insert_all(rows, batch_size=len(rows), replace=True)
+                table.insert_all(rows, batch_size=len(rows), ignore=True)  # ids are unique ULIDs
                 COUNTERS.add("recorded", len(rows))
                 return
             except Exception:

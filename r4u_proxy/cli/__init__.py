@@ -17,6 +17,7 @@ def main() -> None:
 # Registration happens on import; keep these at the bottom.
 from . import cost as _cost  # noqa: E402,F401
 from . import env as _env  # noqa: E402,F401
+from . import insights as _insights  # noqa: E402,F401
 from . import proxy as _proxy  # noqa: E402,F401
 from . import tasks as _tasks  # noqa: E402,F401
 from . import ui as _ui  # noqa: E402,F401

@@ -1,8 +1,11 @@
-"""Which project a call belongs to: the user part of the proxy URL.
+"""Which project a call belongs to, and its tags — read from the request, never sent upstream.
 
-`HTTPS_PROXY=http://billing-bot@127.0.0.1:4848` makes clients send
-`Proxy-Authorization: Basic base64("billing-bot:")` — on the CONNECT for HTTPS, on every
-request for plain HTTP. r4u reads it as the project name; it never goes upstream.
+- Project: the user part of the proxy URL (`HTTPS_PROXY=http://billing-bot@127.0.0.1:4848` makes clients
+  send `Proxy-Authorization: Basic base64("billing-bot:")` on the CONNECT for HTTPS, on every request for
+  plain HTTP), or an `X-R4U-Project` header, which wins.
+- Tags: `X-R4U-Tag-<name>: value` headers. Code already tagged for other tools works unchanged:
+  Helicone's `Helicone-Property-<name>` and `Helicone-Session-Id`, LiteLLM's `x-litellm-tags: a,b`.
+All of these headers are removed before the request goes upstream.
 """
 
 from __future__ import annotations
@@ -13,6 +16,11 @@ import binascii
 from mitmproxy import http
 
 from r4u_proxy.guard import guarded
+
+PROJECT_HEADER = "x-r4u-project"
+TAG_PREFIXES = ("x-r4u-tag-", "helicone-property-")
+SESSION_HEADER = "helicone-session-id"
+LABELS_HEADER = "x-litellm-tags"
 
 
 def project_from_proxy_auth(value: str | None) -> str | None:
@@ -29,6 +37,22 @@ def project_from_proxy_auth(value: str | None) -> str | None:
     return project or None
 
 
+def pop_tags(headers: http.Headers) -> tuple[str | None, dict[str, object]]:
+    """Remove r4u's (and Helicone's/LiteLLM's) tagging headers; return (project, tags)."""
+    project = headers.pop(PROJECT_HEADER, None)
+    tags: dict[str, object] = {}
+    for name in list(headers.keys()):
+        low = name.lower()
+        prefix = next((p for p in TAG_PREFIXES if low.startswith(p)), None)
+        if prefix is not None and len(low) > len(prefix):
+            tags[low[len(prefix) :]] = headers.pop(name)
+    if (session := headers.pop(SESSION_HEADER, None)) is not None:
+        tags["session_id"] = session
+    if (labels := headers.pop(LABELS_HEADER, None)) is not None:
+        tags["labels"] = [label.strip() for label in labels.split(",") if label.strip()]
+    return (project.strip() or None) if project else None, tags
+
+
 class Project:
     def __init__(self) -> None:
         self.by_client: dict[str, str] = {}  # client connection id -> project from its CONNECT
@@ -41,10 +65,14 @@ class Project:
 
     @guarded
     def requestheaders(self, flow: http.HTTPFlow) -> None:
-        header = flow.request.headers.pop("proxy-authorization", None)  # plain HTTP: per request
-        project = project_from_proxy_auth(header) or self.by_client.get(flow.client_conn.id)
+        headers = flow.request.headers
+        from_url = project_from_proxy_auth(headers.pop("proxy-authorization", None))  # plain HTTP: per request
+        from_header, tags = pop_tags(headers)
+        project = from_header or from_url or self.by_client.get(flow.client_conn.id)
         if project:
             flow.metadata["r4u_project"] = project
+        if tags:
+            flow.metadata["r4u_tags"] = tags
 
     def client_disconnected(self, client) -> None:
         self.by_client.pop(client.id, None)

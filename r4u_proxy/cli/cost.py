@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -16,6 +16,9 @@ from ..pricing_overrides import PricesFileError
 from ..repricing import reprice_traces
 from ..stats import GROUPINGS, GroupStats, StatsReport, collect_stats
 from . import main
+from .tables import money as _money
+from .tables import render_table
+from .tables import tokens as _tokens
 
 
 def _db_path(home: Path | None, db: Path | None) -> Path:
@@ -37,18 +40,8 @@ def _db_options(f: Callable) -> Callable:
 # --- r4u stats ------------------------------------------------------------------------------------
 
 
-def _money(value: float | None) -> str:
-    if value is None:
-        return "—"  # unknown, which is not $0
-    return f"${value:,.2f}" if value >= 100 else f"${value:,.4f}"
-
-
 def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f}"
-
-
-def _tokens(value: int) -> str:
-    return f"{value:,}"
 
 
 _COLUMNS: list[tuple[str, Callable[[GroupStats], str]]] = [
@@ -63,32 +56,6 @@ _COLUMNS: list[tuple[str, Callable[[GroupStats], str]]] = [
     ("p50 ttft", lambda g: _ms(g.ttft_p50_ms)),
     ("p95 ttft", lambda g: _ms(g.ttft_p95_ms)),
 ]
-
-
-def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]], text_columns: int = 1) -> list[str]:
-    """Aligned lines: the first `text_columns` columns left-aligned, the numbers after them right.
-
-    Colour is added after padding, because ANSI codes would otherwise count toward the width;
-    click.echo drops it again when stdout is not a terminal.
-    """
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-
-    def line(cells: Sequence[str]) -> list[str]:
-        return [
-            c.ljust(w) if i < text_columns else c.rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ]
-
-    lines = ["  ".join(click.style(c, bold=True) for c in line(headers))]
-    for row in rows:
-        cells = line(row)
-        for i, header in enumerate(headers):
-            if header == "spend" and cells[i].strip() != "—":
-                cells[i] = click.style(cells[i], fg="green")
-            elif header == "unpriced" and cells[i].strip() != "0":
-                cells[i] = click.style(cells[i], fg="yellow")
-        lines.append("  ".join(cells))
-    return lines
 
 
 def _section(title: str, groups: list[GroupStats], limit: int) -> list[str]:

@@ -1,1 +1,124 @@
-"""Placeholder: commands of this module are registered on `main` from r4u_proxy.cli."""
+"""`r4u insights`: repeated requests, prompt prefixes missing the cache, and a what-if price table."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import click
+
+from ..insights import InsightsReport, collect_insights
+from ..insights.prefixes import CACHE_LIFETIME_S
+from . import main
+from .cost import _db_options, _db_path
+from .tables import money, render_table, tokens
+
+
+def _title(text: str) -> str:
+    return click.style(text, fg="cyan", bold=True)
+
+
+def _repeats_section(report: InsightsReport) -> list[str]:
+    repeats = report.repeats
+    lines = [_title("repeated identical requests (what a response cache would have saved)")]
+    if not repeats.groups:
+        return [*lines, "none: no two successful calls sent the same request"]
+    lines.append(
+        f"{repeats.repeated_calls:,} repeated calls, {money(repeats.saving_usd)} "
+        "(every call of a group but the first)"
+    )
+    rows = [
+        [
+            g.model or "(no model)",
+            g.example_trace_id,
+            f"{g.count:,}",
+            money(g.saving_usd),
+            g.first_seen[:19].replace("T", " "),
+            g.last_seen[:19].replace("T", " "),
+        ]
+        for g in repeats.groups
+    ]
+    return lines + render_table(["model", "example trace", "calls", "saving", "first", "last"], rows, 2)
+
+
+def _prefixes_section(report: InsightsReport) -> list[str]:
+    lines = [_title("stable prompt prefixes missing the provider's prompt cache")]
+    if not report.prefixes:
+        return [*lines, "none: no group of calls shares a cacheable prefix without reading the cache"]
+    lines.append(
+        f"estimated saving: warm calls (within {CACHE_LIFETIME_S // 60} min of the previous one) "
+        "x the prefix read at the cache-read price"
+    )
+    rows = [
+        [
+            (f.task_id or "(no task)")[:12],
+            f.model or "(no model)",
+            f"{f.calls:,}",
+            f"{f.warm_calls:,}",
+            tokens(f.prefix_tokens),
+            f"{f.cached_share:.0%}",
+            money(f.saving_usd),
+            f.note,
+        ]
+        for f in report.prefixes
+    ]
+    headers = ["task", "model", "calls", "warm", "prefix tok", "cached", "saving", "note"]
+    lines += render_table(headers, rows, 2)
+    return lines
+
+
+def _what_if_section(report: InsightsReport) -> list[str]:
+    what_if = report.what_if
+    lines = [_title(f"what-if: {what_if.label}")]
+    if not what_if.tasks:
+        return [*lines, "none: no tasks yet (grouping finds them in the background)"]
+    tiers: dict[str, list[str]] = {}
+    for m in what_if.models:
+        tiers.setdefault(m.tier, []).append(m.model)
+    lines.append("  ·  ".join(f"{tier}: {', '.join(names)}" for tier, names in tiers.items()))
+    rows = [
+        [
+            f"{t.task_id} {t.template[:30]}".strip(),
+            f"{t.calls:,}",
+            money(t.actual_usd),
+            *(money(t.cost_at[m.model]) for m in what_if.models),
+        ]
+        for t in what_if.tasks
+    ]
+    return lines + render_table(["task", "calls", "actual", *(m.model for m in what_if.models)], rows)
+
+
+def render_insights(report: InsightsReport) -> str:
+    window = f"since {report.since}" if report.since else "all history"
+    lines = [click.style(f"r4u insights — {window}", bold=True)]
+    for section in (_repeats_section, _prefixes_section, _what_if_section):
+        lines += ["", *section(report)]
+    return "\n".join(lines)
+
+
+@main.command()
+@_db_options
+@click.option(
+    "--since",
+    default=None,
+    metavar="SPAN",
+    help="Only calls in the last SPAN (30m, 24h, 7d, 2w) or since a date.",
+)
+@click.option("--limit", default=10, show_default=True, help="Rows per section.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def insights(home: Path | None, db: Path | None, since: str | None, limit: int, as_json: bool) -> None:
+    """Where spend could shrink: repeated requests, uncached prompt prefixes, other models' prices."""
+    path = _db_path(home, db)
+    if not path.exists():
+        raise click.ClickException(f"no traces yet: {path} does not exist")
+    try:
+        report = collect_insights(path, since, limit)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    except sqlite3.Error as exc:
+        raise click.ClickException(f"cannot read {path}: {exc}") from None
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        click.echo(render_insights(report))

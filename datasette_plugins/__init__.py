@@ -10,6 +10,7 @@ Pages (all plain server-rendered HTML, no JavaScript needed):
     /-/r4u/tasks               tasks by cost
     /-/r4u/task/<id>           one task: template, variables, traces, trend
     /-/r4u/search?q=           full-text search
+    /-/r4u/insights            repeated requests, prompts missing the cache, what-if prices
 The JSON API is Datasette's own table JSON plus NAMED_QUERIES (named_queries.py).
 """
 
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from datasette import hookimpl
 from datasette.utils.asgi import Request, Response
 
-from . import dashboard, formatting, search_page, task_pages, trace_page, traces_db
+from . import dashboard, formatting, insights_page, search_page, task_pages, trace_page, traces_db
 from .named_queries import NAMED_QUERIES
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ def register_routes(datasette: Datasette) -> list[tuple[str, Any]]:
         (rf"^{PREFIX}/tasks$", task_pages.tasks_view),
         (rf"^{PREFIX}/task/(?P<task_id>[^/]+)$", task_pages.task_view),
         (rf"^{PREFIX}/search$", search_page.search_view),
+        (rf"^{PREFIX}/insights$", insights_page.insights_view),
     ]
 
 
@@ -83,4 +85,5 @@ def menu_links(datasette: Datasette) -> list[dict[str, str]]:
         {"href": datasette.urls.path("/"), "label": "r4u dashboard"},
         {"href": datasette.urls.path(f"{PREFIX}/tasks"), "label": "Tasks by cost"},
         {"href": datasette.urls.path(f"{PREFIX}/search"), "label": "Search prompts"},
+        {"href": datasette.urls.path(f"{PREFIX}/insights"), "label": "Insights"},
     ]

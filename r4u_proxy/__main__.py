@@ -1,3 +1,4 @@
 from r4u_proxy.cli import main
 
-main()
+if __name__ == "__main__":  # spawned child processes import this module too
+    main()

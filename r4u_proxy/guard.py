@@ -14,25 +14,41 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Counters:
-    """Process-wide counters, reported in proxy-stats.json and `r4u proxy status`."""
+    """Counters reported in proxy-stats.json and `r4u proxy status`.
+
+    The proxy and its writer process count into one shared-memory array once `attach()` is
+    called in each, so either can publish the totals.
+    """
+
+    NAMES = ("recorded", "dropped", "addon_errors", "analysis_errors", "write_errors")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.values: dict[str, int] = {
-            "recorded": 0,
-            "dropped": 0,
-            "addon_errors": 0,
-            "analysis_errors": 0,
-            "write_errors": 0,
-        }
+        self._local = dict.fromkeys(self.NAMES, 0)
+        self._shared: Any = None  # a multiprocessing Array("q") once attached
+
+    def attach(self, shared: Any) -> None:
+        current = self.snapshot()  # counts so far carry over into the shared array
+        with self._lock, shared.get_lock():
+            for i, name in enumerate(self.NAMES):
+                shared[i] += current[name]
+            self._shared = shared
 
     def add(self, name: str, n: int = 1) -> None:
+        index = self.NAMES.index(name)
+        if self._shared is not None:
+            with self._shared.get_lock():
+                self._shared[index] += n
+            return
         with self._lock:
-            self.values[name] = self.values.get(name, 0) + n
+            self._local[name] += n
 
     def snapshot(self) -> dict[str, int]:
+        if self._shared is not None:
+            with self._shared.get_lock():
+                return dict(zip(self.NAMES, self._shared[:], strict=True))
         with self._lock:
-            return dict(self.values)
+            return dict(self._local)
 
 
 COUNTERS = Counters()

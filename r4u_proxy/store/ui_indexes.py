@@ -78,7 +78,7 @@ ROLLUP_TABLE = f"""CREATE TABLE IF NOT EXISTS [traces_rollup] (
 def _rollup_values(row: str) -> list[str]:
     """The key and the per-trace contribution, as SQL expressions over `new` or `old`."""
     return [
-        f"substr({row}.started_at, 1, 13)", f"coalesce({row}.provider, '')",
+        f"coalesce(substr({row}.started_at, 1, 13), '')", f"coalesce({row}.provider, '')",
         f"coalesce({row}.request_model, {row}.response_model, '')", f"coalesce({row}.project, '')",
         "1", f"{row}.cost_usd IS NOT NULL", f"coalesce({row}.cost_usd, 0)", f"coalesce({row}.input_tokens, 0)",
         f"coalesce({row}.output_tokens, 0)", f"coalesce(({row}.status_code >= 400 OR {row}.error IS NOT NULL), 0)",

@@ -58,27 +58,36 @@ def _window(cutoff: str | None) -> tuple[str, list[str]]:
     return ("AND started_at >= ?", [cutoff]) if cutoff else ("", [])
 
 
+def _candidate_rowids(conn: sqlite3.Connection, since: str, params: list[str]) -> list[int]:
+    """Rows that share provider, model and input-token count with another row of the window.
+
+    Identical requests report identical input-token counts, so only these can repeat. This pass
+    reads the dashboard's covering index (no request bodies); the bodies are read only for the
+    rows it returns, by rowid.
+    """
+    keys: dict[tuple, list[int]] = {}
+    for rowid, provider, model, input_tokens in conn.execute(
+        f"SELECT rowid, provider, request_model, input_tokens FROM traces WHERE {_SUCCESS} {since}", params
+    ):
+        keys.setdefault((provider, model, input_tokens), []).append(rowid)
+    return sorted(rowid for rowids in keys.values() if len(rowids) > 1 for rowid in rowids)
+
+
+_BATCH = 500  # rowids per query, under SQLite's bound-parameter limit
+
+
 def find_repeats(conn: sqlite3.Connection, cutoff: str | None, limit: int) -> Repeats:
     since, params = _window(cutoff)
-    # Identical requests report identical input-token counts, so only calls that share provider,
-    # model and input tokens can repeat. This first pass reads the dashboard's covering index,
-    # never a request body; the bodies are read only for these candidates.
-    candidates = conn.execute(
-        f"""SELECT provider, request_model, input_tokens FROM traces
-            WHERE {_SUCCESS} {since}
-            GROUP BY provider, request_model, input_tokens HAVING count(*) > 1""",
-        params,
-    ).fetchall()
+    rowids = _candidate_rowids(conn, since, params)
     groups: dict[tuple, list[sqlite3.Row]] = {}
-    for provider, model, input_tokens in candidates:
+    for start in range(0, len(rowids), _BATCH):
+        batch = rowids[start : start + _BATCH]
         rows = conn.execute(
             f"""SELECT id, started_at, provider, operation, path, request_model, response_model,
                        request_body, cost_usd, prompt_text
-                FROM traces
-                WHERE provider IS ? AND request_model IS ? AND input_tokens IS ? AND {_SUCCESS} {since}
-                ORDER BY started_at, id""",
-            [provider, model, input_tokens, *params],
-        ).fetchall()
+                FROM traces WHERE rowid IN ({",".join("?" * len(batch))})""",
+            batch,
+        )
         for row in rows:
             key = (row[2], row[3], row[4], row[5], body_fingerprint(row[7]))
             groups.setdefault(key, []).append(row)
@@ -87,6 +96,7 @@ def find_repeats(conn: sqlite3.Connection, cutoff: str | None, limit: int) -> Re
     for rows in groups.values():
         if len(rows) < 2:
             continue
+        rows.sort(key=lambda r: (r[1] or "", r[0]))
         repeats = rows[1:]
         costs = [r[8] for r in repeats if r[8] is not None]
         saving = sum(costs) if costs else None

@@ -64,7 +64,7 @@ def _prefixes_section(report: InsightsReport) -> list[str]:
         for f in report.prefixes
     ]
     headers = ["task", "model", "calls", "warm", "prefix tok", "cached", "saving", "note"]
-    lines += render_table(headers, rows, 2)
+    lines += render_table(headers, rows, 2, trailing_text_columns=1)
     return lines
 
 

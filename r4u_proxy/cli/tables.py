@@ -21,17 +21,25 @@ def tokens(value: int) -> str:
     return f"{value:,}"
 
 
-def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]], text_columns: int = 1) -> list[str]:
-    """Aligned lines: the first `text_columns` columns left-aligned, the numbers after them right.
+def render_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    text_columns: int = 1,
+    trailing_text_columns: int = 0,
+) -> list[str]:
+    """Aligned lines: the first `text_columns` columns left-aligned, the numbers after them right,
+    and the last `trailing_text_columns` (notes) left-aligned again.
 
     Colour is added after padding, because ANSI codes would otherwise count toward the width;
     click.echo drops it again when stdout is not a terminal.
     """
     widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
 
+    first_trailing = len(headers) - trailing_text_columns
+
     def line(cells: Sequence[str]) -> list[str]:
         return [
-            c.ljust(w) if i < text_columns else c.rjust(w)
+            c.ljust(w) if i < text_columns or i >= first_trailing else c.rjust(w)
             for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         ]
 
@@ -43,5 +51,5 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]], text_col
                 cells[i] = click.style(cells[i], fg="green")
             elif header in _YELLOW_HEADERS and cells[i].strip() != "0":
                 cells[i] = click.style(cells[i], fg="yellow")
-        lines.append("  ".join(cells))
+        lines.append("  ".join(cells).rstrip())
     return lines

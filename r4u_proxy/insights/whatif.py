@@ -81,7 +81,7 @@ def what_if(conn: sqlite3.Connection, cutoff: str | None, limit: int) -> WhatIf:
                    sum(t.cost_usd IS NULL AND (t.input_tokens IS NOT NULL OR t.output_tokens IS NOT NULL)),
                    group_concat(DISTINCT coalesce(t.request_model, t.response_model))
             FROM traces AS t LEFT JOIN tasks AS k ON k.id = t.task_id
-            WHERE t.task_id IS NOT NULL {since.replace("started_at", "t.started_at")}
+            WHERE t.task_id IS NOT NULL {"AND t.started_at >= ?" if cutoff else ""}
             GROUP BY t.task_id ORDER BY sum(t.cost_usd) DESC NULLS LAST, count(*) DESC LIMIT ?""",
         [*params, limit],
     ).fetchall()

@@ -16,26 +16,10 @@ from ..pricing_overrides import PricesFileError
 from ..repricing import reprice_traces
 from ..stats import GROUPINGS, GroupStats, StatsReport, collect_stats
 from . import main
+from .options import db_options, db_path
 from .tables import money as _money
 from .tables import render_table
 from .tables import tokens as _tokens
-
-
-def _db_path(home: Path | None, db: Path | None) -> Path:
-    return db if db is not None else Home.resolve(home).db
-
-
-def _db_options(f: Callable) -> Callable:
-    f = click.option(
-        "--db", type=click.Path(dir_okay=False, path_type=Path), help="SQLite file (default: HOME/traces.db)."
-    )(f)
-    return click.option(
-        "--home",
-        type=click.Path(file_okay=False, path_type=Path),
-        envvar="R4U_HOME",
-        help="r4u's directory (default: $R4U_HOME or ~/.r4u).",
-    )(f)
-
 
 # --- r4u stats ------------------------------------------------------------------------------------
 
@@ -98,7 +82,7 @@ def render_report(report: StatsReport, limit: int) -> str:
 
 
 @main.command()
-@_db_options
+@db_options
 @click.option(
     "--since",
     default=None,
@@ -123,7 +107,7 @@ def stats(
     as_json: bool,
 ) -> None:
     """Spend, calls, tokens and p50/p95 latency and TTFT by model, project and task."""
-    path = _db_path(home, db)
+    path = db_path(home, db)
     if not path.exists():
         raise click.ClickException(f"no traces yet: {path} does not exist")
     try:
@@ -142,7 +126,7 @@ def stats(
 
 
 @main.command()
-@_db_options
+@db_options
 @click.option(
     "--since",
     default=None,

@@ -11,7 +11,7 @@ import click
 from ..insights import InsightsReport, collect_insights
 from ..insights.prefixes import CACHE_LIFETIME_S
 from . import main
-from .cost import _db_options, _db_path
+from .options import db_options, db_path
 from .tables import money, render_table, tokens
 
 
@@ -98,7 +98,7 @@ def render_insights(report: InsightsReport) -> str:
 
 
 @main.command()
-@_db_options
+@db_options
 @click.option(
     "--since",
     default=None,
@@ -109,7 +109,7 @@ def render_insights(report: InsightsReport) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def insights(home: Path | None, db: Path | None, since: str | None, limit: int, as_json: bool) -> None:
     """Where spend could shrink: repeated requests, uncached prompt prefixes, other models' prices."""
-    path = _db_path(home, db)
+    path = db_path(home, db)
     if not path.exists():
         raise click.ClickException(f"no traces yet: {path} does not exist")
     try:

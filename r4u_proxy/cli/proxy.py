@@ -20,6 +20,7 @@ from ..hosts import BadHostSpec, host_regex, parse_resolve
 from ..paths import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_UI_PORT, Home
 from ..state import clear_state, pid_alive, read_state, read_stats, running_state
 from . import main
+from .options import home_option
 
 
 class UserError(click.ClickException):
@@ -29,13 +30,6 @@ class UserError(click.ClickException):
 
     def show(self, file=None) -> None:
         click.echo(f"r4u: error: {self.format_message()}", err=True)
-
-
-def home_option(f):
-    return click.option(
-        "--home", type=click.Path(file_okay=False, path_type=Path), default=None,
-        help="r4u's folder (default: $R4U_HOME or ~/.r4u).",
-    )(f)  # fmt: skip
 
 
 @main.group()

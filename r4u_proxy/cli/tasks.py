@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from ..paths import Home
 from . import main
+from .options import db_options, db_path
 
 
 def _connect(db: Path) -> sqlite3.Connection:
@@ -42,9 +42,7 @@ def _one_line(template: str, width: int) -> str:
 
 @main.command()
 @click.argument("task_id", required=False)
-@click.option("--home", type=click.Path(file_okay=False, path_type=Path), envvar="R4U_HOME",
-              help="r4u's directory (default: $R4U_HOME or ~/.r4u).")  # fmt: skip
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="SQLite file (default: HOME/traces.db).")
+@db_options
 @click.option("--group", "group_now", is_flag=True,
               help="Group traces not grouped yet before listing (use when no proxy is running: "
                    "a running proxy groups by itself).")  # fmt: skip
@@ -55,7 +53,7 @@ def tasks(
     task_id: str | None, home: Path | None, db: Path | None, group_now: bool, limit: int, examples: int, as_json: bool
 ) -> None:
     """The prompt templates r4u found in your traffic (tasks), busiest first; or one TASK_ID in detail."""
-    path = db if db is not None else Home.resolve(home).db
+    path = db_path(home, db)
     if not path.exists():
         raise click.ClickException(f"no traces yet: {path} does not exist")
     if group_now:

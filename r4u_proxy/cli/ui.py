@@ -9,6 +9,7 @@ import click
 
 from ..paths import DEFAULT_HOST, DEFAULT_UI_PORT, Home
 from . import main
+from .options import db_options, db_path
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -36,13 +37,12 @@ def serve_foreground(db: Path, host: str, port: int) -> None:
 
 
 @main.command()
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="SQLite file (default: HOME/traces.db).")
-@click.option("--home", type=click.Path(file_okay=False, path_type=Path), help="R4U_HOME (default ~/.r4u).")
+@db_options
 @click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address the UI listens on.")
 @click.option("--port", default=DEFAULT_UI_PORT, show_default=True, type=int, help="UI port (0: any free one).")
 def ui(db: Path | None, home: Path | None, host: str, port: int) -> None:
     """Serve the traces database in the Datasette UI (without the proxy)."""
-    serve_foreground(db or Home.resolve(home).db, host, port)
+    serve_foreground(db_path(home, db), host, port)
 
 
 @main.command()

@@ -1,7 +1,7 @@
 """/-/r4u/insights: the `r4u insights` findings as a page (and JSON with ?_format=json).
 
 The numbers come from `r4u_proxy.insights`, the same code as the command, run on Datasette's
-read connection for the chosen window (?window=1h|24h|7d|30d|all, default 7d).
+read connection for the chosen window (?window=1h|24h|7d|30d|all, default 24h).
 """
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ from r4u_proxy.insights.prefixes import CACHE_LIFETIME_S
 from r4u_proxy.timewindow import iso_utc
 
 from . import traces_db
-from .dashboard import DEFAULT_WINDOW, WINDOWS
+from .dashboard import WINDOWS
+
+# Insights read request bodies, not just indexes: 24 h answers in ~0.2 s on 100k traces, 7 d in ~1 s.
+DEFAULT_WINDOW = "24h"
 
 if TYPE_CHECKING:
     from datasette.app import Datasette

@@ -21,6 +21,9 @@ PROJECT_HEADER = "x-r4u-project"
 TAG_PREFIXES = ("x-r4u-tag-", "helicone-property-")
 SESSION_HEADER = "helicone-session-id"
 LABELS_HEADER = "x-litellm-tags"
+# Raw-name prefixes of every header this addon reads: most requests carry none of them, and one pass
+# over the raw fields is much cheaper than a Headers.pop() per name.
+_OURS = (b"x-r4u-", b"helicone-", LABELS_HEADER.encode(), b"proxy-authorization")
 
 
 def project_from_proxy_auth(value: str | None) -> str | None:
@@ -66,6 +69,10 @@ class Project:
     @guarded
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         headers = flow.request.headers
+        if not any(name.lower().startswith(_OURS) for name, _ in headers.fields):
+            if project := self.by_client.get(flow.client_conn.id):
+                flow.metadata["r4u_project"] = project
+            return
         from_url = project_from_proxy_auth(headers.pop("proxy-authorization", None))  # plain HTTP: per request
         from_header, tags = pop_tags(headers)
         project = from_header or from_url or self.by_client.get(flow.client_conn.id)

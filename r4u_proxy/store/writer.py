@@ -22,6 +22,7 @@ from typing import Any
 
 from ..guard import COUNTERS, log
 
+BATCH_WINDOW_S = 0.05  # a trace is on disk at most this much later than without batching
 _STOP = None  # the sentinel that ends the writer after everything before it is written
 _CONTEXT = multiprocessing.get_context("spawn")  # never fork a process with an event loop and threads
 
@@ -143,6 +144,8 @@ class _Loop:
                 stopping = True
 
     def _next_batch(self) -> tuple[list[dict[str, Any]], bool]:
+        """Up to batch_size exchanges, waiting at most BATCH_WINDOW_S after the first for more: one
+        transaction per trace cost 4x the CPU of batches (profiled: 0.29 vs 0.07 ms per row)."""
         try:
             first = self.work.get(timeout=1.0)
         except queue.Empty:
@@ -150,9 +153,11 @@ class _Loop:
         if first is _STOP:
             return [], True
         batch = [first]
+        deadline = time.monotonic() + BATCH_WINDOW_S
         while len(batch) < self.batch_size:
+            remaining = deadline - time.monotonic()
             try:
-                item = self.work.get_nowait()
+                item = self.work.get(timeout=remaining) if remaining > 0 else self.work.get_nowait()
             except queue.Empty:
                 break
             if item is _STOP:

@@ -146,7 +146,7 @@ class Miner(LogLines):
             return found
 
         best: tuple[tuple[float, float], Cluster, Alignment] | None = None
-        for cluster_id in self._partitions.get(key, ()):
+        for cluster_id in self._align_candidates(key):
             cluster = self.clusters[cluster_id]
             alignment = align(cluster.template, text, self.profile, tokens)
             if alignment is None or not self._accepts(cluster, alignment):
@@ -180,6 +180,15 @@ class Miner(LogLines):
             values = []
         self._count(cluster, text)
         return cluster.id, values
+
+    def _align_candidates(self, key: str) -> list[int]:
+        ids = self._partitions.get(key, [])
+        limit = self.profile.max_align
+        if limit is None or len(ids) <= limit:
+            return list(ids)
+        templates = [i for i in ids if self.clusters[i].template.variable_count]
+        one_offs = [i for i in ids if not self.clusters[i].template.variable_count]
+        return templates[-limit:] + one_offs[-(limit // 4) :]
 
     def _accepts(self, cluster: Cluster, alignment: Alignment) -> bool:
         profile = self.profile

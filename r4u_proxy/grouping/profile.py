@@ -50,6 +50,10 @@ class Profile:
     fold_siblings: int
     # Logs: runs of blanks mean nothing, so they are made single spaces before mining.
     collapse_blanks: bool
+    # Prompts: align a new text against at most this many clusters of its partition (all templates
+    # that have variables, then the newest one-off texts). Without a bound, short one-off prompts
+    # that never form a template made every new trace align against every earlier one: quadratic.
+    max_align: int | None = None
     _weights: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
     _pieces: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
     _on_sight: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
@@ -128,6 +132,7 @@ PROMPTS = Profile(
     split_slots=True,
     fold_siblings=0,
     collapse_blanks=False,
+    max_align=128,  # every template, and the 32 newest one-off texts
 )
 
 LOGS = Profile(

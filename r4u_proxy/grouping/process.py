@@ -34,6 +34,7 @@ def _run_child(db_path: str, log_path: str, stop: Any, wake: Any, parent_pid: in
     log = logging.getLogger("r4u.grouping")
     log.addHandler(handler)
     log.setLevel(logging.INFO)
+    log.propagate = False  # its own log file; the proxy's terminal stays quiet
     with contextlib.suppress(OSError):
         os.nice(19)  # the proxy comes first: grouping gets the CPU time nobody else wants
     from r4u_proxy.grouping.store import Grouper

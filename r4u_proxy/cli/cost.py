@@ -16,7 +16,7 @@ from ..pricing_overrides import PricesFileError
 from ..repricing import reprice_traces
 from ..stats import GROUPINGS, GroupStats, StatsReport, collect_stats
 from . import main
-from .options import db_options, db_path
+from .options import db_options, db_path, since_option
 from .tables import money as _money
 from .tables import render_table
 from .tables import tokens as _tokens
@@ -83,12 +83,7 @@ def render_report(report: StatsReport, limit: int) -> str:
 
 @main.command()
 @db_options
-@click.option(
-    "--since",
-    default=None,
-    metavar="SPAN",
-    help="Only calls in the last SPAN (30m, 24h, 7d, 2w) or since a date.",
-)
+@since_option
 @click.option(
     "--by",
     "groupings",
@@ -127,12 +122,7 @@ def stats(
 
 @main.command()
 @db_options
-@click.option(
-    "--since",
-    default=None,
-    metavar="SPAN",
-    help="Only calls in the last SPAN (30m, 24h, 7d) or since a date.",
-)
+@since_option
 @click.option(
     "--update-prices",
     is_flag=True,

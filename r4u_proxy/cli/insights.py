@@ -11,7 +11,7 @@ import click
 from ..insights import InsightsReport, collect_insights
 from ..insights.prefixes import CACHE_LIFETIME_S
 from . import main
-from .options import db_options, db_path
+from .options import db_options, db_path, since_option
 from .tables import money, render_table, tokens
 
 
@@ -99,12 +99,7 @@ def render_insights(report: InsightsReport) -> str:
 
 @main.command()
 @db_options
-@click.option(
-    "--since",
-    default=None,
-    metavar="SPAN",
-    help="Only calls in the last SPAN (30m, 24h, 7d, 2w) or since a date.",
-)
+@since_option
 @click.option("--limit", default=10, show_default=True, help="Rows per section.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def insights(home: Path | None, db: Path | None, since: str | None, limit: int, as_json: bool) -> None:

@@ -27,3 +27,10 @@ def db_options(f: Callable) -> Callable:
 
 def db_path(home: Path | None, db: Path | None) -> Path:
     return db if db is not None else Home.resolve(home).db
+
+
+def since_option(f: Callable) -> Callable:
+    return click.option(
+        "--since", default=None, metavar="SPAN",
+        help="Only calls in the last SPAN (30m, 24h, 7d, 2w) or since a date.",
+    )(f)  # fmt: skip

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from support.streams import analyze_recorded
 
-from r4u_proxy.analysis import analyze
-from r4u_proxy.providers import gemini, route
+from r4u_proxy.providers import gemini
 
 STREAMS = Path("/work/shared/fixtures/streams/gemini")
 PATH = "/v1beta/models/gemini-2.0-flash:streamGenerateContent"
@@ -176,16 +176,7 @@ EXPECTED = {
 
 
 def analysed(name: str) -> tuple[dict, dict]:
-    data = (STREAMS / name).read_bytes()
-    result = analyze(
-        route("generativelanguage.googleapis.com", PATH),
-        {
-            "path": PATH,
-            "status_code": 200,
-            "response_headers": [("content-type", "text/event-stream")],
-            "chunks": [(1.0, data)],
-        },
-    )
+    result = analyze_recorded("generativelanguage.googleapis.com", PATH, (STREAMS / name).read_bytes())
     return result, json.loads(result["response_body"])
 
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from support.streams import analyze_recorded
 
 from r4u_proxy.analysis import analyze
 from r4u_proxy.providers import route
@@ -152,16 +153,7 @@ EXPECTED = {
 
 def analysed(name: str) -> tuple[dict, dict]:
     host, path = next(v for k, v in HOSTS.items() if name.startswith(k))
-    data = (STREAMS / name).read_bytes()
-    result = analyze(
-        route(host, path),
-        {
-            "path": path,
-            "status_code": 200,
-            "response_headers": [("content-type", "text/event-stream")],
-            "chunks": [(1.0, data)],
-        },
-    )
+    result = analyze_recorded(host, path, (STREAMS / name).read_bytes())
     return result, json.loads(result["response_body"])
 
 

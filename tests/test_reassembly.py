@@ -16,9 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from r4u_proxy.analysis import analyze
-from r4u_proxy.providers import route
+from support.streams import analyze_recorded
 
 REPO = Path(__file__).resolve().parent.parent
 APP_PYTHON = REPO / ".venv-app" / "bin" / "python"
@@ -90,16 +88,7 @@ def family(name: str) -> str:
 
 def r4u_body(name: str) -> tuple[dict, dict]:
     host, path = endpoint(name)
-    data = (STREAMS / name).read_bytes()
-    result = analyze(
-        route(host, path),
-        {
-            "path": path,
-            "status_code": 200,
-            "response_headers": [("content-type", "text/event-stream")],
-            "chunks": [(1.0, data)],
-        },
-    )
+    result = analyze_recorded(host, path, (STREAMS / name).read_bytes())
     return json.loads(result["response_body"]), result
 
 

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 from conftest import SIMULATED_HOSTS, run_app, simulator_args, start_proxy
+from support.streams import analyze_recorded
 
-from r4u_proxy.analysis import analyze
-from r4u_proxy.providers import route
 from r4u_proxy.simulator.fixtures import default_fixtures_dir
 
 FIXTURES = default_fixtures_dir()
@@ -83,13 +82,7 @@ def test_every_fixture_through_the_proxy_at_any_byte_boundary(proxy, marker, spl
         raw = (FIXTURES / entry["file"]).read_bytes()
         assert received[test_id] == hashlib.sha256(raw).hexdigest(), f"{entry['file']}: bytes changed in transit"
         row = proxy.row_for(test_id, timeout=30)
-        found = route(host, path.partition("?")[0])
-        offline = analyze(found, {
-            "path": path.partition("?")[0], "request_headers": [("content-type", "application/json")],
-            "request_body": json.dumps(calls[0]["body"]).encode(), "status_code": 200,
-            "response_headers": [("content-type", "text/event-stream")], "chunks": [(0.0, raw)],
-            "truncated": False, "error": None,
-        })  # fmt: skip
+        offline = analyze_recorded(host, path, raw, json.dumps(calls[0]["body"]).encode())
         assert row["stream"] == 1, entry["file"]
         for column in ("response_body", "completion_text", "finish_reason", "response_model", "input_tokens",
                        "output_tokens", "cache_read_tokens", "reasoning_tokens"):

@@ -1,0 +1,20 @@
+"""Run a recorded event stream through analyze() as the writer would, for offline expectations."""
+
+from __future__ import annotations
+
+from r4u_proxy.analysis import analyze
+from r4u_proxy.providers import route
+
+
+def analyze_recorded(host: str, path: str, data: bytes, request_body: bytes = b"") -> dict:
+    """analyze() of a 200 text/event-stream response whose whole body arrived in one chunk."""
+    bare_path = path.partition("?")[0]
+    exchange = {
+        "path": bare_path,
+        "status_code": 200,
+        "response_headers": [("content-type", "text/event-stream")],
+        "chunks": [(1.0, data)],
+    }
+    if request_body:
+        exchange |= {"request_headers": [("content-type", "application/json")], "request_body": request_body}
+    return analyze(route(host, bare_path), exchange)

@@ -10,6 +10,7 @@ loop, in the writer thread.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from mitmproxy import ctx, http
 
@@ -20,18 +21,28 @@ from r4u_proxy.providers import route
 DEFAULT_CAPTURE_CAP = 10 * 1024 * 1024
 
 
-class Tap:
-    """The response body callable: copy, time, pass through unchanged."""
+SPILL_BYTES = 256 * 1024
 
-    __slots__ = ("cap", "chunks", "stored", "total", "truncated", "t_end")
+
+class Tap:
+    """The response body callable: copy, time, pass through unchanged.
+
+    With a `spill` callable (set by the recorder), every SPILL_BYTES of copied body are handed
+    on to the writer as they arrive, so a long stream never sits in the proxy's memory; what
+    `chunks` still holds at the end is the tail after the last spill.
+    """
+
+    __slots__ = ("cap", "chunks", "held", "stored", "total", "truncated", "t_end", "spill")
 
     def __init__(self, cap: int) -> None:
         self.cap = cap
         self.chunks: list[tuple[float, bytes]] = []
-        self.stored = 0
+        self.held = 0  # bytes in self.chunks
+        self.stored = 0  # bytes copied in all, spilled or held
         self.total = 0
         self.truncated = False
         self.t_end: float | None = None
+        self.spill: Callable[[list[tuple[float, bytes]]], bool] | None = None
 
     def __call__(self, data: bytes) -> bytes:
         now = time.time()
@@ -44,10 +55,15 @@ class Tap:
             piece = data if len(data) <= room else data[:room]
             self.chunks.append((now, piece))
             self.stored += len(piece)
+            self.held += len(piece)
             self.truncated = self.truncated or len(piece) < len(data)
         else:
             self.truncated = True
             self.chunks.append((now, b""))  # keep the timing even past the cap
+        full = self.held >= SPILL_BYTES or len(self.chunks) >= 1000
+        # A refused spill (writer queue full) keeps holding, never past the cap.
+        if full and self.spill is not None and self.spill(self.chunks):
+            self.chunks, self.held = [], 0
         return data
 
 

@@ -6,6 +6,7 @@ thread does that. A full queue drops the trace (counted), never delays the app.
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -110,6 +111,12 @@ class Recorder:
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         if "r4u" in flow.metadata:
             self.inflight[flow.id] = flow
+
+    @guarded
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        pending = flow.metadata.get("r4u")
+        if pending is not None and pending.tap is not None and self.writer is not None:
+            pending.tap.spill = functools.partial(self.writer.submit_part, pending.id)
 
     @guarded
     def response(self, flow: http.HTTPFlow) -> None:

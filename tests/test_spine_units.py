@@ -79,3 +79,25 @@ def test_tap_passes_every_byte_and_stores_at_most_the_cap():
     assert sum(len(d) for _, d in tap.chunks) == 1000 and tap.truncated and tap.total == 3000
     assert len(tap.chunks) == 10  # arrival times kept past the cap
     assert tap(b"") == b"" and tap.t_end is not None and tap.t_end <= time.time()
+
+
+def test_tap_spills_long_bodies_to_the_writer_and_holds_when_refused():
+    handed: list[list[tuple[float, bytes]]] = []
+    accept = {"ok": True}
+
+    def spill(chunks):
+        if accept["ok"]:
+            handed.append(list(chunks))
+        return accept["ok"]
+
+    tap = Tap(cap=10 * 1024 * 1024)
+    tap.spill = spill
+    piece = b"y" * (100 * 1024)
+    for _ in range(6):
+        tap(piece)
+    assert len(handed) == 2 and tap.held == 0  # 256 KB reached after 3 pieces, twice
+    accept["ok"] = False
+    for _ in range(3):
+        tap(piece)
+    assert tap.held == 3 * len(piece)  # the writer's queue is full: keep it, nothing lost
+    assert sum(len(d) for part in handed for _, d in part) + tap.held == tap.stored == 9 * len(piece)

@@ -180,8 +180,8 @@ def test_a_200mb_stream_passes_with_memory_bounded_by_the_capture_cap(sim, tmp_p
         print(f"200 MB stream: {passed / 1e6:.0f} MB in {float(out[1]):.1f} s, proxy peak RSS grew {grown_mb:.1f} MB")
         assert row["body_truncated"] == 1 and row["response_bytes"] == passed
         assert "capture cap" in row["parse_note"]
-        # Passing the stream costs nothing that grows with it. What the proxy holds is the capped copy
-        # (10 MB) plus, briefly, its pickle on the way to the writer process: measured ~23 MB.
-        assert grown_mb < 3 * 10, grown_mb
+        # The copy is handed to the writer process 256 KB at a time as it arrives, so the proxy holds
+        # little of it at any moment: measured +2.4 MB (before spilling: +23 MB, the cap and its pickle).
+        assert grown_mb < 10, grown_mb  # never more than the capture cap
     finally:
         proxy.stop()

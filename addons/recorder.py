@@ -23,14 +23,14 @@ def describe_error(flow: http.HTTPFlow) -> str:
     msg = flow.error.msg if flow.error else "unknown error"
     low = msg.lower()
     if flow.response is None:
+        if "client disconnected" in low:  # before "connect": the app gave up (its own timeout, Ctrl-C)
+            return f"client disconnected before the response: {msg}"
         if "timeout" in low or "timed out" in low:
             return f"upstream timeout: {msg}"
         if "tls" in low or "certificate" in low or "ssl" in low:
             return f"upstream TLS failed: {msg}"
         if "connect" in low or "refused" in low or "resolve" in low or "name" in low:
             return f"upstream connect failed: {msg}"
-        if "client disconnected" in low:
-            return f"client disconnected before the response: {msg}"
         return f"upstream error: {msg}"
     if "client disconnected" in low:
         return f"client disconnected mid-response: {msg}"

@@ -254,3 +254,20 @@ def test_intercept_adds_hosts_and_only_llm_paths_are_recorded(sim, tmp_path, mar
         assert proxy.wait_rows("request_headers like ?", (f"%{marker}-health%",), timeout=1) == []
     finally:
         proxy.stop()
+
+
+def test_an_upstream_that_never_answers_is_recorded_when_the_app_times_out(proxy, marker):
+    code = """
+    import httpx
+    try:
+        httpx.post("https://api.openai.com/v1/chat/completions", timeout=1.0,
+                   json={"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]},
+                   headers={"x-test-id": "MARKER", "x-sim-headers-delay-ms": "4000"})
+    except httpx.TimeoutException:
+        print("timed out")
+    """
+    assert run_app(code.replace("MARKER", marker), proxy.env()).stdout.strip() == "timed out"
+    row = proxy.row_for(marker)
+    assert row["status_code"] is None
+    assert row["error"].startswith("client disconnected before the response")
+    assert 900 <= row["latency_ms"] < 3900  # recorded when the app gave up, not when the upstream woke

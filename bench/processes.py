@@ -101,8 +101,9 @@ def direct_target(sim: SimulatorProcess) -> Target:
 class Mitmdump:
     """Bare `mitmdump`: the same mitmproxy r4u embeds, with no addon of ours and no flow printing."""
 
-    def __init__(self, sim: SimulatorProcess, workdir: Path) -> None:
+    def __init__(self, sim: SimulatorProcess, workdir: Path, streaming: bool = False) -> None:
         self.sim = sim
+        self.streaming = streaming  # stream_large_bodies=1: forward every body as it arrives, as r4u does
         self.confdir = workdir / "mitmdump-conf"
         self.port = free_port()
         self.process: subprocess.Popen | None = None
@@ -116,13 +117,15 @@ class Mitmdump:
             "--listen-host", "127.0.0.1", "--listen-port", str(self.port),
             "--set", f"confdir={self.confdir}",
             "--set", f"ssl_verify_upstream_trusted_ca={self.sim.ca_path}",
+            *(["--set", "stream_large_bodies=1"] if self.streaming else []),
         ]  # fmt: skip
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         wait_for_port(self.port, self.process, "mitmdump")
         ca = self.confdir / "mitmproxy-ca-cert.pem"
         direct = direct_target(self.sim)
-        return Target("mitmdump", direct.url, f"http://127.0.0.1:{self.port}", ca, self.process.pid)
+        name = "mitmdump-streaming" if self.streaming else "mitmdump"
+        return Target(name, direct.url, f"http://127.0.0.1:{self.port}", ca, self.process.pid)
 
     def stop(self) -> None:
         if self.process is not None:

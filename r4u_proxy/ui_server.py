@@ -28,19 +28,10 @@ from typing import IO
 
 
 def ensure_ui_schema(db_path: str | Path) -> None:
-    """Create the tables and the UI's indexes/FTS if this file lacks them (idempotent)."""
+    """Create or upgrade the file's schema (tables, UI indexes, full-text search) before serving it."""
     from .store.migrations import open_db
-    from .store.ui_indexes import add_ui_indexes
 
-    conn = open_db(db_path)
-    try:
-        # A file migrated by an earlier build of the UI migration may lack its newer parts.
-        names = {row[0] for row in conn.execute("select name from sqlite_master")}
-        if not {"traces_fts", "traces_rollup", "idx_traces_latency_window"} <= names:
-            with conn:
-                add_ui_indexes(conn)
-    finally:
-        conn.close()
+    open_db(db_path).close()
 
 
 def free_port(host: str) -> int:

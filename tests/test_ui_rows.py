@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from r4u_proxy.store.migrations import open_db
-from r4u_proxy.store.ui_indexes import add_ui_indexes
 
 
 def _iso(moment: datetime) -> str:
@@ -99,10 +98,5 @@ def insert_rows(conn: sqlite3.Connection, table: str, rows: list[dict[str, Any]]
 
 
 def open_ui_db(path: str | Path) -> sqlite3.Connection:
-    """open_db plus the UI migration (until it is appended to MIGRATIONS in schema.py)."""
-    conn = open_db(path)
-    has_fts = conn.execute("select 1 from sqlite_master where name = 'traces_fts'").fetchone()
-    if not has_fts:
-        with conn:
-            add_ui_indexes(conn)
-    return conn
+    """A traces.db with every migration applied, the UI's indexes and full-text search included."""
+    return open_db(path)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import pytest
-from datasette.app import Datasette
+from support.ui import get, text_of
 from test_insights import seed
 
 
@@ -16,20 +15,9 @@ def seeded(tmp_path_factory):
     return path, seed(path)
 
 
-def get(path, url: str):
-    async def fetch():
-        return await Datasette([str(path)]).client.get(url)
-
-    return asyncio.run(fetch())
-
-
-def text_of(html: str) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
-
-
 def test_page_shows_the_three_sections_with_their_numbers(seeded):
     path, ids = seeded
-    response = get(path, "/-/r4u/insights")  # default window: 7 days
+    response = get(path, "/-/r4u/insights")  # default window: 24 hours
     assert response.status_code == 200
     html = response.text
     page = text_of(html)

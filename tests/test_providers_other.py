@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from support.streams import analyze_recorded
+from support.streams import analyze_recorded, assert_summary
 
 from r4u_proxy.analysis import analyze
 from r4u_proxy.providers import route
@@ -165,16 +165,7 @@ def test_table_covers_every_other_fixture():
 def test_vendor_fixture(name):
     model, finish, input_tokens, output_tokens, reasoning, starts, ends, error = EXPECTED[name]
     result, _ = analysed(name)
-    assert result.get("response_model") == model
-    assert result.get("finish_reason") == finish
-    assert result.get("input_tokens") == input_tokens
-    assert result.get("output_tokens") == output_tokens
-    assert result.get("reasoning_tokens") == reasoning
-    text = result.get("completion_text")
-    if starts is None:
-        assert text is None
-    else:
-        assert text.startswith(starts) and text.endswith(ends)
+    assert_summary(result, model, finish, input_tokens, output_tokens, reasoning, starts, ends)
     if error is None:
         assert "error" not in result
     else:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 from datasette.app import Datasette
+from support.ui import get, text_of
 from test_ui_sample import (
     SUMMARY_TEMPLATE,
     TASK_SUMMARY,
@@ -26,18 +27,6 @@ def sample(tmp_path_factory):
     path = tmp_path_factory.mktemp("ui") / "traces.db"
     ids = make_sample_db(path)
     return path, ids
-
-
-def get(path, url: str):
-    async def fetch():
-        return await Datasette([str(path)]).client.get(url)
-
-    return asyncio.run(fetch())
-
-
-def text_of(html: str) -> str:
-    """Visible text, roughly: tags dropped, whitespace collapsed."""
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
 def test_plugin_is_loaded_and_serves_its_css(sample):

@@ -18,3 +18,17 @@ def analyze_recorded(host: str, path: str, data: bytes, request_body: bytes = b"
     if request_body:
         exchange |= {"request_headers": [("content-type", "application/json")], "request_body": request_body}
     return analyze(route(host, bare_path), exchange)
+
+
+def assert_summary(result: dict, model, finish, input_tokens, output_tokens, reasoning, starts, ends) -> None:
+    """Check analyze()'s summary of a fixture against expectations written by hand from it."""
+    assert result.get("response_model") == model
+    assert result.get("finish_reason") == finish
+    assert result.get("input_tokens") == input_tokens
+    assert result.get("output_tokens") == output_tokens
+    assert result.get("reasoning_tokens") == reasoning
+    text = result.get("completion_text")
+    if starts is None:
+        assert text is None
+    else:
+        assert text.startswith(starts) and text.endswith(ends)

@@ -14,8 +14,9 @@ import time
 from typing import Any
 
 from mitmproxy import exceptions
+from mitmproxy.addons import block, core, disable_h2c, next_layer, proxyserver, tlsconfig
+from mitmproxy.master import Master
 from mitmproxy.options import Options
-from mitmproxy.tools.dump import DumpMaster
 
 from . import __version__, pricing
 from .addons import capture, project, recorder, routing
@@ -46,13 +47,28 @@ def check_port_free(host: str, port: int, what: str) -> None:
             raise StartError(f"cannot listen on {host}:{port} for the {what}: {exc.strerror}") from None
 
 
-def _make_master(config: ProxyConfig) -> DumpMaster:
+def mitmproxy_addons() -> list[Any]:
+    """The few mitmproxy addons a recording proxy needs, instead of mitmdump's ~35.
+
+    mitmproxy hands every event of every flow to every addon; with the full set that dispatch was
+    the largest single cost per request (see docs/benchmarks.md). Features r4u does not expose
+    (replay, map/modify, scripts, saving, the mitm.it page, DNS mode) are left out.
+    """
+    return [
+        core.Core(),  # option checks and core commands
+        block.Block(),  # refuse clients from public addresses when bound beyond loopback
+        disable_h2c.DisableH2C(),  # plain-HTTP upgrade to HTTP/2 is not interceptable: refuse it
+        proxyserver.Proxyserver(),
+        next_layer.NextLayer(),  # decides per connection: intercept TLS, tunnel, or plain HTTP
+        tlsconfig.TlsConfig(),  # mints the per-host certificates from r4u's CA
+    ]
+
+
+def _make_master(config: ProxyConfig) -> Master:
     home = config.paths
     opts = Options(listen_host=config.host, listen_port=config.port, confdir=str(home.ca_dir))
-    master = DumpMaster(opts, with_termlog=False, with_dumper=False)
-    # errorcheck calls sys.exit() on start-up errors; r4u reports its own errors instead.
-    if errorcheck := master.addons.get("errorcheck"):
-        master.addons.remove(errorcheck)
+    master = Master(opts)
+    master.addons.add(*mitmproxy_addons())
     master.addons.add(*routing.addons, *project.addons, *capture.addons, *recorder.addons)
     updates: dict[str, Any] = {
         "r4u_db": str(config.db),
@@ -72,7 +88,7 @@ def _make_master(config: ProxyConfig) -> DumpMaster:
     return master
 
 
-async def _wait_listening(master: DumpMaster, task: asyncio.Task, timeout: float = 15) -> tuple[str, int]:
+async def _wait_listening(master: Master, task: asyncio.Task, timeout: float = 15) -> tuple[str, int]:
     proxyserver = master.addons.get("proxyserver")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -4,9 +4,9 @@
     mitmdump   client → bare mitmdump (same mitmproxy, no addon) → simulator
     r4u        client → `r4u proxy start` (recording into SQLite) → simulator
 
-The simulator, mitmdump and r4u each run in their own process; this process is only the client. Paths are
-interleaved round by round (the order rotates) and each is warmed up before it is measured; the table shows
-medians over rounds.
+The simulator, mitmdump and r4u each run in their own process; this process is only the client. In each
+round every path is warmed up, then each metric is taken for the paths back to back (the order rotates by
+round); the table shows medians over rounds.
 
     .venv/bin/python bench/bench.py [--rounds 3] [--requests 500] [--quick] [--no-docs]
 """
@@ -47,19 +47,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def measure_round(target: Target, args: argparse.Namespace) -> dict[str, float]:
-    measure.warm_up(target)
-    latency = measure.sequential_latency(target, args.requests)
-    rps = measure.concurrent_throughput(target, args.concurrency, args.concurrent_requests)
-    stream = measure.stream_timing(target, args.stream_events, args.stream_gap_ms, args.streams)
-    return {
-        "p50_ms": latency.p50_ms,
-        "p95_ms": latency.p95_ms,
-        "proxy_cpu_ms": latency.proxy_cpu_ms if latency.proxy_cpu_ms is not None else float("nan"),
-        "rps": rps,
-        "first_event_ms": stream.first_event_ms,
-        "stream_total_ms": stream.total_ms,
-    }
+def measure_round(targets: dict[str, Target], order: list[str], args: argparse.Namespace) -> dict[str, dict]:
+    """One round: every metric is taken for the paths back to back, so the paths it compares were
+    measured seconds apart and share whatever else the machine was doing then (other tenants' load
+    moves on a scale of seconds; measuring one path fully, then the next, let it skew the ratios)."""
+    for name in order:
+        measure.warm_up(targets[name])
+    row: dict[str, dict[str, float]] = {name: {} for name in order}
+    for name in order:
+        latency = measure.sequential_latency(targets[name], args.requests)
+        row[name]["p50_ms"], row[name]["p95_ms"] = latency.p50_ms, latency.p95_ms
+        row[name]["proxy_cpu_ms"] = latency.proxy_cpu_ms if latency.proxy_cpu_ms is not None else float("nan")
+    for name in order:
+        row[name]["rps"] = measure.concurrent_throughput(targets[name], args.concurrency, args.concurrent_requests)
+    for name in order:
+        stream = measure.stream_timing(targets[name], args.stream_events, args.stream_gap_ms, args.streams)
+        row[name]["first_event_ms"], row[name]["stream_total_ms"] = stream.first_event_ms, stream.total_ms
+    return row
 
 
 def requests_per_round(args: argparse.Namespace) -> int:
@@ -95,8 +99,9 @@ def docs_body(
 - **When:** {started:%Y-%m-%d %H:%M} UTC, {seconds:.0f} s run
 - **Machine:** {machine_description()}; other engineers' processes shared it, so treat single numbers as ±10–20 %
 - **Command:** `{command}`
-- **What:** {args.rounds} rounds, paths interleaved (order rotates), each warmed up with 50 requests; the
-  table shows the median over rounds. Latency: {args.requests} sequential small JSON chat completions on one
+- **What:** {args.rounds} rounds; in each, every path is warmed up with 50 requests, then each metric is
+  taken for the three paths back to back (the order rotates by round); the table shows the median over
+  rounds. Latency: {args.requests} sequential small JSON chat completions on one
   keep-alive connection. Throughput: {args.concurrent_requests} requests with {args.concurrency} in flight
   (one thread with its own httpx client and connection each). Stream: {args.stream_events} events {args.stream_gap_ms} ms apart
   (`x-sim-events`, `x-sim-gap-ms`), median of {args.streams} per round; "first SSE event" is request sent →
@@ -146,9 +151,10 @@ def main(argv: list[str] | None = None) -> int:
         names = list(targets)
         for round_index in range(args.rounds):
             order = names[round_index % len(names):] + names[: round_index % len(names)]
+            measured = measure_round(targets, order, args)
             for name in order:
-                results[name].append(measure_round(targets[name], args))
-                row = results[name][-1]
+                results[name].append(measured[name])
+                row = measured[name]
                 print(f"round {round_index + 1}/{args.rounds} {name:9s} p50 {row['p50_ms']:.2f} ms  "
                       f"p95 {row['p95_ms']:.2f} ms  {row['rps']:.0f} req/s  first event "
                       f"{row['first_event_ms']:.1f} ms / {row['stream_total_ms']:.0f} ms", flush=True)

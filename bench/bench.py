@@ -47,12 +47,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def measure_round(targets: dict[str, Target], order: list[str], args: argparse.Namespace) -> dict[str, dict]:
+def measure_round(
+    targets: dict[str, Target], order: list[str], floors: dict[str, Target], args: argparse.Namespace
+) -> dict[str, dict]:
     """One round: every metric is taken for the paths back to back, so the paths it compares were
     measured seconds apart and share whatever else the machine was doing then (other tenants' load
-    moves on a scale of seconds; measuring one path fully, then the next, let it skew the ratios)."""
-    for name in order:
-        measure.warm_up(targets[name])
+    moves on a scale of seconds; measuring one path fully, then the next, let it skew the ratios).
+    `floors` are extra proxies measured for streams only, in the same stretch of time."""
+    for name in order + list(floors):
+        measure.warm_up(targets.get(name) or floors[name])
     row: dict[str, dict[str, float]] = {name: {} for name in order}
     for name in order:
         latency = measure.sequential_latency(targets[name], args.requests)
@@ -60,10 +63,29 @@ def measure_round(targets: dict[str, Target], order: list[str], args: argparse.N
         row[name]["proxy_cpu_ms"] = latency.proxy_cpu_ms if latency.proxy_cpu_ms is not None else float("nan")
     for name in order:
         row[name]["rps"] = measure.concurrent_throughput(targets[name], args.concurrency, args.concurrent_requests)
-    for name in order:
-        stream = measure.stream_timing(targets[name], args.stream_events, args.stream_gap_ms, args.streams)
+    for name in order + list(floors):
+        target = targets.get(name) or floors[name]
+        stream = measure.stream_timing(target, args.stream_events, args.stream_gap_ms, args.streams)
+        row.setdefault(name, {})
         row[name]["first_event_ms"], row[name]["stream_total_ms"] = stream.first_event_ms, stream.total_ms
     return row
+
+
+def stream_floor_note(floor_firsts: dict[str, list[float]], results: dict[str, list[dict]]) -> str:
+    def median_first(values: list[float]) -> str:
+        return f"{statistics.median(values):.1f} ms"
+
+    parts = [f"{FLOOR_LABELS[name]}: {median_first(values)}" for name, values in floor_firsts.items()]
+    for name in ("r4u", "direct"):
+        if results.get(name):
+            parts.append(f"{name}: {median_first([row['first_event_ms'] for row in results[name]])}")
+    return "Time to first SSE event, the same rounds, medians: " + "; ".join(parts) + "."
+
+
+FLOOR_LABELS = {
+    "streaming": "bare mitmdump streaming bodies (`--set stream_large_bodies=1`)",
+    "lean": "mitmproxy as r4u embeds it, streaming, without r4u's addons (`bench/lean_mitmproxy.py`)",
+}
 
 
 def requests_per_round(args: argparse.Namespace) -> int:
@@ -116,6 +138,10 @@ How each path reaches the simulator (HTTPS, its own CA, run as `python -m r4u_pr
 - **mitmdump**: the same URL through `mitmdump -q --set confdir=… --set ssl_verify_upstream_trusted_ca=<sim
   CA>`. Bare mitmproxy buffers event streams (no `flow.response.stream`), so its first event arrives with the
   last one: that is mitmproxy's default, shown for contrast.
+- **stream floors** (first SSE event only, measured in the same rounds): the same mitmdump with
+  `--set stream_large_bodies=1`, and `bench/lean_mitmproxy.py`, mitmproxy exactly as r4u embeds it (the same
+  `Master` and six mitmproxy addons, every response streamed) without r4u's addons. The latter is what
+  mitmproxy itself costs on the path to the first event: r4u's recording can only add to it.
 - **r4u**: `https://api.openai.com/v1/chat/completions` through `r4u proxy start --no-ui --upstream-ca <sim
   CA> --resolve api.openai.com=127.0.0.1:PORT` ({notes.get("grouping", "not run")}), so every call is
   intercepted, parsed and written to SQLite. {notes.get("recorded", "")}
@@ -133,10 +159,14 @@ def main(argv: list[str] | None = None) -> int:
     missing: dict[str, str] = {}
     sim = start_simulator(workdir)
     mitmdump = Mitmdump(sim, workdir)
+    # Floors for the time to first SSE event (bare mitmdump buffers streams, so it shows none).
+    floor_proxies = [Mitmdump(sim, workdir, "streaming"), Mitmdump(sim, workdir, "lean")]
     r4u: R4uProxy | None = None
     notes: dict[str, str] = {}
     try:
         targets = {"direct": direct_target(sim), "mitmdump": mitmdump.start()}
+        floors = {proxy.variant: proxy.start() for proxy in floor_proxies}
+        floor_firsts: dict[str, list[float]] = {name: [] for name in floors}
         why_not = "skipped (--no-r4u)" if args.no_r4u else R4uProxy.available()
         if why_not is None:
             r4u = R4uProxy(sim, workdir, grouping=not args.no_grouping)
@@ -151,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         names = list(targets)
         for round_index in range(args.rounds):
             order = names[round_index % len(names):] + names[: round_index % len(names)]
-            measured = measure_round(targets, order, args)
+            measured = measure_round(targets, order, floors, args)
+            for name in floors:
+                floor_firsts[name].append(measured[name]["first_event_ms"])
             for name in order:
                 results[name].append(measured[name])
                 row = measured[name]
@@ -159,23 +191,9 @@ def main(argv: list[str] | None = None) -> int:
                       f"p95 {row['p95_ms']:.2f} ms  {row['rps']:.0f} req/s  first event "
                       f"{row['first_event_ms']:.1f} ms / {row['stream_total_ms']:.0f} ms", flush=True)
 
-        # mitmproxy's own floor for streams: a bare mitmdump that streams bodies (not its default).
-        streaming = Mitmdump(sim, workdir / "streaming", streaming=True)
-        try:
-            floor = streaming.start()
-            measure.warm_up(floor)
-            firsts = []
-            for _ in range(args.rounds):
-                timing = measure.stream_timing(floor, args.stream_events, args.stream_gap_ms, args.streams)
-                firsts.append(timing.first_event_ms)
-            notes["stream_floor"] = (
-                f"A bare mitmdump that streams bodies (`--set stream_large_bodies=1`), measured the same way in "
-                f"this run, delivers the first event in {statistics.median(firsts):.1f} ms (median of "
-                f"{args.rounds} rounds): mitmproxy's own floor for streams."
-            )
+        if floor_firsts:
+            notes["stream_floor"] = stream_floor_note(floor_firsts, results)
             print(notes["stream_floor"])
-        finally:
-            streaming.stop()
 
         if r4u is not None and "r4u" in targets:
             time.sleep(2)  # let the writer flush its last batch
@@ -188,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         if r4u is not None:
             r4u.stop()
         mitmdump.stop()
+        for proxy in floor_proxies:
+            proxy.stop()
         sim.stop()
 
     summary = summarise(results, missing)

@@ -99,33 +99,45 @@ def direct_target(sim: SimulatorProcess) -> Target:
 
 
 class Mitmdump:
-    """Bare `mitmdump`: the same mitmproxy r4u embeds, with no addon of ours and no flow printing."""
+    """A mitmproxy with no addon of ours and no flow printing, in one of three variants:
 
-    def __init__(self, sim: SimulatorProcess, workdir: Path, streaming: bool = False) -> None:
+    - "mitmdump": bare `mitmdump`, as installed (it buffers every body: its default);
+    - "streaming": bare `mitmdump --set stream_large_bodies=1`, forwarding every body as it arrives;
+    - "lean": mitmproxy as r4u embeds it (bench/lean_mitmproxy.py: the same Master and mitmproxy addons,
+      streaming on) without r4u's own addons: the floor for what recording could cost on top.
+    """
+
+    def __init__(self, sim: SimulatorProcess, workdir: Path, variant: str = "mitmdump") -> None:
         self.sim = sim
-        self.streaming = streaming  # stream_large_bodies=1: forward every body as it arrives, as r4u does
-        self.confdir = workdir / "mitmdump-conf"
+        self.variant = variant
+        self.confdir = workdir / f"{variant}-conf"
         self.port = free_port()
         self.process: subprocess.Popen | None = None
-        self.log = workdir / "mitmdump.log"
+        self.log = workdir / f"{variant}.log"
 
-    def start(self) -> Target:
-        self.confdir.mkdir(parents=True, exist_ok=True)
+    def _command(self) -> list[str]:
+        if self.variant == "lean":
+            script = REPO / "bench" / "lean_mitmproxy.py"
+            return [sys.executable, str(script), str(self.port), str(self.confdir), str(self.sim.ca_path)]
         mitmdump = Path(sys.executable).with_name("mitmdump")
-        command = [
+        return [
             str(mitmdump), "-q",  # -q: no per-flow output, as an embedded proxy prints nothing
             "--listen-host", "127.0.0.1", "--listen-port", str(self.port),
             "--set", f"confdir={self.confdir}",
             "--set", f"ssl_verify_upstream_trusted_ca={self.sim.ca_path}",
-            *(["--set", "stream_large_bodies=1"] if self.streaming else []),
+            *(["--set", "stream_large_bodies=1"] if self.variant == "streaming" else []),
         ]  # fmt: skip
+
+    def start(self) -> Target:
+        self.confdir.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        wait_for_port(self.port, self.process, "mitmdump")
+            self.process = subprocess.Popen(
+                self._command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+        wait_for_port(self.port, self.process, self.variant)
         ca = self.confdir / "mitmproxy-ca-cert.pem"
         direct = direct_target(self.sim)
-        name = "mitmdump-streaming" if self.streaming else "mitmdump"
-        return Target(name, direct.url, f"http://127.0.0.1:{self.port}", ca, self.process.pid)
+        return Target(self.variant, direct.url, f"http://127.0.0.1:{self.port}", ca, self.process.pid)
 
     def stop(self) -> None:
         if self.process is not None:

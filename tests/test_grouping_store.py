@@ -239,3 +239,38 @@ def test_converging_tasks_are_merged_and_their_traces_follow(db):
         assert row["task_id"] == "task_A"
         body = json.loads(row["request_body"])
         assert task["template"].format(**json.loads(row["template_vars"])) == grouping_text(prompt_parts("openai_chat", body))
+
+
+def test_a_big_task_is_not_reread_every_batch_yet_its_stats_end_exact(db, monkeypatch):
+    """Re-reading a task's traces for its stats on every batch made grouping slow down as the task
+    grew (2,900 traces/s at 30k, falling); a task whose refresh is costly now waits its turn."""
+    from r4u_proxy.grouping import stats as stats_module
+
+    rereads: list[str] = []
+    real_refresh = stats_module.refresh_task_stats
+
+    def counting_refresh(conn, task_ids):
+        rereads.extend(task_ids)
+        real_refresh(conn, task_ids)
+
+    monkeypatch.setattr(stats_module, "refresh_task_stats", counting_refresh)
+    # every refresh counts as costly, and a costly task waits far longer than this test runs
+    monkeypatch.setattr(stats_module.TaskStatsRefresher, "CHEAP_S", 0.0)
+    monkeypatch.setattr(stats_module.TaskStatsRefresher, "SPACING", 1e9)
+    rng = random.Random(5)
+    for i in range(60):
+        insert(db, fill(rng, "translate")[0], latency=float(i + 1), t=1.8e9 + i)
+
+    grouper = Grouper(db)
+    while grouper.run_batch(10):
+        pass
+    (task,) = tasks(db).values()
+    assert rereads == [task["id"]]  # the first batch only: six batches, one re-read
+    assert task["trace_count"] < 60  # stale while it waits...
+
+    grouper.refresh_stats()  # not due yet: still waiting
+    assert tasks(db)[task["id"]]["trace_count"] == task["trace_count"]
+    grouper.close()  # ...and exact once grouping stops (the process also catches up when idle)
+    task = tasks(db)[task["id"]]
+    assert task["trace_count"] == 60 and task["p50_latency_ms"] == 30.0 and task["p95_latency_ms"] == 57.0
+    assert task["last_seen"] == iso_utc(1.8e9 + 59)

@@ -48,10 +48,13 @@ def _run_child(db_path: str, log_path: str, stop: Any, wake: Any, parent_pid: in
         try:
             started = time.monotonic()
             done = grouper.run_batch(BATCH)
+            if done < BATCH:  # caught up: finish the stats that big tasks put off
+                grouper.refresh_stats()
         except Exception:
             log.exception("batch failed; retrying in a second")
             time.sleep(1.0)
-            grouper.close()
+            with contextlib.suppress(Exception):
+                grouper.close(refresh=False)
             grouper = Grouper(db_path)
             continue
         if done:

@@ -21,7 +21,7 @@ from .miner import Miner
 from .naming import variable_names
 from .parts import grouping_text, parts_from_trace, signature
 from .schema import ensure_grouping_schema
-from .stats import refresh_task_stats
+from .stats import TaskStatsRefresher
 from .template import Template
 
 log = logging.getLogger("r4u.grouping")
@@ -55,10 +55,21 @@ class Grouper:
         self.stored: dict[int, _Stored] = {}
         self.task_cluster: dict[str, int] = {}
         self.merged_into: dict[int, int] = {}
+        self.stats = TaskStatsRefresher()
         self._load()
 
-    def close(self) -> None:
-        self.conn.close()
+    def close(self, refresh: bool = True) -> None:
+        try:
+            if refresh:
+                self.refresh_stats(force=True)
+        finally:
+            self.conn.close()
+
+    def refresh_stats(self, force: bool = False) -> None:
+        """Bring the stats of tasks that waited (big ones, see TaskStatsRefresher) up to date."""
+        if self.stats.waiting and (force or self.stats.due()):
+            with self.conn:
+                self.stats.refresh(self.conn, force=force)
 
     # --- state ---------------------------------------------------------------------------
     def _load(self) -> None:
@@ -170,9 +181,10 @@ class Grouper:
             gone = [s.task_id for cid, s in self.stored.items() if cid not in self.miner.clusters]
             for task_id in gone:
                 self.conn.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
+            self.stats.waiting.difference_update(gone)
             for cluster_id in touched:
                 self._upsert_task(cluster_id, now)
-            refresh_task_stats(self.conn, {self._task_id(c) for c in touched} | set(gone))
+            self.stats.refresh(self.conn, {self._task_id(c) for c in touched})
             self.conn.execute(
                 "INSERT INTO grouping_state(key, value) VALUES (?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",

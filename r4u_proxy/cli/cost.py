@@ -176,3 +176,8 @@ def _stop(updater: object) -> None:
     # stop() re-raises a fetch error we have already reported.
     with contextlib.suppress(Exception):
         updater.stop()  # type: ignore[attr-defined]
+    # genai-prices up to 0.0.61 went back to its bundled data on stop(); later releases keep fetched
+    # prices in force. The fetched data was for this command only: put the bundled data back.
+    from genai_prices import data_snapshot
+
+    data_snapshot.set_custom_snapshot(None)

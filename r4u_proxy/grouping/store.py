@@ -181,7 +181,7 @@ class Grouper:
             gone = [s.task_id for cid, s in self.stored.items() if cid not in self.miner.clusters]
             for task_id in gone:
                 self.conn.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
-            self.stats.waiting.difference_update(gone)
+            self.stats.forget(gone)
             for cluster_id in touched:
                 self._upsert_task(cluster_id, now)
             self.stats.refresh(self.conn, {self._task_id(c) for c in touched})

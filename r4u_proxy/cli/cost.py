@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from ..pricing_overrides import PricesFileError
 from ..repricing import reprice_traces
 from ..stats import GROUPINGS, GroupStats, StatsReport, collect_stats
 from . import main
-from .options import db_options, db_path, since_option
+from .options import db_options, existing_db, show_report, since_option
 from .tables import money as _money
 from .tables import render_table
 from .tables import tokens as _tokens
@@ -102,19 +100,10 @@ def stats(
     as_json: bool,
 ) -> None:
     """Spend, calls, tokens and p50/p95 latency and TTFT by model, project and task."""
-    path = db_path(home, db)
-    if not path.exists():
-        raise click.ClickException(f"no traces yet: {path} does not exist")
-    try:
-        report = collect_stats(path, since, groupings or GROUPINGS)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--since") from None
-    except sqlite3.Error as exc:
-        raise click.ClickException(f"cannot read {path}: {exc}") from None
-    if as_json:
-        click.echo(json.dumps(report.as_dict(), indent=2))
-    else:
-        click.echo(render_report(report, limit))
+    path = existing_db(home, db)
+    show_report(
+        path, lambda: collect_stats(path, since, groupings or GROUPINGS), lambda r: render_report(r, limit), as_json
+    )
 
 
 # --- r4u reprice ------------------------------------------------------------------------------------
@@ -136,9 +125,7 @@ def reprice(
 ) -> None:
     """Recompute cost_usd of recorded calls with current prices and HOME/prices.toml."""
     paths = Home.resolve(home)
-    path = db if db is not None else paths.db
-    if not path.exists():
-        raise click.ClickException(f"no traces yet: {path} does not exist")
+    path = existing_db(home, db)
     try:
         overrides = configure(paths.root / "prices.toml")
     except PricesFileError as exc:

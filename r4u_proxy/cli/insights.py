@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from pathlib import Path
 
 import click
@@ -11,7 +9,7 @@ import click
 from ..insights import InsightsReport, collect_insights
 from ..insights.prefixes import CACHE_LIFETIME_S
 from . import main
-from .options import db_options, db_path, since_option
+from .options import db_options, existing_db, show_report, since_option
 from .tables import money, render_table, tokens
 
 
@@ -104,16 +102,5 @@ def render_insights(report: InsightsReport) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def insights(home: Path | None, db: Path | None, since: str | None, limit: int, as_json: bool) -> None:
     """Where spend could shrink: repeated requests, uncached prompt prefixes, other models' prices."""
-    path = db_path(home, db)
-    if not path.exists():
-        raise click.ClickException(f"no traces yet: {path} does not exist")
-    try:
-        report = collect_insights(path, since, limit)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--since") from None
-    except sqlite3.Error as exc:
-        raise click.ClickException(f"cannot read {path}: {exc}") from None
-    if as_json:
-        click.echo(json.dumps(report.as_dict(), indent=2))
-    else:
-        click.echo(render_insights(report))
+    path = existing_db(home, db)
+    show_report(path, lambda: collect_insights(path, since, limit), render_insights, as_json)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -27,6 +30,27 @@ def db_options(f: Callable) -> Callable:
 
 def db_path(home: Path | None, db: Path | None) -> Path:
     return db if db is not None else Home.resolve(home).db
+
+
+def existing_db(home: Path | None, db: Path | None) -> Path:
+    """The database path, or a one-line error when nothing has been recorded there yet."""
+    path = db_path(home, db)
+    if not path.exists():
+        raise click.ClickException(f"no traces yet: {path} does not exist")
+    return path
+
+
+def show_report(path: Path, collect: Callable[[], Any], render: Callable[[Any], str], as_json: bool) -> None:
+    """Collect a report (an object with `as_dict()`) and print it as text or JSON.
+
+    A bad --since and an unreadable database become one-line errors, not tracebacks."""
+    try:
+        report = collect()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    except sqlite3.Error as exc:
+        raise click.ClickException(f"cannot read {path}: {exc}") from None
+    click.echo(json.dumps(report.as_dict(), indent=2) if as_json else render(report))
 
 
 def since_option(f: Callable) -> Callable:

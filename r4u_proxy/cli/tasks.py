@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from . import main
-from .options import db_options, db_path
+from .options import db_options, existing_db
 
 
 def _connect(db: Path) -> sqlite3.Connection:
@@ -53,9 +53,7 @@ def tasks(
     task_id: str | None, home: Path | None, db: Path | None, group_now: bool, limit: int, examples: int, as_json: bool
 ) -> None:
     """The prompt templates r4u found in your traffic (tasks), busiest first; or one TASK_ID in detail."""
-    path = db_path(home, db)
-    if not path.exists():
-        raise click.ClickException(f"no traces yet: {path} does not exist")
+    path = existing_db(home, db)
     if group_now:
         from ..grouping.store import group_pending
 

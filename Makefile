@@ -5,7 +5,7 @@ APP_VENV := .venv-app
 BIN := $(VENV)/bin
 R4U_ARGS ?=
 
-.PHONY: run test lint bench bench-grouping demo venv app-venv clean
+.PHONY: run test lint bench bench-grouping demo venv app-venv system-packages clean
 
 venv: $(VENV)/.installed
 app-venv: $(APP_VENV)/.installed
@@ -29,7 +29,12 @@ $(APP_VENV)/.installed: pyproject.toml
 run: venv
 	$(BIN)/r4u proxy start $(R4U_ARGS)
 
-test: venv app-venv
+# Chromium (browser tests) and curl (client tests): installed when missing and allowed, else one line
+# saying what to run — before any test starts.
+system-packages:
+	@tests/system-packages.sh
+
+test: system-packages venv app-venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: venv

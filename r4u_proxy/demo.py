@@ -45,7 +45,7 @@ WEATHER_TOOL = {"type": "function", "function": {"name": "get_weather", "descrip
 STREAM = {"x-sim-events": "30", "x-sim-gap-ms": "15", "x-sim-first-delay-ms": "250"}
 
 
-def demo_calls(fixtures: bool, rng: random.Random) -> list[dict[str, Any]]:
+def demo_calls(rng: random.Random) -> list[dict[str, Any]]:
     """Each call: api (openai_chat | openai_responses | openai_embeddings | anthropic), body, headers."""
 
     def slow() -> dict[str, str]:
@@ -68,8 +68,7 @@ def demo_calls(fixtures: bool, rng: random.Random) -> list[dict[str, Any]]:
     first = {"api": "openai_chat", "headers": dict(STREAM), "body": {
         "model": "gpt-4o", "messages": weather, "tools": [WEATHER_TOOL], "stream": True,
         "stream_options": {"include_usage": True}}}
-    if fixtures:
-        first["headers"] = {"x-sim-fixture": "openai_chat/gpt4o_single_tool_call.sse", "x-sim-gap-ms": "20"}
+    first["headers"] = {"x-sim-fixture": "openai_chat/gpt4o_single_tool_call.sse", "x-sim-gap-ms": "20"}
     calls.append(first)
     calls.append({"api": "openai_chat", "headers": slow(), "body": {"model": "gpt-4o", "tools": [WEATHER_TOOL],
         "messages": [*weather, {"role": "assistant", "content": None, "tool_calls": [tool_call]},
@@ -85,12 +84,11 @@ def demo_calls(fixtures: bool, rng: random.Random) -> list[dict[str, Any]]:
         "messages": [{"role": "user", "content": [
             {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": TINY_PNG}},
             {"type": "text", "text": "What is in this picture?"}]}]}})  # fmt: skip
-    if fixtures:
-        for fixture, question in (("anthropic_messages/sdk_tool_use_get_weather.sse", "What's the weather in Paris?"),
-                                  ("anthropic_messages/sonnet4_thinking_signature.sse", "How do I cross a busy street safely?")):
-            calls.append({"api": "anthropic", "headers": {"x-sim-fixture": fixture, "x-sim-gap-ms": "10"}, "body": {
-                "model": "claude-sonnet-4-5", "max_tokens": 2000, "stream": True,
-                "messages": [{"role": "user", "content": question}]}})  # fmt: skip
+    for fixture, question in (("anthropic_messages/sdk_tool_use_get_weather.sse", "What's the weather in Paris?"),
+                              ("anthropic_messages/sonnet4_thinking_signature.sse", "How do I cross a busy street safely?")):
+        calls.append({"api": "anthropic", "headers": {"x-sim-fixture": fixture, "x-sim-gap-ms": "10"}, "body": {
+            "model": "claude-sonnet-4-5", "max_tokens": 2000, "stream": True,
+            "messages": [{"role": "user", "content": question}]}})  # fmt: skip
     for i, review in enumerate(REVIEWS):
         body = {"model": "gpt-4.1-mini", "instructions": "Reply with one word: positive, negative or mixed.",
                 "input": f"Classify the sentiment of this review: {review}"}
@@ -158,8 +156,8 @@ def _with_httpx(calls: list[dict[str, Any]]) -> tuple[int, int]:
     return ok, failed
 
 
-def make_calls(count: int | None, fixtures: bool) -> dict[str, Any]:
-    calls = demo_calls(fixtures, random.Random(7))[:count]
+def make_calls(count: int | None) -> dict[str, Any]:
+    calls = demo_calls(random.Random(7))[:count]
     try:
         import anthropic  # noqa: F401
         import openai  # noqa: F401
@@ -232,7 +230,8 @@ def run_demo(home: Any, python: str, echo: Callable[[str], None] = print, count:
     home.root.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(str(home.db) + suffix).unlink(missing_ok=True)
-    fixtures = (default_fixtures_dir() / "MANIFEST.tsv").exists()
+    if not (default_fixtures_dir() / "MANIFEST.tsv").is_file():
+        raise DemoError(f"r4u's recorded streams are missing ({default_fixtures_dir()}); reinstall r4u")
     echo("r4u demo: starting the OpenAI/Anthropic simulator and a recording proxy…")
     simulator = SimulatorProcess(tls=True, cert_dir=home.root / "simulator").start()
     try:
@@ -247,7 +246,7 @@ def run_demo(home: Any, python: str, echo: Callable[[str], None] = print, count:
         try:
             env = {**os.environ, **recording_environment(home=str(home.root), start=False, project="demo")}
             echo(f"r4u demo: making calls with {python} …")
-            command = [python, __file__, "--calls", str(count or 0)] + (["--fixtures"] if fixtures else [])
+            command = [python, __file__, "--calls", str(count or 0)]
             ran = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
             if ran.returncode != 0:
                 raise DemoError(f"the demo calls failed:\n{ran.stderr.strip()[-2000:]}")
@@ -267,6 +266,6 @@ def run_demo(home: Any, python: str, echo: Callable[[str], None] = print, count:
 
 if __name__ == "__main__":
     if "--calls" not in sys.argv:
-        sys.exit("usage: python demo.py --calls N [--fixtures]   (N=0: all); or run `r4u demo`")
+        sys.exit("usage: python demo.py --calls N   (N=0: all); or run `r4u demo`")
     n = int(sys.argv[sys.argv.index("--calls") + 1])
-    print(json.dumps(make_calls(n or None, "--fixtures" in sys.argv)))
+    print(json.dumps(make_calls(n or None)))

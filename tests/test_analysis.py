@@ -11,14 +11,14 @@ import csv
 import gzip
 import json
 import random
-from pathlib import Path
 
 import pytest
 
 from r4u_proxy.analysis import analyze
 from r4u_proxy.providers import Route, route
+from r4u_proxy.simulator.fixtures import RECORDINGS_DIR
 
-STREAMS = Path("/work/shared/fixtures/streams")
+STREAMS = RECORDINGS_DIR
 DEFAULT_HOSTS = {
     "openai_chat": "api.openai.com",
     "openai_responses": "api.openai.com",

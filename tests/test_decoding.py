@@ -5,15 +5,15 @@ from __future__ import annotations
 import gzip
 import random
 import zlib
-from pathlib import Path
 
 import brotli
 import pytest
 import zstandard
 
 from r4u_proxy.decoding import decode_chunks
+from r4u_proxy.simulator.fixtures import RECORDINGS_DIR
 
-BODY = Path("/work/shared/fixtures/streams/openai_chat/gpt4o_json_object_long.sse").read_bytes()
+BODY = (RECORDINGS_DIR / "openai_chat/gpt4o_json_object_long.sse").read_bytes()
 
 
 def raw_deflate(data: bytes) -> bytes:

@@ -17,8 +17,9 @@ import pytest
 from r4u_proxy import pricing
 from r4u_proxy.pricing import price, price_row
 from r4u_proxy.pricing_overrides import PricesFileError, load_overrides
+from r4u_proxy.simulator.fixtures import RECORDINGS_DIR
 
-STREAMS = Path("/work/shared/fixtures/streams")
+STREAMS = RECORDINGS_DIR
 M = 1_000_000
 GENAI_PRICES = f"genai-prices {genai_prices.__version__}"  # the source recorded with each cost
 

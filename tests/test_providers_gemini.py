@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from support.streams import analyze_recorded, assert_summary
 
 from r4u_proxy.providers import gemini
+from r4u_proxy.simulator.fixtures import RECORDINGS_DIR
 
-STREAMS = Path("/work/shared/fixtures/streams/gemini")
+STREAMS = RECORDINGS_DIR / "gemini"
 PATH = "/v1beta/models/gemini-2.0-flash:streamGenerateContent"
 
 # file: (model, finish_reason, input, output, reasoning, text starts, text ends)

@@ -9,14 +9,14 @@ parts, text/argument/code deltas, reasoning summaries and annotations. The real 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from r4u_proxy.providers import openai_responses
+from r4u_proxy.simulator.fixtures import RECORDINGS_DIR
 from r4u_proxy.sse import SSEDecoder
 
-STREAMS = Path("/work/shared/fixtures/streams")
+STREAMS = RECORDINGS_DIR
 FIXTURES = sorted(
     [f"openai_responses/{p.name}" for p in (STREAMS / "openai_responses").glob("*.sse")]
     + [

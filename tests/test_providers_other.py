@@ -4,15 +4,15 @@ fixture by hand (text, reasoning kept, usage, finish reason, model, error)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from support.streams import analyze_recorded, assert_summary
 
 from r4u_proxy.analysis import analyze
 from r4u_proxy.providers import route
+from r4u_proxy.simulator.fixtures import RECORDINGS_DIR
 
-STREAMS = Path("/work/shared/fixtures/streams/other")
+STREAMS = RECORDINGS_DIR / "other"
 HOSTS = {  # file prefix: (host, path) as recorded
     "groq": ("api.groq.com", "/openai/v1/chat/completions"),
     "mistral": ("api.mistral.ai", "/v1/chat/completions"),

@@ -18,9 +18,11 @@ from typing import Any
 import pytest
 from support.streams import analyze_recorded
 
+from r4u_proxy.simulator.fixtures import RECORDINGS_DIR
+
 REPO = Path(__file__).resolve().parent.parent
 APP_PYTHON = REPO / ".venv-app" / "bin" / "python"
-STREAMS = Path("/work/shared/fixtures/streams")
+STREAMS = RECORDINGS_DIR
 ENDPOINTS = {
     "openai_chat": ("api.openai.com", "/v1/chat/completions"),
     "openai_responses": ("api.openai.com", "/v1/responses"),

@@ -77,3 +77,15 @@ def test_the_proxy_install_provides_the_r4u_command():
     for command in (["--help"], ["proxy", "start", "--help"], ["env", "--help"], ["run", "--help"]):
         result = subprocess.run([str(r4u), *command], capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
+
+
+def test_the_wheel_carries_the_recorded_streams_byte_for_byte(shim_venv: Path):
+    """`r4u demo` and the simulator of an installed r4u replay the recordings shipped inside the wheel."""
+    from r4u_proxy.simulator.fixtures import RECORDINGS_DIR
+
+    (installed,) = shim_venv.glob("lib/python*/site-packages/r4u_proxy/simulator/recordings")
+    ours = sorted(p.relative_to(RECORDINGS_DIR) for p in RECORDINGS_DIR.rglob("*") if p.is_file())
+    assert Path("MANIFEST.tsv") in ours and Path("README.md") in ours and len(ours) > 80
+    shipped = sorted(p.relative_to(installed) for p in installed.rglob("*") if p.is_file())
+    assert shipped == ours
+    assert all((installed / name).read_bytes() == (RECORDINGS_DIR / name).read_bytes() for name in ours)

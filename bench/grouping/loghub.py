@@ -20,7 +20,7 @@ from metrics import grouping_accuracy  # noqa: E402
 from r4u_proxy.grouping.miner import Miner  # noqa: E402
 from r4u_proxy.grouping.profile import LOGS  # noqa: E402
 
-DEFAULT_FIXTURES = Path("/work/shared/fixtures/loghub2k")
+DEFAULT_FIXTURES = Path(__file__).resolve().parents[1] / "data" / "loghub2k"
 # Published GA (README of the fixtures): Drain with per-dataset tuned regexes.
 PUBLISHED_DRAIN = {
     "HDFS": 0.998, "Hadoop": 0.948, "Spark": 0.920, "Zookeeper": 0.967, "BGL": 0.963, "HPC": 0.887,

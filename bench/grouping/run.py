@@ -155,7 +155,7 @@ def main() -> int:
         "",
         "## Loghub-2k beside drain3",
         "",
-        "16 datasets × 2,000 lines with ground truth (`/work/shared/fixtures/loghub2k`). r4u runs its log profile "
+        "16 datasets × 2,000 lines with ground truth (`bench/data/loghub2k`, from logpai/loghub). r4u runs its log profile "
         "(same miner; tokens are words, a word with a digit or a host name is a value on sight); drain3 0.9.11 runs "
         "with one generic masking rule (a word with a digit), no per-dataset regexes. The published Drain column "
         "used per-dataset tuned regexes (ICSE-SEIP 2019).",

@@ -32,7 +32,7 @@ Test controls, as request headers (stateless, so the SDKs can send them through 
     x-sim-fixture: openai_chat/gpt4o_text_plain.sse
         replay that recorded body from the fixtures dir byte for byte (content-type text/event-stream),
         one write per SSE event. Fixtures dir: --fixtures / fixtures_dir=, else $R4U_SIM_FIXTURES, else
-        ../shared/fixtures/streams beside the repository.
+        the recordings shipped in r4u_proxy/simulator/recordings/.
     x-sim-split: 1 | random:SEED re-cut the streamed body into 1-byte (or random 1-64 byte) writes
     x-sim-pad-bytes: 100000      follow each event with an SSE comment of that size (large streams)
     x-sim-events: 50             a synthetic stream of 50 content events (of the endpoint's own format)

@@ -13,13 +13,14 @@ from pathlib import Path
 _BLANK_LINES = (b"\n", b"\r\n", b"\r")
 
 
+# Shipped as package data, so an installed r4u (and `r4u demo`) has them; sources and licences in its README.
+RECORDINGS_DIR = Path(__file__).resolve().parent / "recordings"
+
+
 def default_fixtures_dir() -> Path:
-    """`R4U_SIM_FIXTURES`, else `../shared/fixtures/streams` beside the repository checkout."""
+    """`R4U_SIM_FIXTURES`, else the recorded streams shipped inside this package."""
     configured = os.environ.get("R4U_SIM_FIXTURES")
-    if configured:
-        return Path(configured)
-    repo_root = Path(__file__).resolve().parents[2]
-    return (repo_root.parent / "shared" / "fixtures" / "streams").resolve()
+    return Path(configured) if configured else RECORDINGS_DIR
 
 
 def split_events(raw: bytes) -> list[bytes]:

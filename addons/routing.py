@@ -15,7 +15,7 @@ from mitmproxy import ctx, exceptions
 from mitmproxy.proxy import server_hooks
 
 from r4u_proxy.guard import guarded
-from r4u_proxy.hosts import BadHostSpec, intercept_regexes, parse_resolve
+from r4u_proxy.providers.hosts import BadHostSpec, intercept_regexes, parse_resolve
 
 
 class Routing:

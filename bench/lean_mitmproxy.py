@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from mitmproxy.master import Master  # noqa: E402
 from mitmproxy.options import Options  # noqa: E402
 
-from r4u_proxy.proxy import mitmproxy_addons  # noqa: E402
+from r4u_proxy.service.proxy import mitmproxy_addons  # noqa: E402
 
 
 class StreamEverything:

@@ -158,8 +158,6 @@ class R4uProxy:
     @staticmethod
     def available() -> str | None:
         """None when `r4u proxy start` can run here, else why not."""
-        if not (REPO / "r4u_proxy" / "proxy.py").exists():
-            return "r4u_proxy/proxy.py does not exist yet"
         probe = subprocess.run(
             [sys.executable, "-m", "r4u_proxy", "proxy", "start", "--help"], capture_output=True, text=True
         )

@@ -28,7 +28,7 @@ from datasette.app import Datasette  # noqa: E402
 from test_ui_bulk_data import add_bulk_traces  # noqa: E402
 from test_ui_sample import open_ui_db  # noqa: E402
 
-from r4u_proxy.ui_server import DATASETTE_SETTINGS  # noqa: E402
+from r4u_proxy.service.ui_server import DATASETTE_SETTINGS  # noqa: E402
 
 TARGET_MS = 300
 

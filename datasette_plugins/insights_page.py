@@ -1,6 +1,6 @@
 """/-/r4u/insights: the `r4u insights` findings as a page (and JSON with ?_format=json).
 
-The numbers come from `r4u_proxy.insights`, the same code as the command, run on Datasette's
+The numbers come from `r4u_proxy.reports.insights`, the same code as the command, run on Datasette's
 read connection for the chosen window (?window=1h|24h|7d|30d|all, default 24h).
 """
 
@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 from datasette.utils.asgi import Request, Response
 
-from r4u_proxy.insights import insights_from_connection
-from r4u_proxy.insights.prefixes import CACHE_LIFETIME_S
-from r4u_proxy.timewindow import iso_utc
+from r4u_proxy.reports.insights import insights_from_connection
+from r4u_proxy.reports.insights.prefixes import CACHE_LIFETIME_S
+from r4u_proxy.reports.timewindow import iso_utc
 
 from . import traces_db
 from .dashboard import WINDOWS

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from .paths import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_UI_PORT, Home
+from r4u_proxy.paths import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_UI_PORT, Home
 
 
 class ProxyConfig(BaseModel):

@@ -220,10 +220,9 @@ def _wait_for_grouping(db: Path, timeout: float) -> None:
 def run_demo(home: Any, python: str, echo: Callable[[str], None] = print, count: int | None = None) -> str:
     """Fill home.db (a fresh file) with demo calls; returns a one-line summary. `home` is a paths.Home."""
     from r4u.environment import recording_environment
-
-    from .simulator import SimulatorProcess
-    from .simulator.fixtures import default_fixtures_dir
-    from .state import running_state
+    from r4u_proxy.simulator import SimulatorProcess
+    from r4u_proxy.simulator.fixtures import default_fixtures_dir
+    from r4u_proxy.state import running_state
 
     if running_state(home):
         _r4u("proxy", "stop", "--home", str(home.root))

@@ -11,8 +11,7 @@ from typing import Any
 
 from r4u.proxy_locator import accepts_connections, pid_alive
 from r4u.proxy_locator import read_state as _read_state_file
-
-from .paths import Home
+from r4u_proxy.paths import Home
 
 __all__ = ["clear_state", "pid_alive", "read_state", "read_stats", "running_state", "write_state"]
 

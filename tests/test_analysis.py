@@ -14,7 +14,7 @@ import random
 
 import pytest
 
-from r4u_proxy.analysis import analyze
+from r4u_proxy.ingest.parse import analyze
 from r4u_proxy.providers import Route, route
 from r4u_proxy.simulator.fixtures import RECORDINGS_DIR
 

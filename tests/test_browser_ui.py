@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from test_ui_sample import TASK_SUMMARY, TICKETS, make_sample_db
 
-from r4u_proxy.ui_server import start_ui
+from r4u_proxy.service.ui_server import start_ui
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "ui"
 CHROMIUM_ARGS = [

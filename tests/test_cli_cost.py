@@ -16,9 +16,9 @@ from click.testing import CliRunner
 
 from r4u_proxy import pricing
 from r4u_proxy.cli import main
-from r4u_proxy.repricing import reprice
+from r4u_proxy.pricing.reprice import reprice
+from r4u_proxy.reports.timewindow import iso_utc
 from r4u_proxy.store.migrations import open_db
-from r4u_proxy.timewindow import iso_utc
 
 M = 1_000_000
 GENAI_PRICES = f"genai-prices {genai_prices.__version__}"  # the source recorded with each cost

@@ -10,7 +10,7 @@ import brotli
 import pytest
 import zstandard
 
-from r4u_proxy.decoding import decode_chunks
+from r4u_proxy.ingest.decoding import decode_chunks
 from r4u_proxy.simulator.fixtures import RECORDINGS_DIR
 
 BODY = (RECORDINGS_DIR / "openai_chat/gpt4o_json_object_long.sse").read_bytes()

@@ -15,13 +15,13 @@ import pytest
 from click.testing import CliRunner
 
 from r4u_proxy.cli import main
-from r4u_proxy.insights import collect_insights
-from r4u_proxy.insights.prefixes import cache_minimum
-from r4u_proxy.insights.repeats import body_fingerprint
-from r4u_proxy.insights.whatif import WHAT_IF_MODELS
-from r4u_proxy.pricing import price
+from r4u_proxy.pricing.prices import price
+from r4u_proxy.reports.insights import collect_insights
+from r4u_proxy.reports.insights.prefixes import cache_minimum
+from r4u_proxy.reports.insights.repeats import body_fingerprint
+from r4u_proxy.reports.insights.whatif import WHAT_IF_MODELS
+from r4u_proxy.reports.timewindow import iso_utc
 from r4u_proxy.store.migrations import open_db
-from r4u_proxy.timewindow import iso_utc
 
 NOW = datetime.now(tz=UTC).replace(microsecond=0)
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)

@@ -15,8 +15,8 @@ import genai_prices
 import pytest
 
 from r4u_proxy import pricing
-from r4u_proxy.pricing import price, price_row
-from r4u_proxy.pricing_overrides import PricesFileError, load_overrides
+from r4u_proxy.pricing.overrides import PricesFileError, load_overrides
+from r4u_proxy.pricing.prices import price, price_row
 from r4u_proxy.simulator.fixtures import RECORDINGS_DIR
 
 STREAMS = RECORDINGS_DIR
@@ -384,7 +384,7 @@ def _priced(route, host: str, request: dict, parsed: dict) -> pricing.Price:
 
 
 def test_every_fixture_stream_costs_what_its_non_streamed_twin_costs():
-    from r4u_proxy.analysis import analyze
+    from r4u_proxy.ingest.parse import analyze
     from r4u_proxy.providers import route as find_route
 
     compared = priced = 0

@@ -12,9 +12,9 @@ import json
 
 import pytest
 
+from r4u_proxy.ingest.sse import SSEDecoder
 from r4u_proxy.providers import openai_responses
 from r4u_proxy.simulator.fixtures import RECORDINGS_DIR
-from r4u_proxy.sse import SSEDecoder
 
 STREAMS = RECORDINGS_DIR
 FIXTURES = sorted(

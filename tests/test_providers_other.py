@@ -8,7 +8,7 @@ import json
 import pytest
 from support.streams import analyze_recorded, assert_summary
 
-from r4u_proxy.analysis import analyze
+from r4u_proxy.ingest.parse import analyze
 from r4u_proxy.providers import route
 from r4u_proxy.simulator.fixtures import RECORDINGS_DIR
 

@@ -7,9 +7,9 @@ import time
 import pytest
 
 from r4u_proxy.addons.capture import Tap
-from r4u_proxy.hosts import BadHostSpec, host_regex, intercept_regexes, parse_resolve
 from r4u_proxy.ids import iso_utc, ulid
-from r4u_proxy.redact import fingerprint, redact_headers, redact_query
+from r4u_proxy.ingest.redact import fingerprint, redact_headers, redact_query
+from r4u_proxy.providers.hosts import BadHostSpec, host_regex, intercept_regexes, parse_resolve
 
 
 def test_secret_headers_become_fingerprints_that_tell_keys_apart():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from r4u_proxy.sse import Event, JSONArraySplitter, SSEDecoder
+from r4u_proxy.ingest.sse import Event, JSONArraySplitter, SSEDecoder
 
 
 def decode(data: bytes, chunk_size: int | None = None) -> list[Event]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from test_ui_sample import make_sample_db
 
 from r4u_proxy.paths import Home
-from r4u_proxy.ui_server import start_ui
+from r4u_proxy.service.ui_server import start_ui
 
 ROOT = Path(__file__).resolve().parents[1]
 

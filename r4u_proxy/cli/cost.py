@@ -8,16 +8,16 @@ from pathlib import Path
 
 import click
 
-from ..paths import Home
-from ..pricing import configure
-from ..pricing_overrides import PricesFileError
-from ..repricing import reprice_traces
-from ..stats import GROUPINGS, GroupStats, StatsReport, collect_stats
-from . import main
-from .options import db_options, existing_db, show_report, since_option
-from .tables import money as _money
-from .tables import render_table
-from .tables import tokens as _tokens
+from r4u_proxy.cli import main
+from r4u_proxy.cli.options import db_options, existing_db, show_report, since_option
+from r4u_proxy.cli.tables import money as _money
+from r4u_proxy.cli.tables import render_table
+from r4u_proxy.cli.tables import tokens as _tokens
+from r4u_proxy.paths import Home
+from r4u_proxy.pricing.overrides import PricesFileError
+from r4u_proxy.pricing.prices import configure
+from r4u_proxy.pricing.reprice import reprice_traces
+from r4u_proxy.reports.stats import GROUPINGS, GroupStats, StatsReport, collect_stats
 
 # --- r4u stats ------------------------------------------------------------------------------------
 

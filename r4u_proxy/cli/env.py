@@ -18,8 +18,7 @@ import click
 
 from r4u.environment import describe, recording_environment
 from r4u.proxy_locator import ProxyUnavailable, r4u_home
-
-from . import main
+from r4u_proxy.cli import main
 
 SHELLS = ("sh", "bash", "zsh", "fish", "powershell", "pwsh")
 # Signals a terminal or a supervisor sends that the child should see too (Windows path only;

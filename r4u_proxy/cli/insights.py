@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from ..insights import InsightsReport, collect_insights
-from ..insights.prefixes import CACHE_LIFETIME_S
-from . import main
-from .options import db_options, existing_db, show_report, since_option
-from .tables import money, render_table, tokens
+from r4u_proxy.cli import main
+from r4u_proxy.cli.options import db_options, existing_db, show_report, since_option
+from r4u_proxy.cli.tables import money, render_table, tokens
+from r4u_proxy.reports.insights import InsightsReport, collect_insights
+from r4u_proxy.reports.insights.prefixes import CACHE_LIFETIME_S
 
 
 def _title(text: str) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from ..paths import Home
+from r4u_proxy.paths import Home
 
 
 def home_option(f: Callable) -> Callable:

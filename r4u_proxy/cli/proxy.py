@@ -14,13 +14,13 @@ from pathlib import Path
 
 import click
 
-from ..ca import CAError, check_pem
-from ..config import ProxyConfig
-from ..hosts import BadHostSpec, host_regex, parse_resolve
-from ..paths import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_UI_PORT, Home
-from ..state import clear_state, pid_alive, read_state, read_stats, running_state
-from . import main
-from .options import home_option
+from r4u_proxy.cli import main
+from r4u_proxy.cli.options import home_option
+from r4u_proxy.config import ProxyConfig
+from r4u_proxy.paths import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_UI_PORT, Home
+from r4u_proxy.providers.hosts import BadHostSpec, host_regex, parse_resolve
+from r4u_proxy.service.ca import CAError, check_pem
+from r4u_proxy.state import clear_state, pid_alive, read_state, read_stats, running_state
 
 
 class UserError(click.ClickException):
@@ -107,7 +107,7 @@ def _print_ready(state: dict) -> None:
 
 
 def _run_foreground(config: ProxyConfig) -> None:
-    from ..proxy import StartError, serve
+    from r4u_proxy.service.proxy import StartError, serve
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("r4u").setLevel(logging.INFO)

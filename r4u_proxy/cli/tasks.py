@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from . import main
-from .options import db_options, existing_db
+from r4u_proxy.cli import main
+from r4u_proxy.cli.options import db_options, existing_db
 
 
 def _connect(db: Path) -> sqlite3.Connection:
@@ -55,7 +55,7 @@ def tasks(
     """The prompt templates r4u found in your traffic (tasks), busiest first; or one TASK_ID in detail."""
     path = existing_db(home, db)
     if group_now:
-        from ..grouping.store import group_pending
+        from r4u_proxy.grouping.store import group_pending
 
         done = group_pending(path)
         if not as_json:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from ..paths import DEFAULT_HOST, DEFAULT_UI_PORT, Home
-from . import main
-from .options import db_options, db_path
+from r4u_proxy.cli import main
+from r4u_proxy.cli.options import db_options, db_path
+from r4u_proxy.paths import DEFAULT_HOST, DEFAULT_UI_PORT, Home
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -18,7 +18,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def serve_foreground(db: Path, host: str, port: int) -> None:
     """Serve db until Ctrl-C; exits non-zero if Datasette does not come up."""
-    from ..ui_server import port_in_use, start_ui
+    from r4u_proxy.service.ui_server import port_in_use, start_ui
 
     if port and port_in_use(host, port):
         raise click.ClickException(f"UI port {host}:{port} is already in use (pick another with --port)")
@@ -59,7 +59,7 @@ def demo(home: Path | None, python: str | None, port: int, serve: bool) -> None:
     Needs no API key and no network: the OpenAI/Anthropic SDKs (or plain httpx when
     they are not installed) talk to a local simulator through a real r4u proxy.
     """
-    from ..demo import DemoError, default_python, run_demo
+    from r4u_proxy.demo import DemoError, default_python, run_demo
 
     demo_home = Home.resolve(home) if home else Home(Home.resolve().root / "demo")
     try:
@@ -68,7 +68,7 @@ def demo(home: Path | None, python: str | None, port: int, serve: bool) -> None:
         raise click.ClickException(str(exc)) from None
     click.echo(summary)
     if serve:
-        from ..ui_server import port_in_use
+        from r4u_proxy.service.ui_server import port_in_use
 
         if port and port_in_use(DEFAULT_HOST, port):
             click.echo(f"r4u demo: port {port} is busy (another r4u UI?); serving on a free port instead")

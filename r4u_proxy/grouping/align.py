@@ -13,8 +13,8 @@ from functools import lru_cache
 
 from rapidfuzz.distance import LCSseq
 
-from .profile import WILDCARD, Profile
-from .template import Template
+from r4u_proxy.grouping.profile import WILDCARD, Profile
+from r4u_proxy.grouping.template import Template
 
 
 @dataclass

@@ -12,12 +12,12 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from .align import Alignment, align, joined
-from .profile import WILDCARD, Profile
-from .template import Template
+from r4u_proxy.grouping.align import Alignment, align, joined
+from r4u_proxy.grouping.profile import WILDCARD, Profile
+from r4u_proxy.grouping.template import Template
 
 if TYPE_CHECKING:
-    from .miner import Cluster
+    from r4u_proxy.grouping.miner import Cluster
 
 SPAN_KEPT = 0.9  # log lines of different token counts join only when sharing this much of their words
 
@@ -98,7 +98,7 @@ class LogLines:
             self._siblings.get(shape, set()).discard(cluster_id)
 
     def _fold_siblings(self, shape: tuple[str, ...], members: set[int]) -> Cluster:
-        from .miner import Event  # miner imports this module
+        from r4u_proxy.grouping.miner import Event  # miner imports this module
 
         ids = sorted(members)
         keeper = self.clusters[ids[0]]

@@ -21,10 +21,10 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from .align import Alignment, align, initial_template
-from .log_lines import LogLines
-from .profile import PROMPTS, Profile
-from .template import Template
+from r4u_proxy.grouping.align import Alignment, align, initial_template
+from r4u_proxy.grouping.log_lines import LogLines
+from r4u_proxy.grouping.profile import PROMPTS, Profile
+from r4u_proxy.grouping.template import Template
 
 _SAMPLES = 32  # recent texts a cluster keeps for split checks
 _FIRST_CHECKPOINT = 6

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .template import Template
+from r4u_proxy.grouping.template import Template
 
 _XML_OPEN = re.compile(r"<([A-Za-z][\w-]{0,40})>\s*$")
 _JSON_KEY = re.compile(r"\"([A-Za-z_][\w-]{0,40})\"\s*:\s*\"?$")

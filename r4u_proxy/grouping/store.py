@@ -14,15 +14,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from r4u_proxy.grouping.miner import Miner
+from r4u_proxy.grouping.naming import variable_names
+from r4u_proxy.grouping.parts import grouping_text, parts_from_trace, signature
+from r4u_proxy.grouping.schema import ensure_grouping_schema
+from r4u_proxy.grouping.stats import TaskStatsRefresher
+from r4u_proxy.grouping.template import Template
 from r4u_proxy.ids import iso_utc, ulid
 from r4u_proxy.store.migrations import open_db
-
-from .miner import Miner
-from .naming import variable_names
-from .parts import grouping_text, parts_from_trace, signature
-from .schema import ensure_grouping_schema
-from .stats import TaskStatsRefresher
-from .template import Template
 
 log = logging.getLogger("r4u.grouping")
 

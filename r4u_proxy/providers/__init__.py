@@ -12,8 +12,15 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import anthropic, gemini, openai_chat, openai_completions, openai_embeddings, openai_responses
-from .routes import Route, route
+from r4u_proxy.providers import (
+    anthropic,
+    gemini,
+    openai_chat,
+    openai_completions,
+    openai_embeddings,
+    openai_responses,
+)
+from r4u_proxy.providers.routes import Route, route
 
 FAMILIES: dict[str, ModuleType] = {
     module.FAMILY: module

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .common import (
+from r4u_proxy.providers.common import (
     accumulate,
     anthropic_usage,
     error_message,

@@ -10,7 +10,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .common import error_message, flatten_text, gemini_usage, overlay, render_tool_call, with_tool_call
+from r4u_proxy.providers.common import (
+    error_message,
+    flatten_text,
+    gemini_usage,
+    overlay,
+    render_tool_call,
+    with_tool_call,
+)
 
 FAMILY = "gemini"
 _MODEL_IN_PATH = re.compile(r"/models/([^/:]+)(?::|$)")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import (
+from r4u_proxy.providers.common import (
     accumulate,
     error_message,
     flatten_text,

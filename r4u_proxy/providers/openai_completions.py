@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import accumulate, error_message, flatten_text, openai_usage
+from r4u_proxy.providers.common import accumulate, error_message, flatten_text, openai_usage
 
 FAMILY = "openai_completions"
 

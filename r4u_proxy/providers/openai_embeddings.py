@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import openai_usage
+from r4u_proxy.providers.common import openai_usage
 
 FAMILY = "openai_embeddings"
 

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import error_message, flatten_text, openai_usage, overlay, render_tool_call, with_tool_call
+from r4u_proxy.providers.common import (
+    error_message,
+    flatten_text,
+    openai_usage,
+    overlay,
+    render_tool_call,
+    with_tool_call,
+)
 
 FAMILY = "openai_responses"
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed")

@@ -53,8 +53,8 @@ Test controls, as request headers (stateless, so the SDKs can send them through 
 A malformed control header gets a 400 naming it. Every reply carries x-request-id (also in sim.requests).
 """
 
-from .process import SimulatorProcess
-from .server import ReceivedRequest
-from .simulator import Simulator
+from r4u_proxy.simulator.process import SimulatorProcess
+from r4u_proxy.simulator.server import ReceivedRequest
+from r4u_proxy.simulator.simulator import Simulator
 
 __all__ = ["ReceivedRequest", "Simulator", "SimulatorProcess"]

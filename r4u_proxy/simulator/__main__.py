@@ -12,7 +12,7 @@ import json
 import signal
 import sys
 
-from .simulator import Simulator
+from r4u_proxy.simulator.simulator import Simulator
 
 
 def main(argv: list[str] | None = None) -> int:

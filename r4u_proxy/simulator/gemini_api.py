@@ -5,7 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .reply import Reply, data_event, estimate_tokens, json_reply, reply_words, short_id, sse_reply, text_of
+from r4u_proxy.simulator.reply import (
+    Reply,
+    data_event,
+    estimate_tokens,
+    json_reply,
+    reply_words,
+    short_id,
+    sse_reply,
+    text_of,
+)
 
 
 def _prompt(request: dict[str, Any]) -> str:

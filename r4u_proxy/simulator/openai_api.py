@@ -8,7 +8,16 @@ import struct
 import time
 from typing import Any
 
-from .reply import Reply, data_event, estimate_tokens, json_reply, reply_words, short_id, sse_reply, text_of
+from r4u_proxy.simulator.reply import (
+    Reply,
+    data_event,
+    estimate_tokens,
+    json_reply,
+    reply_words,
+    short_id,
+    sse_reply,
+    text_of,
+)
 
 
 def _chat_prompt(request: dict[str, Any]) -> str:

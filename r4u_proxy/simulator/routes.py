@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from . import anthropic_api, gemini_api, openai_api
-from .controls import Controls
-from .fixtures import FixtureNotFound, load_fixture
-from .reply import SSE_TYPE, Reply
+from r4u_proxy.simulator import anthropic_api, gemini_api, openai_api
+from r4u_proxy.simulator.controls import Controls
+from r4u_proxy.simulator.fixtures import FixtureNotFound, load_fixture
+from r4u_proxy.simulator.reply import SSE_TYPE, Reply
 
 _GEMINI_PATH = re.compile(r"^/(?:v1beta|v1|v1alpha)/models/(?P<model>[^/:]+):(?P<method>[A-Za-z]+)$")
 _TWO_MB = 2 * 1024 * 1024

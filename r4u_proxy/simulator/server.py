@@ -21,10 +21,10 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
-from .controls import ControlError, Controls, parse_controls
-from .encoding import encode_whole, stream_encoder, unavailable_reason
-from .reply import Reply
-from .routes import build_reply, error_reply
+from r4u_proxy.simulator.controls import ControlError, Controls, parse_controls
+from r4u_proxy.simulator.encoding import encode_whole, stream_encoder, unavailable_reason
+from r4u_proxy.simulator.reply import Reply
+from r4u_proxy.simulator.routes import build_reply, error_reply
 
 _REASONS = {
     100: "Continue", 200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request",

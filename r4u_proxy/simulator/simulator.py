@@ -8,9 +8,9 @@ import tempfile
 import threading
 from pathlib import Path
 
-from .certs import create_identity
-from .fixtures import default_fixtures_dir
-from .server import ConnectionHandler, ReceivedRequest
+from r4u_proxy.simulator.certs import create_identity
+from r4u_proxy.simulator.fixtures import default_fixtures_dir
+from r4u_proxy.simulator.server import ConnectionHandler, ReceivedRequest
 
 
 class Simulator:

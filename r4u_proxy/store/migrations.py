@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from .schema import MIGRATIONS, SCHEMA_VERSION
+from r4u_proxy.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 
 class SchemaTooNew(RuntimeError):

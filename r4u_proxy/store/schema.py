@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from ..grouping.schema import grouping_v1
-from .ui_indexes import add_ui_indexes
+from r4u_proxy.grouping.schema import grouping_v1
+from r4u_proxy.store.ui_indexes import add_ui_indexes
 
 TRACE_COLUMNS: dict[str, str] = {
     # --- contract columns -------------------------------------------------------

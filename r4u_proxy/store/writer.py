@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..guard import COUNTERS, log
+from r4u_proxy.guard import COUNTERS, log
 
 BATCH_WINDOW_S = 0.05  # a trace is on disk at most this much later than without batching
 PART = "part"  # (PART, trace id, chunks): body chunks that come ahead of their exchange
@@ -107,7 +107,7 @@ def run_writer(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     COUNTERS.attach(shared)
     try:
-        from .migrations import open_db
+        from r4u_proxy.store.migrations import open_db
 
         conn = open_db(db_path)
     except Exception as exc:
@@ -122,8 +122,8 @@ class _Loop:
     def __init__(self, conn: Any, work: Any, stats_file: Path | None, batch_size: int, queue_size: int) -> None:
         import sqlite_utils
 
-        from ..record import build_row
-        from .schema import TRACE_COLUMNS
+        from r4u_proxy.ingest.row import build_row
+        from r4u_proxy.store.schema import TRACE_COLUMNS
 
         self.table = sqlite_utils.Database(conn).table("traces")
         self.build_row = build_row

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from r4u_proxy.analysis import analyze
+from r4u_proxy.ingest.parse import analyze
 from r4u_proxy.providers import route
 
 

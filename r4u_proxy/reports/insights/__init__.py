@@ -14,10 +14,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..timewindow import since_cutoff
-from .prefixes import DEFAULT_SAMPLE, PrefixFinding, find_uncached_prefixes
-from .repeats import Repeats, find_repeats
-from .whatif import WhatIf, what_if
+from r4u_proxy.reports.insights.prefixes import DEFAULT_SAMPLE, PrefixFinding, find_uncached_prefixes
+from r4u_proxy.reports.insights.repeats import Repeats, find_repeats
+from r4u_proxy.reports.insights.whatif import WhatIf, what_if
+from r4u_proxy.reports.timewindow import since_cutoff
 
 __all__ = ["InsightsReport", "collect_insights", "insights_from_connection"]
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from .pricing import TOKEN_COLUMNS, price_row
-from .store.migrations import open_db
-from .timewindow import since_cutoff
+from r4u_proxy.pricing.prices import TOKEN_COLUMNS, price_row
+from r4u_proxy.reports.timewindow import since_cutoff
+from r4u_proxy.store.migrations import open_db
 
 
 def _json_sql(body: str, path: str) -> str:

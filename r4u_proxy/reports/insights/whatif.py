@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 
-from ..pricing import price
+from r4u_proxy.pricing.prices import price
 
 LABEL = "price arithmetic on the same token counts — not a quality comparison"
 

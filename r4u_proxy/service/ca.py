@@ -13,7 +13,7 @@ from pathlib import Path
 
 from mitmproxy.certs import CertStore
 
-from .paths import Home
+from r4u_proxy.paths import Home
 
 CA_BASENAME = "mitmproxy"  # mitmproxy looks for <confdir>/mitmproxy-ca.pem
 

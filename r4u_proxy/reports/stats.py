@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .timewindow import since_cutoff
+from r4u_proxy.reports.timewindow import since_cutoff
 
 GROUPINGS = ("model", "project", "task")
 

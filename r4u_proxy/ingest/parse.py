@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .decoding import decode_chunks
-from .providers import Route, family_module
-from .providers.common import error_message
-from .sse import JSONArraySplitter, SSEDecoder
+from r4u_proxy.ingest.decoding import decode_chunks
+from r4u_proxy.ingest.sse import JSONArraySplitter, SSEDecoder
+from r4u_proxy.providers import Route, family_module
+from r4u_proxy.providers.common import error_message
 
 _STREAM_CONTENT_TYPES = ("text/event-stream",)
 _JSON_SEQUENCE_CONTENT_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-seq")

@@ -29,8 +29,8 @@ from typing import Any
 
 import genai_prices
 
-from .paths import Home
-from .pricing_overrides import NO_OVERRIDES, Overrides, load_overrides
+from r4u_proxy.paths import Home
+from r4u_proxy.pricing.overrides import NO_OVERRIDES, Overrides, load_overrides
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from typing import IO
 
 def ensure_ui_schema(db_path: str | Path) -> None:
     """Create or upgrade the file's schema (tables, UI indexes, full-text search) before serving it."""
-    from .store.migrations import open_db
+    from r4u_proxy.store.migrations import open_db
 
     open_db(db_path).close()
 

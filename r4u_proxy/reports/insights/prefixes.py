@@ -11,7 +11,7 @@ The estimate is deliberately plain arithmetic:
 - a call can read the cache only when the previous call of the group came within CACHE_LIFETIME_S
   (the default lifetime at OpenAI and Anthropic is 5 minutes); these are the "warm" calls;
 - saving = warm calls x (cost of a typical call − the same call with the prefix read from cache),
-  both priced by `r4u_proxy.pricing.price`, so tiered prices and cache-read rates come from the same
+  both priced by `r4u_proxy.pricing.prices.price`, so tiered prices and cache-read rates come from the same
   data as the recorded costs. Anthropic's one-off cache-write premium is left out.
 """
 
@@ -22,7 +22,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..pricing import price
+from r4u_proxy.pricing.prices import price
 
 CACHE_LIFETIME_S = 300
 # Cache reads below this share of the input tokens count as "not caching".

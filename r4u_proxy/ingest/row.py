@@ -10,11 +10,11 @@ from typing import Any
 
 from mitmproxy.net.encoding import decode as decode_body
 
-from .analysis import analyze
-from .guard import COUNTERS, log
-from .ids import iso_utc
-from .pricing import price_row
-from .redact import redact_headers, redact_query
+from r4u_proxy.guard import COUNTERS, log
+from r4u_proxy.ids import iso_utc
+from r4u_proxy.ingest.parse import analyze
+from r4u_proxy.ingest.redact import redact_headers, redact_query
+from r4u_proxy.pricing.prices import price_row
 
 TIMELINE_POINTS = 200
 TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens")

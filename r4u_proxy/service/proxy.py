@@ -18,13 +18,13 @@ from mitmproxy.addons import block, core, disable_h2c, next_layer, proxyserver, 
 from mitmproxy.master import Master
 from mitmproxy.options import Options
 
-from . import __version__, pricing
-from .addons import capture, project, recorder, routing
-from .ca import ensure_ca, write_client_bundle, write_upstream_bundle
-from .config import ProxyConfig
-from .ids import iso_utc
-from .pricing_overrides import PricesFileError
-from .state import clear_state, write_state
+from r4u_proxy import __version__, pricing
+from r4u_proxy.addons import capture, project, recorder, routing
+from r4u_proxy.config import ProxyConfig
+from r4u_proxy.ids import iso_utc
+from r4u_proxy.pricing.overrides import PricesFileError
+from r4u_proxy.service.ca import ensure_ca, write_client_bundle, write_upstream_bundle
+from r4u_proxy.state import clear_state, write_state
 
 log = logging.getLogger("r4u")
 
@@ -114,11 +114,11 @@ class Children:
         home = self.config.paths
         home.log_dir.mkdir(parents=True, exist_ok=True)
         if self.config.ui:
-            from .ui_server import start_ui
+            from r4u_proxy.service.ui_server import start_ui
 
             self.ui = start_ui(self.config.db, self.config.ui_host, self.config.ui_port, home.log_dir / "ui.log")
         if self.config.grouping:
-            from .grouping.process import GroupingProcess
+            from r4u_proxy.grouping.process import GroupingProcess
 
             self.grouping = GroupingProcess(str(self.config.db), str(home.log_dir / "grouping.log"))
             self.grouping.start()
@@ -155,7 +155,7 @@ def prepare(config: ProxyConfig) -> None:
         pricing.configure(home.root / "prices.toml")
     except PricesFileError as exc:
         raise StartError(str(exc)) from None
-    from .store.migrations import open_db
+    from r4u_proxy.store.migrations import open_db
 
     try:
         open_db(config.db).close()

@@ -1,0 +1,1 @@
+"""Numbers over many traces for the CLI, the UI and exports: stats, insights, time windows."""

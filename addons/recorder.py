@@ -49,6 +49,7 @@ def build_exchange(flow: http.HTTPFlow, error: str | None) -> dict[str, Any]:
         "route": pending.route,
         "project": flow.metadata.get("r4u_project"),
         "tags": flow.metadata.get("r4u_tags"),
+        "session_hint": flow.metadata.get("r4u_session"),  # (header, id) from addons/project.py
         "client": "{}:{}".format(*flow.client_conn.peername[:2]) if flow.client_conn.peername else None,
         "method": request.method,
         "scheme": request.scheme,

@@ -12,6 +12,7 @@ from mitmproxy.net.encoding import decode as decode_body
 
 from r4u_proxy.guard import COUNTERS, log
 from r4u_proxy.ids import iso_utc
+from r4u_proxy.ingest.client_name import client_name
 from r4u_proxy.ingest.parse import analyze
 from r4u_proxy.ingest.redact import redact_headers, redact_query
 from r4u_proxy.pricing.prices import price_row
@@ -79,6 +80,7 @@ def build_row(exchange: dict[str, Any]) -> dict[str, Any]:
         "project": exchange.get("project"),
         "tags": json.dumps(exchange["tags"]) if exchange.get("tags") else None,
         "client": exchange.get("client"),
+        "client_name": client_name({str(k).lower(): v for k, v in exchange["request_headers"]}),
         "provider": route.provider,
         "operation": route.operation,
         "method": exchange["method"],

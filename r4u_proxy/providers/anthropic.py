@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from r4u_proxy.messages import canonical
 from r4u_proxy.providers.common import (
     accumulate,
     anthropic_usage,
@@ -164,3 +165,47 @@ def summary(body: Any) -> dict:
     }
     result.update(anthropic_usage(body.get("usage")))
     return result
+
+
+# --- canonical messages (r4u_proxy/messages): what a turn says, for sessions and per-message storage -------
+
+MESSAGES_KEY = "messages"
+
+
+def canonical_message(item: Any) -> dict | None:
+    if not isinstance(item, dict):
+        return None
+    return canonical.message(item.get("role"), _canonical_blocks(item.get("content")))
+
+
+def _canonical_blocks(content: Any) -> list[dict]:
+    if isinstance(content, str):
+        return [canonical.text(content)]
+    parts = []
+    for block in content if isinstance(content, list) else []:
+        if not isinstance(block, dict):
+            continue
+        kind = str(block.get("type"))
+        if kind == "text":
+            parts.append(canonical.text(block.get("text") or ""))
+        elif kind in ("thinking", "redacted_thinking"):
+            parts.append(canonical.thinking(block.get("thinking") or block.get("data") or ""))
+        elif kind in ("tool_use", "server_tool_use"):
+            parts.append(canonical.tool_call(block.get("id"), block.get("name"), block.get("input")))
+        elif kind.endswith("tool_result"):
+            parts.append(canonical.tool_result(block.get("tool_use_id"), block.get("content"), block.get("is_error")))
+        elif kind in ("image", "document"):
+            parts.append(canonical.media(block.get("source")))
+        else:
+            parts.append(canonical.other(block))
+    return parts
+
+
+def system_parts(body: dict) -> list[dict]:
+    return _canonical_blocks(body.get("system"))
+
+
+def output_messages(body: Any) -> list[dict]:
+    if not isinstance(body, dict) or not isinstance(body.get("content"), list):
+        return []
+    return [canonical.message(body.get("role") or "assistant", _canonical_blocks(body["content"]))]

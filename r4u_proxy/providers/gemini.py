@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from r4u_proxy.messages import canonical
 from r4u_proxy.providers.common import (
     error_message,
     flatten_text,
@@ -166,3 +167,52 @@ def summary(body: Any) -> dict:
         result["error"] = f"prompt blocked: {feedback['blockReason']}"
     result.update(gemini_usage(body.get("usageMetadata")))
     return result
+
+
+# --- canonical messages (r4u_proxy/messages): what a turn says, for sessions and per-message storage -------
+
+MESSAGES_KEY = "contents"
+
+
+def _canonical_parts(parts: Any) -> list[dict]:
+    found = []
+    for part in parts or []:
+        if not isinstance(part, dict):
+            continue
+        if isinstance(part.get("text"), str):
+            found.append((canonical.thinking if part.get("thought") else canonical.text)(part["text"]))
+        elif isinstance(part.get("functionCall"), dict):
+            call = part["functionCall"]
+            found.append(canonical.tool_call(call.get("id"), call.get("name"), call.get("args") or {}))
+        elif isinstance(part.get("functionResponse"), dict):
+            response = part["functionResponse"]
+            found.append(canonical.tool_result(response.get("id") or response.get("name"), response.get("response")))
+        elif "inlineData" in part or "fileData" in part:
+            found.append(canonical.media(part.get("inlineData") or part.get("fileData")))
+        else:
+            found.append(canonical.other({k: v for k, v in part.items() if k != "thoughtSignature"}))
+    return found
+
+
+def canonical_message(item: Any) -> dict | None:
+    if isinstance(item, str):
+        return canonical.message("user", [canonical.text(item)])
+    if not isinstance(item, dict):
+        return None
+    role = "assistant" if item.get("role") == "model" else item.get("role")
+    return canonical.message(role, _canonical_parts(item.get("parts")))
+
+
+def system_parts(body: dict) -> list[dict]:
+    system = body.get("systemInstruction") or body.get("system_instruction")
+    if isinstance(system, dict):
+        return _canonical_parts(system.get("parts"))
+    return [canonical.text(system)] if isinstance(system, str) and system else []
+
+
+def output_messages(body: Any) -> list[dict]:
+    candidates = body.get("candidates") if isinstance(body, dict) else None
+    if not candidates or not isinstance(candidates[0], dict):
+        return []
+    message = canonical_message({"role": "model", **(candidates[0].get("content") or {})})
+    return [message] if message and message["parts"] else []

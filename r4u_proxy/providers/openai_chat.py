@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from r4u_proxy.messages import canonical
 from r4u_proxy.providers.common import (
     accumulate,
     error_message,
@@ -217,3 +218,71 @@ def summary(body: Any) -> dict:
     usage = body.get("usage") or (body.get("x_groq") or {}).get("usage")
     result.update(openai_usage(usage))
     return result
+
+
+# --- canonical messages (r4u_proxy/messages): what a turn says, for sessions and per-message storage -------
+
+MESSAGES_KEY = "messages"
+
+
+def canonical_content(content: Any) -> list[dict]:
+    """Chat and Responses content: a string or typed parts (text, images, audio, files, refusals)."""
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [canonical.text(content)]
+    parts = []
+    for part in content if isinstance(content, list) else [content]:
+        if not isinstance(part, dict):
+            parts.append(canonical.text(str(part)))
+            continue
+        kind = part.get("type")
+        if kind in ("text", "input_text", "output_text"):
+            parts.append(canonical.text(part.get("text") or ""))
+        elif kind == "refusal":
+            parts.append(canonical.text(part.get("refusal") or ""))
+        elif kind in ("image_url", "input_image", "input_audio", "file", "input_file"):
+            parts.append(canonical.media({k: v for k, v in part.items() if k != "type"}))
+        else:
+            parts.append(canonical.other(part))
+    return parts
+
+
+def canonical_message(item: Any) -> dict | None:
+    if not isinstance(item, dict):
+        return None
+    role = item.get("role") or "user"
+    if role in ("tool", "function"):
+        call_id = item.get("tool_call_id") or item.get("name")
+        return canonical.message("tool", [canonical.tool_result(call_id, _result_text(item.get("content")))])
+    parts = canonical_content(item.get("content"))
+    if not parts and item.get("refusal"):
+        parts.append(canonical.text(item["refusal"]))
+    for call in item.get("tool_calls") or []:
+        if isinstance(call, dict):
+            function = call.get("function") or {}
+            parts.append(canonical.tool_call(call.get("id"), function.get("name"), function.get("arguments")))
+    if isinstance(item.get("function_call"), dict):  # the legacy single function call
+        function = item["function_call"]
+        parts.append(canonical.tool_call(None, function.get("name"), function.get("arguments")))
+    return canonical.message(role, parts)
+
+
+def _result_text(content: Any) -> Any:
+    parts = canonical_content(content)
+    if all(p["type"] == "text" for p in parts):
+        return "\n".join(p["text"] for p in parts)
+    return parts
+
+
+def system_parts(body: dict) -> list[dict]:
+    return []  # system and developer messages are part of `messages`
+
+
+def output_messages(body: Any) -> list[dict]:
+    """The first choice: the one a client continues the conversation with."""
+    choices = body.get("choices") if isinstance(body, dict) else None
+    if not choices or not isinstance(choices[0], dict) or not isinstance(choices[0].get("message"), dict):
+        return []
+    message = canonical_message({"role": "assistant", **choices[0]["message"]})
+    return [message] if message else []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from r4u_proxy.messages import canonical
 from r4u_proxy.providers.common import (
     error_message,
     flatten_text,
@@ -17,6 +18,7 @@ from r4u_proxy.providers.common import (
     render_tool_call,
     with_tool_call,
 )
+from r4u_proxy.providers.openai_chat import canonical_content
 
 FAMILY = "openai_responses"
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed")
@@ -203,3 +205,38 @@ def summary(body: Any) -> dict:
     }
     result.update(openai_usage(body.get("usage")))
     return result
+
+
+# --- canonical messages (r4u_proxy/messages): what a turn says, for sessions and per-message storage -------
+# Each input or output item is one message: clients resend output items as input items.
+
+MESSAGES_KEY = "input"
+
+
+def canonical_message(item: Any) -> dict | None:
+    if isinstance(item, str):
+        return canonical.message("user", [canonical.text(item)])
+    if not isinstance(item, dict):
+        return None
+    kind = item.get("type", "message")
+    if kind == "message":
+        return canonical.message(item.get("role"), canonical_content(item.get("content")))
+    if kind in ("function_call", "custom_tool_call"):
+        arguments = item.get("arguments") if kind == "function_call" else item.get("input")
+        return canonical.message("assistant", [canonical.tool_call(item.get("call_id"), item.get("name"), arguments)])
+    if kind in ("function_call_output", "custom_tool_call_output"):
+        return canonical.message("tool", [canonical.tool_result(item.get("call_id"), item.get("output"))])
+    if kind == "reasoning":
+        summary = "\n".join(s.get("text") or "" for s in item.get("summary") or [] if isinstance(s, dict))
+        return canonical.message("assistant", [canonical.thinking(summary)])
+    return canonical.message("assistant", [canonical.other(item)])
+
+
+def system_parts(body: dict) -> list[dict]:
+    instructions = body.get("instructions")
+    return [canonical.text(instructions)] if isinstance(instructions, str) and instructions else []
+
+
+def output_messages(body: Any) -> list[dict]:
+    items = body.get("output") if isinstance(body, dict) else None
+    return [m for m in map(canonical_message, items or []) if m is not None]

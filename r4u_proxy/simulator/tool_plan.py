@@ -8,9 +8,9 @@ for a tool. A plan says which tool to call on each turn:
   headers (the first user message is resent on every turn, so the plan travels with the conversation).
 
 Turn *n* of the plan is chosen by counting the tool results already in the request: stateless, like every
-other simulator control. `NAME*K` repeats a tool K times; `*` alone names the first tool the request offers.
-Arguments are built from the tool's JSON schema (first enum value, "sim" for strings, 1, false, [] and {}),
-so every call is valid for the client that offered the tool.
+other simulator control. `NAME*K` repeats a tool K times; `*` alone names the first tool the request offers; `NAME{json}` gives the
+arguments. Without them, arguments are built from the tool's JSON schema (first enum value, "sim" for
+strings, 1, false, [] and {}), so every call is valid for the client that offered the tool.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import re
 from typing import Any
 
 _MARKER = re.compile(r"\[sim-tool-plan=([^\]]+)\]")
-_STEP = re.compile(r"^\s*([^*\s]+|\*)\s*(?:\*\s*(\d+))?\s*$")
+_NAME = re.compile(r"\s*(\*|[A-Za-z0-9_.:-]+)")
+_COUNT = re.compile(r"\*(\d+)\s*")
 _RESULT_TYPES = frozenset({"tool_result", "function_call_output", "custom_tool_call_output"})
 
 
@@ -28,14 +29,27 @@ class ToolCall(dict):
     """`{"name": str, "arguments": dict, "turn": int}`: the call the simulated model makes now."""
 
 
-def parse_plan(text: str) -> list[str]:
-    """`Glob*2,Task` -> ["Glob", "Glob", "Task"]."""
-    steps: list[str] = []
-    for piece in text.split(","):
-        match = _STEP.match(piece)
+def parse_plan(text: str) -> list[tuple[str, dict | None]]:
+    """`Read*2,Agent{"prompt": "x"}` -> [("Read", None), ("Read", None), ("Agent", {"prompt": "x"})]."""
+    steps: list[tuple[str, dict | None]] = []
+    decoder = json.JSONDecoder()
+    at = 0
+    while at < len(text):
+        match = _NAME.match(text, at)
         if match is None:
-            raise ValueError(f"bad tool plan step {piece!r} (want NAME or NAME*COUNT)")
-        steps += [match.group(1)] * int(match.group(2) or 1)
+            raise ValueError(f"bad tool plan at {text[at:at + 20]!r} (want NAME, NAME{{json}} or NAME*COUNT)")
+        name, at = match.group(1), match.end()
+        arguments = None
+        if text.startswith("{", at):
+            arguments, at = decoder.raw_decode(text, at)
+        count = _COUNT.match(text, at)
+        repeat = int(count.group(1)) if count else 1
+        at = count.end() if count else at
+        steps += [(name, arguments)] * repeat
+        if at < len(text):
+            if text[at] != ",":
+                raise ValueError(f"bad tool plan at {text[at:at + 20]!r} (steps are separated by commas)")
+            at += 1
     return steps
 
 
@@ -97,9 +111,9 @@ def next_call(request: dict[str, Any], header: str | None) -> ToolCall | None:
     if turn >= len(plan):
         return None
     tools = _tools(request)
-    name = plan[turn]
+    name, arguments = plan[turn]
     if name == "*":
         name = next(iter(tools), "")
     if name not in tools:
         return None
-    return ToolCall(name=name, arguments=arguments_for(tools[name]), turn=turn)
+    return ToolCall(name=name, arguments=arguments if arguments is not None else arguments_for(tools[name]), turn=turn)

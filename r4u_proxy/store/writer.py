@@ -123,11 +123,14 @@ class _Loop:
         import sqlite_utils
 
         from r4u_proxy.ingest.row import build_row
+        from r4u_proxy.sessions.schema import SESSION_COLUMNS
+        from r4u_proxy.sessions.tracker import SessionTracker
         from r4u_proxy.store.schema import TRACE_COLUMNS
 
         self.table = sqlite_utils.Database(conn).table("traces")
         self.build_row = build_row
-        self.columns = tuple(TRACE_COLUMNS)
+        self.columns = (*TRACE_COLUMNS, *SESSION_COLUMNS)
+        self.sessions = SessionTracker(conn)
         self.work = work
         self.stats_file = stats_file
         self.batch_size = batch_size
@@ -141,7 +144,7 @@ class _Loop:
         stopping = False
         while not stopping:
             batch, stopping = self._next_batch()
-            rows = []
+            rows, exchanges = [], []
             for exchange in batch:
                 if exchange["id"] in self.parts:
                     exchange["chunks"] = self.parts.pop(exchange["id"]) + exchange["chunks"]
@@ -149,10 +152,12 @@ class _Loop:
                 try:
                     row = self.build_row(exchange)
                     rows.append({column: row.get(column) for column in self.columns})
+                    exchanges.append(exchange)
                 except Exception:
                     COUNTERS.add("analysis_errors")
                     log.exception("r4u: could not build the row for trace %s", exchange.get("id"))
             if rows:
+                self.sessions.assign(rows, exchanges)  # in order: a call's session can depend on the one before
                 self._insert(rows)
             self._publish_stats(force=stopping)
             if os.getppid() != self.parent:  # the proxy died without stopping us

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from datasette.utils.asgi import NotFound, Request, Response
 
+from r4u_proxy.sessions.query import turn_neighbours
+
 from . import charts, chat, traces_db
 
 if TYPE_CHECKING:
@@ -71,7 +73,8 @@ def trace_data(conn: sqlite3.Connection, trace_id: str) -> dict[str, Any] | None
     if trace.get("task_id"):
         neighbours["task_older"] = _neighbour(conn, trace_id, older=True, task_id=trace["task_id"])
         neighbours["task_newer"] = _neighbour(conn, trace_id, older=False, task_id=trace["task_id"])
-    return {"trace": trace, "task": task, "neighbours": neighbours}
+    session = turn_neighbours(conn, trace_id) if "session_id" in trace else {"session_id": None}
+    return {"trace": trace, "task": task, "neighbours": neighbours, "session": session}
 
 
 def build_context(data: dict[str, Any]) -> dict[str, Any]:

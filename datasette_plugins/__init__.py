@@ -22,7 +22,16 @@ from typing import TYPE_CHECKING, Any
 from datasette import hookimpl
 from datasette.utils.asgi import Request, Response
 
-from . import dashboard, formatting, insights_page, search_page, session_pages, task_pages, trace_page, traces_db
+from . import (
+    dashboard,
+    formatting,
+    insights_page,
+    search_page,
+    session_pages,
+    task_pages,
+    trace_page,
+    traces_db,
+)
 from .named_queries import NAMED_QUERIES
 
 if TYPE_CHECKING:

@@ -39,7 +39,8 @@ def timeline_chart(turns: Sequence[dict[str, Any]], trace_prefix: str = "") -> M
         end = _seconds(turn.get("ended_at")) or start
         if start is not None:
             spans.append((turn, start, max(end or start, start)))
-    height = max(len(spans), 1) * ROW_H + 24
+    row_h = max(3.0, min(ROW_H, 420 / max(len(spans), 1)))  # a long session stays one screen tall
+    height = max(len(spans), 1) * row_h + 24
     out = [
         f'<svg class="r4u-chart r4u-session-timeline" role="img" aria-label="timeline of the calls" '
         f'viewBox="0 0 {WIDTH} {height}" xmlns="http://www.w3.org/2000/svg"><title>timeline of the calls</title>'
@@ -55,20 +56,21 @@ def timeline_chart(turns: Sequence[dict[str, Any]], trace_prefix: str = "") -> M
         return PAD_LEFT + plot_w * (t - t0) / total
 
     for row, (turn, start, end) in enumerate(spans):
-        y = 4 + row * ROW_H
+        y = 4 + row * row_h
         width = max(x_of(end) - x_of(start), 2)
         tip = (f"turn {turn.get('session_turn') or row + 1}: {turn.get('model') or '?'}, "
                f"{turn.get('input_tokens') or 0:,} in / {turn.get('output_tokens') or 0:,} out, "
                f"{usd(turn.get('cost_usd'))}, latency {ms(turn.get('latency_ms'))}, TTFT {ms(turn.get('ttft_ms'))}")  # fmt: skip
         error = " error" if turn.get("error") or (turn.get("status_code") or 0) >= 400 else ""
-        out.append(f'<text class="tick" x="{PAD_LEFT - 4}" y="{y + 10}" text-anchor="end">{row + 1}</text>')
+        if row_h >= 10 or row % 10 == 0:
+            out.append(f'<text class="tick" x="{PAD_LEFT - 4}" y="{y + min(row_h, 10):.1f}" text-anchor="end">{row + 1}</text>')
         out.append(
             f'<a href="{escape(trace_prefix)}/trace/{escape(turn["id"])}"><rect class="call{error}" data-turn="{row + 1}" x="{x_of(start):.1f}" '
-            f'y="{y}" width="{width:.1f}" height="{ROW_H - 3}"><title>{escape(tip)}</title></rect></a>'
+            f'y="{y:.1f}" width="{width:.1f}" height="{row_h * 0.8:.1f}"><title>{escape(tip)}</title></rect></a>'
         )
         if turn.get("ttft_ms") is not None:
             x = x_of(start + turn["ttft_ms"] / 1000)
-            out.append(f'<line class="ttft" x1="{x:.1f}" y1="{y}" x2="{x:.1f}" y2="{y + ROW_H - 3}"/>')
+            out.append(f'<line class="ttft" x1="{x:.1f}" y1="{y:.1f}" x2="{x:.1f}" y2="{y + row_h * 0.8:.1f}"/>')
     bottom = height - 6
     out.append(f'<text class="tick" x="{PAD_LEFT}" y="{bottom}">0 s</text>')
     out.append(f'<text class="tick" x="{WIDTH - 2}" y="{bottom}" text-anchor="end">{total:,.1f} s</text>')

@@ -11,6 +11,7 @@ import json
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
+from datasette.utils import tilde_decode
 from datasette.utils.asgi import NotFound, Request, Response
 
 from r4u_proxy.providers import FAMILIES, route
@@ -91,7 +92,7 @@ def _load(text: str | None) -> Any:
 
 
 async def session_view(datasette: Datasette, request: Request) -> Response:
-    session_id = request.url_vars["session_id"]
+    session_id = tilde_decode(request.url_vars["session_id"])  # links are tilde-encoded like Datasette's own
     db = await traces_db.find(datasette)
     as_json = request.url_vars.get("format") == "json"
 

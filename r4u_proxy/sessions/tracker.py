@@ -89,7 +89,7 @@ class SessionTracker:
             if previous and _derived(previous["session_id"], session):
                 session = previous["session_id"]  # a sub-agent or fork under the same client id
             elif spawn and _derived(spawn["session_id"], session):
-                session, source, parent, turn = f"{session}#agent-{trace_id}", "subagent", spawn["session_id"], 1
+                session, source, parent, turn = f"{session}:agent-{trace_id}", "subagent", spawn["session_id"], 1
             elif (previous or spawn) and not self._session_known(session):
                 parent = (previous or spawn)["session_id"]  # e.g. `claude --resume --fork-session`
         elif by_response:
@@ -214,7 +214,7 @@ class SessionTracker:
 
 
 def _derived(session: str | None, explicit: str) -> bool:
-    return bool(session) and (session == explicit or session.startswith(explicit + "#"))
+    return bool(session) and (session == explicit or session.startswith(explicit + ":"))
 
 
 def _json(text: Any) -> Any:

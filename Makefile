@@ -5,7 +5,7 @@ APP_VENV := .venv-app
 BIN := $(VENV)/bin
 R4U_ARGS ?=
 
-.PHONY: run test lint bench bench-grouping demo venv app-venv system-packages clean
+.PHONY: run test lint bench bench-grouping bench-sessions demo venv app-venv system-packages clean
 
 venv: $(VENV)/.installed
 app-venv: $(APP_VENV)/.installed
@@ -54,3 +54,7 @@ clean:
 bench-grouping: venv
 	$(BIN)/python -c 'import drain3' 2>/dev/null || $(BIN)/python -m pip install -q -e '.[bench]'
 	$(BIN)/python bench/grouping/run.py
+
+# Session inference per call at turn 1 and turn 200 of a long recorded Claude Code session (writer side).
+bench-sessions: venv
+	$(BIN)/python bench/sessions_bench.py

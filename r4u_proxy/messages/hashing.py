@@ -54,6 +54,9 @@ class HashedRequest:
     values: dict[str, tuple[int, int]] = field(default_factory=dict)  # other top-level key -> (start, end)
     text: str = ""
     ends: list[int] = field(default_factory=list)  # end offset of each message in text
+    list_end: int = 0  # offset just after the message list's closing bracket
+    system_sizes: list[int] = field(default_factory=lambda: [0])  # running total of system-role message sizes
+    other_sizes: list[int] = field(default_factory=lambda: [0])  # running total of all other message sizes
     reused: int = 0  # messages whose hashes came from an earlier body
 
     def value(self, key: str) -> Any:
@@ -126,7 +129,7 @@ class RequestHasher:
             count = _messages_in_common(old, text)
             if count and (best is None or count > best[1]):
                 best = (old, count)
-            if tried >= REUSE_CANDIDATES:
+            if count == len(old.ends) or tried >= REUSE_CANDIDATES:  # all of it repeated: none does better
                 break
         return best
 
@@ -168,13 +171,18 @@ def _scan(module: Any, text: str, result: HashedRequest, base: tuple[HashedReque
         old, count = base
         for name in ("hashes", "sizes", "roles", "tool_results"):
             getattr(result, name).extend(getattr(old, name)[:count])
+        result.system_sizes, result.other_sizes = old.system_sizes[: count + 1], old.other_sizes[: count + 1]
         result.ends = old.ends[:count]
         result.prefixes = old.prefixes[: count + 1]
         result.texts = old.texts
         result.values = {k: v for k, v in old.values.items() if v[1] <= old.ends[0]}
         result.reused = count
         at = _skip(text, old.ends[count - 1])
-        at = _messages(module, text, at, result, resume=True)
+        at = result.list_end = _messages(module, text, at, result, resume=True)
+        if text[at - 1 :] == old.text[old.list_end - 1 :]:  # the same keys after the list: shift their spans
+            shift = at - old.list_end
+            result.values.update({k: (a + shift, b + shift) for k, (a, b) in old.values.items() if a >= old.list_end})
+            return
     else:
         result.prefixes = [CHAIN_SEED]
         at = _skip(text, 1)
@@ -187,7 +195,7 @@ def _scan(module: Any, text: str, result: HashedRequest, base: tuple[HashedReque
             raise ValueError("expected ':'")
         at = _skip(text, at + 1)
         if name == result.messages_key and text[at] == "[" and not result.ends:
-            at = _messages(module, text, _skip(text, at + 1), result, resume=False)
+            at = result.list_end = _messages(module, text, _skip(text, at + 1), result, resume=False)
         elif name == result.messages_key and text[at] == '"':  # Responses: `input` may be a plain string
             value, end = _DECODER.raw_decode(text, at)
             _add(module, value, end, result)
@@ -222,5 +230,8 @@ def _add(module: Any, item: Any, end: int, result: HashedRequest) -> None:
     result.sizes.append(len(encoded))
     result.roles.append(canonical["role"])
     result.tool_results.append(is_tool_result(canonical))
+    system = canonical["role"] == "system"
+    result.system_sizes.append(result.system_sizes[-1] + (len(encoded) if system else 0))
+    result.other_sizes.append(result.other_sizes[-1] + (0 if system else len(encoded)))
     result.ends.append(end)
     result.prefixes.append(chain(result.prefixes[-1], h))

@@ -28,6 +28,7 @@ from r4u_proxy.sessions import context
 from r4u_proxy.sessions.explicit import explicit_session
 
 LOOKBACK = 32  # a turn adds at most this many messages (parallel tool results included)
+FIRST_LOOK = 4
 TIP_WINDOW_S = 6 * 3600
 SPAWN_WINDOW_S = 3600
 MIN_SPAWN_PROMPT = 16  # shorter tool arguments are not sub-agent prompts
@@ -122,8 +123,13 @@ class SessionTracker:
     # --- lookups ----------------------------------------------------------------------------------
 
     def _continued_call(self, hashed: HashedRequest, scope: str, at: float) -> dict[str, Any] | None:
+        # Most turns add one to three messages: look there first, then further back (parallel tool results).
         n = len(hashed.hashes)
-        positions = {hashed.prefixes[k]: k for k in range(n, max(n - LOOKBACK, 0), -1)}
+        near = self._tip(hashed, range(n, max(n - FIRST_LOOK, 0), -1), scope, at)
+        return near or self._tip(hashed, range(n - FIRST_LOOK, max(n - LOOKBACK, 0), -1), scope, at)
+
+    def _tip(self, hashed: HashedRequest, ks: range, scope: str, at: float) -> dict[str, Any] | None:
+        positions = {hashed.prefixes[k]: k for k in ks}
         if not positions:
             return None
         keys = list(positions)
@@ -200,14 +206,15 @@ class SessionTracker:
         sizes = dict.fromkeys(context.PARTS, 0)
         sizes["system"] = sum(hashed.value_size(k) for k in SYSTEM_KEYS)
         sizes["tools"] = sum(hashed.value_size(k) for k in TOOL_KEYS)
-        for i, size in enumerate(hashed.sizes):
+        # Running totals cover the resent messages, so this costs per new message, not per message.
+        sizes["system"] += hashed.system_sizes[resent]
+        sizes["earlier_turns"] = hashed.other_sizes[resent]
+        for i in range(resent, len(hashed.sizes)):
             if hashed.roles[i] == "system":
                 part = "system"
-            elif i < resent:
-                part = "earlier_turns"
             else:
                 part = "tool_results" if hashed.tool_results[i] else "new_input"
-            sizes[part] += size
+            sizes[part] += hashed.sizes[i]
         row["context_tokens"] = json.dumps(context.split(sizes, row.get("input_tokens")))
         model = row.get("response_model") or row.get("request_model")
         row["context_limit"] = context.context_limit(getattr(route, "provider", None), model)

@@ -14,7 +14,7 @@ import pytest
 from support import agent_recordings as recordings
 
 from r4u_proxy.messages.hashing import RequestHasher
-from r4u_proxy.sessions.context import PARTS
+from r4u_proxy.sessions.context import PARTS, context_limit
 
 RESUMED = "3a4cfd6b-62ee-47f9-bfa5-068ae2481586"
 TWENTY_TURNS = {
@@ -164,7 +164,10 @@ def test_context_split_sums_to_the_providers_input_tokens(tmp_path, name):
 
 def test_context_split_is_an_estimate_without_usage_and_limits_are_known(tmp_path):
     rows, _ = _replay(tmp_path, ["claude_code_20_turns"])
-    assert {r["context_limit"] for r in rows} == {200_000}  # claude-opus-4-8: from the fallback table
+    # claude-opus-4-8: genai-prices 0.2 knows it (1M), 0.0.61 (Python 3.11) does not: the fallback's 200k
+    assert {r["context_limit"] for r in rows} == {context_limit("anthropic", "claude-opus-4-8")}
+    assert context_limit("anthropic", "claude-opus-4-8") in (200_000, 1_000_000)
+    assert context_limit("anthropic", "claude-future-9") == 200_000
     call = recordings.load("langchain_20_turns")[0]
     no_usage = {**call, "response_body": "\n".join(
         line for line in call["response_body"].split("\n") if '"usage"' not in line)}  # fmt: skip

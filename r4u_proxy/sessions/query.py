@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime
 from typing import Any
 
 from r4u_proxy.reports.timewindow import since_cutoff
@@ -56,23 +57,32 @@ def list_sessions(
     top_level: bool = True,
 ) -> list[dict[str, Any]]:
     """Sessions, newest first; sub-agent and fork sessions are counted under their parent
-    (`sub_sessions`) unless top_level is False. Raises ValueError for a bad `since`."""
-    where, params = ["session_id is not null"], []
+    (`sub_sessions`) unless top_level is False. Raises ValueError for a bad `since`.
+
+    Pages through session_index's one row per session (indexed by start time), then sums only the traces
+    of the sessions on the page: the cost of a page does not grow with the database."""
+    where, params = ["kind = 'session'"], []
     cutoff = since_cutoff(since)
     if cutoff:
-        where.append("started_at >= ?")
-        params.append(cutoff)
+        where.append("at >= ?")
+        params.append(datetime.fromisoformat(cutoff.replace("Z", "+00:00")).timestamp())
     if project:
-        where.append("project = ?")
-        params.append(project)
-    having = "having max(parent_session_id) is null" if top_level else ""
-    cursor = conn.execute(
-        f"""select {SUMMARY} from traces where {" and ".join(where)} group by session_id {having}
-            order by started_at desc limit ? offset ?""",
+        where.append("substr(scope, 1, length(?) + 1) = ? || '|'")  # scope is "project|client"
+        params += [project, project]
+    if top_level:
+        where.append("parent_session_id is null")
+    ids = [r[0] for r in conn.execute(
+        f"select session_id from session_index where {' and '.join(where)} order by at desc limit ? offset ?",
         [*params, limit, offset],
+    )]  # fmt: skip
+    if not ids:
+        return []
+    cursor = conn.execute(
+        f"select {SUMMARY} from traces where session_id in ({','.join('?' * len(ids))}) group by session_id", ids
     )
     names = _names(cursor)
-    sessions = [_summary(row, names) for row in cursor.fetchall()]
+    found = {row[0]: _summary(row, names) for row in cursor.fetchall()}
+    sessions = [found[i] for i in ids if i in found]
     children = _child_counts(conn, [s["session_id"] for s in sessions])
     for session in sessions:
         session["sub_sessions"] = children.get(session["session_id"], 0)
@@ -109,10 +119,9 @@ def session_detail(conn: sqlite3.Connection, session_id: str) -> dict[str, Any] 
         turn["context_tokens"] = _context(turn["context_tokens"])
         limit, used = turn["context_limit"], turn["input_tokens"]
         turn["context_used"] = round(used / limit, 4) if limit and used is not None else None
-    child_ids = [r[0] for r in conn.execute(
-        "select distinct session_id from traces where parent_session_id = ? and session_id != ?",
-        [session_id, session_id],
-    )]  # fmt: skip
+    # No DISTINCT or ORDER BY: with either, SQLite walks another index over every trace instead of this one.
+    rows = conn.execute("select session_id from traces where parent_session_id = ?", [session_id])
+    child_ids = [c for c in dict.fromkeys(r[0] for r in rows) if c != session_id]
     children = [s for s in (session_summary(conn, c) for c in child_ids) if s]
     for child in children:
         first = conn.execute(

@@ -34,7 +34,12 @@ def sessions_v1(conn: sqlite3.Connection) -> None:
         if column not in existing:
             conn.execute(f"ALTER TABLE traces ADD COLUMN [{column}] {decl}")
     conn.execute("CREATE INDEX IF NOT EXISTS idx_traces_session_id ON traces(session_id, id)")
-    conn.execute("CREATE INDEX IF NOT EXISTS idx_traces_parent_session_id ON traces(parent_session_id)")
+    # Partial: most traces have no parent, and a full index whose statistics say "all one value" is one
+    # SQLite's planner passes over for a scan of the table.
+    conn.execute(
+        "CREATE INDEX IF NOT EXISTS idx_traces_parent_session_id ON traces(parent_session_id, session_id) "
+        "WHERE parent_session_id IS NOT NULL"
+    )
     conn.execute(
         """CREATE TABLE IF NOT EXISTS session_index (
              kind TEXT NOT NULL, key BLOB NOT NULL, scope TEXT, at REAL,
@@ -42,3 +47,5 @@ def sessions_v1(conn: sqlite3.Connection) -> None:
              continued INTEGER NOT NULL DEFAULT 0)"""
     )
     conn.execute("CREATE INDEX IF NOT EXISTS idx_session_index_key ON session_index(key, kind)")
+    # The Sessions list pages through ("session", ...) rows newest first instead of grouping all traces.
+    conn.execute("CREATE INDEX IF NOT EXISTS idx_session_index_kind_at ON session_index(kind, at)")

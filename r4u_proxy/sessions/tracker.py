@@ -76,6 +76,7 @@ class SessionTracker:
         if hashed is None:
             if explicit:
                 row.update(session_id=explicit[0], session_source=explicit[1], session_turn=None)
+                self._remember_session(row, scope, at)
             return
 
         previous = self._continued_call(hashed, scope, at)
@@ -194,13 +195,22 @@ class SessionTracker:
         self.conn.execute(insert, ["tip", tip, *values])
         if previous and "rowid" in previous:
             self.conn.execute("update session_index set continued = 1 where rowid = ?", [previous["rowid"]])
-        if not self._session_known(row["session_id"]):
-            self.conn.execute(insert, ["session", row["session_id"].encode(), *values])
+        self._remember_session(row, scope, at)
         for prompt in _spawn_prompts(output):
             self.conn.execute(insert, ["spawn", digest(prompt), *values])
         response_id = (_json(row.get("response_body")) or {}).get("id")
         if hashed.family == "openai_responses" and isinstance(response_id, str):
             self.conn.execute(insert, ["response", response_id.encode(), *values])
+
+    def _remember_session(self, row: dict[str, Any], scope: str, at: float) -> None:
+        """One ("session", id) row per session: its parent, and where the Sessions list pages from."""
+        if not self._session_known(row["session_id"]):
+            self.conn.execute(
+                """insert into session_index (kind, key, scope, at, trace_id, session_id, parent_session_id, turn)
+                   values ('session', ?, ?, ?, ?, ?, ?, ?)""",
+                [row["session_id"].encode(), scope, at, row["id"], row["session_id"], row.get("parent_session_id"),
+                 row.get("session_turn")],
+            )  # fmt: skip
 
     def _context(self, row: dict[str, Any], hashed: HashedRequest, resent: int, route: Any) -> None:
         sizes = dict.fromkeys(context.PARTS, 0)

@@ -53,11 +53,14 @@ class HashedRequest:
     prefixes: list[bytes] = field(default_factory=list)  # prefixes[k] = chain hash of messages[:k]
     values: dict[str, tuple[int, int]] = field(default_factory=dict)  # other top-level key -> (start, end)
     text: str = ""
+    starts: list[int] = field(default_factory=list)  # offset of each message in text
     ends: list[int] = field(default_factory=list)  # end offset of each message in text
+    list_start: int | None = None  # offset of the message list's opening bracket (None: not a list)
     list_end: int = 0  # offset just after the message list's closing bracket
     system_sizes: list[int] = field(default_factory=lambda: [0])  # running total of system-role message sizes
     other_sizes: list[int] = field(default_factory=lambda: [0])  # running total of all other message sizes
     reused: int = 0  # messages whose hashes came from an earlier body
+    nodes: list[int] = field(default_factory=list)  # per message, its stored node id (store/content), reused too
 
     def value(self, key: str) -> Any:
         """A small top-level value (an id, metadata), parsed on demand."""
@@ -118,6 +121,11 @@ class RequestHasher:
         self._remember(result)
         return result
 
+    def forget(self) -> None:
+        """Drop every remembered body (their stored node ids may be gone: a rollback, a prune)."""
+        self._recent.clear()
+        self._chars = 0
+
     def _shared_prefix(self, family: str, text: str) -> tuple[HashedRequest, int] | None:
         """The recent body sharing the longest text prefix with `text`, and how many messages that covers."""
         best: tuple[HashedRequest, int] | None = None
@@ -169,10 +177,10 @@ def _scan(module: Any, text: str, result: HashedRequest, base: tuple[HashedReque
     """Walk the top-level object; hash the message list element by element, reusing `base` where it matches."""
     if base is not None:
         old, count = base
-        for name in ("hashes", "sizes", "roles", "tool_results"):
+        for name in ("hashes", "sizes", "roles", "tool_results", "nodes"):
             getattr(result, name).extend(getattr(old, name)[:count])
         result.system_sizes, result.other_sizes = old.system_sizes[: count + 1], old.other_sizes[: count + 1]
-        result.ends = old.ends[:count]
+        result.starts, result.ends, result.list_start = old.starts[:count], old.ends[:count], old.list_start
         result.prefixes = old.prefixes[: count + 1]
         result.texts = old.texts
         result.values = {k: v for k, v in old.values.items() if v[1] <= old.ends[0]}
@@ -195,10 +203,11 @@ def _scan(module: Any, text: str, result: HashedRequest, base: tuple[HashedReque
             raise ValueError("expected ':'")
         at = _skip(text, at + 1)
         if name == result.messages_key and text[at] == "[" and not result.ends:
+            result.list_start = at
             at = result.list_end = _messages(module, text, _skip(text, at + 1), result, resume=False)
         elif name == result.messages_key and text[at] == '"':  # Responses: `input` may be a plain string
             value, end = _DECODER.raw_decode(text, at)
-            _add(module, value, end, result)
+            _add(module, value, at, end, result)
             at = _skip(text, end)
         else:
             _, end = _DECODER.raw_decode(text, at)
@@ -215,12 +224,12 @@ def _messages(module: Any, text: str, at: int, result: HashedRequest, resume: bo
             at = _skip(text, at + 1)
             continue
         item, end = _DECODER.raw_decode(text, at)
-        _add(module, item, end, result)
+        _add(module, item, at, end, result)
         at = _skip(text, end)
     return _skip(text, at + 1)
 
 
-def _add(module: Any, item: Any, end: int, result: HashedRequest) -> None:
+def _add(module: Any, item: Any, start: int, end: int, result: HashedRequest) -> None:
     canonical = module.canonical_message(item) or {"role": "unknown", "parts": [{"type": "other", "value": item}]}
     encoded = canonical_json(canonical)
     h = digest(encoded)
@@ -233,5 +242,6 @@ def _add(module: Any, item: Any, end: int, result: HashedRequest) -> None:
     system = canonical["role"] == "system"
     result.system_sizes.append(result.system_sizes[-1] + (len(encoded) if system else 0))
     result.other_sizes.append(result.other_sizes[-1] + (0 if system else len(encoded)))
+    result.starts.append(start)
     result.ends.append(end)
     result.prefixes.append(chain(result.prefixes[-1], h))

@@ -48,9 +48,11 @@ class SessionTracker:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.hasher = RequestHasher()
+        self.hashed: dict[str, HashedRequest] = {}  # this batch's hashed requests by trace id (for the content store)
 
     def assign(self, rows: list[dict[str, Any]], exchanges: list[Mapping[str, Any]]) -> None:
         """Fill the session columns of `rows` (before they are inserted). Never raises."""
+        self.hashed = {}
         for row, exchange in zip(rows, exchanges, strict=True):
             try:
                 self._assign(row, exchange)
@@ -70,6 +72,8 @@ class SessionTracker:
         headers = _headers(exchange.get("request_headers"))
         hashed = self.hasher.hash_request(family, row.get("request_body") or "") if family else None
         value = hashed.value if hashed else (lambda key: None)
+        if hashed is not None:
+            self.hashed[row["id"]] = hashed
         explicit = explicit_session(exchange.get("session_hint"), headers, value)
         scope = f"{row.get('project') or ''}|{row.get('client_name') or ''}"
         at = float(exchange.get("t_request_start") or 0.0)

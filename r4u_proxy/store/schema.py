@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from r4u_proxy.grouping.schema import grouping_v1
 from r4u_proxy.sessions.schema import sessions_v1
+from r4u_proxy.store.content.schema import content_store_v1
 from r4u_proxy.store.ui_indexes import add_ui_indexes
 
 TRACE_COLUMNS: dict[str, str] = {
@@ -95,5 +96,8 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     grouping_v1,  # task stats columns, grouping bookmark
     add_ui_indexes,  # dashboard indexes, full-text search over prompts and completions
     sessions_v1,  # session columns, client_name, session_index (r4u_proxy/sessions/schema.py)
+    # content_store_v1: traces becomes a view over trace_rows, bodies stored once per message
+    # (r4u_proxy/store/content/schema.py). Columns added after it go through add_trace_column().
+    content_store_v1,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -2,7 +2,9 @@
 
 The proxy's event loop only ever calls `submit()`, which never blocks: when the bounded
 queue is full the trace is dropped and counted. The writer process turns exchanges into
-rows (parsing, reassembly, pricing) and inserts them in batches through sqlite-utils.
+rows (parsing, reassembly, pricing), finds their sessions, stores request content once
+(r4u_proxy/store/content) and inserts the rows into `trace_rows` in batches, one transaction each.
+When idle it converts bodies written before content storage (store/content/convert.py).
 
 Why a process and not a thread: a writer thread shares the proxy's GIL, and the event loop
 then waited for it after every socket call (profiled: +1.4 ms of proxy CPU per request and
@@ -120,17 +122,9 @@ def run_writer(
 
 class _Loop:
     def __init__(self, conn: Any, work: Any, stats_file: Path | None, batch_size: int, queue_size: int) -> None:
-        import sqlite_utils
+        from r4u_proxy.store.batch import BatchWriter
 
-        from r4u_proxy.ingest.row import build_row
-        from r4u_proxy.sessions.schema import SESSION_COLUMNS
-        from r4u_proxy.sessions.tracker import SessionTracker
-        from r4u_proxy.store.schema import TRACE_COLUMNS
-
-        self.table = sqlite_utils.Database(conn).table("traces")
-        self.build_row = build_row
-        self.columns = (*TRACE_COLUMNS, *SESSION_COLUMNS)
-        self.sessions = SessionTracker(conn)
+        self.batches = BatchWriter(conn)
         self.work = work
         self.stats_file = stats_file
         self.batch_size = batch_size
@@ -144,21 +138,14 @@ class _Loop:
         stopping = False
         while not stopping:
             batch, stopping = self._next_batch()
-            rows, exchanges = [], []
             for exchange in batch:
                 if exchange["id"] in self.parts:
                     exchange["chunks"] = self.parts.pop(exchange["id"]) + exchange["chunks"]
                     self.parts_since.pop(exchange["id"], None)
-                try:
-                    row = self.build_row(exchange)
-                    rows.append({column: row.get(column) for column in self.columns})
-                    exchanges.append(exchange)
-                except Exception:
-                    COUNTERS.add("analysis_errors")
-                    log.exception("r4u: could not build the row for trace %s", exchange.get("id"))
-            if rows:
-                self.sessions.assign(rows, exchanges)  # in order: a call's session can depend on the one before
-                self._insert(rows)
+            if batch:
+                self.batches.write(batch)
+            elif not stopping:
+                self.batches.idle()  # convert a batch of bodies written before content storage, if any are left
             self._publish_stats(force=stopping)
             if os.getppid() != self.parent:  # the proxy died without stopping us
                 stopping = True
@@ -203,19 +190,6 @@ class _Loop:
             if not self._take(item):
                 batch.append(item)
         return batch, False
-
-    def _insert(self, rows: list[dict[str, Any]]) -> None:
-        for attempt in range(3):
-            try:
-                self.table.insert_all(rows, batch_size=len(rows), ignore=True)  # ids are unique ULIDs
-                COUNTERS.add("recorded", len(rows))
-                return
-            except Exception:
-                if attempt == 2:
-                    COUNTERS.add("write_errors", len(rows))
-                    log.exception("r4u: could not write %d traces", len(rows))
-                else:
-                    time.sleep(0.2 * (attempt + 1))
 
     def _publish_stats(self, force: bool = False) -> None:
         if self.stats_file is None:

@@ -1,7 +1,7 @@
 """Recorded agent sessions (tests/fixtures/agents): load them, and run them through the writer's steps.
 
 `replay(db, calls)` does what the writer process does with each exchange — build_row, the session tracker,
-the insert — without a proxy, so a test can check session inference on real client traffic in milliseconds.
+content storage, the insert — without a proxy, so a test can check session inference on real client traffic in milliseconds.
 """
 
 from __future__ import annotations
@@ -12,15 +12,10 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from r4u_proxy.ids import ulid
-from r4u_proxy.ingest.row import build_row
 from r4u_proxy.providers import route
-from r4u_proxy.sessions.schema import SESSION_COLUMNS
-from r4u_proxy.sessions.tracker import SessionTracker
+from r4u_proxy.store.batch import BatchWriter
 from r4u_proxy.store.migrations import open_db
-from r4u_proxy.store.schema import TRACE_COLUMNS
 
 AGENTS_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "agents"
 EXPLICIT_ID_HEADERS = ("x-claude-code-session-id", "session-id", "session_id", "conversation_id")
@@ -57,11 +52,7 @@ def exchange(call: dict[str, Any], at: float, project: str | None = None, **extr
 def replay(db: Path, exchanges: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Write exchanges as the writer process would; returns the rows in trace-id order."""
     conn = open_db(db)
-    tracker = SessionTracker(conn)
-    columns = (*TRACE_COLUMNS, *SESSION_COLUMNS)
-    rows = [{c: r.get(c) for c in columns} for r in map(build_row, exchanges)]
-    tracker.assign(rows, exchanges)
-    sqlite_utils.Database(conn).table("traces").insert_all(rows)
+    BatchWriter(conn).write(exchanges)
     conn.close()
     return read(db)
 

@@ -1,0 +1,91 @@
+"""One batch of exchanges -> rows in traces.db: build, find sessions, store content once, insert.
+
+The writer process (store/writer.py) calls `BatchWriter.write` for every batch it takes off its queue, and
+`idle()` when the queue is empty; tests and benches call them directly to write exactly what the writer
+writes, without a proxy.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from typing import Any
+
+from r4u_proxy.guard import COUNTERS, log
+from r4u_proxy.ingest.row import build_row
+from r4u_proxy.sessions.schema import SESSION_COLUMNS
+from r4u_proxy.sessions.tracker import SessionTracker
+from r4u_proxy.store.content.convert import Converter
+from r4u_proxy.store.content.schema import LEGACY_COLUMNS, TRACE_TABLE
+from r4u_proxy.store.content.store import ContentStore
+from r4u_proxy.store.schema import TRACE_COLUMNS
+
+ROW_COLUMNS = (*TRACE_COLUMNS, *SESSION_COLUMNS)  # what build_row and the session tracker fill
+
+
+class BatchWriter:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.sessions = SessionTracker(conn)
+        self.contents = ContentStore(conn, hashers=[self.sessions.hasher])
+        self.converter = Converter(conn, self.contents)
+        legacy = set(LEGACY_COLUMNS.values())
+        self.columns = [r[1] for r in conn.execute(f"PRAGMA table_info({TRACE_TABLE})") if r[1] not in legacy]
+        names = ", ".join(f"[{c}]" for c in self.columns)
+        self.insert_sql = f"INSERT OR IGNORE INTO {TRACE_TABLE} ({names}) VALUES ({', '.join('?' * len(self.columns))})"
+
+    def write(self, exchanges: list[dict[str, Any]]) -> int:
+        """Write the batch; returns how many traces were recorded. Never raises."""
+        rows, kept = [], []
+        for exchange in exchanges:
+            try:
+                row = build_row(exchange)
+                rows.append({column: row.get(column) for column in ROW_COLUMNS})
+                kept.append(exchange)
+            except Exception:
+                COUNTERS.add("analysis_errors")
+                log.exception("r4u: could not build the row for trace %s", exchange.get("id"))
+        if not rows:
+            return 0
+        self.sessions.assign(rows, kept)  # in order: a call's session can depend on the one before
+        return self._insert(rows, kept)
+
+    def idle(self) -> None:
+        self.converter.run_batch()
+
+    def _insert(self, rows: list[dict[str, Any]], exchanges: list[dict[str, Any]]) -> int:
+        """Contents and rows in one transaction: a call never references content that is not on disk."""
+        hashed = self.sessions.hashed
+        for attempt in range(3):
+            try:
+                if self.conn.in_transaction:
+                    self.conn.commit()
+                self.conn.execute("BEGIN IMMEDIATE")
+                self.contents.begin()
+                values = []
+                for row, exchange in zip(rows, exchanges, strict=True):
+                    stored = dict(row)  # a retry starts again from the row as built
+                    family = getattr(exchange.get("route"), "family", None)
+                    self.contents.store_row(stored, family, hashed.get(row["id"]))
+                    values.append([stored.get(c) for c in self.columns])
+                self.conn.executemany(self.insert_sql, values)  # ids are unique ULIDs
+                self.conn.commit()
+                COUNTERS.add("recorded", len(rows))
+                return len(rows)
+            except Exception:
+                self._roll_back(hashed.values())
+                if attempt == 2:
+                    COUNTERS.add("write_errors", len(rows))
+                    log.exception("r4u: could not write %d traces", len(rows))
+                else:
+                    time.sleep(0.2 * (attempt + 1))
+        return 0
+
+    def _roll_back(self, hashed: Any) -> None:
+        try:
+            self.conn.rollback()
+        except Exception:
+            log.exception("r4u: rollback failed")
+        self.contents.forget()  # ids stored in the failed transaction are gone
+        for one in hashed:
+            one.nodes.clear()

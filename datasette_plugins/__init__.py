@@ -17,10 +17,13 @@ The JSON API is Datasette's own table JSON plus NAMED_QUERIES (named_queries.py)
 
 from __future__ import annotations
 
+from html import escape
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from datasette import hookimpl
 from datasette.utils.asgi import Request, Response
+from markupsafe import Markup
 
 from . import (
     dashboard,
@@ -69,11 +72,27 @@ def register_routes(datasette: Datasette) -> list[tuple[str, Any]]:
 @hookimpl
 def canned_queries(datasette: Datasette, database: str, actor: Any) -> Any:
     async def inner() -> dict[str, dict[str, str]]:
-        if database.startswith("_") or not await datasette.get_database(database).table_exists("traces"):
+        if database.startswith("_") or not await traces_db.has_traces(datasette.get_database(database)):
             return {}
         return {name: dict(query) for name, query in NAMED_QUERIES.items()}
 
     return inner
+
+
+@hookimpl
+def get_metadata(datasette: Datasette, key: str, database: str | None, table: str | None) -> dict[str, Any]:
+    """`traces` is a view: name its full-text index for Datasette's ?_search= (it finds tables' own)."""
+    fts = {"tables": {"traces": {"fts_table": "traces_fts", "fts_pk": "rowid"}}}
+    return {"databases": {name: fts for name in datasette.databases if not name.startswith("_")}}
+
+
+@hookimpl
+def render_cell(value: Any, column: str, table: str | None, datasette: Datasette) -> Any:
+    """Rows of the traces view have no Datasette row page: their id links to the trace page instead."""
+    if table == "traces" and column == "id" and isinstance(value, str):
+        href = datasette.urls.path(f"{PREFIX}/trace/{quote(value, safe='')}")
+        return Markup(f'<a href="{escape(href)}">{escape(value)}</a>')
+    return None
 
 
 @hookimpl

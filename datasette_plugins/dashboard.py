@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from datasette.utils.asgi import Request, Response
 
+from r4u_proxy.store.content.schema import TRACE_TABLE  # INDEXED BY names the table, not the traces view
 from r4u_proxy.store.ui_indexes import ERROR_CONDITION
 
 from . import charts, formatting, traces_db
@@ -72,7 +73,7 @@ def percentiles(
     are needed. `n` (values in the set) is counted here unless the caller knows it.
     """
     extra = f"{where} and" if where else " where"
-    base = f"from traces indexed by {PERCENTILE_INDEX[column]}{extra} {column} is not null"
+    base = f"from {TRACE_TABLE} indexed by {PERCENTILE_INDEX[column]}{extra} {column} is not null"
     if n is None:
         n = conn.execute(f"select count(*) {base}", params).fetchone()[0]
     result: dict[str, Any] = {"p50": None, "p95": None}
@@ -225,7 +226,7 @@ def _task_breakdown(
     rows = conn.execute(
         f"""select task_id, count(*), sum(cost_usd), sum(input_tokens), sum(output_tokens),
               sum({ERROR_CONDITION}), avg(latency_ms), avg(ttft_ms)
-            from traces{hint}{extra} task_id is not null
+            from {TRACE_TABLE if hint else "traces"}{hint}{extra} task_id is not null
             group by task_id order by sum(cost_usd) desc nulls last, count(*) desc limit 12""",
         params,
     ).fetchall()

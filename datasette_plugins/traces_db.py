@@ -17,12 +17,18 @@ class NoTracesDatabase(LookupError):
     pass
 
 
+async def has_traces(db: Database) -> bool:
+    """`traces` is a view over trace_rows since content storage (older files: a table)."""
+    found = await db.execute("select 1 from sqlite_master where name = 'traces' and type in ('table', 'view')")
+    return bool(found.rows)
+
+
 async def find(datasette: Datasette) -> Database:
-    """The first attached database with a `traces` table (normally traces.db)."""
+    """The first attached database with `traces` (normally traces.db)."""
     for name, db in datasette.databases.items():
         if name.startswith("_"):
             continue
-        if await db.table_exists("traces"):
+        if await has_traces(db):
             return db
     raise NoTracesDatabase("no attached database has a traces table — is this an r4u traces.db?")
 

@@ -11,6 +11,7 @@ import pytest
 from r4u_proxy.guard import COUNTERS
 from r4u_proxy.providers import route
 from r4u_proxy.store import schema
+from r4u_proxy.store.content.schema import add_trace_column
 from r4u_proxy.store.migrations import SchemaTooNew, migrate, open_db
 from r4u_proxy.store.writer import TraceWriter
 
@@ -37,8 +38,8 @@ def test_migrations_upgrade_an_old_file_and_keep_its_rows(tmp_path, monkeypatch)
     conn.commit()
     conn.close()
 
-    def v_next(c: sqlite3.Connection) -> None:
-        c.execute("alter table traces add column example_new_column text")
+    def v_next(c: sqlite3.Connection) -> None:  # traces is a view by now: a column goes on trace_rows
+        add_trace_column(c, "example_new_column", "TEXT")
 
     monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, v_next])
     monkeypatch.setattr("r4u_proxy.store.migrations.MIGRATIONS", schema.MIGRATIONS)

@@ -95,7 +95,7 @@ def test_search_query_finds_prompts_and_completions(sample):
 
 def test_table_json_supports_full_text_search(sample):
     path, ids = sample
-    rows = get_json(path, "/traces/traces.json?_search=receipt&_shape=array&_col=request_model")
+    rows = get_json(path, "/traces/traces.json?_search=receipt&_shape=array&_col=id&_col=request_model")
     assert [r["id"] for r in rows] == [ids["anthropic"]]
 
 

@@ -21,6 +21,7 @@ from r4u_proxy.grouping.schema import ensure_grouping_schema
 from r4u_proxy.grouping.stats import TaskStatsRefresher
 from r4u_proxy.grouping.template import Template
 from r4u_proxy.ids import iso_utc, ulid
+from r4u_proxy.store.content.schema import TRACE_TABLE
 from r4u_proxy.store.migrations import open_db
 
 log = logging.getLogger("r4u.grouping")
@@ -174,7 +175,7 @@ class Grouper:
         now = iso_utc(time.time())
         with self.conn:
             self.conn.executemany(
-                "UPDATE traces SET task_id = ?, template_vars = ? WHERE id = ?",
+                f"UPDATE {TRACE_TABLE} SET task_id = ?, template_vars = ? WHERE id = ?",
                 [(task, values, trace_id) for trace_id, (task, values) in updates.items()],
             )
             gone = [s.task_id for cid, s in self.stored.items() if cid not in self.miner.clusters]

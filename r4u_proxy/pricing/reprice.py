@@ -14,6 +14,7 @@ from pathlib import Path
 
 from r4u_proxy.pricing.prices import TOKEN_COLUMNS, price_row
 from r4u_proxy.reports.timewindow import since_cutoff
+from r4u_proxy.store.content.schema import TRACE_TABLE
 from r4u_proxy.store.migrations import open_db
 
 
@@ -88,7 +89,7 @@ def reprice_traces(db_path: str | Path, since: str | datetime | None = None) -> 
                     updates.append((new.cost_usd, new.priced_model, new.source, row["id"]))
         with conn:
             conn.executemany(
-                "UPDATE traces SET cost_usd = ?, priced_model = ?, price_source = ? WHERE id = ?", updates
+                f"UPDATE {TRACE_TABLE} SET cost_usd = ?, priced_model = ?, price_source = ? WHERE id = ?", updates
             )
         return RepriceResult(checked, len(updates), unpriced)
     finally:

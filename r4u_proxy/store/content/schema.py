@@ -222,21 +222,26 @@ def add_trace_column(conn: sqlite3.Connection, name: str, decl: str) -> None:
 
 
 def content_store_v1(conn: sqlite3.Connection) -> None:
-    """`traces` becomes a view over `trace_rows`; bodies move into `contents` (convert.py does the rows)."""
-    for trigger in ("traces_ai", "traces_ad", "traces_au"):  # the per-call prompt index of add_ui_indexes
-        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-    conn.execute("DROP TABLE IF EXISTS traces_fts")
-    conn.execute(f"ALTER TABLE traces RENAME TO {TRACE_TABLE}")
-    for column, legacy in LEGACY_COLUMNS.items():
-        conn.execute(f"ALTER TABLE {TRACE_TABLE} RENAME COLUMN [{column}] TO [{legacy}]")
+    """`traces` becomes a view over `trace_rows`; bodies move into `contents` (convert.py does the rows).
+
+    Idempotent: on a file that has it already, only what is missing is added."""
+    if not conn.execute(f"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '{TRACE_TABLE}'").fetchone():
+        for trigger in ("traces_ai", "traces_ad", "traces_au"):  # the per-call prompt index of add_ui_indexes
+            conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+        conn.execute("DROP TABLE IF EXISTS traces_fts")
+        conn.execute(f"ALTER TABLE traces RENAME TO {TRACE_TABLE}")
+        for column, legacy in LEGACY_COLUMNS.items():
+            conn.execute(f"ALTER TABLE {TRACE_TABLE} RENAME COLUMN [{column}] TO [{legacy}]")
+    existing = set(_base_columns(conn))
     for column, decl in REFERENCE_COLUMNS.items():
-        conn.execute(f"ALTER TABLE {TRACE_TABLE} ADD COLUMN [{column}] {decl}")
+        if column not in existing:
+            conn.execute(f"ALTER TABLE {TRACE_TABLE} ADD COLUMN [{column}] {decl}")
     for statement in TABLES:
         conn.execute(statement)
     conn.execute("INSERT OR IGNORE INTO content_state (key, value) VALUES ('generation', 0)")
     # Rows up to here hold their bodies themselves until convert.py reaches them.
     conn.execute(
-        f"INSERT OR REPLACE INTO content_state (key, value) SELECT 'legacy_max_rowid', max(rowid) FROM {TRACE_TABLE}"
+        f"INSERT OR IGNORE INTO content_state (key, value) SELECT 'legacy_max_rowid', max(rowid) FROM {TRACE_TABLE}"
     )
     create_traces_view(conn)
     for statement in _fts_statements():

@@ -11,6 +11,7 @@ from typing import Any
 
 from r4u_proxy.ingest.decoding import decode_chunks
 from r4u_proxy.ingest.sse import JSONArraySplitter, SSEDecoder
+from r4u_proxy.messages.hashing import HashedRequest
 from r4u_proxy.providers import Route, family_module
 from r4u_proxy.providers.common import error_message
 
@@ -27,11 +28,14 @@ def header(headers: Any, name: str) -> str | None:
     return None
 
 
-def analyze(route: Route | None, exchange: dict) -> dict:
+def analyze(route: Route | None, exchange: dict, hashed: HashedRequest | None = None) -> dict:
+    """`hashed`: the request as the session tracker hashed it (messages/hashing.py). Given, the request's
+    fields come from its top-level values and prompt_text is left to content storage, which builds it from
+    the messages it stores: a 200-turn conversation is not parsed again for each call."""
     result: dict = {}
     notes: list[str] = []
     try:
-        _analyze(route, exchange, result, notes)
+        _analyze(route, exchange, result, notes, hashed)
     except Exception as exc:  # never let one odd response stop the writer
         notes.append(f"analysis failed: {type(exc).__name__}: {exc}")
     if notes:
@@ -39,12 +43,14 @@ def analyze(route: Route | None, exchange: dict) -> dict:
     return {k: v for k, v in result.items() if v is not None}
 
 
-def _analyze(route: Route | None, exchange: dict, result: dict, notes: list[str]) -> None:
+def _analyze(route: Route | None, exchange: dict, result: dict, notes: list[str], hashed: Any) -> None:
     module = family_module(route.family) if route is not None else None
     path = exchange.get("path") or ""
 
-    request = _parse_request_body(exchange, notes)
-    if module is not None:
+    if module is not None and hashed is not None:
+        result.update(module.request_info(hashed.top_level(), path))
+    request = _parse_request_body(exchange, notes) if hashed is None else None
+    if module is not None and hashed is None:
         result.update(module.request_info(request if isinstance(request, dict) else {}, path))
         if isinstance(request, dict):
             result["prompt_text"] = prompt_text(module.prompt_parts(request))

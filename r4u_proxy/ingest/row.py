@@ -15,6 +15,7 @@ from r4u_proxy.ids import iso_utc
 from r4u_proxy.ingest.client_name import client_name
 from r4u_proxy.ingest.parse import analyze
 from r4u_proxy.ingest.redact import redact_headers, redact_query
+from r4u_proxy.messages.hashing import HashedRequest
 from r4u_proxy.pricing.prices import price_row
 
 TIMELINE_POINTS = 200
@@ -57,17 +58,21 @@ def _timing(exchange: dict[str, Any], stream: bool, first_content_at: float | No
     return timing
 
 
-def build_row(exchange: dict[str, Any]) -> dict[str, Any]:
+def build_row(
+    exchange: dict[str, Any], text: str | None = None, hashed: HashedRequest | None = None
+) -> dict[str, Any]:
+    """`text`, `hashed`: the request body as `request_text` decoded it and the session tracker hashed it,
+    when the caller has them (store/batch.py), so neither is done twice."""
     route = exchange["route"]
     try:
-        parsed = analyze(route, exchange)
+        parsed = analyze(route, exchange, hashed)
     except Exception as exc:  # analyze promises not to raise; belt and braces
         COUNTERS.add("analysis_errors")
         log.exception("r4u: analysis failed for trace %s", exchange["id"])
         parsed = {"parse_note": f"analysis failed: {exc.__class__.__name__}: {exc}"}
     stream = bool(parsed.get("stream"))
     if parsed.get("request_body") is None:
-        parsed["request_body"] = _request_text(exchange)
+        parsed["request_body"] = text if text is not None else request_text(exchange)
     query = redact_query(exchange["query"])
     host_port = exchange["host"]
     default_port = 443 if exchange["scheme"] == "https" else 80
@@ -113,7 +118,8 @@ def build_row(exchange: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _request_text(exchange: dict[str, Any]) -> str | None:
+def request_text(exchange: dict[str, Any]) -> str | None:
+    """The request body as text: content-decoded, UTF-8 (a placeholder when it is neither)."""
     body: bytes = exchange["request_body"]
     if not body:
         return None

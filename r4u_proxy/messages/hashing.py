@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections import OrderedDict
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +76,27 @@ class HashedRequest:
     def value_size(self, key: str) -> int:
         span = self.values.get(key)
         return span[1] - span[0] if span else 0
+
+    def top_level(self) -> Mapping[str, Any]:
+        """The body's top-level values other than the message list, each parsed only when asked for: what
+        `request_info` reads (model, stream) without parsing a conversation already hashed."""
+        return _TopLevel(self)
+
+
+class _TopLevel(Mapping[str, Any]):
+    def __init__(self, hashed: HashedRequest) -> None:
+        self.hashed = hashed
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.hashed.values:
+            raise KeyError(key)
+        return self.hashed.value(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.hashed.values)
+
+    def __len__(self) -> int:
+        return len(self.hashed.values)
 
 
 def hash_messages(family: str, messages: list[Any]) -> list[bytes]:

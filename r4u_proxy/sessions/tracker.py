@@ -50,19 +50,30 @@ class SessionTracker:
         self.hasher = RequestHasher()
         self.hashed: dict[str, HashedRequest] = {}  # this batch's hashed requests by trace id (for the content store)
 
-    def assign(self, rows: list[dict[str, Any]], exchanges: list[Mapping[str, Any]]) -> None:
-        """Fill the session columns of `rows` (before they are inserted). Never raises."""
-        self.hashed = {}
+    def assign(self, rows: list[dict[str, Any]], exchanges: list[Mapping[str, Any]], commit: bool = True) -> None:
+        """Fill the session columns of `rows` (before they are inserted). Never raises.
+
+        commit=False: the caller's transaction holds the index rows, to commit with the rows themselves."""
+        self.hashed = {r["id"]: self.hashed[r["id"]] for r in rows if r["id"] in self.hashed}
         for row, exchange in zip(rows, exchanges, strict=True):
             try:
                 self._assign(row, exchange)
             except Exception:
                 COUNTERS.add("analysis_errors")
                 log.exception("r4u: session inference failed for trace %s", row.get("id"))
+        if not commit:
+            return
         try:
             self.conn.commit()  # its own transaction: the batch insert that follows opens one of its own
         except sqlite3.Error:
             log.exception("r4u: could not store the session index")
+
+    def hash_request(self, trace_id: str, family: str | None, text: str | None) -> HashedRequest | None:
+        """Hash a request before its row is built (store/batch.py); `assign` then uses this."""
+        hashed = self.hasher.hash_request(family, text) if family and text else None
+        if hashed is not None:
+            self.hashed[trace_id] = hashed
+        return hashed
 
     # --- one call ---------------------------------------------------------------------------------
 
@@ -70,10 +81,10 @@ class SessionTracker:
         route = exchange.get("route")
         family = getattr(route, "family", None)
         headers = _headers(exchange.get("request_headers"))
-        hashed = self.hasher.hash_request(family, row.get("request_body") or "") if family else None
+        hashed = self.hashed.get(row["id"])
+        if hashed is None:
+            hashed = self.hash_request(row["id"], family, row.get("request_body"))
         value = hashed.value if hashed else (lambda key: None)
-        if hashed is not None:
-            self.hashed[row["id"]] = hashed
         explicit = explicit_session(exchange.get("session_hint"), headers, value)
         scope = f"{row.get('project') or ''}|{row.get('client_name') or ''}"
         at = float(exchange.get("t_request_start") or 0.0)

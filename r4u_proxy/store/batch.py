@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from r4u_proxy.guard import COUNTERS, log
-from r4u_proxy.ingest.row import build_row
+from r4u_proxy.ingest.row import build_row, request_text
 from r4u_proxy.sessions.schema import SESSION_COLUMNS
 from r4u_proxy.sessions.tracker import SessionTracker
 from r4u_proxy.store.content.convert import Converter
@@ -37,9 +37,13 @@ class BatchWriter:
     def write(self, exchanges: list[dict[str, Any]]) -> int:
         """Write the batch; returns how many traces were recorded. Never raises."""
         rows, kept = [], []
+        self.sessions.hashed = {}
         for exchange in exchanges:
             try:
-                row = build_row(exchange)
+                text = request_text(exchange)
+                family = getattr(exchange.get("route"), "family", None)
+                hashed = self.sessions.hash_request(exchange["id"], family, text)  # incremental, see hashing.py
+                row = build_row(exchange, text, hashed)
                 rows.append({column: row.get(column) for column in ROW_COLUMNS})
                 kept.append(exchange)
             except Exception:
@@ -47,20 +51,21 @@ class BatchWriter:
                 log.exception("r4u: could not build the row for trace %s", exchange.get("id"))
         if not rows:
             return 0
-        self.sessions.assign(rows, kept)  # in order: a call's session can depend on the one before
         return self._insert(rows, kept)
 
     def idle(self) -> None:
         self.converter.run_batch()
 
     def _insert(self, rows: list[dict[str, Any]], exchanges: list[dict[str, Any]]) -> int:
-        """Contents and rows in one transaction: a call never references content that is not on disk."""
+        """Sessions, contents and rows in one transaction: nothing on disk refers to what is not."""
         hashed = self.sessions.hashed
         for attempt in range(3):
             try:
                 if self.conn.in_transaction:
                     self.conn.commit()
                 self.conn.execute("BEGIN IMMEDIATE")
+                # In order: a call's session can depend on the one before. Again on a retry (rolled back).
+                self.sessions.assign(rows, exchanges, commit=False)
                 self.contents.begin()
                 values = []
                 for row, exchange in zip(rows, exchanges, strict=True):

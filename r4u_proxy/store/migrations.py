@@ -15,10 +15,10 @@ class SchemaTooNew(RuntimeError):
 def connect(path: str | Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
     """A connection in WAL mode with sane settings for a file shared with readers (Datasette)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
+    new = not Path(path).exists() or Path(path).stat().st_size == 0
     conn = sqlite3.connect(str(path), check_same_thread=check_same_thread, timeout=30)
-    # Takes effect only in a new file, before WAL mode writes its header (an existing file needs a VACUUM,
-    # `r4u prune --vacuum`): lets `r4u prune` give freed pages back to the file system.
-    conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+    if new:  # lets `r4u prune` give freed pages back; only before WAL mode writes the header (else a VACUUM)
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=30000")

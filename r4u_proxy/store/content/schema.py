@@ -5,7 +5,8 @@
     contents        each distinct piece of content once, keyed by a hash of its exact JSON text:
                     message | value (system prompt, tools, other big top-level values) | shape (a request
                     body with its message list and values cut out) | body (a whole body, for families
-                    without message hooks) | payload (a base64 string: image, audio, embedding) | response
+                    without message hooks) | string (a long JSON string, as plain text; with a media_type
+                    it is a base64 payload: image, audio, embedding) | response (one with a long string)
     message_nodes   conversations as a trie: (parent node, message content) -> node; a request's message
                     list is the path from its `request_tip` to the root
     traces          a VIEW: trace_rows with request_body, prompt_text and response_body rebuilt in plain
@@ -14,9 +15,10 @@
     traces_fts      FTS5 over `trace_search`: per call, only the text it was the first to send (new
                     messages, a system prompt no call sent before) and its completion
 
-Pieces (`contents.pieces`, a JSON array) hold text that has other contents cut out of it: a string is
-literal text, an integer the id of a content whose text goes there, null (shapes only) the message list.
-Concatenating them gives back the exact text that was stored.
+Pieces (`contents.pieces`, a JSON array) hold JSON text with other contents cut out of it: a string is
+literal text, an integer the id of the content that goes there (a string content as json_quote(text)),
+null (shapes only) the message list. `text_pieces` do the same for the readable text (strings as they
+are). Concatenated, they give back the JSON value that was stored (strings.py says why not the bytes).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ LEGACY_COLUMNS = {"request_body": "legacy_request_body", "prompt_text": "legacy_
 REFERENCE_COLUMNS = {
     "request_content": "INTEGER",  # contents.id: the request's shape (or whole body)
     "request_tip": "INTEGER",  # message_nodes.id of the last message; 0 for an empty list, NULL for none
-    "response_content": "INTEGER",  # contents.id when the response body had payloads cut out
+    "response_content": "INTEGER",  # contents.id when the response body had long strings (kept once) cut out
     "pruned_at": "TEXT",  # when `r4u prune --keep-stats` or --max-db-size removed this call's bodies
 }
 HIDDEN_COLUMNS = {"request_content", "request_tip", "response_content"}
@@ -41,8 +43,9 @@ TABLES = [
   kind TEXT NOT NULL,        -- message | value | shape | body | payload | response
   body TEXT,                 -- the JSON text exactly as sent; NULL when `pieces` holds it
   pieces TEXT,               -- JSON array: literal text, ids of contents cut out, null = the message list
-  text TEXT,                 -- what prompt_text shows of it ("user: ..."), NULL when nothing
-  media_type TEXT,           -- payloads: image/png, audio/wav, application/pdf, base64
+  text TEXT,                 -- what prompt_text shows of it ("user: ..."); strings: the string itself
+  text_pieces TEXT,          -- `text` with long strings cut out (pieces as above), when text is NULL
+  media_type TEXT,           -- strings that are base64 payloads: image/png, audio/wav, application/pdf, base64
   bytes INTEGER,             -- characters of the full JSON text (payloads: decoded bytes)
   trace_id TEXT              -- the call that sent it first
 )""",
@@ -60,10 +63,19 @@ NL2 = "char(10) || char(10)"  # prompt_text joins its blocks with a blank line, 
 
 
 def expand(alias: str) -> str:
-    """The full text of content row `alias`: its body, or its pieces with the payloads put back."""
+    """The JSON text of content row `alias`: its body, or its pieces with the strings put back."""
     return (
-        f"coalesce({alias}.body, (select group_concat(coalesce(x.body, p.value), '') "
+        f"coalesce({alias}.body, (select group_concat(case when x.id is null then p.value "
+        "else coalesce(x.body, json_quote(x.text)) end, '') "
         f"from json_each({alias}.pieces) p left join contents x on p.type = 'integer' and x.id = p.value))"
+    )
+
+
+def readable(alias: str) -> str:
+    """The readable text of content row `alias` (NULL when it has none)."""
+    return (
+        f"coalesce({alias}.text, (select group_concat(coalesce(x.text, p.value), '') "
+        f"from json_each({alias}.text_pieces) p left join contents x on p.type = 'integer' and x.id = p.value))"
     )
 
 
@@ -106,16 +118,17 @@ def _prompt(only_new: bool) -> str:
 
     only_new: just what this call sent first (what traces_fts indexes for it)."""
     mine = " and v.trace_id = r.id" if only_new else ""
-    whole_body = "case when s.trace_id = r.id then s.text end" if only_new else "s.text"
+    whole_body = f"case when s.trace_id = r.id then {readable('s')} end" if only_new else readable("s")
     return f"""case when r.request_content is null then r.legacy_prompt_text else (
   select case when s.kind = 'shape' then (
       {_walk("r.request_tip", "r.id" if only_new else None)}
       select group_concat(t, {NL2}) from (
-        select v.text as t, 0 as part, p.key as k from json_each(s.pieces) p
-          left join contents v on p.type = 'integer' and v.id = p.value where v.text is not null{mine}
+        select {readable("v")} as t, 0 as part, p.key as k from json_each(s.pieces) p
+          left join contents v on p.type = 'integer' and v.id = p.value
+          where (v.text is not null or v.text_pieces is not null){mine}
         union all
-        select c.text, 1, -walk.depth from walk join message_nodes n on n.id = walk.node
-          join contents c on c.id = n.content where c.text is not null
+        select {readable("c")}, 1, -walk.depth from walk join message_nodes n on n.id = walk.node
+          join contents c on c.id = n.content where c.text is not null or c.text_pieces is not null
         order by 2, 3))
     else {whole_body} end
   from contents s where s.id = r.request_content) end"""

@@ -26,7 +26,7 @@ from r4u_proxy.messages.canonical import digest
 from r4u_proxy.messages.hashing import HashedRequest, RequestHasher
 from r4u_proxy.providers import FAMILIES
 from r4u_proxy.sessions.tracker import SYSTEM_KEYS
-from r4u_proxy.store.content import payloads
+from r4u_proxy.store.content import strings
 
 VALUE_MIN = 256  # characters: shorter top-level values stay in the shape
 CACHE_ENTRIES = 100_000
@@ -78,7 +78,7 @@ class ContentStore:
     # --- one row ----------------------------------------------------------------------------------
 
     def store_row(self, row: dict[str, Any], family: str | None, hashed: HashedRequest | None) -> None:
-        """Swap the row's request_body / prompt_text (and a response body with payloads) for references."""
+        """Swap the row's request_body / prompt_text (and a response body with long strings) for references."""
         body = row.pop("request_body", None)
         prompt = row.pop("prompt_text", None)
         trace_id = row["id"]
@@ -88,9 +88,11 @@ class ContentStore:
             if stored is not None:
                 row["request_content"], row["request_tip"] = stored
         if row.get("request_content") is None and (body is not None or prompt is not None):
+            if prompt is None and hashed is not None and module is not None:  # analyze left it to us
+                prompt = _readable(module, "", body or "", single=True, whole=True)()
             row["request_content"] = self._content_of_body(body, prompt, trace_id)
         response = row.get("response_body")
-        if isinstance(response, str) and payloads.find_payloads(response):
+        if isinstance(response, str) and strings.long_strings(response):  # shares them with the next turn
             row["response_content"] = self.content("response", response, trace_id)
             row["response_body"] = None
 
@@ -129,8 +131,12 @@ class ContentStore:
             at = end
         if at < len(text):
             pieces.append(text[at:])
-        shape = json.dumps(pieces, ensure_ascii=False, separators=(",", ":"))
-        return self._content_row("shape", digest("shape:" + shape), None, shape, None, None, len(shape), trace_id), tip
+        shape = _json(pieces)
+        key = digest("\x00shape\x00" + shape)
+        found = self._known(key)
+        if found is None:
+            found = self._content_row("shape", key, None, shape, None, None, None, len(shape), trace_id)
+        return found, tip
 
     def _store_messages(self, hashed: HashedRequest, module: Any, trace_id: str) -> int:
         """Node ids for every message (reused ones copied from the body the hasher matched); the last one."""
@@ -150,48 +156,58 @@ class ContentStore:
     def content(self, kind: str, text: str, trace_id: str, readable: Callable[[], str | None] | None = None) -> int:
         """The id of the content with exactly this JSON text, stored now if it is new."""
         key = digest(text)
-        found = self._contents.recall(key)
+        found = self._known(key)
         if found is not None:
             return found
-        row = self.conn.execute("SELECT id FROM contents WHERE hash = ?", [key]).fetchone()
-        if row is not None:
-            return self._contents.remember(key, row[0])
-        spans = payloads.find_payloads(text) if kind != "payload" else []
-        body, pieces = text, None
-        if spans:
-            parts = [
-                piece if isinstance(piece, str) else self._payload(text[piece[0] : piece[1]], trace_id)
-                for piece in payloads.split(text, spans)
-            ]
-            body, pieces = None, json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
+        cuts = strings.long_strings(text)
+        body = pieces = text_pieces = None
         words = readable() if readable is not None else None
-        return self._content_row(kind, key, body, pieces, words, None, len(text), trace_id)
+        if cuts:
+            refs = [(value, self._string(value, trace_id)) for _, _, value in cuts]
+            parts: list[Any] = []
+            at = 0
+            for (start, end, _), (_, ref) in zip(cuts, refs, strict=True):
+                if start > at:
+                    parts.append(text[at:start])
+                parts.append(ref)
+                at = end
+            if at < len(text):
+                parts.append(text[at:])
+            pieces = _json(parts)
+            readable_refs = [(value, ref) for value, ref in refs if strings.payload(value) is None]
+            cut = strings.cut_text(words, readable_refs) if words else None
+            if cut is not None:
+                text_pieces, words = _json(cut), None
+        else:
+            body = text
+        return self._content_row(kind, key, body, pieces, words, text_pieces, None, len(text), trace_id)
 
-    def _payload(self, literal: str, trace_id: str) -> int:
-        key = digest(literal)
+    def _string(self, value: str, trace_id: str) -> int:
+        key = digest("\x00string\x00" + value)
+        found = self._known(key)
+        if found is not None:
+            return found
+        media = strings.payload(value)
+        media_type, size = media if media else (None, len(value))
+        return self._content_row("string", key, None, None, value, None, media_type, size, trace_id)
+
+    def _known(self, key: bytes) -> int | None:
         found = self._contents.recall(key)
         if found is not None:
             return found
         row = self.conn.execute("SELECT id FROM contents WHERE hash = ?", [key]).fetchone()
-        if row is not None:
-            return self._contents.remember(key, row[0])
-        media_type, size = payloads.describe(literal)
-        return self._content_row("payload", key, literal, None, None, media_type, size, trace_id)
+        return self._contents.remember(key, row[0]) if row is not None else None
 
     def _content_row(
         self, kind: str, key: bytes, body: str | None, pieces: str | None, text: str | None,
-        media_type: str | None, size: int, trace_id: str,
+        text_pieces: str | None, media_type: str | None, size: int, trace_id: str,
     ) -> int:  # fmt: skip
-        found = self._contents.recall(key)
-        if found is not None:
-            return found
-        self.conn.execute(
-            "INSERT OR IGNORE INTO contents (hash, kind, body, pieces, text, media_type, bytes, trace_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [key, kind, body, pieces, text, media_type, size, trace_id],
+        cursor = self.conn.execute(
+            "INSERT INTO contents (hash, kind, body, pieces, text, text_pieces, media_type, bytes, trace_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [key, kind, body, pieces, text, text_pieces, media_type, size, trace_id],
         )
-        row = self.conn.execute("SELECT id FROM contents WHERE hash = ?", [key]).fetchone()
-        return self._contents.remember(key, row[0])
+        return self._contents.remember(key, int(cursor.lastrowid or 0))
 
     def _node(self, parent: int, content: int, trace_id: str) -> int:
         found = self._nodes.recall((parent, content))
@@ -208,14 +224,21 @@ class ContentStore:
         return self._nodes.remember((parent, content), row[0])
 
 
-def _readable(module: Any, key: str, text: str, single: bool) -> Callable[[], str | None]:
-    """What prompt_text shows of one message (`single=False`) or one top-level value, parsed only if new."""
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _readable(module: Any, key: str, text: str, single: bool, whole: bool = False) -> Callable[[], str | None]:
+    """What prompt_text shows of one message (`single=False`), one top-level value or a `whole` body,
+    parsed only when the content is new."""
 
     def readable() -> str | None:
         try:
             value = json.loads(text)
         except ValueError:
             return None
+        if whole:
+            return prompt_text(module.prompt_parts(value)) if isinstance(value, dict) else None
         return prompt_text(module.prompt_parts({key: value if single else [value]}))
 
     return readable

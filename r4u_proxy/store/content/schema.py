@@ -32,9 +32,13 @@ REFERENCE_COLUMNS = {
     "request_content": "INTEGER",  # contents.id: the request's shape (or whole body)
     "request_tip": "INTEGER",  # message_nodes.id of the last message; 0 for an empty list, NULL for none
     "response_content": "INTEGER",  # contents.id when the response body had long strings (kept once) cut out
+    "request_headers_content": "INTEGER",  # contents.id of the headers a session sends on every call
+    "response_raw_content": "INTEGER",  # contents.id (a string) of a long raw event stream
     "pruned_at": "TEXT",  # when `r4u prune --keep-stats` or --max-db-size removed this call's bodies
 }
-HIDDEN_COLUMNS = {"request_content", "request_tip", "response_content"}
+HIDDEN_COLUMNS = {
+    "request_content", "request_tip", "response_content", "request_headers_content", "response_raw_content",
+}  # fmt: skip
 
 TABLES = [
     """CREATE TABLE IF NOT EXISTS contents (
@@ -138,6 +142,13 @@ PROMPT_TEXT = _prompt(only_new=False)
 NEW_PROMPT_TEXT = _prompt(only_new=True)
 RESPONSE_BODY = f"""case when r.response_content is null then r.response_body else (
   select {expand("s")} from contents s where s.id = r.response_content) end"""
+# A long raw event stream is a string content: kept in the row it made the row span a page of its own.
+RESPONSE_RAW = """case when r.response_raw_content is null then r.response_raw else (
+  select text from contents where id = r.response_raw_content) end"""
+# The headers every call of a client sends alike are a content; trace_rows.request_headers keeps the ones
+# that change per call (store.PER_CALL_HEADERS). json_patch puts those back (at the end: same object).
+REQUEST_HEADERS = """case when r.request_headers_content is null then r.request_headers else json_patch(
+  (select body from contents where id = r.request_headers_content), coalesce(r.request_headers, '{}')) end"""
 
 # A row written before content storage whose bodies the converter has not reached yet (convert.py). It is
 # left out of traces_fts until converted; the converter indexes it then.
@@ -181,7 +192,10 @@ def view_columns(conn: sqlite3.Connection) -> list[str]:
 
 
 def _view_sql(conn: sqlite3.Connection) -> str:
-    computed = {"request_body": REQUEST_BODY, "prompt_text": PROMPT_TEXT, "response_body": RESPONSE_BODY}
+    computed = {
+        "request_body": REQUEST_BODY, "prompt_text": PROMPT_TEXT, "response_body": RESPONSE_BODY,
+        "request_headers": REQUEST_HEADERS, "response_raw": RESPONSE_RAW,
+    }  # fmt: skip
     select = ["r.rowid AS rowid"]  # a view has no rowid of its own; search and tools join on this one
     select += [f"{computed[c]} AS [{c}]" if c in computed else f"r.[{c}]" for c in view_columns(conn)]
     return f"CREATE VIEW traces AS SELECT {', '.join(select)} FROM {TRACE_TABLE} r"
@@ -206,6 +220,8 @@ END"""
     sets += [
         "response_body = new.response_body",
         "response_content = case when new.response_body is old.response_body then response_content end",
+        "request_headers_content = case when new.request_headers is old.request_headers then request_headers_content end",
+        "response_raw_content = case when new.response_raw is old.response_raw then response_raw_content end",
         f"request_content = case when {changed} then last_insert_rowid() else request_content end",
         f"request_tip = case when {changed} then null else request_tip end",
         f"legacy_request_body = case when {changed} then null else legacy_request_body end",

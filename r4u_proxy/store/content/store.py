@@ -28,7 +28,12 @@ from r4u_proxy.providers import FAMILIES
 from r4u_proxy.sessions.tracker import SYSTEM_KEYS
 from r4u_proxy.store.content import strings
 
-VALUE_MIN = 256  # characters: shorter top-level values stay in the shape
+VALUE_MIN = 256  # characters: shorter top-level values (and header sets) stay where they are
+# Request headers whose value changes from call to call; the others a client sends alike every time.
+PER_CALL_HEADERS = frozenset({
+    "content-length", "x-client-request-id", "x-request-id", "request-id", "idempotency-key", "traceparent",
+    "tracestate", "baggage", "sentry-trace", "x-amzn-trace-id", "x-stainless-retry-count", "date",
+})  # fmt: skip
 CACHE_ENTRIES = 100_000
 
 
@@ -91,10 +96,30 @@ class ContentStore:
             if prompt is None and hashed is not None and module is not None:  # analyze left it to us
                 prompt = _readable(module, "", body or "", single=True, whole=True)()
             row["request_content"] = self._content_of_body(body, prompt, trace_id)
+        self._split_headers(row)
+        raw = row.get("response_raw")
+        if isinstance(raw, str) and len(raw) >= strings.STRING_MIN:
+            row["response_raw_content"], row["response_raw"] = self._string(raw, trace_id), None
         response = row.get("response_body")
         if isinstance(response, str) and strings.long_strings(response):  # shares them with the next turn
             row["response_content"] = self.content("response", response, trace_id)
             row["response_body"] = None
+
+    def _split_headers(self, row: dict[str, Any]) -> None:
+        """The headers a client sends alike on every call become a content; the row keeps the rest."""
+        text = row.get("request_headers")
+        if not isinstance(text, str) or len(text) < VALUE_MIN:
+            return
+        try:
+            headers = json.loads(text)
+        except ValueError:
+            return
+        if not isinstance(headers, dict):
+            return
+        shared = {k: v for k, v in headers.items() if k not in PER_CALL_HEADERS}
+        own = {k: v for k, v in headers.items() if k in PER_CALL_HEADERS}
+        row["request_headers_content"] = self.content("headers", _json(shared), row["id"])
+        row["request_headers"] = _json(own) if own else None
 
     def _content_of_body(self, body: str | None, prompt: str | None, trace_id: str) -> int:
         if body is None:  # a prompt with no body: nothing to hash it by

@@ -13,7 +13,6 @@ reported, next to what hashing the same body from scratch and `json.loads` of it
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import statistics
 import sys
@@ -34,39 +33,6 @@ from r4u_proxy.store.migrations import open_db  # noqa: E402
 from r4u_proxy.store.schema import TRACE_COLUMNS  # noqa: E402
 
 
-def _sse(message: dict) -> str:
-    """A non-streamed reply body is enough: the writer reads the reassembled message either way."""
-    return json.dumps(message)
-
-
-def long_session(turns: int, seed: int) -> list[dict]:
-    """`turns` calls of one Claude Code run, grown from the recording's real messages."""
-    recorded = recordings.load("claude_code_20_turns")
-    second = json.loads(recorded[1]["request_body"])  # [user, system, assistant tool call, tool result]
-    head = second["messages"][:2]
-    head[0] = copy.deepcopy(head[0])
-    head[0]["content"][-1]["text"] += f" (bench session {seed})"
-    pairs = []
-    for call in recorded[1:19]:
-        assistant, result = json.loads(call["request_body"])["messages"][-2:]
-        if isinstance(result["content"], list) and result["content"][0].get("type") == "tool_result":
-            pairs.append((assistant, result))
-    calls, messages = [], list(head)
-    for turn in range(turns):
-        assistant, result = copy.deepcopy(pairs[turn % len(pairs)])
-        tool_id = f"toolu_bench{seed:03d}{turn:05d}"
-        assistant["content"][0]["id"] = tool_id
-        result["content"][0]["tool_use_id"] = tool_id
-        body = {**second, "messages": messages}
-        reply = {"id": f"msg_bench{seed}{turn}", "type": "message", "role": "assistant", "model": second["model"],
-                 "content": assistant["content"], "stop_reason": "tool_use",
-                 "usage": {"input_tokens": 1000 + 40 * turn, "output_tokens": 20}}  # fmt: skip
-        calls.append({**recorded[1], "request_body": json.dumps(body, ensure_ascii=False), "response_body": _sse(reply),
-                      "response_content_type": "application/json"})  # fmt: skip
-        messages = [*messages, assistant, result]
-    return calls
-
-
 def run(sessions: int, turns: int) -> dict[str, list[float]]:
     db = Path(tempfile.mkdtemp(prefix="r4u-sessions-bench-")) / "traces.db"
     conn = open_db(db)
@@ -74,7 +40,7 @@ def run(sessions: int, turns: int) -> dict[str, list[float]]:
     columns = (*TRACE_COLUMNS, *SESSION_COLUMNS)
     per_turn: dict[str, list[list[float]]] = {k: [[] for _ in range(turns)] for k in ("assign", "cold", "loads")}
     for seed in range(sessions):
-        for turn, call in enumerate(long_session(turns, seed)):
+        for turn, call in enumerate(recordings.long_session(turns, seed)):
             exchange = recordings.exchange(call, 1_800_000_000.0 + seed * 10_000 + turn)
             row = {c: v for c, v in build_row(exchange).items() if c in columns}
             started = time.perf_counter()
@@ -102,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--turns", type=int, default=200)
     args = parser.parse_args(argv)
     medians = run(args.sessions, args.turns)
-    sizes = [len(c["request_body"]) for c in long_session(args.turns, 0)]
+    sizes = [len(c["request_body"]) for c in recordings.long_session(args.turns, 0)]
     first, last = 0, args.turns - 1
     mid = [t for t in (1, 9, 49, 99) if t < args.turns - 1]
 

@@ -22,8 +22,6 @@ Writer CPU = process CPU time of one call's write, the median over `--sessions` 
 from __future__ import annotations
 
 import argparse
-import copy
-import csv
 import json
 import statistics
 import sys
@@ -37,68 +35,14 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 import sqlite_utils  # noqa: E402
 from support import agent_recordings as recordings  # noqa: E402
+from support.agent_recordings import agent_session  # noqa: E402
 
 from r4u_proxy.ingest.row import build_row  # noqa: E402
 from r4u_proxy.sessions.schema import SESSION_COLUMNS, sessions_v1  # noqa: E402
 from r4u_proxy.sessions.tracker import SessionTracker  # noqa: E402
-from r4u_proxy.simulator import anthropic_api  # noqa: E402
-from r4u_proxy.simulator.tool_plan import ToolCall  # noqa: E402
 from r4u_proxy.store.batch import BatchWriter  # noqa: E402
 from r4u_proxy.store.migrations import connect, open_db  # noqa: E402
 from r4u_proxy.store.schema import MIGRATIONS, TRACE_COLUMNS  # noqa: E402
-
-LOGHUB = REPO / "bench" / "data" / "loghub2k"
-SYSTEM_CHARS, TOOLS, RESULT_CHARS = 20_000, 20, 4_000
-
-
-def _log_results(count: int) -> list[str]:
-    """`count` tool results of ~RESULT_CHARS each: consecutive Loghub-2k lines, never the same twice."""
-    lines = []
-    for path in sorted(LOGHUB.glob("*/*_structured.csv")):
-        with path.open(newline="", encoding="utf-8", errors="replace") as handle:
-            lines += [row.get("Content", "") for row in csv.DictReader(handle)]
-    results, at = [], 0
-    for _ in range(count):
-        chunk = []
-        while sum(len(x) + 1 for x in chunk) < RESULT_CHARS:
-            chunk.append(f"{at % 99991:6d}  {lines[at % len(lines)]}")
-            at += 1
-        results.append("\n".join(chunk))
-    return results
-
-
-def session(turns: int, seed: int) -> list[dict[str, Any]]:
-    """The calls of one session, as recorded-call dicts for `recordings.exchange`."""
-    recorded = recordings.load("claude_code_20_turns")[1]
-    first = json.loads(recorded["request_body"])
-    tools = {t["name"]: t for t in first["tools"]}
-    workflow = tools.pop("Workflow")["description"]
-    system = copy.deepcopy(first["system"])
-    room = SYSTEM_CHARS - len(json.dumps(system))
-    system.append({"type": "text", "text": f"# Project instructions (session {seed})\n" + workflow[:room]})
-    names = list(tools)
-    definitions = [
-        {**tools[names[i % len(names)]], "name": names[i] if i < len(names) else f"mcp__bench__{names[i % len(names)]}_{i}"}
-        for i in range(TOOLS)
-    ]
-    results = _log_results(turns)
-    messages: list[dict[str, Any]] = [{"role": "user", "content": [{"type": "text", "text": f"Look through the logs and report what failed (run {seed})."}]}]
-    calls = []
-    for turn in range(turns):
-        body = {**first, "system": system, "tools": definitions, "messages": messages}
-        name = names[turn % len(names)]
-        call = ToolCall(name=name, arguments={"file_path": f"/var/log/bench/{seed}/{turn}.log"}, turn=turn)
-        reply = anthropic_api.messages(body, stream=True, event_count=None, call=call)
-        raw = b"".join(reply.events or [])
-        calls.append({**recorded, "request_body": json.dumps(body, ensure_ascii=False), "response_body": raw.decode(),
-                      "response_content_type": "text/event-stream; charset=utf-8"})  # fmt: skip
-        tool_id = f"toolu_bench{seed:03d}{turn:05d}"
-        messages = [
-            *messages,
-            {"role": "assistant", "content": [{"type": "tool_use", "id": tool_id, "name": name, "input": call["arguments"]}]},
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_id, "content": results[turn]}]},
-        ]
-    return calls
 
 
 def _old_db(path: Path) -> Any:
@@ -114,7 +58,7 @@ def _size(path: Path) -> int:
 
 
 def run(turns: int, layout: str, seed: int) -> dict[str, Any]:
-    calls = session(turns, seed)
+    calls = agent_session(turns, seed)
     path = Path(tempfile.mkdtemp(prefix=f"r4u-storage-{layout}-")) / "traces.db"
     conn = open_db(path) if layout == "now" else _old_db(path)
     writer = BatchWriter(conn) if layout == "now" else None
@@ -124,7 +68,7 @@ def run(turns: int, layout: str, seed: int) -> dict[str, Any]:
     cpu = []
     # A writer that has been running: another session's first call has paid the one-time costs (price
     # tables, compiling the insert and its triggers), so turn 1 is what starting a new session costs.
-    warm_up = session(1, seed + 1000)
+    warm_up = agent_session(1, seed + 1000)
     for turn, call in enumerate([*warm_up, *calls]):
         if turn == len(warm_up):
             cpu = []

@@ -19,6 +19,7 @@ from r4u_proxy.cli import cost as _cost  # noqa: E402,F401
 from r4u_proxy.cli import env as _env  # noqa: E402,F401
 from r4u_proxy.cli import insights as _insights  # noqa: E402,F401
 from r4u_proxy.cli import proxy as _proxy  # noqa: E402,F401
+from r4u_proxy.cli import prune as _prune  # noqa: E402,F401
 from r4u_proxy.cli import sessions as _sessions  # noqa: E402,F401
 from r4u_proxy.cli import tasks as _tasks  # noqa: E402,F401
 from r4u_proxy.cli import ui as _ui  # noqa: E402,F401

@@ -66,7 +66,9 @@ class BatchWriter:
                 self.conn.execute("BEGIN IMMEDIATE")
                 # In order: a call's session can depend on the one before. Again on a retry (rolled back).
                 self.sessions.assign(rows, exchanges, commit=False)
-                self.contents.begin()
+                if self.contents.begin():  # a prune swept contents since these requests were hashed
+                    for one in hashed.values():
+                        one.nodes.clear()
                 values = []
                 for row, exchange in zip(rows, exchanges, strict=True):
                     stored = dict(row)  # a retry starts again from the row as built

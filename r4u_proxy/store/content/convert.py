@@ -45,15 +45,15 @@ class Converter:
             f"SELECT count(*) FROM {TRACE_TABLE} WHERE rowid > ? AND rowid <= ?", [bookmark, last]
         ).fetchone()[0]
 
-    def run_batch(self, limit: int = BATCH) -> int:
-        """Convert up to `limit` rows; returns how many rows the batch covered (0: nothing left)."""
+    def run_batch(self, limit: int | None = None) -> int:
+        """Convert up to `limit` (BATCH) rows; returns how many rows the batch covered (0: nothing left)."""
         if self.done:
             return 0
         if self.conn.in_transaction:
             self.conn.commit()
         self.conn.execute("BEGIN IMMEDIATE")
         try:
-            covered = self._batch(limit)
+            covered = self._batch(limit or BATCH)
             self.conn.commit()
         except Exception:
             self.conn.rollback()

@@ -151,9 +151,11 @@ REQUEST_HEADERS = """case when r.request_headers_content is null then r.request_
   (select body from contents where id = r.request_headers_content), coalesce(r.request_headers, '{}')) end"""
 
 # A row written before content storage whose bodies the converter has not reached yet (convert.py). It is
-# left out of traces_fts until converted; the converter indexes it then.
+# left out of traces_fts until converted; the converter indexes it then. So is a row whose bodies a prune
+# removed: it has nothing left to find.
 PENDING = "{row}.request_content is null and ({row}.legacy_request_body is not null or {row}.legacy_prompt_text is not null)"
-FTS_WATCHED = "request_content, request_tip, legacy_request_body, legacy_prompt_text, completion_text"
+INDEXED = "not (" + PENDING + ") and {row}.pruned_at is null"
+FTS_WATCHED = "request_content, request_tip, legacy_request_body, legacy_prompt_text, completion_text, pruned_at"
 
 
 def _fts_statements() -> list[str]:
@@ -165,19 +167,18 @@ def _fts_statements() -> list[str]:
         "insert into traces_fts (traces_fts, rowid, prompt_text, completion_text) "
         "select 'delete', rowid, prompt_text, completion_text from trace_search where rowid = {row}.rowid;"
     )
-    not_pending = "not (" + PENDING + ")"
     return [
         f"""CREATE VIEW IF NOT EXISTS trace_search AS SELECT r.rowid AS rowid, {NEW_PROMPT_TEXT} AS prompt_text,
   r.completion_text AS completion_text FROM {TRACE_TABLE} r""",
         "CREATE VIRTUAL TABLE IF NOT EXISTS traces_fts USING FTS5 (prompt_text, completion_text, content=trace_search)",
         f"CREATE TRIGGER IF NOT EXISTS trace_rows_fts_ai AFTER INSERT ON {TRACE_TABLE} "
-        f"WHEN {not_pending.format(row='new')} BEGIN {add.format(row='new')} END",
+        f"WHEN {INDEXED.format(row='new')} BEGIN {add.format(row='new')} END",
         f"CREATE TRIGGER IF NOT EXISTS trace_rows_fts_bd BEFORE DELETE ON {TRACE_TABLE} "
-        f"WHEN {not_pending.format(row='old')} BEGIN {remove.format(row='old')} END",
+        f"WHEN {INDEXED.format(row='old')} BEGIN {remove.format(row='old')} END",
         f"CREATE TRIGGER IF NOT EXISTS trace_rows_fts_bu BEFORE UPDATE OF {FTS_WATCHED} ON {TRACE_TABLE} "
-        f"WHEN {not_pending.format(row='old')} BEGIN {remove.format(row='old')} END",
+        f"WHEN {INDEXED.format(row='old')} BEGIN {remove.format(row='old')} END",
         f"CREATE TRIGGER IF NOT EXISTS trace_rows_fts_au AFTER UPDATE OF {FTS_WATCHED} ON {TRACE_TABLE} "
-        f"WHEN {not_pending.format(row='new')} BEGIN {add.format(row='new')} END",
+        f"WHEN {INDEXED.format(row='new')} BEGIN {add.format(row='new')} END",
     ]
 
 

@@ -65,13 +65,17 @@ class ContentStore:
 
     # --- cache validity ---------------------------------------------------------------------------
 
-    def begin(self) -> None:
-        """Call inside the write transaction, before storing: a prune since last time drops every cached id."""
+    def begin(self) -> bool:
+        """Call inside the write transaction, before storing: a prune since last time drops every cached id.
+
+        True when it did: node ids already copied into this batch's HashedRequests are stale too."""
         found = self.conn.execute("SELECT value FROM content_state WHERE key = 'generation'").fetchone()
         generation = found[0] if found else None
-        if generation != self._generation:
-            self.forget()
-            self._generation = generation
+        if generation == self._generation:
+            return False
+        self.forget()
+        self._generation = generation
+        return True
 
     def forget(self) -> None:
         """After a rollback or a prune: ids remembered may no longer exist."""

@@ -3,7 +3,7 @@
 Pointing SSL_CERT_FILE at the r4u CA alone would break every TLS connection the proxy
 does not intercept (or that goes direct, like localhost). So the bundle is built from
 what the process trusted before: an existing SSL_CERT_FILE / REQUESTS_CA_BUNDLE /
-CURL_CA_BUNDLE / SSL_CERT_DIR, OpenSSL's default file and certifi (when importable).
+CURL_CA_BUNDLE (and the other CA variables r4u sets) / SSL_CERT_DIR, OpenSSL's default file and certifi (when importable).
 Bundles are content-addressed files under R4U_HOME/bundles, so concurrent processes
 building the same bundle write the same file.
 """
@@ -24,7 +24,9 @@ _PEM_CERT = re.compile(
 # The files OpenSSL keeps in a CA directory: <8 hex digits of subject hash>.<n>, or plain PEM files.
 _CERT_DIR_ENTRY = re.compile(r"([0-9a-fA-F]{8}\.\d+|.+\.(pem|crt))")
 # App-side variables that name a CA file the process trusted before r4u.
-PREVIOUS_BUNDLE_VARS = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+PREVIOUS_BUNDLE_VARS = (
+    "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "CODEX_CA_CERTIFICATE", "AWS_CA_BUNDLE", "DENO_CERT",
+)  # fmt: skip
 
 
 def previous_trust_sources(env: Mapping[str, str]) -> list[Path]:
@@ -76,11 +78,11 @@ def merge_certificates(sources: Iterable[Path]) -> bytes:
     return b"\n".join(blocks) + b"\n" if blocks else b""
 
 
-def write_bundle(content: bytes, home: Path, stem: str = "ca-bundle") -> Path:
+def write_bundle(content: bytes, home: Path, stem: str = "ca-bundle", suffix: str = ".pem") -> Path:
     """Store `content` under a name derived from it and return that path."""
     digest = hashlib.sha256(content).hexdigest()[:16]
     for directory in (home / "bundles", Path(tempfile.gettempdir()) / f"r4u-bundles-{_user_tag()}"):
-        target = directory / f"{stem}-{digest}.pem"
+        target = directory / f"{stem}-{digest}{suffix}"
         try:
             if target.is_file() and target.read_bytes() == content:
                 return target
@@ -91,7 +93,7 @@ def write_bundle(content: bytes, home: Path, stem: str = "ca-bundle") -> Path:
             return target
         except OSError:
             continue  # R4U_HOME not writable: fall back to the temp dir
-    raise OSError(f"cannot write a CA bundle under {home / 'bundles'} or the temp directory")
+    raise OSError(f"cannot write {stem}{suffix} under {home / 'bundles'} or the temp directory")
 
 
 def _user_tag() -> str:

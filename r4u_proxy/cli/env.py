@@ -16,7 +16,8 @@ from typing import Any
 
 import click
 
-from r4u.environment import describe, recording_environment
+from r4u.environment import Recording, describe, prepare_recording
+from r4u.launch import launch_profile
 from r4u.proxy_locator import ProxyUnavailable, r4u_home
 from r4u_proxy.cli import main
 
@@ -43,14 +44,16 @@ def default_shell() -> str:
     return "powershell" if os.name == "nt" else "sh"
 
 
-def _environment_or_exit(project: str | None, include_local: bool, home: str | None, start: bool) -> dict[str, str]:
+def _recording_or_exit(project: str | None, include_local: bool, home: str | None, start: bool) -> Recording:
     try:
-        values = recording_environment(project=project, start=start, include_local=include_local, home=home)
+        recording = prepare_recording(project=project, start=start, include_local=include_local, home=home)
     except (ProxyUnavailable, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     if home:  # so that `r4u.enable()` in the program finds the same proxy
-        values["R4U_HOME"] = str(r4u_home(home).resolve())
-    return values
+        recording.values["R4U_HOME"] = str(r4u_home(home).resolve())
+    for warning in recording.warnings:
+        click.echo(f"r4u: warning: {warning}", err=True)
+    return recording
 
 
 def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -77,7 +80,7 @@ def env_command(project: str | None, include_local: bool, home: str | None, shel
     fish:         r4u env --shell fish | source
     PowerShell:   r4u env --shell powershell | Invoke-Expression
     """
-    values = _environment_or_exit(project, include_local, home, start)
+    values = _recording_or_exit(project, include_local, home, start).values
     shell = shell or default_shell()
     for name, value in values.items():
         click.echo(export_line(shell, name, value))
@@ -90,9 +93,12 @@ def env_command(project: str | None, include_local: bool, home: str | None, shel
 def run_command(project: str | None, include_local: bool, home: str | None, command: tuple[str, ...]) -> None:
     """Run COMMAND with its LLM calls recorded: r4u run [--project P] -- CMD ARGS…
 
-    Starts a detached proxy when none runs. The exit status of COMMAND is r4u's.
+    Starts a detached proxy when none runs. The exit status of COMMAND is r4u's. When COMMAND's calls
+    cannot be recorded (a runtime that ignores the proxy), r4u says so and how to fix it, then runs it.
     """
-    values = _environment_or_exit(project, include_local, home, start=True)
+    values = _recording_or_exit(project, include_local, home, start=True).values
+    for problem in launch_profile(command, values, os.environ).problems:
+        click.echo(f"r4u run: warning: {problem}", err=True)
     env = {**os.environ, **values}
     sys.stdout.flush()
     sys.stderr.flush()

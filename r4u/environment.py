@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from .ca_bundle import app_bundle, node_extra_ca_file
@@ -64,13 +64,12 @@ def no_proxy_value(existing: str, include_local: bool) -> str:
     return ",".join(entries)
 
 
-@dataclass
-class Recording:
+class Recording(NamedTuple):
     """What recording a program takes: the variables to set, the proxy, and warnings for the user."""
 
     values: dict[str, str]
     proxy: RunningProxy
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str]
 
 
 def recording_environment(

@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 # Programs known by name, and the runtime they are.
 AGENTS = {
@@ -29,18 +29,16 @@ CONTAINERS = {"docker", "podman", "nerdctl"}
 _FALSE = {"", "0", "false", "no", "off"}
 
 
-@dataclass(frozen=True)
-class Runtime:
+class Runtime(NamedTuple):
     kind: str  # "node", "python", "java", "container", "native", "shell", "unknown"
     program: str  # what the command is called (basename)
     path: str | None  # the executable found on PATH
     interpreter: str | None = None  # a script's interpreter, as its `#!` line names it
 
 
-@dataclass
-class LaunchProfile:
+class LaunchProfile(NamedTuple):
     runtime: Runtime
-    problems: list[str] = field(default_factory=list)  # calls that will not be recorded, each with its fix
+    problems: list[str]  # calls that will not be recorded, each with its fix
 
 
 def shebang_interpreter(path: str) -> str | None:
@@ -96,7 +94,7 @@ def _is_binary(path: str) -> bool:
 def launch_profile(command: Sequence[str], values: Mapping[str, str], env: Mapping[str, str]) -> LaunchProfile:
     """What to add and what to say for `command`, run with `values` on top of `env`."""
     runtime = detect_runtime(command, {**env, **values})
-    profile = LaunchProfile(runtime)
+    profile = LaunchProfile(runtime, [])
     proxy = values.get("R4U_PROXY", "the r4u proxy")
     ca = values.get("NODE_EXTRA_CA_CERTS", "the r4u CA")
     if runtime.kind == "java":

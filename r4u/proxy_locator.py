@@ -13,14 +13,12 @@ import json
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from .upstream import UPSTREAM_ENV
@@ -34,8 +32,8 @@ class ProxyUnavailable(RuntimeError):
     """No r4u proxy runs and none could be started; the message says why."""
 
 
-@dataclass(frozen=True)
-class RunningProxy:
+# NamedTuples here, not dataclasses: `dataclasses` imports `inspect`, which r4u run would pay for at start.
+class RunningProxy(NamedTuple):
     proxy_url: str  # without a project, e.g. http://127.0.0.1:4848
     host: str
     port: int
@@ -193,6 +191,8 @@ def start_detached_proxy(
 
 def _run_start_command(command: list[str], home: Path, timeout: float, upstream: str | None) -> str | None:
     """None on success, else a one-line reason."""
+    import subprocess  # only when starting a proxy: `r4u run` with one running should not pay for it
+
     env = {k: v for k, v in os.environ.items() if k not in _PROXY_VARS}
     env["R4U_HOME"] = str(home)
     if upstream:

@@ -76,8 +76,9 @@ def detect_runtime(command: Sequence[str], env: Mapping[str, str]) -> Runtime:
     path = shutil.which(command[0], path=env.get("PATH")) if command else None
     interpreter = shebang_interpreter(path) if path else None
     kind = _kind_of(program)
-    if interpreter and kind in (None, "node", "python"):
-        kind = _kind_of(os.path.basename(interpreter)) or kind
+    by_interpreter = _kind_of(os.path.basename(interpreter)) if interpreter else None
+    if kind is None or by_interpreter in ("node", "python"):  # a wrapper script (pyenv's) keeps its name's kind
+        kind = by_interpreter or kind
     if kind is None:
         kind = "native" if path and _is_binary(path) else "unknown"
     return Runtime(kind, program, path, interpreter)
@@ -131,7 +132,7 @@ def interpreter_command(runtime: Runtime) -> str | None:
     """The program that runs `runtime`'s code, for `r4u doctor` to probe: `node`, `python3`, … or None."""
     if runtime.kind not in ("node", "python"):
         return None
-    if runtime.interpreter:
+    if runtime.interpreter and _kind_of(os.path.basename(runtime.interpreter)) == runtime.kind:
         return runtime.interpreter
     if runtime.program.startswith(("python", "pypy", "node")) and runtime.path:
         return runtime.path

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from .ca_bundle import app_bundle, node_extra_ca_file
@@ -72,20 +72,9 @@ class Recording(NamedTuple):
     warnings: list[str]
 
 
-def recording_environment(
-    project: str | None = None,
-    proxy_url: str | None = None,
-    start: bool = True,
-    include_local: bool = False,
-    home: str | os.PathLike[str] | None = None,
-    base_env: Mapping[str, str] | None = None,
-) -> dict[str, str]:
-    """The variables to set, computed against `base_env` (default: os.environ).
-
-    Raises `ProxyUnavailable` when no proxy runs and none can be started, OSError when
-    the CA bundle cannot be written.
-    """
-    return prepare_recording(project, proxy_url, start, include_local, home, base_env).values
+def recording_environment(**options: Any) -> dict[str, str]:
+    """Just the variables of `prepare_recording(**options)`."""
+    return prepare_recording(**options).values
 
 
 def prepare_recording(
@@ -96,7 +85,12 @@ def prepare_recording(
     home: str | os.PathLike[str] | None = None,
     base_env: Mapping[str, str] | None = None,
 ) -> Recording:
-    """`recording_environment`, plus the proxy found and what the user should be told."""
+    """The variables to set, computed against `base_env` (default: os.environ), the proxy found, and what
+    the user should be told.
+
+    Raises `ProxyUnavailable` when no proxy runs and none can be started, OSError when
+    the CA bundle cannot be written.
+    """
     env = os.environ if base_env is None else base_env
     home_dir = r4u_home(home if home is not None else env.get("R4U_HOME"))
     upstream = foreign_proxy(env)  # a company proxy the program used: the r4u proxy must forward through it

@@ -28,12 +28,14 @@ $(APP_VENV)/.installed: pyproject.toml
 
 # The npm packages the Node tests drive, pinned by tests/node/package-lock.json: the openai and Anthropic
 # SDKs, Claude Code, Gemini CLI, and Node 24 as an npm package (~40 s, ~560 MB, once). Install scripts
-# are not run: none of these needs one.
+# are not run (Gemini CLI's optional node-pty and keytar would compile), except Claude Code's, which puts
+# its native binary in place.
 NODE_ENV := tests/node/node_modules/.installed
 node-env: $(NODE_ENV)
 $(NODE_ENV): tests/node/package.json tests/node/package-lock.json
 	@command -v npm >/dev/null || { echo "the Node tests need Node.js 20+ and npm (apt-get install nodejs npm)"; exit 1; }
 	cd tests/node && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	cd tests/node && node node_modules/@anthropic-ai/claude-code/install.cjs
 	@touch $@
 
 run: venv

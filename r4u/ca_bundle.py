@@ -107,9 +107,11 @@ def write_bundle(content: bytes, home: Path, stem: str = "ca-bundle", suffix: st
     for directory in (home / "bundles", Path(tempfile.gettempdir()) / f"r4u-bundles-{_user_tag()}"):
         target = directory / f"{stem}-{digest}{suffix}"
         try:
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not _owned_by_us(directory):
+                continue  # a shared temp dir someone else made: its files could be swapped under us
             if target.is_file() and target.read_bytes() == content:
                 return target
-            directory.mkdir(parents=True, exist_ok=True)
             partial = directory / f".{target.name}.{os.getpid()}.tmp"
             partial.write_bytes(content)
             os.replace(partial, target)  # readers never see half a bundle
@@ -117,6 +119,15 @@ def write_bundle(content: bytes, home: Path, stem: str = "ca-bundle", suffix: st
         except OSError:
             continue  # R4U_HOME not writable: fall back to the temp dir
     raise OSError(f"cannot write {stem}{suffix} under {home / 'bundles'} or the temp directory")
+
+
+def _owned_by_us(directory: Path) -> bool:
+    """The trust bundles and the Node preload (code Node runs) must live where only we can write."""
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:
+        return True
+    stat = directory.stat()
+    return stat.st_uid == getuid() and not stat.st_mode & 0o022
 
 
 def _user_tag() -> str:

@@ -5,7 +5,7 @@ APP_VENV := .venv-app
 BIN := $(VENV)/bin
 R4U_ARGS ?=
 
-.PHONY: run test lint bench bench-grouping bench-sessions demo venv app-venv system-packages clean
+.PHONY: run test lint bench bench-grouping bench-sessions demo venv app-venv node-env system-packages clean
 
 venv: $(VENV)/.installed
 app-venv: $(APP_VENV)/.installed
@@ -26,6 +26,18 @@ $(APP_VENV)/.installed: pyproject.toml
 	$(APP_VENV)/bin/python -m pip install -q -e . openai anthropic httpx requests aiohttp
 	@touch $@
 
+# The npm packages the Node tests drive, pinned by tests/node/package-lock.json: the openai and Anthropic
+# SDKs, Claude Code, Gemini CLI, and Node 24 as an npm package (~40 s, ~560 MB, once). Install scripts
+# are not run (Gemini CLI's optional node-pty and keytar would compile), except Claude Code's, which puts
+# its native binary in place.
+NODE_ENV := tests/node/node_modules/.installed
+node-env: $(NODE_ENV)
+$(NODE_ENV): tests/node/package.json tests/node/package-lock.json
+	@command -v npm >/dev/null || { echo "the Node tests need Node.js 20+ and npm (apt-get install nodejs npm)"; exit 1; }
+	cd tests/node && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	cd tests/node && node node_modules/@anthropic-ai/claude-code/install.cjs
+	@touch $@
+
 run: venv
 	$(BIN)/r4u proxy start $(R4U_ARGS)
 
@@ -34,7 +46,7 @@ run: venv
 system-packages:
 	@tests/system-packages.sh
 
-test: system-packages venv app-venv
+test: system-packages venv app-venv node-env
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: venv
@@ -42,12 +54,13 @@ lint: venv
 
 bench: venv
 	$(BIN)/python bench/bench.py
+	$(BIN)/python bench/startup.py
 
 demo: venv app-venv
 	$(BIN)/r4u demo
 
 clean:
-	rm -rf $(VENV) $(APP_VENV) build *.egg-info test-artifacts
+	rm -rf $(VENV) $(APP_VENV) build *.egg-info test-artifacts tests/node/node_modules
 
 # Task grouping: prompt corpus GA/exactness, Loghub-2k beside drain3 (bench-only dependency), proxy
 # latency with grouping off vs busy; writes docs/benchmarks-grouping.md.

@@ -3,6 +3,11 @@
 Every streamed chunk is a whole `GenerateContentResponse` holding only the new parts; reassembly merges the
 parts per candidate (adjacent text joined, thought summaries kept apart from the answer) and keeps the last
 usage, finish reason and metadata. The model is named in the URL path, not the body.
+
+Gemini Code Assist (`cloudcode-pa.googleapis.com/v1internal:generateContent`, what Gemini CLI calls with a
+Google login) wraps the same API in an envelope: the request is `{model, project, request: {...}}` and each
+response (streamed chunk or whole) is `{response: {...}, traceId}`. The envelope is unwrapped here; the
+stored body keeps it, as the service sent it.
 """
 
 from __future__ import annotations
@@ -28,13 +33,27 @@ _JOINABLE_PART_KEYS = frozenset({"text", "thought", "thoughtSignature"})
 
 def request_info(body: dict, path: str = "") -> dict:
     match = _MODEL_IN_PATH.search(path or "")
-    return {
-        "request_model": match.group(1) if match else body.get("model"),
-        "stream": ":streamGenerateContent" in (path or ""),
-    }
+    model = match.group(1) if match else body.get("model") or _inner_request(body).get("model")
+    if isinstance(model, str):
+        model = model.removeprefix("models/")  # countTokens envelopes name it "models/gemini-…"
+    return {"request_model": model, "stream": ":streamGenerateContent" in (path or "")}
+
+
+def _inner_request(body: dict) -> dict:
+    """The GenerateContentRequest, inside a Code Assist envelope or not."""
+    inner = body.get("request")
+    return inner if isinstance(inner, dict) and "contents" not in body else body
+
+
+def _inner_response(body: Any) -> Any:
+    """The GenerateContentResponse, inside a Code Assist envelope (`{response, traceId}`) or not."""
+    if isinstance(body, dict) and isinstance(body.get("response"), dict) and "candidates" not in body:
+        return body["response"]
+    return body
 
 
 def prompt_parts(body: dict) -> dict:
+    body = _inner_request(body)
     turns = []
     for content in body.get("contents") or []:
         if isinstance(content, dict):
@@ -81,10 +100,14 @@ class Stream:
         self.candidates: dict[int, dict] = {}
         self.error: str | None = None
         self.notes: list[str] = []
+        self.envelope: dict | None = None  # Code Assist: the keys around `response` (traceId, …)
 
     def add(self, event: str | None, data: Any) -> bool:
         if not isinstance(data, dict):
             return False
+        if _inner_response(data) is not data:
+            self.envelope = {**(self.envelope or {}), **{k: v for k, v in data.items() if k != "response"}}
+            data = data["response"]
         if "error" in data:
             self.error = error_message(data) or self.error
             return False
@@ -124,7 +147,7 @@ class Stream:
         if self.candidates:
             body["candidates"] = [self.candidates[i] for i in sorted(self.candidates)]
         body.update(self.snapshot)
-        return body
+        return body if self.envelope is None else {"response": body, **self.envelope}
 
 
 def _append_part(parts: list, part: dict) -> None:
@@ -147,6 +170,7 @@ def _append_part(parts: list, part: dict) -> None:
 
 
 def summary(body: Any) -> dict:
+    body = _inner_response(body)
     if isinstance(body, list):  # a non-streamed call never returns a list, but a saved array stream might
         stream = Stream()
         for chunk in body:

@@ -15,6 +15,7 @@ BUILTIN_INTERCEPT: tuple[str, ...] = (
     "generativelanguage.googleapis.com",
     "aiplatform.googleapis.com",
     "*-aiplatform.googleapis.com",
+    "cloudcode-pa.googleapis.com",
     "api.groq.com",
     "api.mistral.ai",
     "api.deepseek.com",

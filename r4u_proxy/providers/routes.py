@@ -26,6 +26,7 @@ HOST_PROVIDERS: list[tuple[str, str]] = [
     ("api.anthropic.com", "anthropic"),
     ("generativelanguage.googleapis.com", "gemini"),
     ("*aiplatform.googleapis.com", "gemini"),
+    ("cloudcode-pa.googleapis.com", "gemini"),  # Gemini Code Assist (Gemini CLI with a Google login)
 ]
 
 # (path pattern, operation, family, only on a known provider host). First match wins, so specific first.
@@ -48,6 +49,9 @@ PATH_OPERATIONS: list[tuple[re.Pattern[str], str, str, bool]] = [
     (re.compile(r"/v1/messages$"), "messages", "anthropic_messages", False),
     (re.compile(r"/models/[^/:]+:(?:stream)?[gG]enerateContent$"), "generate_content", "gemini", False),
     (re.compile(r"/models/[^/:]+:countTokens$"), "count_tokens", "gemini", True),
+    # Gemini Code Assist: the Gemini API in an envelope, the model named in the body.
+    (re.compile(r"/v1internal:(?:stream)?[gG]enerateContent$"), "generate_content", "gemini", True),
+    (re.compile(r"/v1internal:countTokens$"), "count_tokens", "gemini", True),
     # Claude on Vertex AI: the Messages API behind :rawPredict / :streamRawPredict.
     (
         re.compile(r"/publishers/anthropic/models/[^/:]+:(?:stream)?[rR]awPredict$"),

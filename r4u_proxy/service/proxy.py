@@ -14,12 +14,13 @@ import time
 from typing import Any
 
 from mitmproxy import exceptions
-from mitmproxy.addons import block, core, disable_h2c, next_layer, proxyserver, tlsconfig
+from mitmproxy.addons import block, core, disable_h2c, next_layer, proxyserver, tlsconfig, upstream_auth
 from mitmproxy.master import Master
 from mitmproxy.options import Options
 
+from r4u.upstream import parse_upstream
 from r4u_proxy import __version__, pricing
-from r4u_proxy.addons import capture, project, recorder, routing
+from r4u_proxy.addons import capture, doctor, project, recorder, routing
 from r4u_proxy.config import ProxyConfig
 from r4u_proxy.ids import iso_utc
 from r4u_proxy.pricing.overrides import PricesFileError
@@ -69,7 +70,10 @@ def _make_master(config: ProxyConfig) -> Master:
     opts = Options(listen_host=config.host, listen_port=config.port, confdir=str(home.ca_dir))
     master = Master(opts)
     master.addons.add(*mitmproxy_addons())
-    master.addons.add(*routing.addons, *project.addons, *capture.addons, *recorder.addons)
+    master.addons.add(*routing.addons, *doctor.addons, *project.addons, *capture.addons, *recorder.addons)
+    # After `project`, which removes the app's Proxy-Authorization (its project name): this one adds the
+    # upstream proxy's credentials to what goes upstream.
+    master.addons.add(upstream_auth.UpstreamAuth())
     updates: dict[str, Any] = {
         "r4u_db": str(config.db),
         "r4u_stats_file": str(home.stats_file),
@@ -81,6 +85,10 @@ def _make_master(config: ProxyConfig) -> Master:
     }
     if config.upstream_ca:
         updates["ssl_verify_upstream_trusted_ca"] = str(write_upstream_bundle(home, config.upstream_ca))
+    if config.upstream_proxy is not None:
+        address, auth = parse_upstream(config.upstream_proxy.get_secret_value())
+        updates["mode"] = [f"upstream:{address}"]
+        updates["upstream_auth"] = auth
     try:
         master.options.update(**updates)
     except exceptions.OptionsError as exc:
@@ -163,6 +171,10 @@ def prepare(config: ProxyConfig) -> None:
         raise StartError(f"cannot open the database {config.db}: {exc}") from None
 
 
+def upstream_address(config: ProxyConfig) -> str | None:
+    return parse_upstream(config.upstream_proxy.get_secret_value())[0] if config.upstream_proxy else None
+
+
 async def serve(config: ProxyConfig, on_ready=None) -> None:
     """Run until stopped. `on_ready(state)` is called once the proxy listens."""
     prepare(config)
@@ -187,6 +199,8 @@ async def serve(config: ProxyConfig, on_ready=None) -> None:
             "home": str(home.root),
             "ca_cert": str(home.ca_cert),
             "ca_bundle": str(home.ca_bundle),
+            "upstream_proxy": upstream_address(config),  # without credentials
+            "resolve": list(config.resolve),
             "started_at": iso_utc(time.time()),
             "version": __version__,
         }

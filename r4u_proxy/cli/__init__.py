@@ -17,6 +17,7 @@ def main() -> None:
 # Registration happens on import; keep these at the bottom.
 from r4u_proxy.cli import cost as _cost  # noqa: E402,F401
 from r4u_proxy.cli import env as _env  # noqa: E402,F401
+from r4u_proxy.cli import export as _export  # noqa: E402,F401
 from r4u_proxy.cli import insights as _insights  # noqa: E402,F401
 from r4u_proxy.cli import proxy as _proxy  # noqa: E402,F401
 from r4u_proxy.cli import tasks as _tasks  # noqa: E402,F401

@@ -20,6 +20,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import sqlite3
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -71,6 +72,7 @@ class _Exporter:
         from r4u_proxy.store.migrations import connect
 
         self.conn = connect(db_path)
+        self.conn.row_factory = sqlite3.Row
         self.config = config
         self.receiver = Receiver(config.endpoint, config.headers, config.encoding, config.timeout_s)
         self.sink = self.receiver.url

@@ -68,7 +68,7 @@ class OtlpReceiver:
         self.duplicates: list[str] = []
         self.requests: list[dict[str, Any]] = []  # every request: status returned, span count, headers
         self._fail: list[int] = []
-        self.hang = threading.Event()  # while set, requests wait (and then fail with 503)
+        self.hang = threading.Event()  # while set, requests wait, then fail with 503 (nothing is kept)
         self.delay_s = 0.0
         self.server: ThreadingHTTPServer | None = None
         self.port = 0
@@ -128,10 +128,11 @@ class OtlpReceiver:
     def _handle(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
         if self.delay_s:
             time.sleep(self.delay_s)
+        hung = self.hang.is_set()
         while self.hang.is_set():
             time.sleep(0.02)
         with self.lock:
-            status = self._fail.pop(0) if self._fail else 200
+            status = 503 if hung else self._fail.pop(0) if self._fail else 200  # a hung request is never taken
         record = {"status": status, "headers": dict(handler.headers), "spans": 0}
         if status == 200:
             is_json = "json" in (handler.headers.get("Content-Type") or "")

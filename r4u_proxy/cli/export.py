@@ -89,15 +89,20 @@ def _output(path: str) -> IO[str]:
 @click.option("--encoding", type=click.Choice(["protobuf", "json"]), default="protobuf", show_default=True,
               help="otlp with --endpoint: the request body.")  # fmt: skip
 @click.option("--content", type=click.Choice(["none", "span"]), default="none", show_default=True, help=CONTENT_HELP)
+@click.option("--attempts", type=click.IntRange(1, 100), default=6, show_default=True,
+              help="otlp with --endpoint: tries per request before giving up (429, 5xx, connection errors).")  # fmt: skip
 def export(
     fmt: str, home: Path | None, db: Path | None, since: str | None, project: str | None, session: str | None,
     output: str, endpoint: str | None, headers: tuple[tuple[str, str], ...], encoding: str, content: str,
+    attempts: int,
 ) -> None:  # fmt: skip
     """Export recorded calls: OTLP spans (GenAI conventions), JSONL (every column) or HAR 1.2."""
     from r4u_proxy.export import rows as queries
 
     if endpoint and fmt != "otlp":
         raise click.UsageError("--endpoint is for --format otlp")
+    if attempts != 6 and not endpoint:
+        raise click.UsageError("--attempts is for --endpoint")
     if endpoint and output != "-":
         raise click.UsageError("--output and --endpoint exclude each other")
     path = existing_db(home, db)
@@ -108,7 +113,7 @@ def export(
         raise click.BadParameter(str(exc), param_hint="--since") from None
     try:
         if fmt == "otlp":
-            _export_otlp(str(path), selection, output, endpoint, dict(headers), encoding, content)
+            _export_otlp(str(path), selection, output, endpoint, dict(headers), encoding, content, attempts)
         else:
             from r4u_proxy.export.files import write_har, write_jsonl
 
@@ -124,7 +129,7 @@ def export(
 
 
 def _export_otlp(path: str, selection, output: str, endpoint: str | None, headers: dict[str, str],
-                 encoding: str, content: str) -> None:  # fmt: skip
+                 encoding: str, content: str, attempts: int) -> None:  # fmt: skip
     from r4u_proxy.export.batch import export_otlp
     from r4u_proxy.export.otlp import Receiver
 
@@ -133,14 +138,17 @@ def _export_otlp(path: str, selection, output: str, endpoint: str | None, header
             report = export_otlp(path, selection, out=out, content=content)
         click.echo(f"r4u: wrote {report.spans} spans as OTLP/JSON lines", err=True)
         return
-    report = export_otlp(path, selection, receiver=Receiver(endpoint, headers, encoding), content=content)
+    report = export_otlp(path, selection, receiver=Receiver(endpoint, headers, encoding), content=content, attempts=attempts)
     click.echo(
         f"r4u: sent {report.spans} spans in {report.requests} requests to {Receiver(endpoint).url}"
         + (f"; {report.rejected} rejected by the receiver" if report.rejected else ""),
         err=True,
     )
     if report.failed:
-        raise click.ClickException(f"{report.failed} spans could not be sent: {report.errors[-1]}")
+        raise click.ClickException(
+            f"{report.failed} spans could not be sent ({report.spans} were): {report.errors[-1]}; "
+            "run the same export again once the receiver is back (span ids repeat, so receivers keep one copy)"
+        )
 
 
 def export_line(stats: dict) -> str:

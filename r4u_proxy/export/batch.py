@@ -52,9 +52,12 @@ class ExportReport:
 
 def export_otlp(
     db_path: str, selection: queries.Selection, *, receiver: Receiver | None = None, out: IO[str] | None = None,
-    content: str = "none", batch: int = 500, attempts: int = 8,
+    content: str = "none", batch: int = 500, attempts: int = 6,
 ) -> ExportReport:  # fmt: skip
-    """Post (or write as OTLP/JSON lines to `out`) the spans of the selected traces and their sessions."""
+    """Post (or write as OTLP/JSON lines to `out`) the spans of the selected traces and their sessions.
+
+    A request the receiver still refuses after `attempts` (backoff 0.5 s doubling, at most 10 s apart) ends
+    the run: what follows would meet the same receiver."""
     report = ExportReport()
     conn = queries.connect_readonly(db_path)
     sessions: dict[str, str] = {}
@@ -62,28 +65,31 @@ def export_otlp(
     try:
         for rows in queries.trace_batches(conn, selection, batch=batch, lean=content == "none"):
             seen.update(r["session_id"] for r in rows if r.get("session_id"))
-            _send(row_spans(conn, rows, content, sessions), receiver, out, attempts, report)
+            if not _send(row_spans(conn, rows, content, sessions), receiver, out, attempts, report):
+                return report
         _send(root_spans(conn, seen, sessions), receiver, out, attempts, report)
     finally:
         conn.close()
     return report
 
 
-def _send(spans: list[Span], receiver: Receiver | None, out: IO[str] | None, attempts: int, report: ExportReport) -> None:
+def _send(spans: list[Span], receiver: Receiver | None, out: IO[str] | None, attempts: int, report: ExportReport) -> bool:
+    """False when a request was given up on."""
     if not spans:
-        return
+        return True
     if receiver is None:
         assert out is not None
         out.write(json.dumps(to_json(request(spans)), ensure_ascii=False) + "\n")
         report.spans += len(spans)
         report.requests += 1
-        return
+        return True
     for body, count in chunks(spans, receiver.encoding):
-        outcome = deliver(receiver, body, Backoff(), attempts=attempts)
+        outcome = deliver(receiver, body, Backoff(cap=10.0), attempts=attempts)
         report.requests += 1
-        if outcome.ok:
-            report.spans += count - outcome.rejected
-            report.rejected += outcome.rejected
-        else:
+        if not outcome.ok:
             report.failed += count
             report.errors.append(outcome.message)
+            return False
+        report.spans += count - outcome.rejected
+        report.rejected += outcome.rejected
+    return True

@@ -25,6 +25,8 @@ import pytest
 from r4u_proxy.simulator.certs import DEFAULT_NAMES
 from r4u_proxy.simulator.simulator import Simulator
 
+pytest_plugins = ["support.phoenix"]  # one real Phoenix for the export tests, started early
+
 REPO = Path(__file__).resolve().parent.parent
 APP_PYTHON = REPO / ".venv-app" / "bin" / "python"
 # The provider hosts the simulator's certificate names (not its local test names).

@@ -140,6 +140,7 @@ class OtlpReceiver:
             spans = decode(message)
             record["spans"] = len(spans)
             with self.lock:
+                self.requests.append(record)  # with the spans, so whoever sees the spans sees the request
                 for span in spans:
                     if span["span_id"] in self.received:
                         self.duplicates.append(span["span_id"])
@@ -149,8 +150,8 @@ class OtlpReceiver:
             content_type = "application/json" if is_json else "application/x-protobuf"
         else:
             payload, content_type = b'{"error": "test receiver says no"}', "application/json"
-        with self.lock:
-            self.requests.append(record)
+            with self.lock:
+                self.requests.append(record)
         handler.send_response(status)
         handler.send_header("Content-Type", content_type)
         handler.send_header("Content-Length", str(len(payload)))

@@ -23,9 +23,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, InstrumentationScope, KeyValue
-from opentelemetry.proto.resource.v1.resource_pb2 import Resource
-from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Status
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, Status
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
 
 from r4u_proxy import __version__
@@ -36,45 +35,54 @@ _KINDS = {"client": ProtoSpan.SPAN_KIND_CLIENT, "internal": ProtoSpan.SPAN_KIND_
 _ID_FIELDS = ("traceId", "spanId", "parentSpanId")
 
 
-def _value(value: object) -> AnyValue:
-    if isinstance(value, bool):
-        return AnyValue(bool_value=value)
-    if isinstance(value, int):
-        return AnyValue(int_value=value)
-    if isinstance(value, float):
-        return AnyValue(double_value=value)
-    if isinstance(value, (list, tuple)):
-        return AnyValue(array_value=ArrayValue(values=[_value(v) for v in value]))
-    return AnyValue(string_value=str(value))
+def _set(target: AnyValue, value: object) -> None:
+    """Fill `target` in place: building messages field by field is ~2x faster than nested constructors."""
+    if isinstance(value, str):
+        target.string_value = value
+    elif isinstance(value, bool):
+        target.bool_value = value
+    elif isinstance(value, int):
+        target.int_value = value
+    elif isinstance(value, float):
+        target.double_value = value
+    elif isinstance(value, (list, tuple)):
+        array = target.array_value
+        for item in value:
+            _set(array.values.add(), item)
+    else:
+        target.string_value = str(value)
 
 
-def _attributes(attrs: dict) -> list[KeyValue]:
-    return [KeyValue(key=key, value=_value(value)) for key, value in attrs.items()]
+def _add_attributes(repeated, attrs: dict) -> None:
+    for key, value in attrs.items():
+        entry = repeated.add()
+        entry.key = key
+        _set(entry.value, value)
 
 
 def request(spans: Iterable[Span]) -> ExportTraceServiceRequest:
     """One request, one ResourceSpans per service (the project)."""
-    by_service: dict[str, list[ProtoSpan]] = {}
+    message = ExportTraceServiceRequest()
+    scopes: dict[str, ScopeSpans] = {}
     for span in spans:
-        proto = ProtoSpan(
-            trace_id=span["trace_id"], span_id=span["span_id"], parent_span_id=span["parent_span_id"] or b"",
-            name=span["name"], kind=_KINDS[span["kind"]], start_time_unix_nano=span["start_ns"],
-            end_time_unix_nano=span["end_ns"], attributes=_attributes(span["attributes"]),
-        )  # fmt: skip
+        scope = scopes.get(span["service"])
+        if scope is None:
+            resource_spans = message.resource_spans.add()
+            # Phoenix files spans under openinference.project.name; everyone else reads service.name.
+            service = span["service"]
+            _add_attributes(resource_spans.resource.attributes, {"service.name": service, "openinference.project.name": service})
+            scope = scopes[service] = resource_spans.scope_spans.add()
+            scope.scope.name, scope.scope.version, scope.schema_url = "r4u", __version__, SCHEMA_URL
+        proto = scope.spans.add()
+        proto.trace_id, proto.span_id = span["trace_id"], span["span_id"]
+        if span["parent_span_id"]:
+            proto.parent_span_id = span["parent_span_id"]
+        proto.name, proto.kind = span["name"], _KINDS[span["kind"]]
+        proto.start_time_unix_nano, proto.end_time_unix_nano = span["start_ns"], span["end_ns"]
+        _add_attributes(proto.attributes, span["attributes"])
         if span["status_error"] is not None:
-            proto.status.CopyFrom(Status(code=Status.STATUS_CODE_ERROR, message=span["status_error"]))
-        by_service.setdefault(span["service"], []).append(proto)
-    scope = InstrumentationScope(name="r4u", version=__version__)
-    return ExportTraceServiceRequest(
-        resource_spans=[
-            ResourceSpans(
-                # Phoenix files spans under openinference.project.name; everyone else reads service.name.
-                resource=Resource(attributes=_attributes({"service.name": service, "openinference.project.name": service})),
-                scope_spans=[ScopeSpans(scope=scope, spans=protos, schema_url=SCHEMA_URL)],
-            )
-            for service, protos in by_service.items()
-        ]
-    )
+            proto.status.code, proto.status.message = Status.STATUS_CODE_ERROR, span["status_error"]
+    return message
 
 
 def to_json(message: ExportTraceServiceRequest) -> dict:

@@ -188,3 +188,9 @@ def test_receiver_down_in_a_batch_run_fails_clearly(recorded):
     result = r4u("export", "--format", "otlp", "--db", str(recorded), "--project", "export-test", "--endpoint", url,
                  "--attempts", "2")  # fmt: skip
     assert result.returncode == 1 and "spans could not be sent" in result.stderr and "Connection" in result.stderr
+
+
+def test_proxy_start_refuses_a_bad_otlp_endpoint_before_starting(tmp_path):
+    result = r4u("proxy", "start", "--home", str(tmp_path), "--port", "0", "--no-ui", "--otlp-endpoint", "localhost:4318")
+    assert result.returncode == 2 and "is not an http(s) URL" in result.stderr
+    assert not (tmp_path / "proxy.json").exists()

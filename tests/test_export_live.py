@@ -49,7 +49,7 @@ def live_proxy(sim, receiver, tmp_path_factory):
     proxy.stop()
 
 
-def spans_by_trace(receiver: OtlpReceiver, rows: list[dict], timeout: float = 30) -> dict[str, dict]:
+def spans_by_trace(receiver: OtlpReceiver, rows: list[dict], timeout: float = 90) -> dict[str, dict]:
     deadline = time.monotonic() + timeout
     while True:
         by_trace = {s["attributes"].get("r4u.trace.id"): s for s in receiver.spans().values()}
@@ -60,7 +60,7 @@ def spans_by_trace(receiver: OtlpReceiver, rows: list[dict], timeout: float = 30
 
 def test_every_call_arrives_as_a_genai_span_with_every_attribute(live_proxy, receiver, marker):
     send_calls(live_proxy.env(), marker)
-    rows = live_proxy.wait_rows("json_extract(request_headers, '$.\"x-test-id\"') LIKE ?", (f"{marker}-%",), 5)
+    rows = live_proxy.wait_rows("json_extract(request_headers, '$.\"x-test-id\"') LIKE ?", (f"{marker}-%",), 5, timeout=60)
     assert len(rows) == 5
     spans = spans_by_trace(receiver, rows)
     named = {json.loads(r["request_headers"])["x-test-id"].split("-", 1)[1]: r for r in rows}
@@ -159,12 +159,12 @@ def status(proxy) -> dict:
 
 
 def ids(proxy, marker: str, count: int) -> set[str]:
-    rows = proxy.wait_rows("json_extract(request_headers, '$.\"x-test-id\"') LIKE ?", (f"{marker}-%",), count)
+    rows = proxy.wait_rows("json_extract(request_headers, '$.\"x-test-id\"') LIKE ?", (f"{marker}-%",), count, timeout=60)
     assert len(rows) == count
     return {r["id"] for r in rows}
 
 
-def exported(receiver, trace_ids: set[str], timeout: float = 30) -> set[str]:
+def exported(receiver, trace_ids: set[str], timeout: float = 90) -> set[str]:
     deadline = time.monotonic() + timeout
     while True:
         got = {s["attributes"].get("r4u.trace.id") for s in receiver.spans().values()} & trace_ids

@@ -13,7 +13,7 @@ R4U_ARGS ?=
 
 venv: $(VENV)/.installed
 app-venv: $(APP_VENV)/.installed
-phoenix-venv: $(PHOENIX_VENV)/.installed
+phoenix-venv: $(PHOENIX_VENV)/.installed-$(PHOENIX_VERSION)
 
 # The proxy's environment: r4u with the proxy extra (mitmproxy, Datasette, …) and the dev tools.
 $(VENV)/.installed: pyproject.toml
@@ -32,8 +32,8 @@ $(APP_VENV)/.installed: pyproject.toml
 	@touch $@
 
 # Phoenix in a venv of its own: its ~300 dependencies (FastAPI, SQLAlchemy, pandas, ...) stay out of
-# the proxy's. Built once; 3-6 min on a 2-core machine with a cold pip cache (docs/export.md).
-$(PHOENIX_VENV)/.installed: Makefile
+# the proxy's. Built once per PHOENIX_VERSION (not on every Makefile edit): 6-11 min here (docs/export.md).
+$(PHOENIX_VENV)/.installed-$(PHOENIX_VERSION):
 	$(PYTHON) -m venv $(PHOENIX_VENV)
 	$(PHOENIX_VENV)/bin/python -m pip install -q --upgrade pip
 	$(PHOENIX_VENV)/bin/python -m pip install -q 'arize-phoenix==$(PHOENIX_VERSION)'

@@ -6,7 +6,7 @@ import contextlib
 import os
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 from urllib.parse import unquote, urlsplit
@@ -67,7 +67,7 @@ def otlp_options(f: Callable) -> Callable:
 
 
 @contextlib.contextmanager
-def _output(path: str) -> IO[str]:
+def _output(path: str) -> Iterator[IO[str]]:
     if path == "-":
         yield sys.stdout
         return

@@ -64,6 +64,25 @@ def watermark(conn: Any, sink: str) -> dict[str, int] | None:
     return None if row is None else {"last_rowid": row[0], "sent": row[1], "rejected": row[2]}
 
 
+def start_watermark(db_path: str | Path, endpoint: str) -> None:
+    """A receiver seen for the first time starts at the newest trace (history: `r4u export --format otlp`).
+
+    Called by the proxy before it listens, so no call made once it listens can fall before the mark."""
+    from r4u_proxy.export.otlp import traces_url
+    from r4u_proxy.store.migrations import connect
+
+    conn = connect(db_path)
+    try:
+        with conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO export_state (sink, last_rowid, updated_at) "
+                "SELECT ?, COALESCE(MAX(rowid), 0), ? FROM traces",
+                (traces_url(endpoint), iso_utc(time.time())),
+            )
+    finally:
+        conn.close()
+
+
 class _Exporter:
     """The child's loop; one instance per process."""
 
@@ -82,14 +101,7 @@ class _Exporter:
         self.sessions: dict[str, str] = {}
         self.stats: dict[str, Any] = {"endpoint": self.sink, "retries": 0, "last_error": None, "last_error_at": None}
         self._stats_at = 0.0
-        state = watermark(self.conn, self.sink)
-        if state is None:  # first start for this receiver: from now on (history: `r4u export --format otlp`)
-            with self.conn:
-                last = self.conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM traces").fetchone()[0]
-                self.conn.execute(
-                    "INSERT INTO export_state (sink, last_rowid, updated_at) VALUES (?, ?, ?)",
-                    (self.sink, last, iso_utc(time.time())),
-                )
+        start_watermark(db_path, config.endpoint)  # normally done by the proxy already
 
     def run(self) -> None:
         while not self.stop.is_set():

@@ -111,7 +111,7 @@ def iso_ns(text: str | None) -> int | None:
 def provider_name(row: dict[str, Any]) -> str:
     host = (row.get("host") or "").lower()
     for suffix, name in PROVIDER_HOSTS:
-        if host == suffix or host.endswith("." + suffix) or host.endswith(suffix):
+        if host.endswith(suffix):  # also regional names: us-central1-aiplatform.googleapis.com
             return name
     return PROVIDERS.get(row.get("provider") or "", row.get("provider") or "unknown")
 

@@ -167,6 +167,10 @@ def prepare(config: ProxyConfig) -> None:
 
     try:
         open_db(config.db).close()
+        if config.otlp_endpoint:
+            from r4u_proxy.export.live import start_watermark
+
+            start_watermark(config.db, config.otlp_endpoint)
     except Exception as exc:
         raise StartError(f"cannot open the database {config.db}: {exc}") from None
 

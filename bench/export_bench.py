@@ -151,6 +151,9 @@ def main(argv: list[str] | None = None) -> None:
         f"| live export off | {p50_off:.2f} | 1.00 |",
         f"| live export on | {p50_on:.2f} | {p50_on / p50_off:.2f} |",
         "",
+        "Per round, on / off: " + ", ".join(f"{a / b:.2f}" for a, b in zip(results["on"], results["off"], strict=True))
+        + f" (p50 off per round: {', '.join(f'{v:.1f}' for v in results['off'])} ms).",
+        "",
         f"- **Batch:** `export_otlp` of {total:,} traces (the live run's calls, repeated) to the same receiver, "
         "in requests of 500 spans; includes reading SQLite, mapping and encoding.",
         "",

@@ -26,6 +26,9 @@ class ProxyConfig(BaseModel):
     capture_cap: int = 10 * 1024 * 1024
     queue_size: int = 10_000
     grouping: bool = True
+    otlp_endpoint: str | None = None  # live export (r4u_proxy/export/live.py); None: off
+    otlp_headers: dict[str, str] = {}
+    otlp_content: str = "none"  # none | span
 
     @property
     def paths(self) -> Home:

@@ -25,6 +25,8 @@ import pytest
 from r4u_proxy.simulator.certs import DEFAULT_NAMES
 from r4u_proxy.simulator.simulator import Simulator
 
+pytest_plugins = ["support.phoenix"]  # one real Phoenix for the export tests, started early
+
 REPO = Path(__file__).resolve().parent.parent
 APP_PYTHON = REPO / ".venv-app" / "bin" / "python"
 # The provider hosts the simulator's certificate names (not its local test names).
@@ -112,13 +114,13 @@ class RunningProxy:
         return self.process.returncode
 
 
-def start_proxy(home: Path, *args: str, timeout: float = 30) -> RunningProxy:
+def start_proxy(home: Path, *args: str, timeout: float = 30, env: dict[str, str] | None = None) -> RunningProxy:
     home.mkdir(parents=True, exist_ok=True)
     log_path = home / "test-proxy.log"
     log_file = open(log_path, "ab")  # noqa: SIM115 - lives as long as the process
     process = subprocess.Popen(
         r4u_cmd("proxy", "start", "--home", str(home), "--port", "0", *args),
-        stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
     )  # fmt: skip
     proxy = RunningProxy(home, process, log_path)
     deadline = time.monotonic() + timeout

@@ -14,6 +14,7 @@ import click
 # command name -> the module that defines it
 COMMAND_MODULES = {
     "env": "r4u_proxy.cli.env",
+    "export": "r4u_proxy.cli.export",
     "run": "r4u_proxy.cli.env",
     "doctor": "r4u_proxy.cli.doctor",
     "proxy": "r4u_proxy.cli.proxy",

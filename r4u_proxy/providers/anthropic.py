@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from r4u_proxy.messages import canonical
+from r4u_proxy.providers import genai_parts
 from r4u_proxy.providers.common import (
     accumulate,
     anthropic_usage,
@@ -209,3 +210,57 @@ def output_messages(body: Any) -> list[dict]:
     if not isinstance(body, dict) or not isinstance(body.get("content"), list):
         return []
     return [canonical.message(body.get("role") or "assistant", _canonical_blocks(body["content"]))]
+# --- the request and response in the GenAI conventions' message shapes (export) ---------------------
+
+
+def _block_parts(content: Any) -> list[dict]:
+    if isinstance(content, str):
+        return [genai_parts.text(content)] if content else []
+    parts = []
+    for block in content or []:
+        if not isinstance(block, dict):
+            continue
+        kind = block.get("type")
+        if kind == "text":
+            parts.append(genai_parts.text(block.get("text") or ""))
+        elif kind == "thinking":
+            parts.append(genai_parts.reasoning(block.get("thinking") or ""))
+        elif kind == "tool_use":
+            parts.append(genai_parts.tool_call(block.get("id"), block.get("name"), block.get("input")))
+        elif kind == "tool_result":
+            parts.append(genai_parts.tool_response(block.get("tool_use_id"), flatten_text(block.get("content"))))
+        elif kind in ("image", "document") and isinstance(block.get("source"), dict):
+            source = block["source"]
+            media = source.get("media_type")
+            if source.get("type") == "base64":
+                parts.append(genai_parts.blob(source.get("data") or "", media, "image" if kind == "image" else None))
+            elif source.get("url"):
+                parts.append(genai_parts.uri(source["url"], media, "image" if kind == "image" else None))
+            else:
+                parts.append(genai_parts.generic(block))
+        else:  # redacted_thinking, server_tool_use, web_search_tool_result, ...
+            parts.append(genai_parts.generic(block))
+    return parts
+
+
+def genai_input(body: dict) -> dict:
+    result = genai_parts.empty_input()
+    result["system"] = [p for p in _block_parts(body.get("system")) if p["type"] == "text"]
+    for message in body.get("messages") or []:
+        if isinstance(message, dict):
+            result["messages"].append(genai_parts.message(message.get("role"), _block_parts(message.get("content"))))
+    for tool in body.get("tools") or []:
+        if not isinstance(tool, dict):
+            continue
+        if "input_schema" in tool or tool.get("type") in (None, "custom"):
+            result["tools"].append(genai_parts.function_tool(tool.get("name"), tool.get("description"), tool.get("input_schema")))
+        else:  # server tools: web_search_20250305, bash_20250124, ...
+            result["tools"].append({"type": str(tool.get("type")), "name": str(tool.get("name") or tool.get("type"))})
+    return result
+
+
+def genai_output(body: Any) -> list[dict]:
+    if not isinstance(body, dict) or body.get("type") == "error":
+        return []
+    parts = _block_parts(body.get("content"))
+    return [genai_parts.message(body.get("role") or "assistant", parts, body.get("stop_reason"), output=True)]

@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from r4u_proxy.messages import canonical
+from r4u_proxy.providers import genai_parts
 from r4u_proxy.providers.common import (
     error_message,
     flatten_text,
@@ -200,6 +201,13 @@ MESSAGES_KEY = "contents"
 
 def _canonical_parts(parts: Any) -> list[dict]:
     found = []
+# --- the request and response in the GenAI conventions' message shapes (export) ---------------------
+
+_ROLES = {"model": "assistant", "function": "tool"}
+
+
+def _gemini_parts(parts: Any) -> list[dict]:
+    out = []
     for part in parts or []:
         if not isinstance(part, dict):
             continue
@@ -240,3 +248,64 @@ def output_messages(body: Any) -> list[dict]:
         return []
     message = canonical_message({"role": "model", **(candidates[0].get("content") or {})})
     return [message] if message and message["parts"] else []
+            out.append(genai_parts.reasoning(part["text"]) if part.get("thought") else genai_parts.text(part["text"]))
+        elif isinstance(part.get("functionCall"), dict):
+            call = part["functionCall"]
+            out.append(genai_parts.tool_call(call.get("id"), call.get("name"), call.get("args") or {}))
+        elif isinstance(part.get("functionResponse"), dict):
+            response = part["functionResponse"]
+            out.append(genai_parts.tool_response(response.get("id") or response.get("name"), response.get("response")))
+        elif isinstance(part.get("inlineData"), dict):
+            data = part["inlineData"]
+            out.append(genai_parts.blob(data.get("data") or "", data.get("mimeType")))
+        elif isinstance(part.get("fileData"), dict):
+            data = part["fileData"]
+            out.append(genai_parts.uri(data.get("fileUri") or "", data.get("mimeType")))
+        elif part and set(part) != {"thoughtSignature"}:
+            kind = next(k for k in part if k != "thoughtSignature")
+            out.append(genai_parts.generic({"type": kind, **part}))
+    return out
+
+
+def genai_input(body: dict) -> dict:
+    result = genai_parts.empty_input()
+    system = body.get("systemInstruction") or body.get("system_instruction")
+    if isinstance(system, dict):
+        result["system"] = _gemini_parts(system.get("parts"))
+    elif isinstance(system, str):
+        result["system"] = [genai_parts.text(system)]
+    for content in body.get("contents") or []:
+        if isinstance(content, str):
+            result["messages"].append(genai_parts.message("user", [genai_parts.text(content)]))
+        elif isinstance(content, dict):
+            role = _ROLES.get(content.get("role"), content.get("role") or "user")
+            result["messages"].append(genai_parts.message(role, _gemini_parts(content.get("parts"))))
+    for tool in body.get("tools") or []:
+        if not isinstance(tool, dict):
+            continue
+        declarations = tool.get("functionDeclarations") or tool.get("function_declarations")
+        for declaration in declarations or []:
+            if isinstance(declaration, dict):
+                parameters = declaration.get("parametersJsonSchema") or declaration.get("parameters")
+                result["tools"].append(genai_parts.function_tool(declaration.get("name"), declaration.get("description"), parameters))
+        if not declarations:
+            result["tools"] += [{"type": str(name), "name": str(name)} for name in tool]
+    return result
+
+
+def genai_output(body: Any) -> list[dict]:
+    """One output message per candidate."""
+    if isinstance(body, list):  # a saved array stream
+        stream = Stream()
+        for chunk in body:
+            stream.add(None, chunk)
+        body = stream.body()
+    if not isinstance(body, dict):
+        return []
+    messages = []
+    for candidate in body.get("candidates") or []:
+        if isinstance(candidate, dict):
+            content = candidate.get("content") or {}
+            parts = _gemini_parts(content.get("parts"))
+            messages.append(genai_parts.message("assistant", parts, candidate.get("finishReason"), output=True))
+    return messages

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from r4u_proxy.messages import canonical
+from r4u_proxy.providers import genai_parts
 from r4u_proxy.providers.common import (
     accumulate,
     error_message,
@@ -286,3 +287,82 @@ def output_messages(body: Any) -> list[dict]:
         return []
     message = canonical_message({"role": "assistant", **choices[0]["message"]})
     return [message] if message else []
+# --- the request and response in the GenAI conventions' message shapes (export) ---------------------
+
+
+def content_parts(content: Any) -> list[dict]:
+    """OpenAI content (a string, or typed parts of Chat or Responses) as convention parts."""
+    if content is None or content == "":
+        return []
+    if not isinstance(content, list):
+        return [genai_parts.text(content)]
+    parts = []
+    for part in content:
+        if isinstance(part, str):
+            parts.append(genai_parts.text(part))
+            continue
+        if not isinstance(part, dict):
+            continue
+        kind = part.get("type")
+        if kind in ("text", "input_text", "output_text") and isinstance(part.get("text"), str):
+            parts.append(genai_parts.text(part["text"]))
+        elif kind == "refusal":
+            parts.append(genai_parts.text(part.get("refusal") or ""))
+        elif kind in ("image_url", "input_image"):
+            image = part.get("image_url")
+            address = image.get("url") if isinstance(image, dict) else image
+            if isinstance(address, str):
+                parts.append(genai_parts.uri(address, kind="image"))
+            else:
+                parts.append(genai_parts.generic(part))
+        elif kind == "input_audio" and isinstance(part.get("input_audio"), dict):
+            audio = part["input_audio"]
+            parts.append(genai_parts.blob(audio.get("data") or "", f"audio/{audio.get('format') or 'wav'}", "audio"))
+        else:
+            parts.append(genai_parts.generic(part))
+    return parts
+
+
+def genai_input(body: dict) -> dict:
+    """`{"system", "messages", "tools"}`: Chat keeps system messages in the history, so `system` stays empty."""
+    result = genai_parts.empty_input()
+    for item in body.get("messages") or []:
+        if not isinstance(item, dict):
+            continue
+        role = item.get("role") or "user"
+        if role == "tool":
+            parts = [genai_parts.tool_response(item.get("tool_call_id"), flatten_text(item.get("content")))]
+        else:
+            parts = content_parts(item.get("content"))
+            for call in item.get("tool_calls") or []:
+                if isinstance(call, dict):
+                    function = call.get("function") or {}
+                    parts.append(genai_parts.tool_call(call.get("id"), function.get("name"), function.get("arguments")))
+        result["messages"].append(genai_parts.message(role, parts))
+    for tool in body.get("tools") or []:
+        if isinstance(tool, dict):
+            function = tool.get("function") or tool
+            result["tools"].append(
+                genai_parts.function_tool(function.get("name"), function.get("description"), function.get("parameters"))
+            )
+    return result
+
+
+def genai_output(body: Any) -> list[dict]:
+    """One output message per choice."""
+    messages = []
+    for choice in (body.get("choices") or []) if isinstance(body, dict) else []:
+        if not isinstance(choice, dict):
+            continue
+        message = choice.get("message") or {}
+        parts = content_parts(message.get("content"))
+        if message.get("refusal"):
+            parts.append(genai_parts.text(message["refusal"]))
+        for call in message.get("tool_calls") or []:
+            if isinstance(call, dict):
+                function = call.get("function") or {}
+                parts.append(genai_parts.tool_call(call.get("id"), function.get("name"), function.get("arguments")))
+        messages.append(
+            genai_parts.message(message.get("role") or "assistant", parts, choice.get("finish_reason"), output=True)
+        )
+    return messages

@@ -69,3 +69,15 @@ def summary(body: Any) -> dict:
     }
     result.update(openai_usage(body.get("usage")))
     return result
+
+
+def genai_output(body: Any) -> list[dict]:
+    """One output message per choice (the GenAI conventions' shape, for export)."""
+    from r4u_proxy.providers import genai_parts
+
+    choices = (body.get("choices") or []) if isinstance(body, dict) else []
+    return [
+        genai_parts.message("assistant", [genai_parts.text(c.get("text") or "")], c.get("finish_reason"), output=True)
+        for c in choices
+        if isinstance(c, dict)
+    ]

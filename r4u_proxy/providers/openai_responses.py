@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from r4u_proxy.messages import canonical
+from r4u_proxy.providers import genai_parts
 from r4u_proxy.providers.common import (
     error_message,
     flatten_text,
@@ -18,7 +19,7 @@ from r4u_proxy.providers.common import (
     render_tool_call,
     with_tool_call,
 )
-from r4u_proxy.providers.openai_chat import canonical_content
+from r4u_proxy.providers.openai_chat import canonical_content, content_parts
 
 FAMILY = "openai_responses"
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed")
@@ -240,3 +241,56 @@ def system_parts(body: dict) -> list[dict]:
 def output_messages(body: Any) -> list[dict]:
     items = body.get("output") if isinstance(body, dict) else None
     return [m for m in map(canonical_message, items or []) if m is not None]
+# --- the request and response in the GenAI conventions' message shapes (export) ---------------------
+
+
+def _item_parts(item: dict) -> tuple[str, list[dict]]:
+    """One Responses input/output item as (role, convention parts)."""
+    kind = item.get("type", "message")
+    if kind == "message":
+        return item.get("role") or "user", content_parts(item.get("content"))
+    if kind == "function_call":
+        return "assistant", [genai_parts.tool_call(item.get("call_id") or item.get("id"), item.get("name"), item.get("arguments"))]
+    if kind == "custom_tool_call":
+        return "assistant", [genai_parts.tool_call(item.get("call_id") or item.get("id"), item.get("name"), item.get("input"))]
+    if kind in ("function_call_output", "custom_tool_call_output"):
+        return "tool", [genai_parts.tool_response(item.get("call_id"), item.get("output"))]
+    if kind == "reasoning":
+        summary = flatten_text(item.get("summary")) or flatten_text(item.get("content"))
+        return "assistant", [genai_parts.reasoning(summary)] if summary else []
+    return "assistant", [genai_parts.generic(item)]
+
+
+def genai_input(body: dict) -> dict:
+    result = genai_parts.empty_input()
+    if body.get("instructions"):
+        result["system"] = content_parts(body["instructions"])
+    items = body.get("input")
+    if isinstance(items, str):
+        items = [{"type": "message", "role": "user", "content": items}]
+    for item in items or []:
+        if isinstance(item, dict):
+            role, parts = _item_parts(item)
+            result["messages"].append(genai_parts.message(role, parts))
+    for tool in body.get("tools") or []:
+        if not isinstance(tool, dict):
+            continue
+        if tool.get("type") == "function":
+            result["tools"].append(genai_parts.function_tool(tool.get("name"), tool.get("description"), tool.get("parameters")))
+        else:  # built-in tools: web_search, file_search, code_interpreter, ...
+            result["tools"].append({"type": str(tool.get("type")), "name": str(tool.get("name") or tool.get("type"))})
+    return result
+
+
+def genai_output(body: Any) -> list[dict]:
+    """A response is one generation: all its output items are parts of one message."""
+    if not isinstance(body, dict):
+        return []
+    parts: list[dict] = []
+    for item in body.get("output") or []:
+        if isinstance(item, dict):
+            parts += _item_parts(item)[1]
+    reason = (body.get("incomplete_details") or {}).get("reason") or body.get("status")
+    if reason == "completed" and any(p["type"] == "tool_call" for p in parts):
+        reason = "tool_call"
+    return [genai_parts.message("assistant", parts, reason, output=True)]

@@ -117,6 +117,7 @@ class Children:
         self.ui: Any = None
         self.ui_url: str | None = None
         self.grouping: Any = None
+        self.exporter: Any = None
 
     def start(self) -> None:
         home = self.config.paths
@@ -130,6 +131,13 @@ class Children:
 
             self.grouping = GroupingProcess(str(self.config.db), str(home.log_dir / "grouping.log"))
             self.grouping.start()
+        home.export_stats_file.unlink(missing_ok=True)  # a previous run's counters are not this run's
+        if self.config.otlp_endpoint:
+            from r4u_proxy.export.live import LiveConfig, LiveExporter
+
+            live = LiveConfig.from_env(self.config.otlp_endpoint, self.config.otlp_headers, self.config.otlp_content)
+            self.exporter = LiveExporter(self.config.db, live, home.export_stats_file, home.log_dir / "export.log")
+            self.exporter.start()
 
     def wait_ui(self) -> None:
         """Block until the UI answers (a few hundred ms); a UI that fails leaves the proxy running."""
@@ -141,7 +149,7 @@ class Children:
             log.warning("r4u: the UI did not start; see %s", self.config.paths.log_dir / "ui.log")
 
     def stop(self) -> None:
-        for child in (self.grouping, self.ui):
+        for child in (self.grouping, self.ui, self.exporter):
             if child is None:
                 continue
             try:
@@ -167,6 +175,10 @@ def prepare(config: ProxyConfig) -> None:
 
     try:
         open_db(config.db).close()
+        if config.otlp_endpoint:
+            from r4u_proxy.export.live import start_watermark
+
+            start_watermark(config.db, config.otlp_endpoint)
     except Exception as exc:
         raise StartError(f"cannot open the database {config.db}: {exc}") from None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from r4u_proxy.export.schema import export_v1, sessions_tasknames_temp
 from r4u_proxy.grouping.schema import grouping_v1
 from r4u_proxy.sessions.schema import sessions_v1
 from r4u_proxy.store.ui_indexes import add_ui_indexes
@@ -95,5 +96,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     grouping_v1,  # task stats columns, grouping bookmark
     add_ui_indexes,  # dashboard indexes, full-text search over prompts and completions
     sessions_v1,  # session columns, client_name, session_index (r4u_proxy/sessions/schema.py)
+    export_v1,  # export_v1: the live OTLP exporter's watermark and session root spans (issue-18)
+    sessions_tasknames_temp,  # TEMP until issue-13 and issue-19 merge: session_id, client_name, tasks.name
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

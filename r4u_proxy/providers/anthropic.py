@@ -210,6 +210,8 @@ def output_messages(body: Any) -> list[dict]:
     if not isinstance(body, dict) or not isinstance(body.get("content"), list):
         return []
     return [canonical.message(body.get("role") or "assistant", _canonical_blocks(body["content"]))]
+
+
 # --- the request and response in the GenAI conventions' message shapes (export) ---------------------
 
 

@@ -201,13 +201,6 @@ MESSAGES_KEY = "contents"
 
 def _canonical_parts(parts: Any) -> list[dict]:
     found = []
-# --- the request and response in the GenAI conventions' message shapes (export) ---------------------
-
-_ROLES = {"model": "assistant", "function": "tool"}
-
-
-def _gemini_parts(parts: Any) -> list[dict]:
-    out = []
     for part in parts or []:
         if not isinstance(part, dict):
             continue
@@ -248,6 +241,19 @@ def output_messages(body: Any) -> list[dict]:
         return []
     message = canonical_message({"role": "model", **(candidates[0].get("content") or {})})
     return [message] if message and message["parts"] else []
+
+
+# --- the request and response in the GenAI conventions' message shapes (export) ---------------------
+
+_ROLES = {"model": "assistant", "function": "tool"}
+
+
+def _gemini_parts(parts: Any) -> list[dict]:
+    out = []
+    for part in parts or []:
+        if not isinstance(part, dict):
+            continue
+        if isinstance(part.get("text"), str):
             out.append(genai_parts.reasoning(part["text"]) if part.get("thought") else genai_parts.text(part["text"]))
         elif isinstance(part.get("functionCall"), dict):
             call = part["functionCall"]

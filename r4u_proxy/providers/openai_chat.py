@@ -287,6 +287,8 @@ def output_messages(body: Any) -> list[dict]:
         return []
     message = canonical_message({"role": "assistant", **choices[0]["message"]})
     return [message] if message else []
+
+
 # --- the request and response in the GenAI conventions' message shapes (export) ---------------------
 
 

@@ -241,6 +241,8 @@ def system_parts(body: dict) -> list[dict]:
 def output_messages(body: Any) -> list[dict]:
     items = body.get("output") if isinstance(body, dict) else None
     return [m for m in map(canonical_message, items or []) if m is not None]
+
+
 # --- the request and response in the GenAI conventions' message shapes (export) ---------------------
 
 

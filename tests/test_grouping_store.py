@@ -206,11 +206,9 @@ def test_r4u_tasks_command_lists_and_shows_tasks(db):
 
 def test_converging_tasks_are_merged_and_their_traces_follow(db):
     from r4u_proxy.grouping.parts import signature
-    from r4u_proxy.grouping.schema import ensure_grouping_schema
 
     sig = signature("openai", "chat", {"system": None, "turns": [{"role": "user", "text": "x"}], "tools": []})
     conn = open_db(db)
-    ensure_grouping_schema(conn)
     with conn:
         for task_id, language in (("task_A", "French"), ("task_B", "German")):
             head = f"[user]\nTranslate the following to {language}. Keep the formatting:\n\n"

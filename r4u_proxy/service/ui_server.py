@@ -27,13 +27,6 @@ from pathlib import Path
 from typing import IO
 
 
-def ensure_ui_schema(db_path: str | Path) -> None:
-    """Create or upgrade the file's schema (tables, UI indexes, full-text search) before serving it."""
-    from r4u_proxy.store.migrations import open_db
-
-    open_db(db_path).close()
-
-
 def free_port(host: str) -> int:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
@@ -124,7 +117,9 @@ def start_ui(
 
     port 0 picks a free port. Output goes to log_path (appended), or is discarded.
     """
-    ensure_ui_schema(db_path)
+    from r4u_proxy.store.migrations import open_db
+
+    open_db(db_path).close()  # create or upgrade the schema (UI indexes, full-text search) before serving
     if port == 0:
         port = free_port(host)
     log_file: IO[bytes] | None = None

@@ -1,7 +1,7 @@
 """Migration: the indexes and full-text search table the UI needs.
 
-Kept apart from schema.py so the UI's needs are visible in one place; it is
-appended to `MIGRATIONS` in schema.py. Importable without Datasette.
+Kept apart from schema.py so the UI's needs are visible in one place; migration
+`ui_indexes_v1` in store/migrations.py. Importable without Datasette.
 
 Why these indexes: a trace row carries its request and response bodies, so a
 full-table scan reads overflow pages for every row and gets slow fast (100k

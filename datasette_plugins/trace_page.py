@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from datasette.utils.asgi import NotFound, Request, Response
 
+from r4u_proxy.reports.metrics import is_error
+
 from . import charts, chat, traces_db
 
 if TYPE_CHECKING:
@@ -98,7 +100,7 @@ def build_context(data: dict[str, Any]) -> dict[str, Any]:
         "response_pretty": _pretty(trace.get("response_body")),
         "tags": _load_json(trace.get("tags")) or {},
         "template_vars": template_vars if isinstance(template_vars, dict) else {},
-        "is_error": bool(trace.get("error")) or (trace.get("status_code") or 0) >= 400,
+        "is_error": is_error(trace.get("status_code"), trace.get("error")),
     }
 
 

@@ -94,13 +94,13 @@ def test_stats_last_24h_totals_and_percentiles(home):
     assert total["spend_usd"] == pytest.approx(0.0075 + 0.006 + 0.002)
     assert total["unpriced_calls"] == 1  # private-llama reported usage but has no price
     assert total["input_tokens"] == 1000 + 2000 + 400 + 3000
-    # latencies 100, 200, 300, 400, 1000: p50 is the middle one; p95 sits at rank 0.95*4 = 3.8,
-    # i.e. 400 + 0.8 * (1000 - 400) = 880.
+    # Nearest rank (reports/metrics.py): the value at rank ceil(p * n / 100).
+    # latencies 100, 200, 300, 400, 1000: p50 at rank 3 = 300, p95 at rank 5 = 1000.
     assert total["latency_p50_ms"] == 300
-    assert total["latency_p95_ms"] == pytest.approx(880)
-    # ttft 40, 60, 80, 100 (the 429 has none): p50 = 70, p95 at rank 2.85 = 80 + 0.85 * 20 = 97.
-    assert total["ttft_p50_ms"] == pytest.approx(70)
-    assert total["ttft_p95_ms"] == pytest.approx(97)
+    assert total["latency_p95_ms"] == pytest.approx(1000)
+    # ttft 40, 60, 80, 100 (the 429 has none): p50 at rank 2 = 60, p95 at rank 4 = 100.
+    assert total["ttft_p50_ms"] == pytest.approx(60)
+    assert total["ttft_p95_ms"] == pytest.approx(100)
 
 
 def test_stats_by_model_project_task(home):
@@ -114,7 +114,7 @@ def test_stats_by_model_project_task(home):
 
     projects = by_key(report["by_project"])
     assert projects["shop"]["spend_usd"] == pytest.approx(0.0135)
-    assert projects["shop"]["latency_p50_ms"] == pytest.approx(150)
+    assert projects["shop"]["latency_p50_ms"] == pytest.approx(100)  # 100, 200: rank 1
     assert projects["blog"]["calls"] == 2
     assert projects[None]["label"] == "(no project)"
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from r4u_proxy.grouping.schema import grouping_v1
 from r4u_proxy.ids import iso_utc
 from r4u_proxy.store.schema import contract_v1
-from r4u_proxy.store.ui_indexes import add_ui_indexes
+from r4u_proxy.store.ui_indexes import add_ui_indexes, rebuild_rollup
 
 MIGRATIONS_TABLE = "_r4u_migrations"
 # What PRAGMA user_version 1, 2 and 3 meant before migrations were recorded by name.
@@ -86,6 +86,7 @@ MIGRATIONS = Migrations()
 MIGRATIONS.add("contract_v1", contract_v1)  # store/schema.py: traces and tasks with the contract columns
 MIGRATIONS.add("grouping_v1", grouping_v1)  # grouping/schema.py: task stats columns, grouping bookmark
 MIGRATIONS.add("ui_indexes_v1", add_ui_indexes)  # store/ui_indexes.py: dashboard indexes, rollup, FTS
+MIGRATIONS.add("rollup_v2", rebuild_rollup)  # store/ui_indexes.py: the hourly rollup sums unpriced calls
 
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -18,7 +18,7 @@ from r4u_proxy import pricing
 from r4u_proxy.cli import main
 from r4u_proxy.pricing.reprice import reprice
 from r4u_proxy.reports.timewindow import iso_utc
-from r4u_proxy.store.migrations import open_db
+from r4u_proxy.store.migrations import MIGRATIONS, Migrations, migrate, open_db
 
 M = 1_000_000
 GENAI_PRICES = f"genai-prices {genai_prices.__version__}"  # the source recorded with each cost
@@ -204,11 +204,15 @@ def test_reprice_since_leaves_older_history_alone(home):
     assert reprice(home / "traces.db", since="24h") == 0  # nothing left to change
 
 
-def test_reprice_prices_anthropic_one_hour_cache_writes_from_the_stored_body(home):
+def test_reprice_prices_anthropic_one_hour_cache_writes_from_the_stored_body(tmp_path):
     usage = {"input_tokens": 100, "cache_creation_input_tokens": 3000, "cache_read_input_tokens": 0,
              "output_tokens": 200, "cache_creation": {"ephemeral_5m_input_tokens": 1000,
                                                       "ephemeral_1h_input_tokens": 2000}}
+    # A file from before pricing_inputs_v1, whose rows hold the 1-hour writes only inside the body:
+    # the migration reprice runs fills the column from it.
+    home = tmp_path
     conn = sqlite3.connect(home / "traces.db")
+    migrate(conn, Migrations(*(m for m in MIGRATIONS if m.name != "pricing_inputs_v1")))
     with conn:
         conn.execute(
             "INSERT INTO traces (id, started_at, provider, host, response_model, input_tokens, output_tokens,"
@@ -220,6 +224,22 @@ def test_reprice_prices_anthropic_one_hour_cache_writes_from_the_stored_body(hom
     reprice(home / "traces.db", since="1h")
     # claude-sonnet-4: $3 input, $3.75 5-minute write, 2 x $3 = $6 1-hour write, $15 output.
     assert stored(home, "07")[0] == pytest.approx((100 * 3 + 1000 * 3.75 + 2000 * 6 + 200 * 15) / M)
+
+
+def test_reprice_reads_the_tier_from_its_column_not_from_the_bodies(tmp_path):
+    from support.rows import OPENAI_CHAT, call, chat_request, chat_response, write
+
+    conn = open_db(tmp_path / "traces.db")
+    request = chat_request("hi", model="gpt-4o", service_tier="flex")
+    answer = chat_response("yo", usage=(1000, 500), model="gpt-4o-2024-08-06", service_tier="flex")
+    (row,) = write(conn, [call(OPENAI_CHAT, request, answer, at=NOW.timestamp() - 60)])
+    half_price = (1000 * 2.50 + 500 * 10) / M / 2  # OpenAI's flex tier: half the standard rate
+    assert row["service_tier"] == "flex" and row["cost_usd"] == pytest.approx(half_price)
+    with conn:  # bodies gone (as a privacy-minded user might do): the cost can still be recomputed
+        conn.execute("UPDATE traces SET request_body = NULL, response_body = NULL, cost_usd = NULL")
+    conn.close()
+    reprice(tmp_path / "traces.db")
+    assert stored(tmp_path, row["id"])[0] == pytest.approx(half_price)
 
 
 def test_reprice_refuses_a_broken_prices_file(home):

@@ -16,6 +16,8 @@ from r4u_proxy.providers.common import (
     flatten_text,
     overlay,
     render_tool_call,
+    request_fields,
+    tier_field,
     with_tool_call,
 )
 
@@ -26,7 +28,7 @@ _NON_CONTENT_BLOCKS = ("text", "thinking")
 
 
 def request_info(body: dict, path: str = "") -> dict:
-    return {"request_model": body.get("model"), "stream": bool(body.get("stream"))}
+    return request_fields(body)
 
 
 def prompt_parts(body: dict) -> dict:
@@ -161,6 +163,7 @@ def summary(body: Any) -> dict:
         "response_model": body.get("model"),
         "completion_text": text or None,
         "finish_reason": body.get("stop_reason"),
+        **tier_field(body),
     }
     result.update(anthropic_usage(body.get("usage")))
     return result

@@ -16,6 +16,7 @@ from r4u_proxy.providers.common import (
     gemini_usage,
     overlay,
     render_tool_call,
+    tier_field,
     with_tool_call,
 )
 
@@ -161,6 +162,7 @@ def summary(body: Any) -> dict:
         "response_model": body.get("modelVersion"),
         "completion_text": "\n\n".join(t for t in texts if t) or None,
         "finish_reason": first.get("finishReason") or feedback.get("blockReason"),
+        **tier_field(body),
     }
     if feedback.get("blockReason"):
         result["error"] = f"prompt blocked: {feedback['blockReason']}"

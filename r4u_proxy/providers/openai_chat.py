@@ -15,6 +15,8 @@ from r4u_proxy.providers.common import (
     openai_usage,
     overlay,
     render_tool_call,
+    request_fields,
+    tier_field,
     with_tool_call,
 )
 
@@ -27,7 +29,7 @@ _NOT_CONTENT = frozenset({"role", "channel"})
 
 
 def request_info(body: dict, path: str = "") -> dict:
-    return {"request_model": body.get("model"), "stream": bool(body.get("stream"))}
+    return request_fields(body)
 
 
 def prompt_parts(body: dict) -> dict:
@@ -197,7 +199,7 @@ def summary(body: Any) -> dict:
     """Model, finish reason, completion text and token columns of a `chat.completion` body."""
     if not isinstance(body, dict):
         return {}
-    result: dict = {"response_model": body.get("model")}
+    result: dict = {"response_model": body.get("model"), **tier_field(body)}
     texts: list[str] = []
     finish_reasons: list[str] = []
     for choice in body.get("choices") or []:

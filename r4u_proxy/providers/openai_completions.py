@@ -5,13 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from r4u_proxy.providers.common import accumulate, error_message, flatten_text, openai_usage
+from r4u_proxy.providers.common import (
+    accumulate,
+    error_message,
+    flatten_text,
+    openai_usage,
+    request_fields,
+    tier_field,
+)
 
 FAMILY = "openai_completions"
 
 
 def request_info(body: dict, path: str = "") -> dict:
-    return {"request_model": body.get("model"), "stream": bool(body.get("stream"))}
+    return request_fields(body)
 
 
 def prompt_parts(body: dict) -> dict:
@@ -66,6 +73,7 @@ def summary(body: Any) -> dict:
         "response_model": body.get("model"),
         "completion_text": "\n\n".join(c.get("text") or "" for c in choices) or None,
         "finish_reason": choices[0].get("finish_reason") if choices else None,
+        **tier_field(body),
     }
     result.update(openai_usage(body.get("usage")))
     return result

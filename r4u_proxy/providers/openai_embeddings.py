@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from r4u_proxy.providers.common import openai_usage
+from r4u_proxy.providers.common import openai_usage, request_fields, tier_field
 
 FAMILY = "openai_embeddings"
 
 
 def request_info(body: dict, path: str = "") -> dict:
-    return {"request_model": body.get("model"), "stream": False}
+    return {**request_fields(body), "stream": False}
 
 
 def prompt_parts(body: dict) -> dict:
@@ -41,6 +41,10 @@ def summary(body: Any) -> dict:
     if not isinstance(body, dict):
         return {}
     vectors = [d for d in body.get("data") or [] if isinstance(d, dict)]
-    result = {"response_model": body.get("model"), "completion_text": f"[{len(vectors)} embedding(s)]"}
+    result = {
+        "response_model": body.get("model"),
+        "completion_text": f"[{len(vectors)} embedding(s)]",
+        **tier_field(body),
+    }
     result.update(openai_usage(body.get("usage")))
     return result

@@ -15,6 +15,8 @@ from r4u_proxy.providers.common import (
     openai_usage,
     overlay,
     render_tool_call,
+    request_fields,
+    tier_field,
     with_tool_call,
 )
 
@@ -36,7 +38,7 @@ _DONE_VALUE_KEYS = ("arguments", "input", "code", "text", "refusal")
 
 
 def request_info(body: dict, path: str = "") -> dict:
-    return {"request_model": body.get("model"), "stream": bool(body.get("stream"))}
+    return request_fields(body)
 
 
 def prompt_parts(body: dict) -> dict:
@@ -200,6 +202,7 @@ def summary(body: Any) -> dict:
         "response_model": body.get("model"),
         "completion_text": text or None,
         "finish_reason": reason or body.get("status"),
+        **tier_field(body),
     }
     result.update(openai_usage(body.get("usage")))
     return result

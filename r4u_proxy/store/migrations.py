@@ -31,6 +31,7 @@ from pathlib import Path
 
 from r4u_proxy.grouping.schema import grouping_v1
 from r4u_proxy.ids import iso_utc
+from r4u_proxy.pricing.schema import pricing_inputs_v1
 from r4u_proxy.store.schema import contract_v1
 from r4u_proxy.store.ui_indexes import add_ui_indexes, rebuild_rollup
 
@@ -87,6 +88,7 @@ MIGRATIONS.add("contract_v1", contract_v1)  # store/schema.py: traces and tasks 
 MIGRATIONS.add("grouping_v1", grouping_v1)  # grouping/schema.py: task stats columns, grouping bookmark
 MIGRATIONS.add("ui_indexes_v1", add_ui_indexes)  # store/ui_indexes.py: dashboard indexes, rollup, FTS
 MIGRATIONS.add("rollup_v2", rebuild_rollup)  # store/ui_indexes.py: the hourly rollup sums unpriced calls
+MIGRATIONS.add("pricing_inputs_v1", pricing_inputs_v1)  # pricing/schema.py: service_tier, cache_write_1h_tokens
 
 SCHEMA_VERSION = len(MIGRATIONS)
 

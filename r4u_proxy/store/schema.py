@@ -71,6 +71,11 @@ TASK_COLUMNS: dict[str, str] = {
 }
 
 
+def trace_columns(conn: sqlite3.Connection) -> tuple[str, ...]:
+    """The columns `traces` has in this file: the contract's and those later migrations added."""
+    return tuple(row[1] for row in conn.execute("PRAGMA table_info(traces)"))
+
+
 def _create_table(name: str, columns: dict[str, str]) -> str:
     cols = ",\n  ".join(f"[{col}] {decl}" for col, decl in columns.items())
     return f"CREATE TABLE IF NOT EXISTS [{name}] (\n  {cols}\n)"

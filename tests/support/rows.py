@@ -22,12 +22,11 @@ import sqlite_utils
 
 from r4u_proxy import pricing
 from r4u_proxy.ids import ulid
+from r4u_proxy.ingest.exchange import Exchange
 from r4u_proxy.ingest.row import build_row
 from r4u_proxy.providers import route
 from r4u_proxy.simulator.fixtures import RECORDINGS_DIR, split_events
-from r4u_proxy.store.schema import TRACE_COLUMNS
-
-Exchange = dict[str, Any]
+from r4u_proxy.store.schema import trace_columns
 
 OPENAI_CHAT = ("api.openai.com", "/v1/chat/completions")
 OPENAI_RESPONSES = ("api.openai.com", "/v1/responses")
@@ -66,6 +65,7 @@ def chat_response(
     usage: tuple[int, int] | None = (120, 40),
     tool_calls: list[dict[str, Any]] | None = None,
     model: str = "gpt-4o-mini-2024-07-18",
+    **extra: Any,
 ) -> dict[str, Any]:
     """An OpenAI chat.completion body; `usage` is (prompt_tokens, completion_tokens) or None."""
     message: dict[str, Any] = {"role": "assistant", "content": content}
@@ -76,6 +76,7 @@ def chat_response(
         "object": "chat.completion",
         "model": model,
         "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if tool_calls else "stop"}],
+        **extra,
     }
     if usage is not None:
         body["usage"] = {"prompt_tokens": usage[0], "completion_tokens": usage[1], "total_tokens": sum(usage)}
@@ -153,9 +154,10 @@ def build(exchanges: Iterable[Exchange]) -> list[dict[str, Any]]:
 def write(conn: sqlite3.Connection, exchanges: Iterable[Exchange]) -> list[dict[str, Any]]:
     """Build and insert the rows as the writer does (one batch through sqlite-utils); returns them."""
     rows = build(exchanges)
+    columns = trace_columns(conn)
     with conn:
         sqlite_utils.Database(conn).table("traces").insert_all(
-            [{column: row.get(column) for column in TRACE_COLUMNS} for row in rows], ignore=True
+            [{column: row.get(column) for column in columns} for row in rows], ignore=True
         )
     return rows
 

@@ -84,9 +84,7 @@ def build_context(data: dict[str, Any]) -> dict[str, Any]:
     template_vars = _load_json(trace.get("template_vars"))
     return {
         **data,
-        "request_messages": chat.request_messages(request_body, trace.get("operation")),
-        "response_messages": chat.response_messages(response_body),
-        "tools": chat.tool_names(request_body),
+        **chat.transcript(trace, request_body, response_body),
         "timeline_chart": (
             charts.stream_timeline_chart(
                 timeline, ttft_ms=trace.get("ttft_ms"), latency_ms=trace.get("latency_ms")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from r4u_proxy.providers import transcript
+from r4u_proxy.providers.base import Message, Part
 from r4u_proxy.providers.common import (
     accumulate,
     anthropic_usage,
@@ -167,3 +169,50 @@ def summary(body: Any) -> dict:
     }
     result.update(anthropic_usage(body.get("usage")))
     return result
+
+
+# --- the trace page's chat ------------------------------------------------------------------------
+
+
+def _blocks(content: Any) -> list[Part]:
+    if isinstance(content, str):
+        return [transcript.part("text", content)] if content else []
+    parts: list[Part] = []
+    for block in content or []:
+        if not isinstance(block, dict):
+            continue
+        kind = block.get("type")
+        if kind == "text":
+            parts.append(transcript.part("text", block.get("text", "")))
+        elif kind == "thinking":
+            parts.append(transcript.part("thinking", block.get("thinking", "")))
+        elif kind == "redacted_thinking":
+            parts.append(transcript.part("thinking", "(redacted thinking)"))
+        elif kind in ("tool_use", "server_tool_use"):
+            arguments = transcript.arguments(block.get("input", {}))
+            parts.append(transcript.part("tool_call", arguments, block.get("name"), block.get("id")))
+        elif kind == "tool_result" or (isinstance(kind, str) and kind.endswith("_tool_result")):
+            result = block.get("content")
+            text = transcript.shown_text(result) if result is not None else ""
+            if block.get("is_error"):
+                text = "(error) " + text
+            parts.append(transcript.part("tool_result", text, id=block.get("tool_use_id")))
+        elif kind in ("image", "document"):
+            parts.append(transcript.image(block))
+        else:
+            parts.append(transcript.part("other", block, name=kind))
+    return parts
+
+
+def request_messages(body: dict) -> list[Message]:
+    messages = [transcript.message("system", _blocks(body["system"]))] if body.get("system") else []
+    for item in body.get("messages") or []:
+        if isinstance(item, dict):
+            messages.append(transcript.message(item.get("role", "?"), _blocks(item.get("content"))))
+    return messages
+
+
+def response_messages(body: Any) -> list[Message]:
+    if not isinstance(body, dict) or not isinstance(body.get("content"), list):
+        return []
+    return [transcript.message(body.get("role", "assistant"), _blocks(body["content"]))]

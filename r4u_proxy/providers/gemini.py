@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from r4u_proxy.providers import transcript
+from r4u_proxy.providers.base import Message, Part
 from r4u_proxy.providers.common import (
     error_message,
     flatten_text,
@@ -168,3 +170,50 @@ def summary(body: Any) -> dict:
         result["error"] = f"prompt blocked: {feedback['blockReason']}"
     result.update(gemini_usage(body.get("usageMetadata")))
     return result
+
+
+# --- the trace page's chat ------------------------------------------------------------------------
+
+
+def _chat_parts(parts_in: Any) -> list[Part]:
+    parts: list[Part] = []
+    for p in parts_in or []:
+        if not isinstance(p, dict):
+            continue
+        if "text" in p:
+            parts.append(transcript.part("thinking" if p.get("thought") else "text", p["text"]))
+        elif "functionCall" in p:
+            call = p["functionCall"]
+            arguments = transcript.arguments(call.get("args", {}))
+            parts.append(transcript.part("tool_call", arguments, call.get("name"), call.get("id")))
+        elif "functionResponse" in p:
+            response = p["functionResponse"]
+            result = transcript.pretty_json(response.get("response"))
+            parts.append(transcript.part("tool_result", result, response.get("name")))
+        elif "inlineData" in p or "fileData" in p:
+            parts.append(transcript.image(p))
+        else:
+            parts.append(transcript.part("other", p))
+    return parts
+
+
+def request_messages(body: dict) -> list[Message]:
+    messages: list[Message] = []
+    system = body.get("systemInstruction") or body.get("system_instruction")
+    if isinstance(system, dict):
+        messages.append(transcript.message("system", _chat_parts(system.get("parts"))))
+    for content in body.get("contents") or []:
+        if isinstance(content, dict):
+            role = "assistant" if content.get("role") == "model" else (content.get("role") or "user")
+            messages.append(transcript.message(role, _chat_parts(content.get("parts"))))
+    return messages
+
+
+def response_messages(body: Any) -> list[Message]:
+    if not isinstance(body, dict) or not isinstance(body.get("candidates"), list):
+        return []
+    return [
+        transcript.message("assistant", _chat_parts((c.get("content") or {}).get("parts")))
+        for c in body["candidates"]
+        if isinstance(c, dict)
+    ]

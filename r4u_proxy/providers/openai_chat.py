@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from r4u_proxy.providers import transcript
+from r4u_proxy.providers.base import Message
 from r4u_proxy.providers.common import (
     accumulate,
     error_message,
@@ -219,3 +221,44 @@ def summary(body: Any) -> dict:
     usage = body.get("usage") or (body.get("x_groq") or {}).get("usage")
     result.update(openai_usage(usage))
     return result
+
+
+# --- the trace page's chat ------------------------------------------------------------------------
+
+
+def _message(message: dict) -> Message:
+    role = message.get("role", "?")
+    parts = []
+    reasoning = message.get("reasoning_content") or message.get("reasoning")
+    if isinstance(reasoning, str) and reasoning:
+        parts.append(transcript.part("thinking", reasoning))
+    if role == "tool":
+        content = transcript.shown_text(message.get("content"))
+        parts.append(transcript.part("tool_result", content, id=message.get("tool_call_id")))
+    else:
+        parts.extend(transcript.content_parts(message.get("content")))
+    if message.get("refusal"):
+        parts.append(transcript.part("text", message["refusal"]))
+    for call in message.get("tool_calls") or []:
+        function = call.get("function") or {}
+        arguments = transcript.arguments(function.get("arguments", ""))
+        parts.append(transcript.part("tool_call", arguments, function.get("name"), call.get("id")))
+    if message.get("function_call"):  # the legacy single function call
+        function = message["function_call"]
+        arguments = transcript.arguments(function.get("arguments", ""))
+        parts.append(transcript.part("tool_call", arguments, function.get("name")))
+    return transcript.message(role, parts)
+
+
+def request_messages(body: dict) -> list[Message]:
+    return [_message(m) for m in body.get("messages") or [] if isinstance(m, dict)]
+
+
+def response_messages(body: Any) -> list[Message]:
+    if not isinstance(body, dict):
+        return []
+    return [
+        _message({"role": "assistant", **choice["message"]})
+        for choice in body.get("choices") or []
+        if isinstance(choice, dict) and isinstance(choice.get("message"), dict)
+    ]

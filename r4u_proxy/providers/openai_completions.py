@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from r4u_proxy.providers import transcript
+from r4u_proxy.providers.base import Message
 from r4u_proxy.providers.common import (
     accumulate,
     error_message,
@@ -77,3 +79,19 @@ def summary(body: Any) -> dict:
     }
     result.update(openai_usage(body.get("usage")))
     return result
+
+
+def request_messages(body: dict) -> list[Message]:
+    if "prompt" not in body:
+        return []
+    return [transcript.message("user", [transcript.part("text", transcript.shown_text(body["prompt"]))])]
+
+
+def response_messages(body: Any) -> list[Message]:
+    if not isinstance(body, dict):
+        return []
+    return [
+        transcript.message("assistant", [transcript.part("text", choice["text"])])
+        for choice in body.get("choices") or []
+        if isinstance(choice, dict) and "text" in choice
+    ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from r4u_proxy.providers import transcript
+from r4u_proxy.providers.base import Message
 from r4u_proxy.providers.common import openai_usage, request_fields, tier_field
 
 FAMILY = "openai_embeddings"
@@ -48,3 +50,13 @@ def summary(body: Any) -> dict:
     }
     result.update(openai_usage(body.get("usage")))
     return result
+
+
+def request_messages(body: dict) -> list[Message]:
+    given = body.get("input")
+    inputs = given if isinstance(given, list) else [given]
+    return [transcript.message("user", [transcript.part("text", str(text)) for text in inputs])]
+
+
+def response_messages(body: Any) -> list[Message]:
+    return []  # vectors, not words

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from r4u_proxy.providers import transcript
+from r4u_proxy.providers.base import Message
 from r4u_proxy.providers.common import (
     error_message,
     flatten_text,
@@ -206,3 +208,47 @@ def summary(body: Any) -> dict:
     }
     result.update(openai_usage(body.get("usage")))
     return result
+
+
+# --- the trace page's chat ------------------------------------------------------------------------
+
+
+def _items(items: Any) -> list[Message]:
+    if isinstance(items, str):
+        return [transcript.message("user", [transcript.part("text", items)])]
+    messages: list[Message] = []
+    for item in items or []:
+        if not isinstance(item, dict):
+            continue
+        kind = item.get("type", "message")
+        if kind == "message" or ("role" in item and "content" in item):
+            parts = transcript.content_parts(item.get("content"))
+            messages.append(transcript.message(item.get("role", "assistant"), parts))
+        elif kind == "function_call":
+            arguments = transcript.arguments(item.get("arguments", ""))
+            call = transcript.part("tool_call", arguments, item.get("name"), item.get("call_id"))
+            messages.append(transcript.message("assistant", [call]))
+        elif kind == "function_call_output":
+            text = transcript.shown_text(item.get("output"))
+            output = transcript.part("tool_result", text, id=item.get("call_id"))
+            messages.append(transcript.message("tool", [output]))
+        elif kind == "reasoning":
+            summary = "\n".join(s.get("text", "") for s in item.get("summary") or [] if isinstance(s, dict))
+            thinking = transcript.part("thinking", summary or "(reasoning hidden)")
+            messages.append(transcript.message("assistant", [thinking]))
+        else:
+            messages.append(transcript.message("assistant", [transcript.part("other", item, name=kind)]))
+    return transcript.merge_assistant_turns(messages)
+
+
+def request_messages(body: dict) -> list[Message]:
+    messages = []
+    if body.get("instructions"):
+        messages.append(transcript.message("system", [transcript.part("text", body["instructions"])]))
+    return messages + _items(body.get("input"))
+
+
+def response_messages(body: Any) -> list[Message]:
+    if not isinstance(body, dict) or not isinstance(body.get("output"), list):
+        return []
+    return _items(body["output"])

@@ -84,5 +84,3 @@ class Project:
     def client_disconnected(self, client) -> None:
         self.by_client.pop(client.id, None)
 
-
-addons = [Project()]

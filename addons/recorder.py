@@ -145,5 +145,3 @@ class Recorder:
             self.writer.close()  # drains the queue: every trace captured so far is written
             self.writer = None
 
-
-addons = [Recorder()]

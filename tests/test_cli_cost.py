@@ -13,6 +13,7 @@ from pathlib import Path
 import genai_prices
 import pytest
 from click.testing import CliRunner
+from support.rows import assign_task, call, chat_request, chat_response, write
 
 from r4u_proxy import pricing
 from r4u_proxy.cli import main
@@ -30,24 +31,39 @@ def ago(**delta: float) -> str:
     return iso_utc(NOW - timedelta(**delta))
 
 
-COLUMNS = ("id", "started_at", "project", "provider", "host", "request_model", "response_model", "status_code",
-           "input_tokens", "output_tokens", "cost_usd", "latency_ms", "ttft_ms", "task_id")
-
-# Five recent calls and one old one. Latency of the five gpt-4o/llama calls: 100, 200, 300, 400, 1000.
+# Five recent calls and one old one, as the writer records them (support/rows.py); the costs in the
+# comments are genai-prices' for the usage each reported. Latency of the five gpt-4o/llama calls:
+# 100, 200, 300, 400, 1000 ms.
+# (id, started, project, host, model asked, model answered, usage in/out, latency, ttft, task)
 SEED = [
-    ("01", ago(hours=1), "shop", "openai", "api.openai.com", "gpt-4o", "gpt-4o-2024-08-06", 200,
-     1000, 500, 0.0075, 100, 40, "task-a"),
-    ("02", ago(hours=2), "shop", "openai", "api.openai.com", "gpt-4o", "gpt-4o-2024-08-06", 200,
-     2000, 100, 0.006, 200, 60, "task-a"),
-    ("03", ago(hours=3), "blog", "openai", "api.openai.com", "gpt-4o", "gpt-4o-2024-08-06", 200,
-     400, 100, 0.002, 300, 80, None),
-    ("04", ago(hours=4), "blog", "openai_compatible", "llm.internal.example", "private-llama", "private-llama", 200,
-     3000, 1000, None, 400, 100, None),
-    ("05", ago(hours=5), None, "openai", "api.openai.com", "gpt-4o", None, 429,
-     None, None, None, 1000, None, None),
-    ("06", ago(days=3), "shop", "openai", "api.openai.com", "gpt-4o", "gpt-4o-2024-08-06", 200,
-     100000, 10000, 0.35, 5000, 900, "task-a"),
-]
+    ("01", {"hours": 1}, "shop", "api.openai.com", "gpt-4o", "gpt-4o-2024-08-06", (1000, 500), 100, 40,
+     "task-a"),  # $0.0075
+    ("02", {"hours": 2}, "shop", "api.openai.com", "gpt-4o", "gpt-4o-2024-08-06", (2000, 100), 200, 60,
+     "task-a"),  # $0.006
+    ("03", {"hours": 3}, "blog", "api.openai.com", "gpt-4o", "gpt-4o-2024-08-06", (400, 100), 300, 80,
+     None),  # $0.002
+    ("04", {"hours": 4}, "blog", "llm.internal.example", "private-llama", "private-llama", (3000, 1000), 400, 100,
+     None),  # openai_compatible, no known price
+    ("05", {"hours": 5}, None, "api.openai.com", "gpt-4o", None, None, 1000, None, None),  # timed out: no answer
+    ("06", {"days": 3}, "shop", "api.openai.com", "gpt-4o", "gpt-4o-2024-08-06", (100000, 10000), 5000, 900,
+     "task-a"),  # $0.35
+]  # fmt: skip
+
+
+def _seed_calls() -> list:
+    calls = []
+    for trace_id, age, project, host, model, answered, usage, latency, ttft, _ in SEED:
+        at = (NOW - timedelta(**age)).timestamp()
+        request = chat_request("Describe the product.", model=model)
+        where = (host, "/v1/chat/completions")
+        if answered is None:
+            calls.append(call(where, request, None, at=at, status=None, latency_ms=latency, project=project,
+                              error="upstream timeout: read timed out", trace_id=trace_id))
+        else:
+            answer = chat_response("A fine product.", usage=usage, model=answered)
+            calls.append(call(where, request, answer, at=at, latency_ms=latency, ttft_ms=ttft, project=project,
+                              trace_id=trace_id))  # fmt: skip
+    return calls
 
 
 @pytest.fixture(autouse=True)
@@ -60,11 +76,9 @@ def no_user_overrides():
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     conn = open_db(tmp_path / "traces.db")
-    with conn:
-        conn.executemany(
-            f"INSERT INTO traces ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", SEED
-        )
-        conn.execute("INSERT INTO tasks (id, template, trace_count) VALUES ('task-a', 'Describe {product}', 3)")
+    write(conn, _seed_calls())
+    assign_task(conn, {"id": "task-a", "template": "Describe {product}"},
+                [(trace_id, {"product": "the product"}) for trace_id, *_, task in SEED if task])  # fmt: skip
     conn.close()
     return tmp_path
 
@@ -90,7 +104,7 @@ def test_stats_last_24h_totals_and_percentiles(home):
     report = stats_json(home, "--since", "24h")
     total = report["total"]
     assert total["calls"] == 5  # the 3-day-old call is outside the window
-    assert total["errors"] == 1  # the 429
+    assert total["errors"] == 1  # the call that timed out
     assert total["spend_usd"] == pytest.approx(0.0075 + 0.006 + 0.002)
     assert total["unpriced_calls"] == 1  # private-llama reported usage but has no price
     assert total["input_tokens"] == 1000 + 2000 + 400 + 3000
@@ -98,7 +112,7 @@ def test_stats_last_24h_totals_and_percentiles(home):
     # latencies 100, 200, 300, 400, 1000: p50 at rank 3 = 300, p95 at rank 5 = 1000.
     assert total["latency_p50_ms"] == 300
     assert total["latency_p95_ms"] == pytest.approx(1000)
-    # ttft 40, 60, 80, 100 (the 429 has none): p50 at rank 2 = 60, p95 at rank 4 = 100.
+    # ttft 40, 60, 80, 100 (the timed-out call has none): p50 at rank 2 = 60, p95 at rank 4 = 100.
     assert total["ttft_p50_ms"] == pytest.approx(60)
     assert total["ttft_p95_ms"] == pytest.approx(100)
 
@@ -198,7 +212,9 @@ def test_reprice_since_leaves_older_history_alone(home):
     (home / "prices.toml").write_text('[[model]]\nmatch = "gpt-4o*"\ninput = 1\noutput = 1\n')
     pricing.configure(home / "prices.toml")
     changed = reprice(home / "traces.db", since="24h")
-    assert changed == 5  # every recent call gets new cost or at least a recorded price source
+    # the three recent gpt-4o calls get the override's cost, the timed-out one its matched override; the
+    # llama call keeps the price source it was recorded with
+    assert changed == 4
     assert stored(home, "01")[0] == pytest.approx((1000 + 500) * 1 / M)
     assert stored(home, "06")[0] == pytest.approx(0.35)  # 3 days old: untouched
     assert reprice(home / "traces.db", since="24h") == 0  # nothing left to change

@@ -8,7 +8,7 @@ import signal
 import sqlite3
 import time
 
-from test_grouping_store import fill, insert
+from support.prompts import fill, insert, insert_all, recorded
 
 from r4u_proxy.grouping.process import GroupingProcess
 from r4u_proxy.store.migrations import open_db
@@ -47,9 +47,11 @@ def test_child_groups_bursts_survives_kill_and_stops(tmp_path):
         assert sum(batches) == 600 and max(batches) <= 200
 
         first_pid = process.pid
+        while_dead = [recorded(fill(rng, "translate")[0]) for _ in range(50)]
         os.kill(first_pid, signal.SIGKILL)
-        for _ in range(50):  # recorded while the child is dead
-            insert(db, fill(rng, "translate")[0])
+        # Recorded while the child is dead, in one quick batch: a child forked while this process is
+        # inside SQLite would inherit its lock state and wait for a lock nobody holds.
+        insert_all(db, while_dead)
         deadline = time.monotonic() + 30
         while not (process.alive and process.pid != first_pid) and time.monotonic() < deadline:
             time.sleep(0.1)

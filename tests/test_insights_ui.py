@@ -1,12 +1,12 @@
-"""/-/r4u/insights through Datasette's test client, on the hand-computed database of test_insights."""
+"""/-/r4u/insights through Datasette's test client, on the hand-computed database of support/insights_seed.py."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+from support.insights_seed import seed
 from support.ui import get, text_of
-from test_insights import seed
 
 
 @pytest.fixture(scope="module")

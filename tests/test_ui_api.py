@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 from datasette.app import Datasette
-from test_ui_sample import TASK_SUMMARY, TASK_TRANSLATE, make_sample_db
+from support.sample import TASK_SUMMARY, TASK_TRANSLATE, make_sample_db
 
 from r4u_proxy.datasette_plugins.named_queries import NAMED_QUERIES
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import sqlite_utils
@@ -38,7 +39,7 @@ def gemini_generate(model: str, stream: bool = False) -> tuple[str, str]:
     return "generativelanguage.googleapis.com", f"/v1beta/models/{model}:{action}"
 
 
-API_KEY = "sk-test-0123456789abcdef3f9a"  # fingerprinted to "sk-test-…3f9a #…" before storage
+API_KEY = "sk-0123456789abcdef3f9a"  # fingerprinted to "sk-…3f9a #dcf64dc0" before storage
 JSON = "application/json"
 EVENT_STREAM = "text/event-stream"
 
@@ -86,7 +87,7 @@ def chat_response(
 def call(
     where: tuple[str, str],
     request: dict[str, Any] | bytes | None,
-    response: dict[str, Any] | bytes | None,
+    response: dict[str, Any] | bytes | list[bytes] | None,
     *,
     at: float,
     status: int = 200,
@@ -99,20 +100,22 @@ def call(
     error: str | None = None,
     query: str = "",
     request_headers: Sequence[tuple[str, str]] = (),
+    trace_id: str | None = None,
 ) -> Exchange:
     """One call as the recorder hands it over. `at`: when the request started (time.time()).
 
     A dict response is sent as one JSON body whose first byte arrives at `ttft_ms`; bytes are an
-    event stream (unless `content_type` says otherwise) cut into events as received, the first at
-    `ttft_ms` and the last at `latency_ms` unless `chunk_ms` gives each one's arrival. `status`
-    None with `error`: no response arrived (a transport error).
+    event stream (unless `content_type` says otherwise) cut into events as received, and a list of
+    bytes arrives as exactly those chunks; the first at `ttft_ms`, the last at `latency_ms`, unless
+    `chunk_ms` gives each one's arrival. `status` None with `error`: no response arrived. `trace_id`
+    replaces the ULID the recorder would give the call.
     """
     host, path = where
     body = json.dumps(request).encode() if isinstance(request, dict) else (request or b"")
     headers = [("content-type", JSON), ("authorization", f"Bearer {API_KEY}"), *request_headers]
     t_sent = at + 0.001
     exchange: Exchange = {
-        "id": ulid(at), "route": route(host, path), "project": project, "tags": tags, "client": "127.0.0.1:50000",
+        "id": trace_id or ulid(at), "route": route(host, path), "project": project, "tags": tags, "client": "127.0.0.1:50000",
         "method": "POST", "scheme": "https", "host": host, "port": 443, "path": path, "query": query,
         "request_headers": headers, "request_body": body, "t_request_start": at, "t_sent": t_sent,
         "status_code": None, "response_headers": [], "t_first_byte": None, "chunks": [], "response_bytes": 0,
@@ -124,8 +127,12 @@ def call(
         data, kind = json.dumps(response).encode(), content_type or JSON
         pieces, times = [data], [latency_ms]
     else:
-        data, kind = response, content_type or EVENT_STREAM
-        pieces = split_events(data) if kind == EVENT_STREAM else [data]
+        data = b"".join(response) if isinstance(response, list) else response
+        kind = content_type or EVENT_STREAM
+        if isinstance(response, list):
+            pieces = response
+        else:
+            pieces = split_events(data) if kind == EVENT_STREAM else [data]
         times = list(chunk_ms) if chunk_ms is not None else _spread(len(pieces), ttft_ms, latency_ms)
         if len(times) != len(pieces):
             raise ValueError(f"{len(pieces)} chunks but {len(times)} arrival times")
@@ -145,17 +152,23 @@ def _spread(n: int, first_ms: float, last_ms: float) -> list[float]:
     return [first_ms + (last_ms - first_ms) * i / (n - 1) for i in range(n)]
 
 
-def build(exchanges: Iterable[Exchange]) -> list[dict[str, Any]]:
-    """The rows the writer would store for these exchanges (priced without the user's prices.toml)."""
-    pricing.configure(None)
+def build(exchanges: Iterable[Exchange], prices_file: Path | None = None) -> list[dict[str, Any]]:
+    """The rows the writer would store for these exchanges, priced by genai-prices and `prices_file`
+    (a prices.toml of overrides; never the user's own)."""
+    pricing.configure(prices_file)
     return [build_row(exchange) for exchange in exchanges]
 
 
-def write(conn: sqlite3.Connection, exchanges: Iterable[Exchange]) -> list[dict[str, Any]]:
+def write(
+    conn: sqlite3.Connection, exchanges: Iterable[Exchange], prices_file: Path | None = None
+) -> list[dict[str, Any]]:
     """Build and insert the rows as the writer does (one batch through sqlite-utils); returns them."""
-    rows = build(exchanges)
+    rows = build(exchanges, prices_file)
     columns = trace_columns(conn)
     with conn:
+        # The write lock first: the FTS trigger reads its config before writing, and a deferred
+        # transaction whose snapshot went stale meanwhile fails at once instead of waiting.
+        conn.execute("BEGIN IMMEDIATE")
         sqlite_utils.Database(conn).table("traces").insert_all(
             [{column: row.get(column) for column in columns} for row in rows], ignore=True
         )

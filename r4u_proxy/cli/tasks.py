@@ -11,16 +11,13 @@ import click
 from r4u_proxy.cli import main
 from r4u_proxy.cli.options import db_options, existing_db
 from r4u_proxy.reports.metrics import duration, money, percent
+from r4u_proxy.store.migrations import open_db
 
 
 def _connect(db: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
     conn.row_factory = sqlite3.Row
     return conn
-
-
-def _has_stats(conn: sqlite3.Connection) -> bool:
-    return "p50_latency_ms" in {r[1] for r in conn.execute("PRAGMA table_info(tasks)")}
 
 
 def _one_line(template: str, width: int) -> str:
@@ -48,10 +45,9 @@ def tasks(
         done = group_pending(path)
         if not as_json:
             click.echo(f"grouped {done} new traces", err=True)
+    open_db(path).close()  # a file from an older release gets the tasks' stats columns first
     conn = _connect(path)
     try:
-        if not _has_stats(conn):
-            raise click.ClickException("no tasks yet: the grouping process has not run on this database")
         if task_id:
             _show_task(conn, task_id, examples, as_json)
         else:

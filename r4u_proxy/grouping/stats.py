@@ -61,8 +61,8 @@ def refresh_task_stats(conn: sqlite3.Connection, task_ids: Iterable[str]) -> Non
 class TaskStatsRefresher:
     """Keeps the tasks' stats columns exact without re-reading a big task on every grouping batch.
 
-    A refresh reads all of a task's traces, so its cost grows with the task (~3 ms per 1,000 traces
-    here): done for every batch, batches over a 25k-trace task took 120 ms instead of ~20. A task is
+    A refresh reads all of a task's traces, so its cost grows with the task: done for every batch,
+    grouping slowed down as a big task grew (docs/grouping.md has the figures). A task is
     refreshed at once while that is cheap; once a refresh took longer than CHEAP_S, the task waits
     until SPACING times that long has passed since, so one big task costs grouping at most about
     1/SPACING of its time and its numbers are at most seconds old. `refresh(..., force=True)`

@@ -2,7 +2,7 @@
 
 r4u keeps no price table of its own: prices come from genai-prices (pydantic's maintained data,
 bundled in the package, so it works offline), or from the user's `R4U_HOME/prices.toml` for
-private deployments (see pricing_overrides.py). A call whose model has no known price costs
+private deployments (see pricing/overrides.py). A call whose model has no known price costs
 None (stored as NULL and listed as unpriced), never $0.
 
 Token accounting follows r4u's normalised columns (docs/architecture.md), which happen to be

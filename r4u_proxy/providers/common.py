@@ -240,10 +240,3 @@ def error_message(body: Any) -> str | None:
         return body["message"]
     return None
 
-
-def parse_json_or_note(text: str) -> tuple[Any, str | None]:
-    """Parse JSON text; on failure keep the text and say why (for cut-off tool arguments)."""
-    try:
-        return json.loads(text), None
-    except ValueError as exc:
-        return text, f"invalid JSON ({exc.msg} at char {exc.pos})"

@@ -47,8 +47,8 @@ def port_in_use(host: str, port: int) -> bool:
 
 # Datasette settings r4u runs with (tests and the bench use the same).
 DATASETTE_SETTINGS: dict[str, object] = {
-    # Facet suggestions try a query per column (traces has ~50) on every table page:
-    # ~5 s per page at 100k traces. Explicit facets (?_facet=provider) still work.
+    # Facet suggestions try a query per column (traces has ~50) on every table page, which
+    # made table pages take seconds on a large file (docs/ui.md). ?_facet=provider still works.
     "suggest_facets": False,
     # Named queries aggregate whole tables; give SQL a little more room than 1 s.
     "sql_time_limit_ms": 3000,

@@ -62,8 +62,8 @@ END""",
 ]
 
 
-# Hourly rollup for the dashboard's long windows: grouping 100k index entries costs
-# ~200 ms in SQLite's sorter, reading a few thousand pre-summed rows costs ~10 ms.
+# Hourly rollup for the dashboard's long windows: grouping every index entry of a month goes
+# through SQLite's sorter, a few thousand pre-summed rows do not (docs/ui.md, "Speed").
 # Triggers keep it exact through inserts, updates (repricing, late fields) and deletes.
 # Key columns hold '' for NULL because NULLs never conflict in a primary key.
 ROLLUP_KEY = "hour, provider, model, project"

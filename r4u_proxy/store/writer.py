@@ -4,9 +4,9 @@ The proxy's event loop only ever calls `submit()`, which never blocks: when the 
 queue is full the trace is dropped and counted. The writer process turns exchanges into
 rows (parsing, reassembly, pricing) and inserts them in batches through sqlite-utils.
 
-Why a process and not a thread: a writer thread shares the proxy's GIL, and the event loop
-then waited for it after every socket call (profiled: +1.4 ms of proxy CPU per request and
-0.57x bare mitmproxy's throughput). Handing the exchange over costs one pickle.
+Why a process and not a thread: a thread shares the proxy's GIL, and the event loop then waited
+for it after every socket call (the profile is in docs/benchmarks.md). Handing the exchange over
+costs one pickle.
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ class _Loop:
 
     def _next_batch(self) -> tuple[list[Exchange], bool]:
         """Up to batch_size exchanges, waiting at most BATCH_WINDOW_S after the first for more: one
-        transaction per trace cost 4x the CPU of batches (profiled: 0.29 vs 0.07 ms per row)."""
+        transaction per trace costs several times the CPU of a batch (docs/benchmarks.md)."""
         try:
             first = self.work.get(timeout=1.0)
             while self._take(first):

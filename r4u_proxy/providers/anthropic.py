@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from r4u_proxy.providers import transcript
-from r4u_proxy.providers.base import Message, Part
+from r4u_proxy.providers.base import Message, Part, StreamBase
 from r4u_proxy.providers.common import (
     accumulate,
     anthropic_usage,
@@ -51,17 +51,14 @@ def prompt_parts(body: dict) -> dict:
     return {"system": flatten_text(body.get("system")) or None, "turns": turns, "tools": tools}
 
 
-class Stream:
+class Stream(StreamBase):
     def __init__(self) -> None:
+        super().__init__()
         self.message: dict = {}
         self.blocks: dict[int, dict] = {}
         self.json_fragments: dict[int, list[str]] = {}
-        self.error: str | None = None
-        self.notes: list[str] = []
 
-    def add(self, event: str | None, data: Any) -> bool:
-        if not isinstance(data, dict):
-            return False
+    def add_object(self, event: str | None, data: dict) -> bool:
         kind = data.get("type") or event
         if kind == "error":
             self.error = error_message(data) or self.error

@@ -86,6 +86,24 @@ class Stream(Protocol):
     def body(self) -> Any: ...
 
 
+class StreamBase:
+    """What every family's Stream shares: the `error` and `notes` it reports, and ignoring events that
+    are not JSON objects. A subclass reads one object at a time in `add_object`."""
+
+    def __init__(self) -> None:
+        self.error: str | None = None
+        self.notes: list[str] = []
+
+    def add(self, event: str | None, data: Any) -> bool:
+        return self.add_object(event, data) if isinstance(data, dict) else False
+
+    def add_object(self, event: str | None, data: dict) -> bool:
+        raise NotImplementedError
+
+    def body(self) -> Any:
+        raise NotImplementedError
+
+
 class Family(Protocol):
     """The module-level names of a family module. All functions take parsed JSON and never raise on
     an unexpected shape (they return what they found)."""

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from r4u_proxy.providers import transcript
-from r4u_proxy.providers.base import Message, Part
+from r4u_proxy.providers.base import Message, Part, StreamBase
 from r4u_proxy.providers.common import (
     error_message,
     flatten_text,
@@ -77,16 +77,13 @@ def _part_has_content(part: Any) -> bool:
     return any(v not in (None, "", {}, []) for k, v in part.items() if k != "thoughtSignature")
 
 
-class Stream:
+class Stream(StreamBase):
     def __init__(self) -> None:
+        super().__init__()
         self.snapshot: dict = {}
         self.candidates: dict[int, dict] = {}
-        self.error: str | None = None
-        self.notes: list[str] = []
 
-    def add(self, event: str | None, data: Any) -> bool:
-        if not isinstance(data, dict):
-            return False
+    def add_object(self, event: str | None, data: dict) -> bool:
         if "error" in data:
             self.error = error_message(data) or self.error
             return False

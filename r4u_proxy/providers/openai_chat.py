@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from r4u_proxy.providers import transcript
-from r4u_proxy.providers.base import Message
+from r4u_proxy.providers.base import Message, StreamBase
 from r4u_proxy.providers.common import (
     accumulate,
     error_message,
@@ -115,18 +115,15 @@ def _as_parts(content: Any) -> list[dict]:
     return [p if isinstance(p, dict) else {"type": "text", "text": str(p)} for p in content]
 
 
-class Stream:
+class Stream(StreamBase):
     """Accumulates chunks; `add` says whether the chunk carried the first generated content."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.snapshot: dict = {}
         self.choices: dict[int, dict] = {}
-        self.error: str | None = None
-        self.notes: list[str] = []
 
-    def add(self, event: str | None, data: Any) -> bool:
-        if not isinstance(data, dict):
-            return False
+    def add_object(self, event: str | None, data: dict) -> bool:
         if data.get("error"):  # OpenRouter puts it in a chunk, Groq in an `event: error`
             self.error = error_message(data) or self.error
         if event == "error":

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from r4u_proxy.providers import transcript
-from r4u_proxy.providers.base import Message
+from r4u_proxy.providers.base import Message, StreamBase
 from r4u_proxy.providers.common import (
     accumulate,
     error_message,
@@ -30,16 +30,13 @@ def prompt_parts(body: dict) -> dict:
     return {"system": None, "turns": turns, "tools": []}
 
 
-class Stream:
+class Stream(StreamBase):
     def __init__(self) -> None:
+        super().__init__()
         self.body_so_far: dict = {}
         self.choices: dict[int, dict] = {}
-        self.error: str | None = None
-        self.notes: list[str] = []
 
-    def add(self, event: str | None, data: Any) -> bool:
-        if not isinstance(data, dict):
-            return False
+    def add_object(self, event: str | None, data: dict) -> bool:
         if data.get("error"):
             self.error = error_message(data) or self.error
         produced = False

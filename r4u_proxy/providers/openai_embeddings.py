@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from r4u_proxy.providers import transcript
-from r4u_proxy.providers.base import Message
+from r4u_proxy.providers.base import Message, StreamBase
 from r4u_proxy.providers.common import openai_usage, request_fields, tier_field
 
 FAMILY = "openai_embeddings"
@@ -22,17 +22,15 @@ def prompt_parts(body: dict) -> dict:
     return {"system": None, "turns": turns, "tools": []}
 
 
-class Stream:
+class Stream(StreamBase):
     """Embeddings do not stream; this exists so every family has the same shape."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.last: dict = {}
-        self.error: str | None = None
-        self.notes: list[str] = []
 
-    def add(self, event: str | None, data: Any) -> bool:
-        if isinstance(data, dict):
-            self.last = data
+    def add_object(self, event: str | None, data: dict) -> bool:
+        self.last = data
         return False
 
     def body(self) -> dict:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from r4u_proxy.providers import transcript
-from r4u_proxy.providers.base import Message
+from r4u_proxy.providers.base import Message, StreamBase
 from r4u_proxy.providers.common import (
     error_message,
     flatten_text,
@@ -87,17 +87,14 @@ def _slot(items: list, index: Any) -> int:
     return index
 
 
-class Stream:
+class Stream(StreamBase):
     def __init__(self) -> None:
+        super().__init__()
         self.snapshot: dict = {}
         self.final: dict | None = None
         self.items: list = []
-        self.error: str | None = None
-        self.notes: list[str] = []
 
-    def add(self, event: str | None, data: Any) -> bool:
-        if not isinstance(data, dict):
-            return False
+    def add_object(self, event: str | None, data: dict) -> bool:
         kind = data.get("type") or event or ""
         if kind == "error" or event == "error":
             detail = data.get("error") or {"code": data.get("code"), "message": data.get("message")}

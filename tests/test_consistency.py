@@ -11,19 +11,8 @@ import json
 import time
 
 import pytest
+import support.rows as record
 from click.testing import CliRunner
-from support.rows import (
-    ANTHROPIC_MESSAGES,
-    OPENAI_CHAT,
-    OPENAI_RESPONSES,
-    assign_task,
-    call,
-    chat_request,
-    chat_response,
-    gemini_generate,
-    recording,
-    write,
-)
 from support.ui import get, text_of
 
 from r4u_proxy.cli import main
@@ -52,40 +41,45 @@ def dataset(tmp_path_factory):
     task_calls = []
     for i, (language, (latency, ttft)) in enumerate(zip(LANGUAGES, TASK_TIMES, strict=True)):
         prompt = TEMPLATE.format(language=language, text="The meeting moved to Thursday.")
-        request = chat_request(prompt, model="gpt-4o")
+        request = record.chat_request(prompt, model="gpt-4o")
         at = now - 3600 * (10 - i)
         if i == 8:  # rate limited
             body = {"error": {"message": "Rate limit reached for gpt-4o", "type": "requests", "code": "rate_limit"}}
-            exchange = call(OPENAI_CHAT, request, body, at=at, status=429, latency_ms=latency, ttft_ms=ttft)
+            exchange = record.call(
+                record.OPENAI_CHAT, request, body, at=at, status=429, latency_ms=latency, ttft_ms=ttft
+            )
         elif i == 9:  # a stream that reported no usage: unpriced
-            stream = _without_usage(recording("openai_chat/gpt4o_text_plain.sse"))
-            exchange = call(OPENAI_CHAT, {**request, "stream": True}, stream, at=at, latency_ms=latency, ttft_ms=ttft)
+            stream = _without_usage(record.recording("openai_chat/gpt4o_text_plain.sse"))
+            exchange = record.call(
+                record.OPENAI_CHAT, {**request, "stream": True}, stream, at=at, latency_ms=latency, ttft_ms=ttft
+            )
         else:
-            answer = chat_response(f"[{language}]", usage=(400 + 10 * i, 100 + 5 * i), model="gpt-4o-2024-08-06")
-            exchange = call(OPENAI_CHAT, request, answer, at=at, latency_ms=latency, ttft_ms=ttft)
+            usage = (400 + 10 * i, 100 + 5 * i)
+            answer = record.chat_response(f"[{language}]", usage=usage, model="gpt-4o-2024-08-06")
+            exchange = record.call(record.OPENAI_CHAT, request, answer, at=at, latency_ms=latency, ttft_ms=ttft)
         task_calls.append((exchange, {"language": language, "text": "The meeting moved to Thursday."}))
     others = [
-        call(ANTHROPIC_MESSAGES, {"model": "claude-sonnet-4", "max_tokens": 512, "stream": True,
+        record.call(record.ANTHROPIC_MESSAGES, {"model": "claude-sonnet-4", "max_tokens": 512, "stream": True,
                                   "messages": [{"role": "user", "content": "Think, then answer."}]},
-             recording("anthropic_messages/sonnet4_thinking_signature.sse"), at=now - 1800, latency_ms=4200,
+             record.recording("anthropic_messages/sonnet4_thinking_signature.sse"), at=now - 1800, latency_ms=4200,
              ttft_ms=900),
-        call(gemini_generate("gemini-2.0-flash", stream=True),
+        record.call(record.gemini_generate("gemini-2.0-flash", stream=True),
              {"contents": [{"role": "user", "parts": [{"text": "Capital of Wyoming?"}]}]},
-             recording("gemini/googleai_basic_reply_short.sse"), at=now - 1700, latency_ms=640, ttft_ms=300,
+             record.recording("gemini/googleai_basic_reply_short.sse"), at=now - 1700, latency_ms=640, ttft_ms=300,
              query="alt=sse"),
-        call(OPENAI_RESPONSES, {"model": "gpt-4o", "input": "Say hi", "stream": True},
-             recording("openai_responses/gpt4o_text.sse"), at=now - 1600, latency_ms=300, ttft_ms=100),
+        record.call(record.OPENAI_RESPONSES, {"model": "gpt-4o", "input": "Say hi", "stream": True},
+             record.recording("openai_responses/gpt4o_text.sse"), at=now - 1600, latency_ms=300, ttft_ms=100),
         # A private model the price data does not know: unpriced.
-        call(("api.inference.crusoecloud.com", "/v1/chat/completions"),
-             chat_request("Count to ten", model="meta-llama/Llama-3.3-70B-Instruct", stream=True),
-             recording("other/crusoe_vllm_llama33_70b.sse"), at=now - 1500, latency_ms=2000, ttft_ms=250),
+        record.call(("api.inference.crusoecloud.com", "/v1/chat/completions"),
+             record.chat_request("Count to ten", model="meta-llama/Llama-3.3-70B-Instruct", stream=True),
+             record.recording("other/crusoe_vllm_llama33_70b.sse"), at=now - 1500, latency_ms=2000, ttft_ms=250),
         # No response at all: an error, neither priced nor unpriced.
-        call(OPENAI_CHAT, chat_request("hello"), None, at=now - 1400, status=None, latency_ms=30,
+        record.call(record.OPENAI_CHAT, record.chat_request("hello"), None, at=now - 1400, status=None, latency_ms=30,
              error="upstream connect failed: [Errno 111] Connection refused"),
     ]  # fmt: skip
     conn = open_db(path)
-    rows = write(conn, [exchange for exchange, _ in task_calls] + others)
-    assign_task(
+    rows = record.write(conn, [exchange for exchange, _ in task_calls] + others)
+    record.assign_task(
         conn,
         {"id": TASK, "template": TEMPLATE, "variables": json.dumps(["language", "text"])},
         [(exchange["id"], values) for exchange, values in task_calls],

@@ -24,5 +24,3 @@ class Doctor:
                 200, DOCTOR_BODY, {"content-type": "text/plain", DOCTOR_HEADER: flow.request.pretty_host}
             )
 
-
-addons = [Doctor()]

@@ -81,5 +81,3 @@ class Routing:
     def server_disconnected(self, data: server_hooks.ServerConnectionHookData) -> None:
         self.logical.pop(data.server.id, None)
 
-
-addons = [Routing()]

@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 
-from conftest import REPO
+from support.proxy import REPO
 
 TINY = [
     "--rounds", "1", "--requests", "30", "--concurrency", "4", "--concurrent-requests", "40",

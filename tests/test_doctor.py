@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import APP_PYTHON, RunningProxy
+from support.proxy import APP_PYTHON, RunningProxy
 
 from r4u_proxy.simulator.simulator import Simulator
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import simulator_args, start_proxy
 from support.export_calls import send_calls
 from support.otlp_receiver import OtlpReceiver
+from support.proxy import simulator_args, start_proxy
 
 SCHEMAS = Path(__file__).parent / "data" / "semconv"
 
@@ -147,7 +147,7 @@ print(json.dumps(statistics.median(latencies)))
 
 
 def timed_calls(proxy, marker: str, n: int) -> float:
-    from conftest import run_app
+    from support.proxy import run_app
 
     return float(run_app(TIMED.replace("MARKER", marker).replace("range(N)", f"range({n})"), proxy.env()).stdout)
 

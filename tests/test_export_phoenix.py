@@ -14,8 +14,8 @@ import time
 
 import httpx
 import pytest
-from conftest import simulator_args, start_proxy
 from support.export_calls import CALLS, send_calls
+from support.proxy import simulator_args, start_proxy
 
 PROJECT = "phoenix-e2e"
 

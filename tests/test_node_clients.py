@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import APP_PYTHON, REPO, RunningProxy
+from support.proxy import APP_PYTHON, REPO, RunningProxy
 
 NODE_DIR = REPO / "tests" / "node"
 NODE_MODULES = NODE_DIR / "node_modules"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from clients.fake_proxy import FakeProxy
-from conftest import APP_PYTHON, REPO
+from support.proxy import APP_PYTHON, REPO
 
 from r4u.environment import MANAGED_VARS
 

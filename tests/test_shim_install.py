@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from support.proxy import REPO
 
 SOURCES = ("pyproject.toml", "README.md", "r4u", "r4u_proxy", "addons", "datasette_plugins")
 

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import APP_PYTHON, REPO, RunningProxy, start_proxy
 from support.forward_proxy import ForwardProxy
+from support.proxy import APP_PYTHON, REPO, RunningProxy, start_proxy
 
 from r4u_proxy.simulator.simulator import Simulator
 

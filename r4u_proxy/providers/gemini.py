@@ -16,13 +16,15 @@ import re
 from typing import Any
 
 from r4u_proxy.messages import canonical
-from r4u_proxy.providers import genai_parts
+from r4u_proxy.providers import genai_parts, transcript
+from r4u_proxy.providers.base import Message, Part, StreamBase
 from r4u_proxy.providers.common import (
     error_message,
     flatten_text,
     gemini_usage,
     overlay,
     render_tool_call,
+    tier_field,
     with_tool_call,
 )
 
@@ -95,17 +97,14 @@ def _part_has_content(part: Any) -> bool:
     return any(v not in (None, "", {}, []) for k, v in part.items() if k != "thoughtSignature")
 
 
-class Stream:
+class Stream(StreamBase):
     def __init__(self) -> None:
+        super().__init__()
         self.snapshot: dict = {}
         self.candidates: dict[int, dict] = {}
-        self.error: str | None = None
-        self.notes: list[str] = []
         self.envelope: dict | None = None  # Code Assist: the keys around `response` (traceId, …)
 
-    def add(self, event: str | None, data: Any) -> bool:
-        if not isinstance(data, dict):
-            return False
+    def add_object(self, event: str | None, data: dict) -> bool:
         if _inner_response(data) is not data:
             self.envelope = {**(self.envelope or {}), **{k: v for k, v in data.items() if k != "response"}}
             data = data["response"]
@@ -187,11 +186,59 @@ def summary(body: Any) -> dict:
         "response_model": body.get("modelVersion"),
         "completion_text": "\n\n".join(t for t in texts if t) or None,
         "finish_reason": first.get("finishReason") or feedback.get("blockReason"),
+        **tier_field(body),
     }
     if feedback.get("blockReason"):
         result["error"] = f"prompt blocked: {feedback['blockReason']}"
     result.update(gemini_usage(body.get("usageMetadata")))
     return result
+
+
+# --- the trace page's chat ------------------------------------------------------------------------
+
+
+def _chat_parts(parts_in: Any) -> list[Part]:
+    parts: list[Part] = []
+    for p in parts_in or []:
+        if not isinstance(p, dict):
+            continue
+        if "text" in p:
+            parts.append(transcript.part("thinking" if p.get("thought") else "text", p["text"]))
+        elif "functionCall" in p:
+            call = p["functionCall"]
+            arguments = transcript.arguments(call.get("args", {}))
+            parts.append(transcript.part("tool_call", arguments, call.get("name"), call.get("id")))
+        elif "functionResponse" in p:
+            response = p["functionResponse"]
+            result = transcript.pretty_json(response.get("response"))
+            parts.append(transcript.part("tool_result", result, response.get("name")))
+        elif "inlineData" in p or "fileData" in p:
+            parts.append(transcript.image(p))
+        else:
+            parts.append(transcript.part("other", p))
+    return parts
+
+
+def request_messages(body: dict) -> list[Message]:
+    messages: list[Message] = []
+    system = body.get("systemInstruction") or body.get("system_instruction")
+    if isinstance(system, dict):
+        messages.append(transcript.message("system", _chat_parts(system.get("parts"))))
+    for content in body.get("contents") or []:
+        if isinstance(content, dict):
+            role = "assistant" if content.get("role") == "model" else (content.get("role") or "user")
+            messages.append(transcript.message(role, _chat_parts(content.get("parts"))))
+    return messages
+
+
+def response_messages(body: Any) -> list[Message]:
+    if not isinstance(body, dict) or not isinstance(body.get("candidates"), list):
+        return []
+    return [
+        transcript.message("assistant", _chat_parts((c.get("content") or {}).get("parts")))
+        for c in body["candidates"]
+        if isinstance(c, dict)
+    ]
 
 
 # --- canonical messages (r4u_proxy/messages): what a turn says, for sessions and per-message storage -------

@@ -14,13 +14,13 @@ import time
 from typing import Any
 
 from mitmproxy import exceptions
-from mitmproxy.addons import block, core, disable_h2c, next_layer, proxyserver, tlsconfig, upstream_auth
+from mitmproxy.addons import block, core, disable_h2c, next_layer, proxyserver, tlsconfig
 from mitmproxy.master import Master
 from mitmproxy.options import Options
 
 from r4u.upstream import parse_upstream
 from r4u_proxy import __version__, pricing
-from r4u_proxy.addons import capture, doctor, project, recorder, routing
+from r4u_proxy.addons import default_addons
 from r4u_proxy.config import ProxyConfig
 from r4u_proxy.ids import iso_utc
 from r4u_proxy.pricing.overrides import PricesFileError
@@ -70,10 +70,7 @@ def _make_master(config: ProxyConfig) -> Master:
     opts = Options(listen_host=config.host, listen_port=config.port, confdir=str(home.ca_dir))
     master = Master(opts)
     master.addons.add(*mitmproxy_addons())
-    master.addons.add(*routing.addons, *doctor.addons, *project.addons, *capture.addons, *recorder.addons)
-    # After `project`, which removes the app's Proxy-Authorization (its project name): this one adds the
-    # upstream proxy's credentials to what goes upstream.
-    master.addons.add(upstream_auth.UpstreamAuth())
+    master.addons.add(*default_addons())
     updates: dict[str, Any] = {
         "r4u_db": str(config.db),
         "r4u_stats_file": str(home.stats_file),

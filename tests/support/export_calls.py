@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import run_app
+from support.proxy import run_app
 
 WEATHER_TOOL = {
     "name": "get_weather",

@@ -110,11 +110,11 @@ def test_migration_adds_session_columns_to_an_existing_database(tmp_path):
     assert set(SESSION_COLUMNS) <= columns
     indexes = {r[1] for r in conn.execute("PRAGMA index_list(traces)")}
     assert "idx_traces_session_id" in indexes
-    conn.execute("PRAGMA user_version=3")  # as a traces.db from before sessions, columns already there
+    conn.execute("DELETE FROM _r4u_migrations WHERE name = 'sessions_v1'")  # a file from before sessions
     conn.commit()
     conn.close()
     conn = open_db(path)  # runs sessions_v1 again: adds only what is missing
-    assert conn.execute("PRAGMA user_version").fetchone()[0] >= 4
+    assert conn.execute("SELECT count(*) FROM _r4u_migrations WHERE name = 'sessions_v1'").fetchone() == (1,)
     assert sqlite3.connect(path).execute("select count(*) from session_index").fetchone() == (0,)
 
 

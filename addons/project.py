@@ -98,5 +98,3 @@ class Project:
     def client_disconnected(self, client) -> None:
         self.by_client.pop(client.id, None)
 
-
-addons = [Project()]

@@ -27,17 +27,16 @@ from support import agent_recordings as recordings  # noqa: E402
 
 from r4u_proxy.ingest.row import build_row  # noqa: E402
 from r4u_proxy.messages.hashing import RequestHasher  # noqa: E402
-from r4u_proxy.sessions.schema import SESSION_COLUMNS  # noqa: E402
 from r4u_proxy.sessions.tracker import SessionTracker  # noqa: E402
 from r4u_proxy.store.migrations import open_db  # noqa: E402
-from r4u_proxy.store.schema import TRACE_COLUMNS  # noqa: E402
+from r4u_proxy.store.schema import trace_columns  # noqa: E402
 
 
 def run(sessions: int, turns: int) -> dict[str, list[float]]:
     db = Path(tempfile.mkdtemp(prefix="r4u-sessions-bench-")) / "traces.db"
     conn = open_db(db)
     tracker = SessionTracker(conn)
-    columns = (*TRACE_COLUMNS, *SESSION_COLUMNS)
+    columns = trace_columns(conn)
     per_turn: dict[str, list[list[float]]] = {k: [[] for _ in range(turns)] for k in ("assign", "cold", "loads")}
     for seed in range(sessions):
         for turn, call in enumerate(recordings.long_session(turns, seed)):

@@ -10,7 +10,7 @@ and the next request carries ~4 KB of Loghub-2k log lines (bench/data/loghub2k) 
 Each call goes through the writer's real steps into a fresh traces.db:
 - **now**: `BatchWriter.write` (build_row, sessions, content storage, insert with every index, the FTS and
   rollup triggers), one call per batch as at low traffic;
-- **before**: the same calls through the previous layout: the migrations up to sessions_v1 (traces a
+- **before**: the same calls through the previous layout: the migrations before content_store_v1 (traces a
   table with whole bodies and prompt_text, FTS over both per call), rows built and inserted as the writer did.
 Disk = the file after the session with the WAL checkpointed, and while open (file + WAL). Unique content =
 the last request body (every message, the system prompt and the tools once) + every response as received.
@@ -38,18 +38,15 @@ from support import agent_recordings as recordings  # noqa: E402
 from support.agent_recordings import agent_session  # noqa: E402
 
 from r4u_proxy.ingest.row import build_row  # noqa: E402
-from r4u_proxy.sessions.schema import SESSION_COLUMNS, sessions_v1  # noqa: E402
 from r4u_proxy.sessions.tracker import SessionTracker  # noqa: E402
 from r4u_proxy.store.batch import BatchWriter  # noqa: E402
-from r4u_proxy.store.migrations import connect, open_db  # noqa: E402
-from r4u_proxy.store.schema import MIGRATIONS, TRACE_COLUMNS  # noqa: E402
+from r4u_proxy.store.migrations import MIGRATIONS, connect, migrate, open_db  # noqa: E402
+from r4u_proxy.store.schema import trace_columns  # noqa: E402
 
 
 def _old_db(path: Path) -> Any:
     conn = connect(path)
-    for migration in MIGRATIONS[: MIGRATIONS.index(sessions_v1) + 1]:
-        with conn:
-            migration(conn)
+    migrate(conn, MIGRATIONS.before("content_store_v1"))
     return conn
 
 
@@ -64,7 +61,7 @@ def run(turns: int, layout: str, seed: int) -> dict[str, Any]:
     writer = BatchWriter(conn) if layout == "now" else None
     tracker = SessionTracker(conn) if layout == "before" else None
     table = sqlite_utils.Database(conn).table("traces") if layout == "before" else None
-    columns = (*TRACE_COLUMNS, *SESSION_COLUMNS)
+    columns = trace_columns(conn) if layout == "before" else ()
     cpu = []
     # A writer that has been running: another session's first call has paid the one-time costs (price
     # tables, compiling the insert and its triggers), so turn 1 is what starting a new session costs.

@@ -10,10 +10,11 @@ from typing import Any
 
 from markupsafe import Markup
 
+from r4u_proxy.reports.metrics import duration as ms
+from r4u_proxy.reports.metrics import money as usd
 from r4u_proxy.sessions.context import PARTS
 
 from .charts import _fmt_number
-from .formatting import ms, usd
 
 WIDTH = 720
 ROW_H = 14

@@ -22,13 +22,12 @@ from datasette_plugins.search_page import search_data
 from r4u_proxy.cli import main
 from r4u_proxy.ids import iso_utc
 from r4u_proxy.ingest.row import build_row
-from r4u_proxy.sessions.schema import SESSION_COLUMNS, sessions_v1
 from r4u_proxy.sessions.tracker import SessionTracker
 from r4u_proxy.store.batch import BatchWriter
 from r4u_proxy.store.content import convert
 from r4u_proxy.store.content.convert import Converter
-from r4u_proxy.store.migrations import connect, open_db
-from r4u_proxy.store.schema import MIGRATIONS, TRACE_COLUMNS
+from r4u_proxy.store.migrations import MIGRATIONS, connect, migrate, open_db
+from r4u_proxy.store.schema import trace_columns
 
 PHRASE = "quarterly reconciliation of the zebra ledger"
 AGENTS = ("claude_code_20_turns", "openai_agents_20_turns", "pydantic_ai_20_turns", "langchain_20_turns",
@@ -79,11 +78,9 @@ def test_a_phrase_first_sent_in_turn_3_of_50_finds_that_turn_and_its_session(tmp
 def _old_layout(db: Path, calls: list[dict]) -> list[dict]:
     """A traces.db as the release before content storage wrote it: its migrations, its writer's steps."""
     conn = connect(db)
-    for migration in MIGRATIONS[: MIGRATIONS.index(sessions_v1) + 1]:
-        with conn:
-            migration(conn)
+    migrate(conn, MIGRATIONS.before("content_store_v1"))
     tracker = SessionTracker(conn)
-    columns = (*TRACE_COLUMNS, *SESSION_COLUMNS)
+    columns = trace_columns(conn)
     rows = []
     for i, call in enumerate(calls):
         ex = exchange(call, 1_800_000_000.0 + 10 * i)

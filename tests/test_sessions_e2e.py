@@ -12,8 +12,8 @@ import ssl
 
 import httpx
 import pytest
-from conftest import run_app, simulator_args, start_proxy
 from support import agent_recordings as recordings
+from support.proxy import run_app, simulator_args, start_proxy
 
 from r4u_proxy.simulator import Simulator
 

@@ -14,11 +14,10 @@ from r4u_proxy.ingest.client_name import client_name
 from r4u_proxy.messages.hashing import RequestHasher, message_hash
 from r4u_proxy.providers import anthropic, openai_chat, openai_responses
 from r4u_proxy.sessions.context import apportion, context_limit, split
-from r4u_proxy.sessions.schema import SESSION_COLUMNS, sessions_v1
+from r4u_proxy.sessions.schema import SESSION_COLUMNS
 from r4u_proxy.simulator import Simulator
 from r4u_proxy.simulator.tool_plan import arguments_for, next_call, parse_plan
-from r4u_proxy.store.migrations import connect, open_db
-from r4u_proxy.store.schema import MIGRATIONS
+from r4u_proxy.store.migrations import MIGRATIONS, connect, migrate, open_db
 
 
 @pytest.mark.parametrize(
@@ -107,18 +106,16 @@ def test_simulator_tool_call_streams_parse_as_tool_calls():
 def test_migration_adds_session_columns_to_an_existing_database(tmp_path):
     path = tmp_path / "traces.db"
     conn = connect(path)
-    for migration in MIGRATIONS[: MIGRATIONS.index(sessions_v1) + 1]:  # a file as sessions_v1 left it
-        with conn:
-            migration(conn)
+    migrate(conn, MIGRATIONS.until("sessions_v1"))  # a file as sessions_v1 left it
     columns = {r[1] for r in conn.execute("PRAGMA table_info(traces)")}
     assert set(SESSION_COLUMNS) <= columns
     indexes = {r[1] for r in conn.execute("PRAGMA index_list(traces)")}
     assert "idx_traces_session_id" in indexes
-    conn.execute(f"PRAGMA user_version={MIGRATIONS.index(sessions_v1)}")  # from before sessions, columns there
+    conn.execute("DELETE FROM _r4u_migrations WHERE name = 'sessions_v1'")  # a file from before sessions
     conn.commit()
     conn.close()
     conn = open_db(path)  # runs sessions_v1 again: adds only what is missing
-    assert conn.execute("PRAGMA user_version").fetchone()[0] >= 4
+    assert conn.execute("SELECT count(*) FROM _r4u_migrations WHERE name = 'sessions_v1'").fetchone() == (1,)
     assert sqlite3.connect(path).execute("select count(*) from session_index").fetchone() == (0,)
 
 

@@ -11,9 +11,9 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
+from r4u_proxy.reports.metrics import ERROR_SQL, UNPRICED_SQL
 from r4u_proxy.reports.timewindow import since_cutoff
 from r4u_proxy.sessions.context import PARTS
-from r4u_proxy.store.ui_indexes import ERROR_CONDITION
 
 MODEL = "coalesce(response_model, request_model)"
 SUMMARY = f"""
@@ -21,8 +21,8 @@ SUMMARY = f"""
   min(project) as project, group_concat(distinct client_name) as clients, count(*) as turns,
   round((julianday(max(coalesce(ended_at, started_at))) - julianday(min(started_at))) * 86400, 3) as duration_s,
   sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens,
-  round(sum(cost_usd), 6) as cost_usd, sum(cost_usd is null) as unpriced_calls,
-  sum({ERROR_CONDITION}) as errors, group_concat(distinct {MODEL}) as models,
+  round(sum(cost_usd), 6) as cost_usd, sum({UNPRICED_SQL}) as unpriced_calls,
+  sum({ERROR_SQL}) as errors, group_concat(distinct {MODEL}) as models,
   max(parent_session_id) as parent_session_id, max(input_tokens) as peak_input_tokens,
   max(context_limit) as context_limit
 """

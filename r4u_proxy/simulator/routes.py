@@ -21,6 +21,7 @@ from r4u_proxy.simulator.reply import SSE_TYPE, Reply
 from r4u_proxy.simulator.tool_plan import next_call
 
 _GEMINI_PATH = re.compile(r"^/(?:v1beta|v1|v1alpha)/models/(?P<model>[^/:]+):(?P<method>[A-Za-z]+)$")
+_CODE_ASSIST_PATH = re.compile(r"^/v1internal:(?P<method>[A-Za-z]+)$")
 _TWO_MB = 2 * 1024 * 1024
 
 
@@ -28,7 +29,7 @@ def error_family(path: str) -> str:
     """Whose error shape to copy: the provider the path belongs to."""
     if path.endswith("/messages") and "/chat/" not in path:
         return "anthropic"
-    if path.startswith(("/v1beta/", "/v1alpha/")) or _GEMINI_PATH.match(path):
+    if path.startswith(("/v1beta/", "/v1alpha/", "/v1internal:")) or _GEMINI_PATH.match(path):
         return "gemini"
     return "openai"
 
@@ -159,6 +160,12 @@ def _endpoint_reply(
         return openai_api.embeddings(request)
     if path.endswith("/messages"):
         return anthropic_api.messages(request, wants_stream(asked_stream), controls.events, call)
+    code_assist = _CODE_ASSIST_PATH.match(path)
+    if code_assist:
+        method_name = code_assist["method"]
+        streaming = wants_stream(method_name == "streamGenerateContent")
+        sse = parse_qs(query).get("alt") == ["sse"]
+        return gemini_api.code_assist(method_name, request, streaming, sse, controls.events)
     gemini = _GEMINI_PATH.match(path)
     if gemini and gemini["method"] in ("generateContent", "streamGenerateContent"):
         streaming = wants_stream(gemini["method"] == "streamGenerateContent")

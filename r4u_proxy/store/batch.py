@@ -13,14 +13,11 @@ from typing import Any
 
 from r4u_proxy.guard import COUNTERS, log
 from r4u_proxy.ingest.row import build_row, request_text
-from r4u_proxy.sessions.schema import SESSION_COLUMNS
 from r4u_proxy.sessions.tracker import SessionTracker
 from r4u_proxy.store.content.convert import Converter
 from r4u_proxy.store.content.schema import LEGACY_COLUMNS, TRACE_TABLE
 from r4u_proxy.store.content.store import ContentStore
-from r4u_proxy.store.schema import TRACE_COLUMNS
-
-ROW_COLUMNS = (*TRACE_COLUMNS, *SESSION_COLUMNS)  # what build_row and the session tracker fill
+from r4u_proxy.store.schema import trace_columns
 
 
 class BatchWriter:
@@ -29,6 +26,7 @@ class BatchWriter:
         self.sessions = SessionTracker(conn)
         self.contents = ContentStore(conn, hashers=[self.sessions.hasher])
         self.converter = Converter(conn, self.contents)
+        self.row_columns = trace_columns(conn)  # after the migrations: every column a row can fill
         legacy = set(LEGACY_COLUMNS.values())
         self.columns = [r[1] for r in conn.execute(f"PRAGMA table_info({TRACE_TABLE})") if r[1] not in legacy]
         names = ", ".join(f"[{c}]" for c in self.columns)
@@ -44,7 +42,7 @@ class BatchWriter:
                 family = getattr(exchange.get("route"), "family", None)
                 hashed = self.sessions.hash_request(exchange["id"], family, text)  # incremental, see hashing.py
                 row = build_row(exchange, text, hashed)
-                rows.append({column: row.get(column) for column in ROW_COLUMNS})
+                rows.append({column: row.get(column) for column in self.row_columns})
                 kept.append(exchange)
             except Exception:
                 COUNTERS.add("analysis_errors")
@@ -56,7 +54,13 @@ class BatchWriter:
     def idle(self) -> None:
         self.converter.run_batch()
 
-    def _insert(self, rows: list[dict[str, Any]], exchanges: list[dict[str, Any]]) -> int:
+    def insert_built(self, rows: list[dict[str, Any]]) -> int:
+        """Rows built elsewhere (tests, benches: their own prices or bulk data) stored as the writer
+        stores them (content storage, one transaction), without session inference."""
+        self.sessions.hashed = {}
+        return self._insert(rows, None)
+
+    def _insert(self, rows: list[dict[str, Any]], exchanges: list[dict[str, Any]] | None) -> int:
         """Sessions, contents and rows in one transaction: nothing on disk refers to what is not."""
         hashed = self.sessions.hashed
         for attempt in range(3):
@@ -65,12 +69,13 @@ class BatchWriter:
                     self.conn.commit()
                 self.conn.execute("BEGIN IMMEDIATE")
                 # In order: a call's session can depend on the one before. Again on a retry (rolled back).
-                self.sessions.assign(rows, exchanges, commit=False)
+                if exchanges is not None:
+                    self.sessions.assign(rows, exchanges, commit=False)
                 if self.contents.begin():  # a prune swept contents since these requests were hashed
                     for one in hashed.values():
                         one.nodes.clear()
                 values = []
-                for row, exchange in zip(rows, exchanges, strict=True):
+                for row, exchange in zip(rows, exchanges or [{}] * len(rows), strict=True):
                     stored = dict(row)  # a retry starts again from the row as built
                     family = getattr(exchange.get("route"), "family", None)
                     self.contents.store_row(stored, family, hashed.get(row["id"]))

@@ -6,9 +6,9 @@ rows (parsing, reassembly, pricing), finds their sessions, stores request conten
 (r4u_proxy/store/content) and inserts the rows into `trace_rows` in batches, one transaction each.
 When idle it converts bodies written before content storage (store/content/convert.py).
 
-Why a process and not a thread: a writer thread shares the proxy's GIL, and the event loop
-then waited for it after every socket call (profiled: +1.4 ms of proxy CPU per request and
-0.57x bare mitmproxy's throughput). Handing the exchange over costs one pickle.
+Why a process and not a thread: a thread shares the proxy's GIL, and the event loop then waited
+for it after every socket call (the profile is in docs/benchmarks.md). Handing the exchange over
+costs one pickle.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from r4u_proxy.guard import COUNTERS, log
+from r4u_proxy.ingest.exchange import Exchange
 
 BATCH_WINDOW_S = 0.05  # a trace is on disk at most this much later than without batching
 PART = "part"  # (PART, trace id, chunks): body chunks that come ahead of their exchange
@@ -68,7 +69,7 @@ class TraceWriter:
             self.process.kill()
             raise WriterStartError(error)
 
-    def submit(self, exchange: dict[str, Any]) -> bool:
+    def submit(self, exchange: Exchange) -> bool:
         try:
             self.queue.put_nowait(exchange)
             return True
@@ -166,9 +167,9 @@ class _Loop:
             self.parts.pop(trace_id, None)
             self.parts_since.pop(trace_id, None)
 
-    def _next_batch(self) -> tuple[list[dict[str, Any]], bool]:
+    def _next_batch(self) -> tuple[list[Exchange], bool]:
         """Up to batch_size exchanges, waiting at most BATCH_WINDOW_S after the first for more: one
-        transaction per trace cost 4x the CPU of batches (profiled: 0.29 vs 0.07 ms per row)."""
+        transaction per trace costs several times the CPU of a batch (docs/benchmarks.md)."""
         try:
             first = self.work.get(timeout=1.0)
             while self._take(first):

@@ -9,7 +9,7 @@ PHOENIX_VERSION := 20.26.1
 BIN := $(VENV)/bin
 R4U_ARGS ?=
 
-.PHONY: run test lint bench bench-grouping bench-sessions bench-export demo venv app-venv node-env phoenix-venv system-packages clean
+.PHONY: run test lint bench bench-grouping bench-sessions bench-storage bench-export demo venv app-venv node-env phoenix-venv system-packages clean
 
 venv: $(VENV)/.installed
 app-venv: $(APP_VENV)/.installed
@@ -88,3 +88,7 @@ bench-grouping: venv
 # Session inference per call at turn 1 and turn 200 of a long recorded Claude Code session (writer side).
 bench-sessions: venv
 	$(BIN)/python bench/sessions_bench.py
+
+# Content storage: one 50- and one 200-turn agent session on disk and in writer CPU, now vs before
+bench-storage: venv
+	$(BIN)/python bench/storage_bench.py --docs

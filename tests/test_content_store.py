@@ -7,6 +7,7 @@ view keep the full-text index consistent.
 
 from __future__ import annotations
 
+import gzip
 import json
 import sqlite3
 import time
@@ -14,20 +15,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import sqlite_utils
 from click.testing import CliRunner
 from support.agent_recordings import agent_session, exchange, load, long_session, replay
 
 from datasette_plugins.search_page import search_data
 from r4u_proxy.cli import main
 from r4u_proxy.ids import iso_utc
-from r4u_proxy.ingest.row import build_row
-from r4u_proxy.sessions.tracker import SessionTracker
 from r4u_proxy.store.batch import BatchWriter
 from r4u_proxy.store.content import convert
 from r4u_proxy.store.content.convert import Converter
-from r4u_proxy.store.migrations import MIGRATIONS, connect, migrate, open_db
-from r4u_proxy.store.schema import trace_columns
+from r4u_proxy.store.migrations import open_db
 
 PHRASE = "quarterly reconciliation of the zebra ledger"
 AGENTS = ("claude_code_20_turns", "openai_agents_20_turns", "pydantic_ai_20_turns", "langchain_20_turns",
@@ -75,31 +72,31 @@ def test_a_phrase_first_sent_in_turn_3_of_50_finds_that_turn_and_its_session(tmp
         assert json.loads(row["request_body"]) == json.loads(call["request_body"])
 
 
-def _old_layout(db: Path, calls: list[dict]) -> list[dict]:
-    """A traces.db as the release before content storage wrote it: its migrations, its writer's steps."""
-    conn = connect(db)
-    migrate(conn, MIGRATIONS.before("content_store_v1"))
-    tracker = SessionTracker(conn)
-    columns = trace_columns(conn)
-    rows = []
-    for i, call in enumerate(calls):
-        ex = exchange(call, 1_800_000_000.0 + 10 * i)
-        row = build_row(ex)
-        rows.append({c: row.get(c) for c in columns})
-        tracker.assign(rows[-1:], [ex])
-    sqlite_utils.Database(conn).table("traces").insert_all(rows)
-    conn.close()
-    return rows
+RELEASE_DB = Path(__file__).parent / "fixtures" / "release_db" / "traces-92fc8ef.db.gz"  # main before content storage
 
 
-def test_an_old_database_migrates_in_place_and_converts_resumably(tmp_path, monkeypatch):
+def test_a_database_the_release_wrote_migrates_in_place_and_converts_resumably(tmp_path, monkeypatch):
     db = tmp_path / "traces.db"
-    calls = [c for name in AGENTS for c in load(name)]
-    old = _old_layout(db, calls)
+    db.write_bytes(gzip.decompress(RELEASE_DB.read_bytes()))
+    release = [dict(r) for r in _read(db, "select * from traces order by id")]
+    totals = _read(db, "select count(*), sum(cost_usd), sum(input_tokens) from traces_rollup")[0]
+    assert search_data(_row_conn(db), "weather")  # the release's own index finds it
     conn = open_db(db)  # content_store_v1: quick, bodies untouched yet
-    before = {r["id"]: (r["request_body"], r["prompt_text"]) for r in _read(db, "select * from traces")}
-    assert before == {r["id"]: (r["request_body"], r["prompt_text"]) for r in old}
-    assert search_data(_row_conn(db), "weather") == []  # unconverted calls are not searchable yet
+    assert conn.execute("select name from _r4u_migrations order by rowid desc limit 1").fetchone() == ("content_store_v1",)
+
+    def same_as_the_release() -> None:  # every column the release had reads the same through the view
+        now = [dict(r) for r in _read(db, "select * from traces order by id")]
+        assert [r["id"] for r in now] == [r["id"] for r in release]
+        for old, new in zip(release, now, strict=True):
+            for column in old:
+                if column == "request_body" and old[column] is not None:
+                    assert json.loads(new[column]) == json.loads(old[column]), old["id"]
+                else:
+                    assert new[column] == old[column], (old["id"], column)
+        assert tuple(_read(db, "select count(*), sum(cost_usd), sum(input_tokens) from traces_rollup")[0]) == tuple(totals)
+
+    same_as_the_release()
+    assert search_data(_row_conn(db), "weather") == []  # unconverted calls join the index as they convert
 
     monkeypatch.setattr(convert, "BATCH", 25)
     converter = Converter(conn)
@@ -120,12 +117,11 @@ def test_an_old_database_migrates_in_place_and_converts_resumably(tmp_path, monk
 
     conn = open_db(db)
     assert conn.execute("select value from content_state where key = 'converted_rowid'").fetchone()[0] == 50
-    assert Converter(conn).run_all() == len(calls) - 50
+    writer = BatchWriter(conn)  # the writer process converts the rest when idle
+    while writer.converter.remaining():
+        writer.idle()
     conn.close()
-    after = _read(db, "select id, request_body, prompt_text from traces order by id")
-    for row, (body, prompt) in zip(after, [before[r["id"]] for r in after], strict=True):
-        assert json.loads(row["request_body"]) == json.loads(body)
-        assert row["prompt_text"] == prompt
+    same_as_the_release()
     left = _read(db, "select count(*) from trace_rows where legacy_request_body is not null or legacy_prompt_text is not null")
     assert left[0][0] == 0
     assert _read(db, "select count(*) from contents where kind = 'shape'")[0][0] >= len(AGENTS)

@@ -15,7 +15,7 @@ from datasette.utils.asgi import Request, Response
 from r4u_proxy.reports.metrics import ERROR_SQL, UNPRICED_SQL, error_rate, money, sql_percentiles
 from r4u_proxy.store.content.schema import TRACE_TABLE  # INDEXED BY names the table, not the traces view
 
-from . import charts, traces_db
+from . import charts, time_buckets, traces_db
 
 if TYPE_CHECKING:
     from datasette.app import Datasette
@@ -103,7 +103,7 @@ TRACE_SOURCE = f"""select {{bucket}} as bucket, provider, {DIMENSIONS["model"]} 
   stream as streamed, latency_ms as latency_sum, latency_ms is not null as latency_n,
   ttft_ms as ttft_sum, ttft_ms is not null as ttft_n
 from traces{{where}}"""
-ROLLUP_SOURCE = """select substr(hour, 1, 10) as bucket, nullif(provider, '') as provider, nullif(model, '') as model,
+ROLLUP_SOURCE = """select {bucket} as bucket, nullif(provider, '') as provider, nullif(model, '') as model,
   nullif(project, '') as project, calls, case when priced > 0 then cost_usd end as cost_usd, input_tokens,
   output_tokens, errors, unpriced, streamed, latency_sum, latency_n, ttft_sum, ttft_n
 from traces_rollup where {where}"""
@@ -134,7 +134,18 @@ def _rollup_source(since: str | None, filters: dict[str, str]) -> tuple[str, lis
     for dimension, value in filters.items():
         clauses.append(f"{dimension} = ?")
         params.append(value)
-    return ROLLUP_SOURCE.format(where=" and ".join(clauses)), params
+    return ROLLUP_SOURCE.format(bucket="{bucket}", where=" and ".join(clauses)), params
+
+
+def _first_call(conn: sqlite3.Connection) -> datetime | None:
+    first = conn.execute("select min(started_at) from traces").fetchone()[0]
+    return datetime.fromisoformat(first.replace("Z", "+00:00")) if first else None
+
+
+def _keys(bucket: time_buckets.Bucket, start: datetime, now: datetime, series: dict[str, Any]) -> list[str]:
+    """Every bucket of the window, and any a call fell into outside it (a clock ahead of ours)."""
+    keys = time_buckets.every_key(bucket, start, now)
+    return sorted({*keys, *series}) if not set(series) <= set(keys) else keys
 
 
 def dashboard_data(
@@ -148,16 +159,19 @@ def dashboard_data(
     and project.
     """
     since = _since(window, now)
-    hourly = WINDOWS[window] is not None and WINDOWS[window] <= timedelta(hours=24)
-    from_rollup = not hourly and "task" not in filters and _has_rollup(conn)
+    span = WINDOWS[window]
+    from_rollup = (span is None or span > timedelta(hours=24)) and "task" not in filters and _has_rollup(conn)
     if from_rollup and since:
         since = since[:13] + ":00:00.000Z"  # the rollup counts whole hours
+    start = datetime.fromisoformat(since.replace("Z", "+00:00")) if since else _first_call(conn) or now
+    bucket = time_buckets.choose(now - start, time_buckets.HOURLY_OR_COARSER if from_rollup else time_buckets.BUCKETS)
     where, params = _where(since, filters)
     if from_rollup:
         source, source_params = _rollup_source(since, filters)
+        source = source.format(bucket=bucket.sql.format(column="hour"))
     else:
-        bucket = "substr(started_at, 1, 13)" if hourly else "substr(started_at, 1, 10)"
-        source, source_params = TRACE_SOURCE.format(bucket=bucket, where=where), params
+        source = TRACE_SOURCE.format(bucket=bucket.sql.format(column="started_at"), where=where)
+        source_params = params
     groups: dict[str, dict[Any, dict[str, Any]]] = {"series": {}, "provider": {}, "model": {}, "project": {}}
     for kind, value, *sums in _grouped(conn, source, source_params):
         groups[kind][value] = dict(zip(SUMS, sums, strict=True))
@@ -183,15 +197,16 @@ def dashboard_data(
         "since": since,
         "totals": totals,
         "breakdowns": breakdowns,
+        "bucket": bucket.name,
         "series": [
             {
-                "bucket": (b.replace("T", " ") + ":00") if hourly else b,
-                "calls": v["calls"],
-                "cost_usd": v.get("cost_usd"),
-                "errors": v["errors"],
-                "tokens": (v.get("input_tokens") or 0) + (v.get("output_tokens") or 0),
+                "bucket": bucket.label(key),
+                "calls": series.get(key, {}).get("calls", 0),
+                "cost_usd": series.get(key, {}).get("cost_usd"),
+                "errors": series.get(key, {}).get("errors", 0),
+                "tokens": (series.get(key, {}).get("input_tokens") or 0) + (series.get(key, {}).get("output_tokens") or 0),
             }
-            for b, v in sorted(series.items())
+            for key in _keys(bucket, start, now, series) if series
         ],  # fmt: skip
         "recent_errors": [
             dict(zip(("id", "started_at", "provider", "model", "status_code", "error"), row, strict=True))

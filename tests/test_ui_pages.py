@@ -256,3 +256,26 @@ def test_other_datasette_instances_keep_their_home_page(tmp_path):
         conn.execute("create table books (title text)")
     html = get(other, "/").text
     assert "books" in html and 'id="total-calls"' not in html
+
+
+def test_charts_choose_their_bucket_from_the_window(tmp_path):
+    """A 7-day window of one day's traffic: that day's hours among the week's, not one bar."""
+    path = tmp_path / "traces.db"
+    conn = open_db(path)
+    day_ago = datetime.now(UTC).timestamp() - 86400
+    write(conn, [call(OPENAI_CHAT, chat_request(f"q{i}"), chat_response("a"), at=day_ago + i * 3600) for i in range(5)])
+    conn.close()
+    week = get(path, "/?window=7d&_format=json").json()  # read from the hourly rollup
+    assert week["bucket"] == "hour" and 168 <= len(week["series"]) <= 170
+    assert [p["calls"] for p in week["series"] if p["calls"]] == [1] * 5
+    html = get(path, "/?window=7d").text
+    assert html.count('class="bar"') == 4 * len(week["series"])  # empty hours are bars of height 0
+    month = get(path, "/?window=30d&_format=json").json()
+    assert month["bucket"] == "day" and 30 <= len(month["series"]) <= 31
+    assert sum(p["calls"] for p in month["series"]) == 5 and sum(1 for p in month["series"] if p["calls"]) <= 2
+    assert get(path, "/?window=1h&_format=json").json()["series"] == []  # nothing in the last hour
+    day = get(path, "/?window=24h&_format=json").json()  # read from the traces
+    assert day["bucket"] == "hour" and [p["calls"] for p in day["series"] if p["calls"]] == [1] * 4  # the first is older
+    everything = get(path, "/?window=all&_format=json").json()  # from the first call to now: hours
+    assert everything["bucket"] == "hour" and sum(p["calls"] for p in everything["series"]) == 5
+    assert everything["series"][0]["bucket"].endswith(":00") and everything["series"][0]["calls"] == 1

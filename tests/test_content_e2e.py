@@ -14,7 +14,7 @@ import sqlite3
 from pathlib import Path
 
 import mitmproxy
-from conftest import run_app
+from support.proxy import run_app
 
 IMAGE = Path(mitmproxy.__file__).parent / "addons" / "onboardingapp" / "static" / "images" / "mitmproxy-long.png"
 

@@ -24,7 +24,9 @@ from r4u_proxy.ids import iso_utc
 from r4u_proxy.store.batch import BatchWriter
 from r4u_proxy.store.content import convert
 from r4u_proxy.store.content.convert import Converter
+from r4u_proxy.store.content.prune import prune as run_prune
 from r4u_proxy.store.migrations import open_db
+from r4u_proxy.store.writer import TraceWriter
 
 PHRASE = "quarterly reconciliation of the zebra ledger"
 AGENTS = ("claude_code_20_turns", "openai_agents_20_turns", "pydantic_ai_20_turns", "langchain_20_turns",
@@ -265,3 +267,30 @@ def test_writes_through_the_traces_view_stay_searchable_and_consistent(tmp_path)
     assert [r["id"] for r in search_data(conn, "orange heron")] == [first]
     conn.execute("insert into traces_fts (traces_fts) values ('integrity-check')")
     conn.close()
+
+
+def test_prune_while_the_writer_process_writes_loses_no_call(tmp_path):
+    """The real writer process keeps writing one session's turns while prunes run beside it."""
+    calls = long_session(24, seed=13)
+    db = tmp_path / "traces.db"
+    writer = TraceWriter(db, batch_size=2)
+    writer.start()
+    for i, call in enumerate(calls[:8]):  # the session's start, 40 days ago
+        writer.submit(_days_old(call, 40, i))
+    conn = open_db(db)
+    deadline = time.monotonic() + 60
+    while conn.execute("select count(*) from traces").fetchone()[0] < 8 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    pruned = 0
+    for i, call in enumerate(calls[8:]):
+        writer.submit(_days_old(call, 0, i))
+        if i % 4 == 0:
+            pruned += run_prune(conn, older_than=CUTOFF).deleted
+        time.sleep(0.02)
+    writer.close()
+    pruned += run_prune(conn, older_than=CUTOFF).deleted
+    conn.close()
+    assert pruned == 8
+    rows = _read(db, "select request_body from traces order by started_at")
+    assert [json.loads(r["request_body"]) for r in rows] == [json.loads(c["request_body"]) for c in calls[8:]]
+    _read(db, "insert into traces_fts (traces_fts) values ('integrity-check')")

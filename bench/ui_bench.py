@@ -1,6 +1,9 @@
 """UI page timings on a generated database of 100k traces (target: every page < 300 ms).
 
-    .venv/bin/python bench/ui_bench.py [--traces 100000] [--repeat 5] [--db bench/out/ui-100k.db]
+    .venv/bin/python bench/ui_bench.py [--traces 100000] [--repeat 5] [--db bench/out/ui-100k.db] [--agent]
+
+--agent: agent-shaped traffic instead (tests/support/agent_bulk.py: recorded-agent sessions through the
+writer, repeated as new sessions at other times), for a million calls.
 
 The database is generated once (rows built like recorded calls by the writer's row
 builder, ~2 KB each, over 30 days, 200 tasks, 2% errors, half streamed: tests/support/bulk.py)
@@ -24,8 +27,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # tests/support: the row builders shared with the tests
 
+import sqlite_utils  # noqa: E402
 from datasette.app import Datasette  # noqa: E402
-from support.bulk import add_bulk_traces, bulk_rows, insert_bulk  # noqa: E402
+from support.agent_bulk import add_agent_traces  # noqa: E402
+from support.bulk import add_bulk_traces, bulk_rows, bulk_tasks, insert_bulk  # noqa: E402
 
 from r4u_proxy.service.ui_server import DATASETTE_SETTINGS  # noqa: E402
 from r4u_proxy.store.migrations import open_db  # noqa: E402
@@ -33,10 +38,15 @@ from r4u_proxy.store.migrations import open_db  # noqa: E402
 TARGET_MS = 300
 
 
-def build(db: Path, traces: int) -> float:
+def build(db: Path, traces: int, agent: bool = False) -> float:
     started = time.perf_counter()
     conn = open_db(db)
-    add_bulk_traces(conn, traces)
+    if agent:
+        add_agent_traces(conn, traces)
+        with conn:
+            sqlite_utils.Database(conn).table("tasks").insert_all(bulk_tasks(200))
+    else:
+        add_bulk_traces(conn, traces)
     conn.execute("ANALYZE")
     conn.close()
     return time.perf_counter() - started
@@ -69,10 +79,12 @@ def insert_cost(workdir: Path, n: int = 20_000, batch_size: int = 100) -> dict[s
 def pages(db: Path) -> list[str]:
     with sqlite3.connect(db) as conn:
         newest = conn.execute("select id from traces order by id desc limit 1").fetchone()[0]
-        middle = conn.execute("select id from traces order by id limit 1 offset 50000").fetchone()[0]
+        count = conn.execute("select count(*) from trace_rows").fetchone()[0]
+        middle = conn.execute("select id from traces order by id limit 1 offset ?", [count // 2]).fetchone()[0]
         busiest = conn.execute(
             "select task_id from traces where task_id is not null group by task_id order by count(*) desc limit 1"
         ).fetchone()[0]
+        session = conn.execute("select session_id from traces order by id desc limit 1").fetchone()[0]
     name = db.stem  # Datasette names a database after its file
     return [
         "/?window=24h",
@@ -85,6 +97,8 @@ def pages(db: Path) -> list[str]:
         "/-/r4u/tasks",
         f"/-/r4u/task/{busiest}",
         f"/-/r4u/task/{busiest}?page=5",
+        "/-/r4u/sessions",
+        *([f"/-/r4u/session/{session}"] if session else []),
         "/-/r4u/search?q=invoice",
         "/-/r4u/search?q=user123",
         f"/{name}/cost_by_model_per_day.json",
@@ -174,11 +188,12 @@ def main() -> None:
         "--insert-cost", action="store_true", help="also measure the UI migration's cost on inserts"
     )
     parser.add_argument("--docs", action="store_true", help="write the results into docs/benchmarks.md")
+    parser.add_argument("--agent", action="store_true", help="agent-shaped traffic (tests/support/agent_bulk.py)")
     args = parser.parse_args()
     args.db.parent.mkdir(parents=True, exist_ok=True)
     if not args.db.exists():
         print(f"generating {args.traces:,} traces into {args.db} …", flush=True)
-        seconds = build(args.db, args.traces)
+        seconds = build(args.db, args.traces, args.agent)
         print(f"  {seconds:.1f} s ({args.traces / seconds:,.0f} rows/s incl. indexes + FTS triggers)")
     with sqlite3.connect(args.db) as conn:
         count = conn.execute("select count(*) from traces").fetchone()[0]

@@ -19,7 +19,7 @@ from r4u_proxy import pricing
 from r4u_proxy.cli import main
 from r4u_proxy.pricing.reprice import reprice
 from r4u_proxy.reports.timewindow import iso_utc
-from r4u_proxy.store.migrations import MIGRATIONS, Migrations, migrate, open_db
+from r4u_proxy.store.migrations import MIGRATIONS, migrate, open_db
 
 M = 1_000_000
 GENAI_PRICES = f"genai-prices {genai_prices.__version__}"  # the source recorded with each cost
@@ -228,7 +228,7 @@ def test_reprice_prices_anthropic_one_hour_cache_writes_from_the_stored_body(tmp
     # the migration reprice runs fills the column from it.
     home = tmp_path
     conn = sqlite3.connect(home / "traces.db")
-    migrate(conn, Migrations(*(m for m in MIGRATIONS if m.name != "pricing_inputs_v1")))
+    migrate(conn, MIGRATIONS.before("pricing_inputs_v1"))
     with conn:
         conn.execute(
             "INSERT INTO traces (id, started_at, provider, host, response_model, input_tokens, output_tokens,"

@@ -265,6 +265,10 @@ def test_writes_through_the_traces_view_stay_searchable_and_consistent(tmp_path)
     conn.row_factory = sqlite3.Row
     assert [r["id"] for r in search_data(conn, "grey seal")] == ["x1"] and not search_data(conn, "purple walrus")
     assert [r["id"] for r in search_data(conn, "orange heron")] == [first]
+    conn.execute("update traces set id = 'x2' where id = 'x1'")  # renamed: what it sent first goes with it
+    conn.execute("update traces set id = 'Z' || substr(id, 2) where id = ?", [first])
+    assert [r["id"] for r in search_data(conn, "grey seal")] == ["x2"]
+    assert [r["id"] for r in search_data(conn, "orange heron")] == ["Z" + first[1:]]
     conn.execute("insert into traces_fts (traces_fts) values ('integrity-check')")
     conn.close()
 

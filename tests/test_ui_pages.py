@@ -262,7 +262,7 @@ def test_charts_choose_their_bucket_from_the_window(tmp_path):
     """A 7-day window of one day's traffic: that day's hours among the week's, not one bar."""
     path = tmp_path / "traces.db"
     conn = open_db(path)
-    day_ago = datetime.now(UTC).timestamp() - 86400
+    day_ago = datetime.now(UTC).timestamp() - 86400 - 600  # the first call 10 minutes before the 24h window
     write(conn, [call(OPENAI_CHAT, chat_request(f"q{i}"), chat_response("a"), at=day_ago + i * 3600) for i in range(5)])
     conn.close()
     week = get(path, "/?window=7d&_format=json").json()  # read from the hourly rollup

@@ -155,7 +155,13 @@ REQUEST_HEADERS = """case when r.request_headers_content is null then r.request_
 # removed: it has nothing left to find.
 PENDING = "{row}.request_content is null and ({row}.legacy_request_body is not null or {row}.legacy_prompt_text is not null)"
 INDEXED = "not (" + PENDING + ") and {row}.pruned_at is null"
-FTS_WATCHED = "request_content, request_tip, legacy_request_body, legacy_prompt_text, completion_text, pruned_at"
+FTS_WATCHED = "id, request_content, request_tip, legacy_request_body, legacy_prompt_text, completion_text, pruned_at"
+# A call whose id changes keeps what it sent first: its contents and message nodes follow it, before it is
+# indexed again under its new state (traces_fts indexes per call what it sent first).
+MOVE_FIRST_SENT = "".join(
+    f"update {table} set trace_id = new.id where new.id is not old.id and trace_id = old.id; "
+    for table in ("contents", "message_nodes")
+)
 
 
 def _fts_statements() -> list[str]:
@@ -177,8 +183,8 @@ def _fts_statements() -> list[str]:
         f"WHEN {INDEXED.format(row='old')} BEGIN {remove.format(row='old')} END",
         f"CREATE TRIGGER IF NOT EXISTS trace_rows_fts_bu BEFORE UPDATE OF {FTS_WATCHED} ON {TRACE_TABLE} "
         f"WHEN {INDEXED.format(row='old')} BEGIN {remove.format(row='old')} END",
-        f"CREATE TRIGGER IF NOT EXISTS trace_rows_fts_au AFTER UPDATE OF {FTS_WATCHED} ON {TRACE_TABLE} "
-        f"WHEN {INDEXED.format(row='new')} BEGIN {add.format(row='new')} END",
+        f"CREATE TRIGGER IF NOT EXISTS trace_rows_fts_au AFTER UPDATE OF {FTS_WATCHED} ON {TRACE_TABLE} BEGIN "
+        f"{MOVE_FIRST_SENT}{add.format(row='new')[:-1]} and {INDEXED.format(row='new')}; END",
     ]
 
 
@@ -217,7 +223,7 @@ def _write_triggers(conn: sqlite3.Connection) -> list[str]:
           case when new.request_body is not null or new.prompt_text is not null then last_insert_rowid() end);
 END"""
     changed = "(new.request_body is not old.request_body or new.prompt_text is not old.prompt_text)"
-    sets = [f"[{c}] = new.[{c}]" for c in plain if c not in ("id", "response_body")]
+    sets = [f"[{c}] = new.[{c}]" for c in plain if c != "response_body"]
     sets += [
         "response_body = new.response_body",
         "response_content = case when new.response_body is old.response_body then response_content end",

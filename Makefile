@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml
 $(APP_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(APP_VENV)
 	$(APP_VENV)/bin/python -m pip install -q --upgrade pip
-	$(APP_VENV)/bin/python -m pip install -q -e . openai anthropic httpx requests aiohttp
+	$(APP_VENV)/bin/python -m pip install -q -e . openai anthropic httpx requests aiohttp websockets google-genai
 	@touch $@
 
 run: venv

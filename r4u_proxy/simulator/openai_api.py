@@ -91,7 +91,9 @@ def _responses_prompt(request: dict[str, Any]) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def responses(request: dict[str, Any], stream: bool, event_count: int | None) -> Reply:
+def response_events(request: dict[str, Any], event_count: int | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The final response object and the typed events that stream it (`response.created` ...
+    `response.completed`): sent as SSE `data:` lines over HTTP and as text messages over a WebSocket."""
     model = str(request.get("model") or "")
     prompt = _responses_prompt(request)
     words = reply_words(prompt, model, event_count)
@@ -117,14 +119,11 @@ def responses(request: dict[str, Any], stream: bool, event_count: int | None) ->
         "incomplete_details": None,
     }
     final = {**base, "status": "completed", "output": [item], "usage": usage}
-    if not stream:
-        return json_reply(final)
-
     pending = {**base, "status": "in_progress", "output": [], "usage": None}
-    sequence = iter(range(10_000))
+    sequence = iter(range(10**9))
 
-    def event(kind: str, **fields: Any) -> bytes:
-        return data_event({"type": kind, "sequence_number": next(sequence), **fields}, event=kind)
+    def event(kind: str, **fields: Any) -> dict[str, Any]:
+        return {"type": kind, "sequence_number": next(sequence), **fields}
 
     where = {"item_id": item_id, "output_index": 0, "content_index": 0}
     events = [
@@ -141,7 +140,14 @@ def responses(request: dict[str, Any], stream: bool, event_count: int | None) ->
         event("response.output_item.done", output_index=0, item=item),
         event("response.completed", response=final),
     ]
-    return sse_reply(events)
+    return final, events
+
+
+def responses(request: dict[str, Any], stream: bool, event_count: int | None) -> Reply:
+    final, events = response_events(request, event_count)
+    if not stream:
+        return json_reply(final)
+    return sse_reply([data_event(e, event=e["type"]) for e in events])
 
 
 def _embedding(text: str, dimensions: int) -> list[float]:

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from r4u_proxy.ingest.decoding import decode_chunks
-from r4u_proxy.ingest.sse import JSONArraySplitter, SSEDecoder
+from r4u_proxy.ingest.sse import JSONArraySplitter, SSEDecoder, WholeMessages
 from r4u_proxy.providers import Route, family_module
 from r4u_proxy.providers.common import error_message
 
@@ -59,7 +59,8 @@ def _analyze(route: Route | None, exchange: dict, result: dict, notes: list[str]
         notes.append(f"capture cap reached: kept {kept} of {exchange.get('response_bytes')} body bytes")
 
     content_type = (header(exchange.get("response_headers"), "content-type") or "").lower()
-    framing = _stream_framing(content_type, route, path)
+    # WebSocket responses (ingest/websocket.py) come as whole messages, whatever the handshake's headers say.
+    framing = exchange.get("framing") or _stream_framing(content_type, route, path)
     if framing is None and result.get("stream") and _looks_like_sse(chunks):
         # Some servers and gateways send event streams as text/plain, or with no content-type at all.
         framing = "sse"
@@ -119,7 +120,7 @@ def _looks_like_sse(chunks: list) -> bool:
 def _analyze_stream(
     module: Any, framing: str, chunks: list, exchange: dict, result: dict, notes: list[str]
 ) -> None:
-    decoder = SSEDecoder() if framing == "sse" else JSONArraySplitter()
+    decoder = {"sse": SSEDecoder, "messages": WholeMessages}.get(framing, JSONArraySplitter)()
     stream = module.Stream()
     first_content_at: float | None = None
     unparsed = 0

@@ -14,10 +14,14 @@ from r4u_proxy.guard import COUNTERS, log
 from r4u_proxy.ids import iso_utc
 from r4u_proxy.ingest.parse import analyze
 from r4u_proxy.ingest.redact import redact_headers, redact_query
+from r4u_proxy.ingest.websocket import upgrade_refused, websocket_columns
 from r4u_proxy.pricing.prices import price_row
 
 TIMELINE_POINTS = 200
-TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
+TOKEN_COLUMNS = (
+    "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens",
+    "input_audio_tokens", "output_audio_tokens", "cache_audio_read_tokens",  # parts of the above, priced apart
+)  # fmt: skip
 
 
 def _ms(later: float | None, earlier: float | None) -> float | None:
@@ -103,6 +107,8 @@ def build_row(exchange: dict[str, Any]) -> dict[str, Any]:
     if parsed.get("error"):  # the provider's own error (status >= 400, or inside the stream)
         row["error"] = f"{row['error']}; {parsed['error']}" if row["error"] else parsed["error"]
     row.update(_timing(exchange, stream, parsed.get("first_content_at")))
+    websocket_columns(exchange, row)
+    upgrade_refused(exchange, row)
     if stream and row.get("output_tokens") and parsed.get("first_content_at") and exchange.get("t_end"):
         seconds = exchange["t_end"] - parsed["first_content_at"]
         if seconds > 0:

@@ -41,6 +41,10 @@ TOKEN_COLUMNS = (
     "cache_read_tokens",
     "cache_write_tokens",
     "reasoning_tokens",
+    # Audio (the Realtime API, Gemini Live): parts of the columns above, priced at their own rates.
+    "input_audio_tokens",
+    "output_audio_tokens",
+    "cache_audio_read_tokens",
 )
 
 # r4u provider name -> genai-prices provider id, for the first-party APIs.
@@ -290,6 +294,9 @@ def price(
             cache_read_tokens=cache_read or None,
             cache_write_tokens=cache_write or None,
             output_tokens=output_tokens,
+            input_audio_tokens=_count(usage, "input_audio_tokens") or None,
+            cache_audio_read_tokens=_count(usage, "cache_audio_read_tokens") or None,
+            output_audio_tokens=_count(usage, "output_audio_tokens") or None,
         )
         when = at or datetime.now(tz=UTC)
         first_party = provider in PROVIDER_IDS

@@ -15,17 +15,22 @@ from types import ModuleType
 from r4u_proxy.providers import (
     anthropic,
     gemini,
+    gemini_live,
     openai_chat,
     openai_completions,
     openai_embeddings,
+    openai_realtime,
     openai_responses,
 )
 from r4u_proxy.providers.routes import Route, route
 
 FAMILIES: dict[str, ModuleType] = {
     module.FAMILY: module
-    for module in (openai_chat, openai_responses, openai_completions, openai_embeddings, anthropic, gemini)
-}
+    for module in (
+        openai_chat, openai_responses, openai_completions, openai_embeddings, anthropic, gemini,
+        openai_realtime, gemini_live,  # WebSocket APIs (r4u_proxy/ingest/websocket.py)
+    )
+}  # fmt: skip
 
 __all__ = ["FAMILIES", "Route", "family_module", "prompt_parts", "route"]
 

@@ -19,7 +19,7 @@ from mitmproxy.master import Master
 from mitmproxy.options import Options
 
 from r4u_proxy import __version__, pricing
-from r4u_proxy.addons import capture, project, recorder, routing
+from r4u_proxy.addons import capture, project, recorder, routing, websocket
 from r4u_proxy.config import ProxyConfig
 from r4u_proxy.ids import iso_utc
 from r4u_proxy.pricing.overrides import PricesFileError
@@ -69,7 +69,7 @@ def _make_master(config: ProxyConfig) -> Master:
     opts = Options(listen_host=config.host, listen_port=config.port, confdir=str(home.ca_dir))
     master = Master(opts)
     master.addons.add(*mitmproxy_addons())
-    master.addons.add(*routing.addons, *project.addons, *capture.addons, *recorder.addons)
+    master.addons.add(*routing.addons, *project.addons, *capture.addons, *websocket.addons, *recorder.addons)
     updates: dict[str, Any] = {
         "r4u_db": str(config.db),
         "r4u_stats_file": str(home.stats_file),

@@ -12,6 +12,12 @@ from collections.abc import Callable
 
 from r4u_proxy.grouping.schema import grouping_v1
 from r4u_proxy.store.ui_indexes import add_ui_indexes
+from r4u_proxy.store.websocket_schema import (
+    SESSION_COLUMNS,
+    WEBSOCKET_TRACE_COLUMNS,
+    sessions_temp,
+    websocket_v1,
+)
 
 TRACE_COLUMNS: dict[str, str] = {
     # --- contract columns -------------------------------------------------------
@@ -61,6 +67,8 @@ TRACE_COLUMNS: dict[str, str] = {
     "priced_model": "TEXT",
     "price_source": "TEXT",
     "template_vars": "TEXT",  # JSON object: the task template's variable values for this trace
+    **WEBSOCKET_TRACE_COLUMNS,  # audio tokens, the WebSocket a response came over (websocket_v1)
+    **SESSION_COLUMNS,  # TEMP until issue-13 merges
 }
 
 TASK_COLUMNS: dict[str, str] = {
@@ -93,5 +101,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _v1,
     grouping_v1,  # task stats columns, grouping bookmark
     add_ui_indexes,  # dashboard indexes, full-text search over prompts and completions
+    websocket_v1,  # audio token columns, WebSocket columns on traces, websocket_connections
+    sessions_temp,  # TEMP until issue-13 merges: session_id, session_source
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -25,6 +25,7 @@ from r4u_proxy.guard import COUNTERS, log
 BATCH_WINDOW_S = 0.05  # a trace is on disk at most this much later than without batching
 PART = "part"  # (PART, trace id, chunks): body chunks that come ahead of their exchange
 PART_TTL_S = 600  # parts whose exchange never came (it was dropped) are forgotten after this
+SOCKET = "socket"  # (SOCKET, connection id, opening, messages, lost, ending): a WebSocket's messages, in order
 _STOP = None  # the sentinel that ends the writer after everything before it is written
 _CONTEXT = multiprocessing.get_context("spawn")  # never fork a process with an event loop and threads
 
@@ -86,6 +87,14 @@ class TraceWriter:
         except queue.Full:
             return False
 
+    def submit_socket(self, batch: tuple) -> bool:
+        """Hand on a batch of WebSocket messages (see addons/websocket.py); False when the queue is full."""
+        try:
+            self.queue.put_nowait(batch)
+            return True
+        except queue.Full:
+            return False
+
     def close(self, timeout: float = 60) -> None:
         """Write everything queued so far, then stop."""
         if not self.process.is_alive():
@@ -123,9 +132,12 @@ class _Loop:
         import sqlite_utils
 
         from r4u_proxy.ingest.row import build_row
+        from r4u_proxy.ingest.websocket import Sockets
         from r4u_proxy.store.schema import TRACE_COLUMNS
 
-        self.table = sqlite_utils.Database(conn).table("traces")
+        self.db = sqlite_utils.Database(conn)
+        self.table = self.db.table("traces")
+        self.sockets = Sockets()
         self.build_row = build_row
         self.columns = tuple(TRACE_COLUMNS)
         self.work = work
@@ -141,32 +153,54 @@ class _Loop:
         stopping = False
         while not stopping:
             batch, stopping = self._next_batch()
-            rows = []
-            for exchange in batch:
-                if exchange["id"] in self.parts:
-                    exchange["chunks"] = self.parts.pop(exchange["id"]) + exchange["chunks"]
-                    self.parts_since.pop(exchange["id"], None)
-                try:
-                    row = self.build_row(exchange)
-                    rows.append({column: row.get(column) for column in self.columns})
-                except Exception:
-                    COUNTERS.add("analysis_errors")
-                    log.exception("r4u: could not build the row for trace %s", exchange.get("id"))
+            # WebSocket responses that waited for a late usage message, or that the stop cuts short.
+            batch += self.sockets.stop() if stopping else self.sockets.tick()
+            rows = self._rows(batch)
             if rows:
                 self._insert(rows)
+            self._write_connections()
             self._publish_stats(force=stopping)
             if os.getppid() != self.parent:  # the proxy died without stopping us
                 stopping = True
             self._forget_stale_parts()
 
-    def _take(self, item: Any) -> bool:
-        """Keep a body part aside (True), or say the item is an exchange or the sentinel (False)."""
-        if not isinstance(item, tuple) or item[0] != PART:
-            return False
+    def _rows(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        rows = []
+        for exchange in batch:
+            if exchange["id"] in self.parts:
+                exchange["chunks"] = self.parts.pop(exchange["id"]) + exchange["chunks"]
+                self.parts_since.pop(exchange["id"], None)
+            try:
+                row = self.build_row(exchange)
+                rows.append({column: row.get(column) for column in self.columns})
+            except Exception:
+                COUNTERS.add("analysis_errors")
+                log.exception("r4u: could not build the row for trace %s", exchange.get("id"))
+        return rows
+
+    def _take(self, item: Any) -> list[dict[str, Any]]:
+        """The exchanges a queue item completes: itself, or none for a body part kept aside, or the
+        model responses a batch of WebSocket messages finished."""
+        if not isinstance(item, tuple):
+            return [item]
+        if item[0] == SOCKET:
+            try:
+                return self.sockets.take(item)
+            except Exception:  # one odd connection must not stop the writer
+                COUNTERS.add("analysis_errors")
+                log.exception("r4u: could not read the messages of WebSocket %s", item[1])
+                return []
         _, trace_id, chunks = item
         self.parts.setdefault(trace_id, []).extend(chunks)
         self.parts_since.setdefault(trace_id, time.monotonic())
-        return True
+        return []
+
+    def _write_connections(self) -> None:
+        try:
+            self.sockets.write_connections(self.db)
+        except Exception:
+            COUNTERS.add("write_errors")
+            log.exception("r4u: could not write the WebSocket connections")
 
     def _forget_stale_parts(self) -> None:
         cutoff = time.monotonic() - PART_TTL_S
@@ -177,26 +211,19 @@ class _Loop:
     def _next_batch(self) -> tuple[list[dict[str, Any]], bool]:
         """Up to batch_size exchanges, waiting at most BATCH_WINDOW_S after the first for more: one
         transaction per trace cost 4x the CPU of batches (profiled: 0.29 vs 0.07 ms per row)."""
-        try:
-            first = self.work.get(timeout=1.0)
-            while self._take(first):
-                first = self.work.get(timeout=1.0)
-        except queue.Empty:
-            return [], False
-        if first is _STOP:
-            return [], True
-        batch = [first]
-        deadline = time.monotonic() + BATCH_WINDOW_S
+        batch: list[dict[str, Any]] = []
+        deadline: float | None = None
         while len(batch) < self.batch_size:
-            remaining = deadline - time.monotonic()
+            remaining = 1.0 if deadline is None else deadline - time.monotonic()
             try:
                 item = self.work.get(timeout=remaining) if remaining > 0 else self.work.get_nowait()
             except queue.Empty:
                 break
             if item is _STOP:
                 return batch, True
-            if not self._take(item):
-                batch.append(item)
+            batch += self._take(item)
+            if batch and deadline is None:
+                deadline = time.monotonic() + BATCH_WINDOW_S
         return batch, False
 
     def _insert(self, rows: list[dict[str, Any]]) -> None:

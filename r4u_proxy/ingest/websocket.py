@@ -1,0 +1,419 @@
+"""WebSocket messages → one exchange per model response, plus one `websocket_connections` row per connection.
+
+Runs in the writer process. addons/websocket.py hands over each LLM WebSocket's messages in batches
+(`(SOCKET, id, opening, messages, lost, ending)`, see store/writer.py); `Sockets.take()` parses them, takes
+inline audio out (its size and duration are kept, its bytes are not stored), lets the protocol's tracker
+(ws_turns.py) find where each model response starts and ends, and turns every finished response into an
+exchange shaped like a streamed HTTP call: the request the HTTP API would have been sent, and the server
+messages as the response's chunks (`framing: "messages"`), so the ordinary analysis and row builder give it
+the same columns, reassembled body, timing and cost as the HTTP equivalent. `websocket_columns()` adds what
+only a WebSocket has: the connection (also the trace's session), its upgrade URL, the message counts.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from r4u_proxy.guard import log
+from r4u_proxy.ids import iso_utc, ulid
+from r4u_proxy.ingest.redact import redact_headers, redact_query
+from r4u_proxy.ingest.ws_turns import LiveTurns, RealtimeTurns, ResponsesTurns, Tracker, Turn
+from r4u_proxy.providers.common import media_placeholder
+
+TEXT, BINARY_JSON, BINARY = 0, 1, 2  # as addons/websocket.py marks each message
+CLEAN_CLOSE = frozenset({1000, 1001, 1005})  # normal, going away, no code given
+MEDIA_MIN_CHARS = 256  # shorter base64 strings are left alone (ids, signatures)
+
+
+def _query_value(query: str, name: str) -> str | None:
+    from urllib.parse import parse_qs
+
+    values = parse_qs(query or "").get(name)
+    return values[0] if values else None
+
+
+def tracker_for(family: str, query: str) -> Tracker:
+    if family == "openai_responses":
+        return ResponsesTurns()
+    if family == "openai_realtime":
+        return RealtimeTurns(_query_value(query, "model") or _query_value(query, "deployment"))
+    if family == "gemini_live":
+        return LiveTurns()
+    return Tracker()
+
+
+def audio_bytes_per_s(mime: str) -> float | None:
+    """Bytes a second of raw audio, where the format says: `audio/pcm;rate=16000` (16-bit), G.711."""
+    kind, _, params = mime.partition(";")
+    kind = kind.strip().lower()
+    if kind in ("audio/pcmu", "audio/pcma", "g711_ulaw", "g711_alaw"):
+        return 8000.0
+    if kind in ("audio/pcm", "pcm16", "audio/l16"):
+        rate = 24000  # the Realtime API's only pcm rate
+        for param in params.split(";"):
+            key, _, value = param.partition("=")
+            if key.strip() == "rate" and value.strip().isdigit():
+                rate = int(value)
+        return rate * 2.0
+    return None
+
+
+def _b64_size(text: str) -> int:
+    return len(text) * 3 // 4 - text[-2:].count("=")
+
+
+class MediaStripper:
+    """Replaces inline audio and media in a parsed message with a placeholder; counts what it took out."""
+
+    def __init__(self) -> None:
+        self.realtime_format = "audio/pcm;rate=24000"
+        self.bytes = 0
+        self.ms = 0.0
+
+    def _take(self, text: str, mime: str) -> str:
+        size = _b64_size(text)
+        self.bytes += size
+        rate = audio_bytes_per_s(mime)
+        if rate:
+            self.ms += size / rate * 1000
+        return media_placeholder(size, mime)
+
+    def strip(self, message: Any) -> bool:
+        """True when something was replaced."""
+        if not isinstance(message, dict):
+            return False
+        kind = str(message.get("type") or "")
+        changed = False
+        if kind in ("input_audio_buffer.append",) and _long(message.get("audio")):
+            message["audio"] = self._take(message["audio"], self.realtime_format)
+            changed = True
+        if "audio" in kind and "transcript" not in kind and _long(message.get("delta")):
+            message["delta"] = self._take(message["delta"], self.realtime_format)
+            changed = True
+        return self._walk(message, 0) or changed
+
+    def _walk(self, value: Any, depth: int) -> bool:
+        if depth > 8:
+            return False
+        changed = False
+        if isinstance(value, dict):
+            mime = value.get("mimeType") or value.get("mime_type")
+            if isinstance(mime, str) and _long(value.get("data")):  # a Gemini blob
+                value["data"] = self._take(value["data"], mime)
+                changed = True
+            if value.get("type") == "input_audio" and _long(value.get("audio")):  # a Realtime content part
+                value["audio"] = self._take(value["audio"], self.realtime_format)
+                changed = True
+            for child in value.values():
+                if isinstance(child, dict | list):
+                    changed = self._walk(child, depth + 1) or changed
+        elif isinstance(value, list):
+            for child in value:
+                if isinstance(child, dict | list):
+                    changed = self._walk(child, depth + 1) or changed
+        return changed
+
+
+def _long(value: Any) -> bool:
+    return isinstance(value, str) and len(value) >= MEDIA_MIN_CHARS
+
+
+def _compact(message: Any) -> bytes:
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def describe_end(ending: dict[str, Any], mid_response: bool) -> str | None:
+    """Why a connection ended, in words; None for a clean close with nothing left unanswered."""
+    if ending.get("error"):
+        return ending["error"]
+    code, reason = ending.get("close_code"), ending.get("close_reason") or ""
+    where = "mid-response" if mid_response else "before any response"
+    said = f"{code}{' ' + reason if reason else ''}"
+    if code == 1006 or code is None:
+        return f"WebSocket connection dropped {where} (1006: no close frame)"
+    if code in CLEAN_CLOSE and not mid_response:
+        return None
+    who = "client" if ending.get("closed_by_client") else "server"
+    return f"{who} closed the WebSocket {where} ({said})"
+
+
+class Connection:
+    """One LLM WebSocket as the writer knows it."""
+
+    def __init__(self, socket_id: str, opening: dict[str, Any]) -> None:
+        self.id = socket_id
+        self.opening = opening
+        route = opening["route"]
+        self.tracker = tracker_for(route.family, opening.get("query") or "")
+        self.cap = int(opening.get("capture_cap") or 10 * 1024 * 1024)
+        self.sent = self.received = self.bytes_sent = self.bytes_received = 0
+        self.binary_sent = self.binary_received = self.malformed = self.lost = self.turns = 0
+        self.audio = {True: MediaStripper(), False: MediaStripper()}  # by from_client
+        self.client_since_turn = 0  # client messages since the last response began: they led to the next one
+        self.counted: set[int] = set()  # turns that have their share of client messages
+        self.last_client_message: bytes | None = None
+        self.ending: dict[str, Any] | None = None
+        self.errors: list[str] = []
+        self.changed = True
+
+    # --- messages in ---------------------------------------------------------------------------------------
+
+    def feed(self, messages: list[tuple[float, bool, int, bytes, int]], lost: int) -> list[Turn]:
+        if lost:
+            self.lost += lost
+            for turn in self.tracker.open_turns():
+                turn.notes.append(f"{lost} WebSocket messages were not recorded (the writer's queue was full)")
+        finished: list[Turn] = []
+        for t, from_client, kind, payload, size in messages:
+            finished += self._one(t, from_client, kind, payload, size)
+        self.changed = True
+        return finished
+
+    def _one(self, t: float, from_client: bool, kind: int, payload: bytes, size: int) -> list[Turn]:
+        if from_client:
+            self.sent += 1
+            self.bytes_sent += size
+            self.binary_sent += kind != TEXT
+            self.client_since_turn += 1
+        else:
+            self.received += 1
+            self.bytes_received += size
+            self.binary_received += kind != TEXT
+        if kind == BINARY:  # audio or another binary format: counted above, never parsed or stored
+            return []
+        message: Any = None
+        if len(payload) == size:
+            try:
+                message = json.loads(payload)
+            except ValueError:
+                self.malformed += 1
+        else:
+            self.malformed += 1  # cut at the capture cap: kept as text, not understood
+        stripper = self.audio[from_client]
+        if isinstance(message, dict):
+            if isinstance(session := message.get("session"), dict):
+                stripper.realtime_format = _realtime_format(session, from_client, stripper.realtime_format)
+            if stripper.strip(message):
+                payload = _compact(message)
+        if from_client:
+            self.last_client_message = payload
+            finished = self.tracker.client(t, message)
+        else:
+            finished = self.tracker.server(t, message, payload)
+            if not finished and isinstance(message, dict) and message.get("type") == "error":
+                finished = [self._orphan_error(t, payload)]  # an error answering no response in progress
+        for turn in [*self.tracker.open_turns(), *finished]:
+            if id(turn) not in self.counted:
+                self.counted.add(id(turn))
+                turn.sent, self.client_since_turn = self.client_since_turn, 0
+        for turn in finished:
+            self.counted.discard(id(turn))
+        return finished
+
+    def _orphan_error(self, t: float, payload: bytes) -> Turn:
+        request: Any = None
+        if self.last_client_message is not None:
+            try:
+                request = json.loads(self.last_client_message)
+            except ValueError:
+                request = self.last_client_message[:2000].decode("utf-8", errors="replace")
+        return Turn(t, request, events=[(t, payload)], t_end=t)
+
+    # --- the end ----------------------------------------------------------------------------------------
+
+    def end(self, ending: dict[str, Any]) -> list[Turn]:
+        self.ending = ending
+        self.changed = True
+        open_turns = self.tracker.open_turns()
+        t_end = ending.get("t_end") or time.time()
+        finished = self.tracker.tick(float("inf"))  # a Live turn that only waited for its usage
+        open_turns = [turn for turn in open_turns if turn not in finished]
+        why = describe_end(ending, mid_response=bool(open_turns))
+        for turn in open_turns:
+            turn.t_end, turn.error = t_end, why
+            finished.append(turn)
+        if why and not open_turns and not self.turns and not finished:
+            self.errors.append(why)
+            request = None
+            if self.last_client_message is not None:
+                request = self.last_client_message[:2000].decode("utf-8", errors="replace")
+            finished.append(Turn(t_end, request, sent=self.client_since_turn, t_end=t_end, error=why))
+            self.client_since_turn = 0
+        elif why:
+            self.errors.append(why)
+        return finished
+
+    # --- out: exchanges and the connection's row ----------------------------------------------------------
+
+    def exchange(self, turn: Turn) -> dict[str, Any]:
+        self.turns += 1
+        opening = self.opening
+        stored, truncated, chunks = 0, False, []
+        for t, data in turn.events:
+            if stored + len(data) > self.cap:
+                data, truncated = b"", True
+            stored += len(data)
+            chunks.append((t, data + b"\n"))
+        if isinstance(turn.request, str):
+            body = turn.request.encode()
+        else:
+            body = _compact(turn.request) if turn.request is not None else b""
+        return {
+            **opening,
+            "id": ulid(turn.t_start),
+            "request_body": body,
+            "t_request_start": turn.t_start,
+            "t_sent": turn.t_start,
+            "t_first_byte": turn.events[0][0] if turn.events else None,
+            "chunks": chunks,
+            "framing": "messages",
+            "response_bytes": sum(len(data) for _, data in turn.events),
+            "truncated": truncated,
+            "t_end": turn.t_end or (turn.events[-1][0] if turn.events else turn.t_start),
+            "error": turn.error,
+            "websocket": {
+                "connection_id": self.id,
+                "url": self.url(),
+                "sent": turn.sent,
+                "received": len(turn.events),
+                "status": turn.status,
+                "notes": turn.notes,
+            },
+        }
+
+    def url(self) -> str:
+        opening = self.opening
+        scheme = "wss" if opening.get("scheme") == "https" else "ws"
+        port = opening.get("port")
+        host = opening["host"] + (f":{port}" if port and port != (443 if scheme == "wss" else 80) else "")
+        query = redact_query(opening.get("query") or "")
+        return f"{scheme}://{host}{opening['path']}" + (f"?{query}" if query else "")
+
+    def row(self) -> dict[str, Any]:
+        opening, ending = self.opening, self.ending or {}
+        route = opening["route"]
+        t_open = opening.get("t_first_byte") or opening["t_request_start"]
+        t_end = ending.get("t_end")
+        closed_by = ending.get("closed_by_client")
+        return {
+            "id": self.id,
+            "started_at": iso_utc(opening["t_request_start"]),
+            "ended_at": iso_utc(t_end) if t_end else None,
+            "duration_ms": round((t_end - t_open) * 1000, 3) if t_end else None,
+            "project": opening.get("project"),
+            "provider": route.provider,
+            "operation": route.operation,
+            "url": self.url(),
+            "host": opening["host"],
+            "path": opening["path"],
+            "client": opening.get("client"),
+            "status_code": opening.get("status_code"),
+            "request_headers": json.dumps(redact_headers(opening.get("request_headers") or [])),
+            "response_headers": json.dumps(redact_headers(opening.get("response_headers") or [])),
+            "messages_sent": self.sent,
+            "messages_received": self.received,
+            "bytes_sent": self.bytes_sent,
+            "bytes_received": self.bytes_received,
+            "binary_messages_sent": self.binary_sent,
+            "binary_messages_received": self.binary_received,
+            "audio_ms_sent": round(self.audio[True].ms, 1) or None,
+            "audio_ms_received": round(self.audio[False].ms, 1) or None,
+            "malformed_messages": self.malformed,
+            "lost_messages": self.lost,
+            "responses": self.turns,
+            "close_code": ending.get("close_code"),
+            "close_reason": ending.get("close_reason") or None,
+            "closed_by": None if closed_by is None else ("client" if closed_by else "server"),
+            "error": "; ".join(dict.fromkeys(self.errors)) or None,
+        }
+
+
+def _realtime_format(session: dict, from_client: bool, current: str) -> str:
+    """The pcm format a Realtime session streams in each direction (`audio.input.format` / `.output.format`)."""
+    audio = session.get("audio")
+    side = (audio or {}).get("input" if from_client else "output") if isinstance(audio, dict) else None
+    fmt = side.get("format") if isinstance(side, dict) else None
+    if isinstance(fmt, dict) and isinstance(fmt.get("type"), str):
+        return fmt["type"] + (f";rate={fmt['rate']}" if fmt.get("rate") else "")
+    legacy = session.get("input_audio_format" if from_client else "output_audio_format")  # beta sessions
+    return legacy if isinstance(legacy, str) else current
+
+
+class Sockets:
+    """Every LLM WebSocket the writer has heard of, by connection id."""
+
+    def __init__(self) -> None:
+        self.open: dict[str, Connection] = {}
+        self.to_write: dict[str, Connection] = {}
+
+    def take(self, batch: tuple) -> list[dict[str, Any]]:
+        _, socket_id, opening, messages, lost, ending = batch
+        connection = self.open.get(socket_id)
+        if connection is None:
+            if opening is None:  # its first batch was lost: nothing to attach these messages to
+                log.warning("r4u: WebSocket messages for unknown connection %s dropped", socket_id)
+                return []
+            connection = self.open[socket_id] = Connection(socket_id, opening)
+        finished = connection.feed(messages, lost)
+        if ending is not None:
+            finished += connection.end(ending)
+            del self.open[socket_id]
+        self.to_write[socket_id] = connection
+        return [connection.exchange(turn) for turn in finished]
+
+    def tick(self, now: float | None = None) -> list[dict[str, Any]]:
+        now = time.time() if now is None else now
+        out = []
+        for connection in self.open.values():
+            out += [connection.exchange(turn) for turn in connection.tracker.tick(now)]
+        return out
+
+    def stop(self) -> list[dict[str, Any]]:
+        """The writer stops: whatever is still open ends as the proxy stopping."""
+        out = []
+        for socket_id, connection in list(self.open.items()):
+            ending = {"t_end": time.time(), "error": "proxy stopped before the connection ended"}
+            out += [connection.exchange(turn) for turn in connection.end(ending)]
+            self.to_write[socket_id] = connection
+        self.open.clear()
+        return out
+
+    def write_connections(self, db: Any) -> None:
+        if not self.to_write:
+            return
+        rows = [connection.row() for connection in self.to_write.values()]
+        db["websocket_connections"].upsert_all(rows, pk="id")
+        self.to_write.clear()
+
+
+def websocket_columns(exchange: dict[str, Any], row: dict[str, Any]) -> None:
+    """The trace columns only a WebSocket response has (row.py calls this for exchanges from here)."""
+    ws = exchange.get("websocket")
+    if ws is None:
+        return
+    row["url"] = ws["url"]
+    row["ws_connection_id"] = ws["connection_id"]
+    row["ws_url"] = ws["url"]
+    row["ws_messages_sent"] = ws["sent"]
+    row["ws_messages_received"] = ws["received"]
+    row["session_id"] = ws["connection_id"]  # TEMP until issue-13 merges: its column, our value
+    row["session_source"] = "websocket"
+    if ws.get("status"):
+        row["status_code"] = ws["status"]
+    if ws.get("notes"):
+        row["parse_note"] = "; ".join([*filter(None, [row.get("parse_note")]), *ws["notes"]])
+
+
+def upgrade_refused(exchange: dict[str, Any], row: dict[str, Any]) -> None:
+    """A plain HTTP answer to a WebSocket upgrade request (the upstream refused it): say so."""
+    wants_socket = any(k.lower() == "upgrade" and v.lower() == "websocket" for k, v in exchange["request_headers"])
+    if not wants_socket or exchange.get("websocket") is not None:
+        return
+    scheme = "wss" if exchange.get("scheme") == "https" else "ws"
+    row["ws_url"] = scheme + row["url"].partition(":")[1] + row["url"].partition(":")[2]
+    if (exchange.get("status_code") or 0) >= 400:
+        said = f": {row['error']}" if row.get("error") else ""
+        row["error"] = f"WebSocket upgrade refused (HTTP {exchange['status_code']}){said}"
+

@@ -5,7 +5,7 @@ APP_VENV := .venv-app
 BIN := $(VENV)/bin
 R4U_ARGS ?=
 
-.PHONY: run test lint bench bench-grouping demo venv app-venv system-packages clean
+.PHONY: run test lint bench bench-grouping demo venv app-venv system-packages codex clean
 
 venv: $(VENV)/.installed
 app-venv: $(APP_VENV)/.installed
@@ -26,6 +26,15 @@ $(APP_VENV)/.installed: pyproject.toml
 	$(APP_VENV)/bin/python -m pip install -q -e . openai anthropic httpx requests aiohttp websockets google-genai
 	@touch $@
 
+# The real Codex CLI (a Rust binary in an npm package, ~50 s to install, 420 MB) for the WebSocket tests:
+# Codex talks to the Responses API over a WebSocket. Pinned so that its wire stays what the tests expect.
+CODEX_VERSION := 0.171.0
+CODEX := .tools/codex/node_modules/.bin/codex
+codex: $(CODEX)
+$(CODEX):
+	@command -v npm >/dev/null || { echo "the Codex CLI tests need npm (Node.js >= 20): apt-get install nodejs npm"; exit 1; }
+	npm install --prefix .tools/codex --no-audit --no-fund --loglevel=error @openai/codex@$(CODEX_VERSION)
+
 run: venv
 	$(BIN)/r4u proxy start $(R4U_ARGS)
 
@@ -34,7 +43,7 @@ run: venv
 system-packages:
 	@tests/system-packages.sh
 
-test: system-packages venv app-venv
+test: system-packages venv app-venv codex
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: venv
@@ -47,7 +56,7 @@ demo: venv app-venv
 	$(BIN)/r4u demo
 
 clean:
-	rm -rf $(VENV) $(APP_VENV) build *.egg-info test-artifacts
+	rm -rf $(VENV) $(APP_VENV) .tools build *.egg-info test-artifacts
 
 # Task grouping: prompt corpus GA/exactness, Loghub-2k beside drain3 (bench-only dependency), proxy
 # latency with grouping off vs busy; writes docs/benchmarks-grouping.md.

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from datasette.utils.asgi import NotFound, Request, Response
 
-from . import charts, chat, traces_db
+from . import charts, chat, traces_db, websocket_info
 
 if TYPE_CHECKING:
     from datasette.app import Datasette
@@ -71,7 +71,8 @@ def trace_data(conn: sqlite3.Connection, trace_id: str) -> dict[str, Any] | None
     if trace.get("task_id"):
         neighbours["task_older"] = _neighbour(conn, trace_id, older=True, task_id=trace["task_id"])
         neighbours["task_newer"] = _neighbour(conn, trace_id, older=False, task_id=trace["task_id"])
-    return {"trace": trace, "task": task, "neighbours": neighbours}
+    websocket = websocket_info.for_trace(conn, trace)
+    return {"trace": trace, "task": task, "neighbours": neighbours, "websocket": websocket}
 
 
 def build_context(data: dict[str, Any]) -> dict[str, Any]:

@@ -124,19 +124,20 @@ def _compact(message: Any) -> bytes:
     return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def describe_end(ending: dict[str, Any], mid_response: bool) -> str | None:
-    """Why a connection ended, in words; None for a clean close with nothing left unanswered."""
+def describe_end(ending: dict[str, Any], mid_response: bool, answered: bool) -> str | None:
+    """Why a connection ended, when that cut something short: a response in progress, or the connection
+    itself before it answered anything. None for a close between responses (Codex drops the TCP connection
+    when it is done: close code 1006, nothing lost)."""
     if ending.get("error"):
         return ending["error"]
     code, reason = ending.get("close_code"), ending.get("close_reason") or ""
+    if not mid_response and (answered or code in CLEAN_CLOSE):
+        return None
     where = "mid-response" if mid_response else "before any response"
-    said = f"{code}{' ' + reason if reason else ''}"
     if code == 1006 or code is None:
         return f"WebSocket connection dropped {where} (1006: no close frame)"
-    if code in CLEAN_CLOSE and not mid_response:
-        return None
     who = "client" if ending.get("closed_by_client") else "server"
-    return f"{who} closed the WebSocket {where} ({said})"
+    return f"{who} closed the WebSocket {where} ({code}{' ' + reason if reason else ''})"
 
 
 class Connection:
@@ -149,7 +150,7 @@ class Connection:
         self.tracker = tracker_for(route.family, opening.get("query") or "")
         self.cap = int(opening.get("capture_cap") or 10 * 1024 * 1024)
         self.sent = self.received = self.bytes_sent = self.bytes_received = 0
-        self.binary_sent = self.binary_received = self.malformed = self.lost = self.turns = 0
+        self.binary_sent = self.binary_received = self.malformed = self.lost = self.turns = self.answered = 0
         self.audio = {True: MediaStripper(), False: MediaStripper()}  # by from_client
         self.client_since_turn = 0  # client messages since the last response began: they led to the next one
         self.counted: set[int] = set()  # turns that have their share of client messages
@@ -210,6 +211,7 @@ class Connection:
                 turn.sent, self.client_since_turn = self.client_since_turn, 0
         for turn in finished:
             self.counted.discard(id(turn))
+        self.answered += len(finished)
         return finished
 
     def _orphan_error(self, t: float, payload: bytes) -> Turn:
@@ -230,11 +232,11 @@ class Connection:
         t_end = ending.get("t_end") or time.time()
         finished = self.tracker.tick(float("inf"))  # a Live turn that only waited for its usage
         open_turns = [turn for turn in open_turns if turn not in finished]
-        why = describe_end(ending, mid_response=bool(open_turns))
+        why = describe_end(ending, mid_response=bool(open_turns), answered=bool(self.answered or finished))
         for turn in open_turns:
             turn.t_end, turn.error = t_end, why
             finished.append(turn)
-        if why and not open_turns and not self.turns and not finished:
+        if why and not open_turns and not self.answered and not finished:
             self.errors.append(why)
             request = None
             if self.last_client_message is not None:

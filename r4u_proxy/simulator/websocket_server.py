@@ -46,6 +46,7 @@ class WebSocketRecord:
     sent: list[tuple[bool, bytes]] = field(default_factory=list)  # (is_text, payload) to the client
     close_code: int | None = None  # the client's close code; None when the connection just dropped
     opened_at: float = field(default_factory=time.time)
+    log: list[tuple[float, bool, bool, bytes]] = field(default_factory=list)  # (time, from client, is_text, payload)
 
 
 class SocketProtocol(Protocol):
@@ -178,6 +179,7 @@ class WebSocketServer:
             return
         payload, self._parts = b"".join(self._parts), []
         self.record.received.append((is_text, payload))
+        self.record.log.append((time.time(), True, is_text, payload))
         if not is_text and self.controls.echo_binary:
             await self._send_raw(False, payload)
             return
@@ -204,6 +206,7 @@ class WebSocketServer:
         frame = TextMessage(data=payload.decode()) if is_text else BytesMessage(data=payload)
         self.writer.write(self.conn.send(frame))
         self.record.sent.append((is_text, payload))
+        self.record.log.append((time.time(), False, is_text, payload))
         self.sent_count += 1
         await self.writer.drain()
         if self.controls.close_after is not None and self.sent_count >= self.controls.close_after:

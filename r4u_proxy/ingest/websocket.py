@@ -221,7 +221,8 @@ class Connection:
                 request = json.loads(self.last_client_message)
             except ValueError:
                 request = self.last_client_message[:2000].decode("utf-8", errors="replace")
-        return Turn(t, request, events=[(t, payload)], t_end=t)
+        status = json.loads(payload).get("status")
+        return Turn(t, request, events=[(t, payload)], t_end=t, status=status if isinstance(status, int) else None)
 
     # --- the end ----------------------------------------------------------------------------------------
 

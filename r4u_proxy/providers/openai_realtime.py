@@ -65,6 +65,7 @@ def prompt_parts(body: dict) -> dict:
 
 
 _TEXT_PART = ("text", "content", "content_index")
+_AUDIO_DELTAS = frozenset({"response.output_audio.delta", "response.audio.delta"})
 _TRANSCRIPT_PART = ("transcript", "content", "content_index")
 
 
@@ -81,6 +82,8 @@ class Stream(openai_responses.Stream):
 
     def add(self, event: str | None, data: Any) -> bool:
         carried = super().add(event, data)
+        if isinstance(data, dict) and data.get("type") in _AUDIO_DELTAS and data.get("delta"):
+            carried = True  # first audio is the first content a listener gets (the audio is not kept)
         if self.final is not None and self.final.get("status") in ("failed", "cancelled"):
             details = self.final.get("status_details") or {}
             self.error = error_message(details) or self.error or f"response {self.final['status']}"

@@ -7,13 +7,13 @@ import base64
 import json
 
 import genai_prices
+from support.streams import analyze_recorded
+from support.websocket import Replay, message, opening, transcript
 
 from r4u_proxy.ingest.redact import redact_headers
 from r4u_proxy.ingest.websocket import BINARY, BINARY_JSON
 from r4u_proxy.simulator.fixtures import default_fixtures_dir
 from r4u_proxy.simulator.responses_socket import fixture_messages
-from support.streams import analyze_recorded
-from support.websocket import Replay, message, opening, transcript
 
 RESPONSES = ("api.openai.com", "/v1/responses")
 REALTIME = ("api.openai.com", "/v1/realtime")

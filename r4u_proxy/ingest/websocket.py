@@ -209,6 +209,7 @@ class Connection:
             if id(turn) not in self.counted:
                 self.counted.add(id(turn))
                 turn.sent, self.client_since_turn = self.client_since_turn, 0
+                turn.request_bytes = size if from_client else None
         for turn in finished:
             self.counted.discard(id(turn))
         self.answered += len(finished)
@@ -283,6 +284,7 @@ class Connection:
                 "received": len(turn.events),
                 "status": turn.status,
                 "notes": turn.notes,
+                "request_bytes": turn.request_bytes,
             },
         }
 
@@ -405,6 +407,8 @@ def websocket_columns(exchange: dict[str, Any], row: dict[str, Any]) -> None:
     row["session_source"] = "websocket"
     if ws.get("status"):
         row["status_code"] = ws["status"]
+    if ws.get("request_bytes") is not None:
+        row["request_bytes"] = ws["request_bytes"]  # the message as sent, not the request rebuilt from it
     if ws.get("notes"):
         row["parse_note"] = "; ".join([*filter(None, [row.get("parse_note")]), *ws["notes"]])
 

@@ -39,6 +39,7 @@ class Turn:
     notes: list[str] = field(default_factory=list)
     ending_since: float | None = None  # done, but a usage message may still follow (Gemini Live)
     answer: str = ""  # the model's text so far (Gemini Live: the next turn's history holds it)
+    request_bytes: int | None = None  # size of the client message that asked for it, as sent
 
 
 class Tracker:

@@ -186,9 +186,9 @@ class WebSocketServer:
         try:
             message = json.loads(payload)
         except ValueError:
-            return  # the real services answer with an error event; nothing here needs that yet
-        if not isinstance(message, dict):
-            return
+            message = None
+        if not isinstance(message, dict):  # answered like an unknown event: an error, the socket stays open
+            message = {"type": "(not a JSON object)"}
         answer = self.protocol.answer(message)
         if answer and self.controls.malformed:
             await self._send_raw(True, b'{"type": "response.output_text.delta", "delta": "cut off her')
@@ -197,8 +197,12 @@ class WebSocketServer:
             if self.gap and index < len(answer) - 1:
                 await asyncio.sleep(self.gap)
 
-    async def _send_event(self, event: dict[str, Any]) -> None:
-        data = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
+    async def _send_event(self, event: dict[str, Any] | bytes) -> None:
+        """One server message: an event, or JSON text exactly as a recording has it."""
+        if isinstance(event, bytes):
+            data = event
+        else:
+            data = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
         await self._send_raw(not self.protocol.binary, data)
 
     async def _send_raw(self, is_text: bool, payload: bytes) -> None:

@@ -12,7 +12,7 @@ Controls (headers on the upgrade request, like the HTTP ones; see simulator/__in
     x-sim-ws-close-after: N     after N server messages, send a close frame (x-sim-ws-close-code, default 1011)
     x-sim-ws-abort-after: N     after N server messages, drop the TCP connection (an RST, no close frame)
     x-sim-ws-malformed: 1       start every answer with a text message that is not JSON
-    x-sim-ws-echo-binary: 1     send every binary message back unchanged
+    x-sim-ws-echo: binary|all   send every binary (or every) client message back unchanged
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class SocketControls:
     close_code: int = 1011
     abort_after: int | None = None
     malformed: bool = False
-    echo_binary: bool = False
+    echo: str | None = None  # "binary" or "all": send those client messages back unchanged
 
 
 def socket_controls(headers: dict[str, str]) -> SocketControls:
@@ -73,6 +73,9 @@ def socket_controls(headers: dict[str, str]) -> SocketControls:
         value = header_number(headers, name)
         return int(value) if value is not None else None
 
+    echo = headers.get("x-sim-ws-echo", "").strip().lower() or None
+    if echo not in (None, "binary", "all"):
+        raise ControlError(f"x-sim-ws-echo must be binary or all, got {echo!r}")
     code = count("x-sim-ws-close-code") or 1011
     if not 1000 <= code <= 4999:
         raise ControlError(f"x-sim-ws-close-code must be a WebSocket close code, got {code}")
@@ -81,7 +84,7 @@ def socket_controls(headers: dict[str, str]) -> SocketControls:
         close_code=code,
         abort_after=count("x-sim-ws-abort-after"),
         malformed=bool(header_flag(headers, "x-sim-ws-malformed")),
-        echo_binary=bool(header_flag(headers, "x-sim-ws-echo-binary")),
+        echo=echo,
     )
 
 
@@ -123,6 +126,7 @@ class WebSocketServer:
         self.conn: Connection | None = None
         self.sent_count = 0
         self._parts: list[bytes] = []
+        self.answers: asyncio.Queue[list[Any]] = asyncio.Queue()  # what to send, in order
 
     async def accept(self, key: str, offered_extensions: str) -> None:
         extensions = []
@@ -146,27 +150,35 @@ class WebSocketServer:
         await self.writer.drain()
 
     async def serve(self) -> None:
+        """Read the client's messages while answers go out from a task of their own, as a real server does:
+        a client that closes mid-answer is heard at once."""
+        sending = asyncio.create_task(self._send_answers())
+        self.answers.put_nowait(list(self.protocol.opening()))
         try:
-            for message in self.protocol.opening():
-                await self._send_event(message)
-            while True:
-                data = await self.reader.read(65536)
+            while not sending.done():
+                reading = asyncio.ensure_future(self.reader.read(65536))
+                await asyncio.wait([reading, sending], return_when=asyncio.FIRST_COMPLETED)
+                if not reading.done():
+                    reading.cancel()
+                    return  # the sender ended the connection (a deliberate close or reset)
+                data = reading.result()
                 assert self.conn is not None
                 self.conn.receive_data(data or None)
                 for event in self.conn.events():
-                    await self._handle(event)
+                    self._handle(event)
                 if not data:
                     return
         except (_Closed, ConnectionError, asyncio.IncompleteReadError):
             return
+        finally:
+            sending.cancel()
 
-    async def _handle(self, event: Any) -> None:
+    def _handle(self, event: Any) -> None:
         assert self.conn is not None
         if isinstance(event, CloseConnection):
             self.record.close_code = event.code
             if self.conn.state is ConnectionState.REMOTE_CLOSING:
                 self.writer.write(self.conn.send(event.response()))
-                await self.writer.drain()
             raise _Closed
         if isinstance(event, Ping):
             self.writer.write(self.conn.send(event.response()))
@@ -180,8 +192,8 @@ class WebSocketServer:
         payload, self._parts = b"".join(self._parts), []
         self.record.received.append((is_text, payload))
         self.record.log.append((time.time(), True, is_text, payload))
-        if not is_text and self.controls.echo_binary:
-            await self._send_raw(False, payload)
+        if self.controls.echo == "all" or (self.controls.echo == "binary" and not is_text):
+            self.answers.put_nowait([(is_text, payload)])
             return
         try:
             message = json.loads(payload)
@@ -189,13 +201,24 @@ class WebSocketServer:
             message = None
         if not isinstance(message, dict):  # answered like an unknown event: an error, the socket stays open
             message = {"type": "(not a JSON object)"}
-        answer = self.protocol.answer(message)
+        answer = list(self.protocol.answer(message))
         if answer and self.controls.malformed:
-            await self._send_raw(True, b'{"type": "response.output_text.delta", "delta": "cut off her')
-        for index, reply in enumerate(answer):
-            await self._send_event(reply)
-            if self.gap and index < len(answer) - 1:
-                await asyncio.sleep(self.gap)
+            answer.insert(0, (True, b'{"type": "response.output_text.delta", "delta": "cut off her'))
+        self.answers.put_nowait(answer)
+
+    async def _send_answers(self) -> None:
+        try:
+            while True:
+                answer = await self.answers.get()
+                for index, reply in enumerate(answer):
+                    if isinstance(reply, tuple):  # (is_text, payload): sent as is
+                        await self._send_raw(*reply)
+                    else:
+                        await self._send_event(reply)
+                    if self.gap and index < len(answer) - 1:
+                        await asyncio.sleep(self.gap)
+        except (_Closed, ConnectionError):
+            return
 
     async def _send_event(self, event: dict[str, Any] | bytes) -> None:
         """One server message: an event, or JSON text exactly as a recording has it."""

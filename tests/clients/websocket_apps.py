@@ -92,6 +92,16 @@ async def live() -> dict:
     return {"text": text, "total_tokens": usage}
 
 
+async def sdks() -> dict:
+    """The three SDK clients one after another (one interpreter start: importing the SDKs is the slow part);
+    each connection carries its own marker, MARKER-realtime, MARKER-responses and MARKER-live."""
+    seen = {}
+    for name, run in (("realtime", realtime), ("responses", responses), ("live", live)):
+        HEADERS["x-test-id"] = f"{marker}-{name}"
+        seen[name] = await run()
+    return seen
+
+
 async def raw() -> dict:
     """Send `send` (text, or {"binary": hex}), read answers until `until` (a type, or a count), then end as
     `end` says: "close" (a close frame), "abort" (drop the TCP connection, no close frame), "wait" (until the

@@ -1,0 +1,129 @@
+"""WebSocket overhead: what recording adds per message, and messages/s for a stream of small deltas.
+
+    direct   client → simulator (wss://127.0.0.1:PORT)
+    bare     client → mitmproxy as r4u embeds it, none of r4u's addons (bench/lean_mitmproxy.py) → simulator
+    r4u      client → `r4u proxy start` (recording every response into SQLite) → simulator
+
+Each round runs every path back to back (the order rotates by round); the table shows medians over rounds.
+The client (bench/ws_client.py, the `websockets` library in .venv-app) and the simulator run in their own
+processes. Added time per message = (r4u round trip − bare round trip) / 2: each round trip is one message
+each way through the proxy.
+
+    .venv/bin/python bench/websocket_bench.py [--rounds 3] [--echoes 300] [--deltas 5000] [--no-docs]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from processes import REPO, Mitmdump, R4uProxy, Target, direct_target, start_simulator
+from report import machine_description, write_docs_section
+
+APP_PYTHON = REPO / ".venv-app" / "bin" / "python"
+CLIENT = REPO / "bench" / "ws_client.py"
+DOC = REPO / "docs" / "benchmarks.md"
+START = "<!-- websocket-bench:start (written by bench/websocket_bench.py; edits inside are overwritten) -->"
+END = "<!-- websocket-bench:end -->"
+
+
+def ws_url(target: Target) -> str:
+    return target.url.replace("https://", "wss://").replace("/v1/chat/completions", "/v1/responses")
+
+
+def run_client(target: Target, mode: str, count: int) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env["SSL_CERT_FILE"] = str(target.ca_file)
+    if target.proxy:
+        env["HTTPS_PROXY"] = env["https_proxy"] = target.proxy
+    result = subprocess.run([str(APP_PYTHON), str(CLIENT), mode, ws_url(target), str(count)], env=env,
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    if result.returncode != 0:
+        raise RuntimeError(f"{target.name} {mode}: {result.stderr[-1500:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def measure(target: Target, echoes: int, deltas: int) -> dict[str, float]:
+    run_client(target, "echo", 20)  # warm: TLS, certificate minting, imports
+    rtts = sorted(run_client(target, "echo", echoes)["rtts"])
+    streamed = run_client(target, "stream", deltas)
+    return {
+        "rtt_ms": statistics.median(rtts) * 1000,
+        "rtt_p95_ms": rtts[int(len(rtts) * 0.95) - 1] * 1000,
+        "stream_msgs_per_s": streamed["messages"] / streamed["seconds"],
+        "stream_messages": streamed["messages"],
+    }
+
+
+def table(results: dict[str, dict[str, float]]) -> list[str]:
+    rows = ["| path | echo round trip, median | p95 | stream of small deltas |",
+            "|---|---|---|---|"]  # fmt: skip
+    for name, m in results.items():
+        rows.append(f"| {name} | {m['rtt_ms']:.3f} ms | {m['rtt_p95_ms']:.3f} ms "
+                    f"| {m['stream_msgs_per_s']:,.0f} messages/s ({m['stream_messages']:.0f} messages) |")  # fmt: skip
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--echoes", type=int, default=300)
+    parser.add_argument("--deltas", type=int, default=5000)
+    parser.add_argument("--no-docs", action="store_true")
+    args = parser.parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="r4u-ws-bench-"))
+    sim = start_simulator(workdir)
+    bare, r4u = Mitmdump(sim, workdir, variant="lean"), R4uProxy(sim, workdir)
+    rounds: dict[str, list[dict[str, float]]] = {"direct": [], "bare": [], "r4u": []}
+    try:
+        targets = {"direct": direct_target(sim), "bare": bare.start(), "r4u": r4u.start()}
+        for number in range(args.rounds):
+            order = list(targets)[number % 3 :] + list(targets)[: number % 3]
+            for name in order:
+                rounds[name].append(measure(targets[name], args.echoes, args.deltas))
+                print(f"round {number + 1} {name}: {rounds[name][-1]}", file=sys.stderr)
+        recorded = r4u.recorded_calls()
+    finally:
+        r4u.stop()
+        bare.stop()
+        sim.stop()
+    medians = {name: {key: statistics.median(r[key] for r in runs) for key in runs[0]} for name, runs in rounds.items()}
+    added = (medians["r4u"]["rtt_ms"] - medians["bare"]["rtt_ms"]) / 2
+    lines = table(medians)
+    summary = [
+        f"- added time per WebSocket message through r4u vs bare mitmproxy: **{added * 1000:+.0f} µs** "
+        f"(half the difference of the median echo round trips)",
+        f"- {args.deltas:,} small deltas: r4u {medians['r4u']['stream_msgs_per_s']:,.0f} messages/s, bare "
+        f"{medians['bare']['stream_msgs_per_s']:,.0f}, direct {medians['direct']['stream_msgs_per_s']:,.0f} "
+        f"(r4u / bare {medians['r4u']['stream_msgs_per_s'] / medians['bare']['stream_msgs_per_s']:.2f}x)",
+        f"- r4u wrote {recorded} traces for api.openai.com in the run (one per streamed response; echoes are "
+        "no model response)",
+    ]
+    print("\n".join(lines + [""] + summary))
+    if not args.no_docs:
+        command = "python bench/websocket_bench.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+        body = "\n".join([
+            "## WebSocket overhead (`bench/websocket_bench.py`)",
+            "",
+            f"{dt.date.today().isoformat()}, `{command.strip()}`, {args.rounds} rounds, medians; "
+            f"{machine_description()}.",
+            "",
+            *lines, "", *summary, "",
+            "Echo: one small JSON text message sent, the simulator's echo awaited, repeated; stream: one "
+            "`response.create` answered by that many `response.output_text.delta` messages, timed from the first "
+            "message to `response.completed` at the client. Both without compression.",
+        ])  # fmt: skip
+        write_docs_section(DOC, body, START, END)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

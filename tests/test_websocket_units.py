@@ -161,7 +161,7 @@ def test_realtime_response_has_transcript_audio_tokens_and_audio_priced_cost() -
     assert (row["input_audio_tokens"], row["output_audio_tokens"]) == (13, 91)
     expected = genai_prices.calc_price(
         genai_prices.Usage(input_tokens=132, cache_read_tokens=64, output_tokens=121, input_audio_tokens=13,
-                           output_audio_tokens=91), "gpt-realtime", provider_id="openai")  # fmt: skip
+                           cache_audio_read_tokens=0, output_audio_tokens=91), "gpt-realtime", provider_id="openai")  # fmt: skip
     text_only = genai_prices.calc_price(
         genai_prices.Usage(input_tokens=132, cache_read_tokens=64, output_tokens=121), "gpt-realtime",
         provider_id="openai")  # fmt: skip

@@ -159,3 +159,18 @@ def test_upgrade_response_is_left_to_the_websocket_addon() -> None:
         assert rec.writer.batches == [] and rec.inflight == {}
 
     run(scenario)
+
+
+def test_stopping_the_proxy_hands_over_every_open_socket() -> None:
+    async def scenario(tap, rec, tctx) -> None:
+        rec.writer = FakeWriter()
+        flow = llm_socket_flow()
+        tctx.master.addons.get("capture").requestheaders(flow)
+        tap.websocket_start(flow)
+        send(tap, flow, True, b'{"type":"response.create"}')
+        tap.done()  # before the recorder closes the writer: addons/websocket.py comes first
+        (batch,) = rec.writer.batches
+        assert len(batch[3]) == 1 and batch[5]["error"] == "proxy stopped before the response ended"
+        assert tap.sockets == {}
+
+    run(scenario)

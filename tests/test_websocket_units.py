@@ -356,3 +356,12 @@ def test_realtime_key_in_a_subprotocol_never_reaches_disk() -> None:
     headers = redact_headers([("Sec-WebSocket-Protocol", "realtime, openai-insecure-api-key.sk-proj-0123456789abcdefWXYZ")])
     assert "0123456789abcdef" not in headers["sec-websocket-protocol"]
     assert headers["sec-websocket-protocol"].startswith("realtime, openai-insecure-api-key.sk-proj-…WXYZ #")
+
+
+def test_stopping_the_proxy_ends_open_responses_and_leaves_idle_connections_alone() -> None:
+    busy, idle = Replay(opening(*RESPONSES)), Replay(opening(*RESPONSES, t=2000.0))
+    started_response(busy)
+    idle.sockets = busy.sockets  # one writer, two connections
+    idle.feed([])
+    (exchange,) = busy.sockets.stop()
+    assert exchange["error"] == "proxy stopped before the response ended" and busy.sockets.open == {}

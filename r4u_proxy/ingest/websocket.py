@@ -16,6 +16,7 @@ import json
 import time
 from typing import Any
 
+from r4u_proxy.addons.recorder import PROXY_STOPPED
 from r4u_proxy.guard import log
 from r4u_proxy.ids import iso_utc, ulid
 from r4u_proxy.ingest.redact import redact_headers, redact_query
@@ -128,8 +129,8 @@ def describe_end(ending: dict[str, Any], mid_response: bool, answered: bool) -> 
     """Why a connection ended, when that cut something short: a response in progress, or the connection
     itself before it answered anything. None for a close between responses (Codex drops the TCP connection
     when it is done: close code 1006, nothing lost)."""
-    if ending.get("error"):
-        return ending["error"]
+    if ending.get("error"):  # the proxy stopped: that cuts short only a response in progress
+        return ending["error"] if mid_response else None
     code, reason = ending.get("close_code"), ending.get("close_reason") or ""
     if not mid_response and (answered or code in CLEAN_CLOSE):
         return None
@@ -379,7 +380,7 @@ class Sockets:
         """The writer stops: whatever is still open ends as the proxy stopping."""
         out = []
         for socket_id, connection in list(self.open.items()):
-            ending = {"t_end": time.time(), "error": "proxy stopped before the connection ended"}
+            ending = {"t_end": time.time(), "error": PROXY_STOPPED}
             out += [connection.exchange(turn) for turn in connection.end(ending)]
             self.to_write[socket_id] = connection
         self.open.clear()

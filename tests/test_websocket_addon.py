@@ -43,6 +43,15 @@ def run(scenario) -> None:
     asyncio.run(main())
 
 
+def open_socket(tap, rec, tctx, path: str = "/v1/responses", writer: FakeWriter | None = None):
+    """An LLM WebSocket as mitmproxy hands it over after the upgrade: routed by capture, started by the tap."""
+    rec.writer = writer or FakeWriter()
+    flow = llm_socket_flow("api.openai.com", path)
+    tctx.master.addons.get("capture").requestheaders(flow)
+    tap.websocket_start(flow)
+    return flow
+
+
 def send(tap: websocket.WebSocketTap, flow, from_client: bool, content: bytes, text: bool = True) -> WebSocketMessage:
     message = WebSocketMessage(Opcode.TEXT if text else Opcode.BINARY, from_client, content)
     flow.websocket.messages.append(message)
@@ -52,10 +61,7 @@ def send(tap: websocket.WebSocketTap, flow, from_client: bool, content: bytes, t
 
 def test_llm_socket_messages_are_copied_in_time_batches_and_mitmproxy_keeps_none() -> None:
     async def scenario(tap, rec, tctx) -> None:
-        rec.writer = FakeWriter()
-        flow = llm_socket_flow()
-        tctx.master.addons.get("capture").requestheaders(flow)
-        tap.websocket_start(flow)
+        flow = open_socket(tap, rec, tctx)
         create = b'{"type":"response.create","model":"gpt-5"}'
         sent = send(tap, flow, True, create)
         send(tap, flow, False, b'{"type":"response.created"}')
@@ -79,10 +85,7 @@ def test_llm_socket_messages_are_copied_in_time_batches_and_mitmproxy_keeps_none
 
 def test_full_batches_go_at_once_and_binary_frames_are_summarised() -> None:
     async def scenario(tap, rec, tctx) -> None:
-        rec.writer = FakeWriter()
-        flow = llm_socket_flow("api.openai.com", "/v1/realtime")
-        tctx.master.addons.get("capture").requestheaders(flow)
-        tap.websocket_start(flow)
+        flow = open_socket(tap, rec, tctx, "/v1/realtime")
         audio = b"RIFF" + bytes(300_000)
         send(tap, flow, True, audio, text=False)
         send(tap, flow, False, b'{"serverContent": {}}', text=False)
@@ -98,11 +101,8 @@ def test_full_batches_go_at_once_and_binary_frames_are_summarised() -> None:
 
 def test_messages_past_the_capture_cap_are_cut_in_the_copy_only() -> None:
     async def scenario(tap, rec, tctx) -> None:
-        rec.writer = FakeWriter()
         tctx.options.r4u_capture_cap = 1000
-        flow = llm_socket_flow()
-        tctx.master.addons.get("capture").requestheaders(flow)
-        tap.websocket_start(flow)
+        flow = open_socket(tap, rec, tctx)
         big = b'{"type":"response.create","input":"' + b"a" * 5000 + b'"}'
         message = send(tap, flow, True, big)
         tap.websocket_end(flow)
@@ -114,10 +114,7 @@ def test_messages_past_the_capture_cap_are_cut_in_the_copy_only() -> None:
 
 def test_other_websockets_pass_with_nothing_kept() -> None:
     async def scenario(tap, rec, tctx) -> None:
-        rec.writer = FakeWriter()
-        flow = llm_socket_flow("api.openai.com", "/v1/some-dashboard-feed")
-        tctx.master.addons.get("capture").requestheaders(flow)
-        tap.websocket_start(flow)
+        flow = open_socket(tap, rec, tctx, "/v1/some-dashboard-feed")
         message = send(tap, flow, False, b"hello")
         tap.websocket_end(flow)
         await asyncio.sleep(websocket.FLUSH_AFTER_S * 2)
@@ -128,10 +125,7 @@ def test_other_websockets_pass_with_nothing_kept() -> None:
 
 def test_a_full_writer_queue_costs_the_copy_never_the_message() -> None:
     async def scenario(tap, rec, tctx) -> None:
-        rec.writer = FakeWriter(full=True)
-        flow = llm_socket_flow()
-        tctx.master.addons.get("capture").requestheaders(flow)
-        tap.websocket_start(flow)
+        flow = open_socket(tap, rec, tctx, writer=FakeWriter(full=True))
         message = send(tap, flow, True, b'{"type":"response.create"}')
         await asyncio.sleep(websocket.FLUSH_AFTER_S * 3)
         socket = tap.sockets[flow.id]
@@ -163,10 +157,7 @@ def test_upgrade_response_is_left_to_the_websocket_addon() -> None:
 
 def test_stopping_the_proxy_hands_over_every_open_socket() -> None:
     async def scenario(tap, rec, tctx) -> None:
-        rec.writer = FakeWriter()
-        flow = llm_socket_flow()
-        tctx.master.addons.get("capture").requestheaders(flow)
-        tap.websocket_start(flow)
+        flow = open_socket(tap, rec, tctx)
         send(tap, flow, True, b'{"type":"response.create"}')
         tap.done()  # before the recorder closes the writer: addons/websocket.py comes first
         (batch,) = rec.writer.batches

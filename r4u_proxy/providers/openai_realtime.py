@@ -13,14 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from r4u_proxy.providers import openai_responses
-from r4u_proxy.providers.common import (
-    audio_token_columns,
-    error_message,
-    flatten_text,
-    render_tool_call,
-    token_columns,
-    with_tool_call,
-)
+from r4u_proxy.providers.common import audio_token_columns, error_message, flatten_text, token_columns
 
 FAMILY = "openai_realtime"
 
@@ -43,25 +36,7 @@ def _content_text(content: Any) -> str:
 
 
 def prompt_parts(body: dict) -> dict:
-    system = flatten_text(body.get("instructions")) or None
-    turns: list[dict] = []
-    for item in body.get("input") or []:
-        if not isinstance(item, dict):
-            continue
-        kind = item.get("type", "message")
-        if kind == "message":
-            role = item.get("role") or "user"
-            text = _content_text(item.get("content"))
-            if role == "system":
-                system = "\n\n".join(t for t in [system, text] if t)
-            else:
-                turns.append({"role": role, "text": text})
-        elif kind == "function_call":
-            turns.append({"role": "assistant", "text": render_tool_call(item.get("name"), item.get("arguments"))})
-        elif kind == "function_call_output":
-            turns.append({"role": "tool", "text": flatten_text(item.get("output"))})
-    tools = [str(t.get("name") or t.get("type")) for t in body.get("tools") or [] if isinstance(t, dict)]
-    return {"system": system, "turns": turns, "tools": tools}
+    return openai_responses.prompt_parts(body, content_text=_content_text)
 
 
 _TEXT_PART = ("text", "content", "content_index")
@@ -93,14 +68,8 @@ class Stream(openai_responses.Stream):
 def summary(body: Any) -> dict:
     if not isinstance(body, dict):
         return {}
-    text = ""
-    for item in body.get("output") or []:
-        if not isinstance(item, dict):
-            continue
-        if item.get("type", "message") == "message":
-            text += _content_text(item.get("content"))
-        elif item.get("type") == "function_call":
-            text = with_tool_call(text, render_tool_call(item.get("name"), item.get("arguments")))
+    # Audio parts count by their transcript.
+    text = openai_responses.output_text(body.get("output"), lambda part: _content_text([part]))
     details = body.get("status_details") or {}
     status = body.get("status")
     result = {

@@ -7,6 +7,7 @@ starting_after=N`) that lacks the start, is rebuilt from the item and delta even
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from r4u_proxy.providers.common import (
@@ -39,7 +40,8 @@ def request_info(body: dict, path: str = "") -> dict:
     return {"request_model": body.get("model"), "stream": bool(body.get("stream"))}
 
 
-def prompt_parts(body: dict) -> dict:
+def prompt_parts(body: dict, content_text: Callable[[Any], str] = flatten_text) -> dict:
+    """`content_text` reads a message's content (the Realtime API passes one that reads audio transcripts)."""
     system = flatten_text(body.get("instructions")) or None
     turns: list[dict] = []
     items = body.get("input")
@@ -51,7 +53,7 @@ def prompt_parts(body: dict) -> dict:
         kind = item.get("type", "message")
         if kind == "message":
             role = item.get("role") or "user"
-            text = flatten_text(item.get("content"))
+            text = content_text(item.get("content"))
             if role in ("system", "developer"):
                 system = "\n\n".join(t for t in [system, text] if t)
             else:
@@ -186,22 +188,32 @@ class Stream:
         return body
 
 
-def summary(body: Any) -> dict:
-    if not isinstance(body, dict):
-        return {}
+def _part_text(part: dict) -> str:
+    return part.get("text") or part.get("refusal") or ""
+
+
+def output_text(output: Any, part_text: Callable[[dict], str] = _part_text) -> str:
+    """The completion text of a response's output items: message parts, then tool calls on their own lines."""
     text = ""
-    for item in body.get("output") or []:
+    for item in output or []:
         if not isinstance(item, dict):
             continue
         kind = item.get("type")
         if kind == "message":
             for part in item.get("content") or []:
                 if isinstance(part, dict):
-                    text += part.get("text") or part.get("refusal") or ""
+                    text += part_text(part)
         elif kind == "function_call":
             text = with_tool_call(text, render_tool_call(item.get("name"), item.get("arguments")))
         elif kind == "custom_tool_call":
             text = with_tool_call(text, f"{item.get('name')}({item.get('input') or ''})")
+    return text
+
+
+def summary(body: Any) -> dict:
+    if not isinstance(body, dict):
+        return {}
+    text = output_text(body.get("output"))
     reason = (body.get("incomplete_details") or {}).get("reason")
     result = {
         "response_model": body.get("model"),

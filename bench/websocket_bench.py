@@ -23,6 +23,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 from processes import REPO, Mitmdump, R4uProxy, Target, direct_target, start_simulator
@@ -51,24 +53,56 @@ def run_client(target: Target, mode: str, count: int) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def measure(target: Target, echoes: int, deltas: int) -> dict[str, float]:
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def with_peak_rss(pid: int | None, work) -> tuple[dict, float | None]:
+    """Run `work()` while sampling the proxy's resident memory: (its result, peak growth in MB)."""
+    if pid is None:
+        return work(), None
+    start, peak, done = rss_kb(pid), [0], threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], rss_kb(pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        result = work()
+    finally:
+        done.set()
+        sampler.join()
+    return result, max(peak[0] - start, 0) / 1024
+
+
+def measure(target: Target, echoes: int, deltas: int, long_deltas: int) -> dict[str, float]:
     run_client(target, "echo", 20)  # warm: TLS, certificate minting, imports
     rtts = sorted(run_client(target, "echo", echoes)["rtts"])
     streamed = run_client(target, "stream", deltas)
+    _, growth = with_peak_rss(target.pid, lambda: run_client(target, "stream", long_deltas))
     return {
         "rtt_ms": statistics.median(rtts) * 1000,
         "rtt_p95_ms": rtts[int(len(rtts) * 0.95) - 1] * 1000,
         "stream_msgs_per_s": streamed["messages"] / streamed["seconds"],
         "stream_messages": streamed["messages"],
+        "rss_growth_mb": growth if growth is not None else float("nan"),
     }
 
 
 def table(results: dict[str, dict[str, float]]) -> list[str]:
-    rows = ["| path | echo round trip, median | p95 | stream of small deltas |",
-            "|---|---|---|---|"]  # fmt: skip
+    rows = ["| path | echo round trip, median | p95 | stream of small deltas | proxy memory, long connection |",
+            "|---|---|---|---|---|"]  # fmt: skip
     for name, m in results.items():
+        memory = "—" if m["rss_growth_mb"] != m["rss_growth_mb"] else f"+{m['rss_growth_mb']:.1f} MB peak"
         rows.append(f"| {name} | {m['rtt_ms']:.3f} ms | {m['rtt_p95_ms']:.3f} ms "
-                    f"| {m['stream_msgs_per_s']:,.0f} messages/s ({m['stream_messages']:.0f} messages) |")  # fmt: skip
+                    f"| {m['stream_msgs_per_s']:,.0f} messages/s ({m['stream_messages']:.0f} messages) "
+                    f"| {memory} |")  # fmt: skip
     return rows
 
 
@@ -77,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--echoes", type=int, default=300)
     parser.add_argument("--deltas", type=int, default=5000)
+    parser.add_argument("--long-deltas", type=int, default=50_000, help="messages on the long connection")
     parser.add_argument("--no-docs", action="store_true")
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="r4u-ws-bench-"))
@@ -88,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         for number in range(args.rounds):
             order = list(targets)[number % 3 :] + list(targets)[: number % 3]
             for name in order:
-                rounds[name].append(measure(targets[name], args.echoes, args.deltas))
+                rounds[name].append(measure(targets[name], args.echoes, args.deltas, args.long_deltas))
                 print(f"round {number + 1} {name}: {rounds[name][-1]}", file=sys.stderr)
         recorded = r4u.recorded_calls()
     finally:
@@ -119,7 +154,10 @@ def main(argv: list[str] | None = None) -> int:
             *lines, "", *summary, "",
             "Echo: one small JSON text message sent, the simulator's echo awaited, repeated; stream: one "
             "`response.create` answered by that many `response.output_text.delta` messages, timed from the first "
-            "message to `response.completed` at the client. Both without compression.",
+            "message to `response.completed` at the client. Both without compression. Proxy memory: the peak "
+            f"growth of the proxy process's resident memory during one response of {args.long_deltas:,} "
+            "deltas (bare mitmproxy keeps every message of a connection until it closes; r4u empties that "
+            "list and hands its copies to the writer process, whose memory is not counted here).",
         ])  # fmt: skip
         write_docs_section(DOC, body, START, END)
     return 0

@@ -365,3 +365,16 @@ def test_stopping_the_proxy_ends_open_responses_and_leaves_idle_connections_alon
     idle.feed([])
     (exchange,) = busy.sockets.stop()
     assert exchange["error"] == "proxy stopped before the response ended" and busy.sockets.open == {}
+
+
+def test_a_response_past_the_capture_cap_keeps_its_timing_and_says_so() -> None:
+    replay = Replay({**opening(*RESPONSES), "capture_cap": 2000})
+    where = {"output_index": 0, "content_index": 0, "item_id": "m"}
+    msgs = [message(1.0, True, {"type": "response.create", "model": "gpt-5"})]
+    msgs += [message(1.0 + i / 100, False, {"type": "response.output_text.delta", "delta": "x" * 90, **where})
+             for i in range(1, 101)]  # fmt: skip
+    msgs.append(message(3.0, False, {"type": "response.completed", "response": {"status": "completed"}}))
+    (row,) = replay.feed(msgs)
+    assert row["body_truncated"] == 1 and row["chunk_count"] == 101 and row["latency_ms"] == 2000.0
+    assert row["response_bytes"] > 10_000 and len(row["response_raw"]) < 2200
+    assert "capture cap reached" in row["parse_note"]

@@ -211,6 +211,7 @@ class Connection:
                 self.counted.add(id(turn))
                 turn.sent, self.client_since_turn = self.client_since_turn, 0
                 turn.request_bytes = size if from_client else None
+                turn.cap = self.cap
         for turn in finished:
             self.counted.discard(id(turn))
         self.answered += len(finished)
@@ -255,12 +256,7 @@ class Connection:
     def exchange(self, turn: Turn) -> dict[str, Any]:
         self.turns += 1
         opening = self.opening
-        stored, truncated, chunks = 0, False, []
-        for t, data in turn.events:
-            if stored + len(data) > self.cap:
-                data, truncated = b"", True
-            stored += len(data)
-            chunks.append((t, data + b"\n"))
+        chunks = [(t, data + b"\n") for t, data in turn.events]
         if isinstance(turn.request, str):
             body = turn.request.encode()
         else:
@@ -274,8 +270,8 @@ class Connection:
             "t_first_byte": turn.events[0][0] if turn.events else None,
             "chunks": chunks,
             "framing": "messages",
-            "response_bytes": sum(len(data) for _, data in turn.events),
-            "truncated": truncated,
+            "response_bytes": turn.received or sum(len(data) for _, data in turn.events),
+            "truncated": turn.truncated,
             "t_end": turn.t_end or (turn.events[-1][0] if turn.events else turn.t_start),
             "error": turn.error,
             "websocket": {

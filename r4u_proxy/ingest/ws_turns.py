@@ -40,6 +40,18 @@ class Turn:
     ending_since: float | None = None  # done, but a usage message may still follow (Gemini Live)
     answer: str = ""  # the model's text so far (Gemini Live: the next turn's history holds it)
     request_bytes: int | None = None  # size of the client message that asked for it, as sent
+    cap: int = 10 * 1024 * 1024  # bytes of messages kept (the connection sets its capture cap)
+    stored: int = 0
+    received: int = 0  # bytes of answering messages, kept or not
+    truncated: bool = False
+
+    def add(self, t: float, data: bytes) -> None:
+        """One answering message; past the cap only its arrival time is kept, as for HTTP bodies."""
+        self.received += len(data)
+        if self.stored + len(data) > self.cap:
+            data, self.truncated = b"", True
+        self.stored += len(data)
+        self.events.append((t, data))
 
 
 class Tracker:
@@ -83,7 +95,7 @@ class ResponsesTurns(Tracker):
         if not lane:
             return []
         turn = lane[0]
-        turn.events.append((t, raw))
+        turn.add(t, raw)
         kind = message.get("type") if isinstance(message, dict) else None
         if kind in self.TERMINAL or kind == "error":
             if kind == "error" and isinstance(message.get("status"), int):
@@ -125,7 +137,7 @@ class RealtimeTurns(Tracker):
         if not isinstance(message, dict):
             turn = next(iter(self.by_response.values()), None)
             if turn is not None:
-                turn.events.append((t, raw))
+                turn.add(t, raw)
             return []
         kind = str(message.get("type") or "")
         if kind in ("session.created", "session.updated") and isinstance(message.get("session"), dict):
@@ -140,7 +152,7 @@ class RealtimeTurns(Tracker):
         turn = self.by_response.get(response_id) if response_id else None
         if turn is None:
             return []
-        turn.events.append((t, raw))
+        turn.add(t, raw)
         if kind == "response.done":
             del self.by_response[response_id]
             return _finish(turn, t)
@@ -168,7 +180,7 @@ class RealtimeTurns(Tracker):
         items = params.get("input") if "input" in params else list(self.items.values())
         turn.request = {"model": settings.pop("model", None) or self.model, **settings, "input": items,
                         "response": params}  # fmt: skip
-        turn.events.append((t, raw))
+        turn.add(t, raw)
         if response.get("id"):
             self.by_response[response["id"]] = turn
         return []
@@ -179,7 +191,7 @@ class RealtimeTurns(Tracker):
         for turn in self.requested:
             if cause and turn.request.get("event_id") == cause:
                 self.requested.remove(turn)
-                turn.events.append((t, raw))
+                turn.add(t, raw)
                 turn.request = {"model": self.model, "response": turn.request.get("response")}
                 return _finish(turn, t)
         return []
@@ -248,7 +260,7 @@ class LiveTurns(Tracker):
             pick(message, "serverContent") or pick(message, "toolCall") or pick(message, "usageMetadata")
         ):
             if self.turn is not None:
-                self.turn.events.append((t, raw))
+                self.turn.add(t, raw)
             return finished
         if self.turn is None:  # the server answers streamed input on its own (voice activity detection)
             if usage_only:
@@ -260,7 +272,7 @@ class LiveTurns(Tracker):
             self.turn = Turn(self.input_at or t, self._request())
             self.streamed = {}
         turn = self.turn
-        turn.events.append((t, raw))
+        turn.add(t, raw)
         content = pick(message, "serverContent") or {}
         for part in pick(pick(content, "modelTurn"), "parts") or []:
             if isinstance(pick(part, "text"), str) and not pick(part, "thought"):

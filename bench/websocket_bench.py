@@ -27,7 +27,7 @@ import threading
 import time
 from pathlib import Path
 
-from processes import REPO, Mitmdump, R4uProxy, Target, direct_target, start_simulator
+from processes import REPO, Mitmdump, R4uProxy, Target, cpu_seconds, direct_target, start_simulator
 from report import machine_description, write_docs_section
 
 APP_PYTHON = REPO / ".venv-app" / "bin" / "python"
@@ -81,28 +81,47 @@ def with_peak_rss(pid: int | None, work) -> tuple[dict, float | None]:
     return result, max(peak[0] - start, 0) / 1024
 
 
+def own_cpu_seconds(pid: int) -> float:
+    """CPU time of the process alone (for r4u: the event loop's side, without the writer process)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(target: Target, echoes: int, deltas: int, long_deltas: int) -> dict[str, float]:
     run_client(target, "echo", 20)  # warm: TLS, certificate minting, imports
     rtts = sorted(run_client(target, "echo", echoes)["rtts"])
+    nan = float("nan")
+    tree_before = cpu_seconds(target.pid) if target.pid else None
+    own_before = own_cpu_seconds(target.pid) if target.pid else None
     streamed = run_client(target, "stream", deltas)
+    time.sleep(0.5)  # the writer process finishes the trace after the last message
+    cpu_tree = cpu_own = nan
+    if target.pid and tree_before is not None and own_before is not None:
+        cpu_tree = ((cpu_seconds(target.pid) or 0) - tree_before) / streamed["messages"] * 1e6
+        cpu_own = (own_cpu_seconds(target.pid) - own_before) / streamed["messages"] * 1e6
     _, growth = with_peak_rss(target.pid, lambda: run_client(target, "stream", long_deltas))
     return {
         "rtt_ms": statistics.median(rtts) * 1000,
         "rtt_p95_ms": rtts[int(len(rtts) * 0.95) - 1] * 1000,
         "stream_msgs_per_s": streamed["messages"] / streamed["seconds"],
         "stream_messages": streamed["messages"],
-        "rss_growth_mb": growth if growth is not None else float("nan"),
+        "cpu_us_per_message": cpu_tree,
+        "cpu_own_us_per_message": cpu_own,
+        "rss_growth_mb": growth if growth is not None else nan,
     }
 
 
 def table(results: dict[str, dict[str, float]]) -> list[str]:
-    rows = ["| path | echo round trip, median | p95 | stream of small deltas | proxy memory, long connection |",
-            "|---|---|---|---|---|"]  # fmt: skip
+    rows = ["| path | echo round trip, median | p95 | stream of small deltas | proxy CPU per streamed message "
+            "(all processes / proxy process) | proxy memory, long connection |",
+            "|---|---|---|---|---|---|"]  # fmt: skip
     for name, m in results.items():
-        memory = "—" if m["rss_growth_mb"] != m["rss_growth_mb"] else f"+{m['rss_growth_mb']:.1f} MB peak"
+        known = m["rss_growth_mb"] == m["rss_growth_mb"]  # NaN for direct: no proxy
+        memory = f"+{m['rss_growth_mb']:.1f} MB peak" if known else "—"
+        cpu = f"{m['cpu_us_per_message']:.0f} µs / {m['cpu_own_us_per_message']:.0f} µs" if known else "—"
         rows.append(f"| {name} | {m['rtt_ms']:.3f} ms | {m['rtt_p95_ms']:.3f} ms "
                     f"| {m['stream_msgs_per_s']:,.0f} messages/s ({m['stream_messages']:.0f} messages) "
-                    f"| {memory} |")  # fmt: skip
+                    f"| {cpu} | {memory} |")  # fmt: skip
     return rows
 
 
@@ -111,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--echoes", type=int, default=300)
     parser.add_argument("--deltas", type=int, default=5000)
-    parser.add_argument("--long-deltas", type=int, default=50_000, help="messages on the long connection")
+    parser.add_argument("--long-deltas", type=int, default=20_000, help="messages on the long connection")
     parser.add_argument("--no-docs", action="store_true")
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="r4u-ws-bench-"))
@@ -133,9 +152,13 @@ def main(argv: list[str] | None = None) -> int:
     medians = {name: {key: statistics.median(r[key] for r in runs) for key in runs[0]} for name, runs in rounds.items()}
     added = (medians["r4u"]["rtt_ms"] - medians["bare"]["rtt_ms"]) / 2
     lines = table(medians)
+    cpu_added = medians["r4u"]["cpu_us_per_message"] - medians["bare"]["cpu_us_per_message"]
+    own_added = medians["r4u"]["cpu_own_us_per_message"] - medians["bare"]["cpu_own_us_per_message"]
     summary = [
         f"- added time per WebSocket message through r4u vs bare mitmproxy: **{added * 1000:+.0f} µs** "
         f"(half the difference of the median echo round trips)",
+        f"- added CPU per streamed message: **{cpu_added:+.0f} µs** in all of r4u's processes (parsing and the "
+        f"SQLite write included), {own_added:+.0f} µs in the proxy process (the event loop's side)",
         f"- {args.deltas:,} small deltas: r4u {medians['r4u']['stream_msgs_per_s']:,.0f} messages/s, bare "
         f"{medians['bare']['stream_msgs_per_s']:,.0f}, direct {medians['direct']['stream_msgs_per_s']:,.0f} "
         f"(r4u / bare {medians['r4u']['stream_msgs_per_s'] / medians['bare']['stream_msgs_per_s']:.2f}x)",

@@ -31,7 +31,9 @@ async def echo(url: str, count: int) -> dict:
 
 async def stream(url: str, count: int) -> dict:
     headers = {"x-sim-events": str(count)}
-    async with websockets.connect(url, additional_headers=headers, compression=None, max_size=None) as ws:
+    # No keepalive pings: behind a slow proxy their pongs queue behind thousands of deltas and time out.
+    async with websockets.connect(url, additional_headers=headers, compression=None, max_size=None,
+                                  ping_interval=None) as ws:
         await ws.send(json.dumps({"type": "response.create", "model": "gpt-5", "input": "Count for me"}))
         received, first = 0, None
         while True:

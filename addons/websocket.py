@@ -69,13 +69,17 @@ class Socket:
             self.timer = asyncio.get_running_loop().call_later(FLUSH_AFTER_S, self.flush)
 
     def flush(self) -> None:
+        """Hand the copies on (also called by the event loop's timer: it must not raise)."""
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-        if self.writer is None:
-            return
         batch = (SOCKET, self.id, self.opening, self.messages, self.lost, self.ending)
-        if self.writer.submit_socket(batch):
+        try:
+            accepted = self.writer.submit_socket(batch)
+        except Exception:
+            COUNTERS.add("addon_errors")
+            accepted = False
+        if accepted:
             self.opening, self.lost = None, 0
         else:
             self.lost += len(self.messages)
@@ -106,10 +110,12 @@ class WebSocketTap:
             return
         recorder = ctx.master.addons.get("recorder")
         writer = recorder.writer if recorder is not None else None
-        if writer is None:
+        if writer is None:  # not recording (no database): nothing to copy for
             COUNTERS.add("dropped")
-        opening = build_exchange(flow, None)
-        self.sockets[flow.id] = Socket(pending.id, writer, ctx.options.r4u_capture_cap, opening)
+            return
+        cap = ctx.options.r4u_capture_cap
+        opening = build_exchange(flow, None) | {"capture_cap": cap}
+        self.sockets[flow.id] = Socket(pending.id, writer, cap, opening)
 
     def websocket_message(self, flow: http.HTTPFlow) -> None:
         assert flow.websocket is not None

@@ -73,6 +73,7 @@ def test_llm_socket_messages_are_copied_in_time_batches_and_mitmproxy_keeps_none
         kind, socket_id, opening, messages, lost, ending = batch
         assert kind == SOCKET and socket_id == flow.metadata["r4u"].id and lost == 0 and ending is None
         assert opening["path"] == "/v1/responses" and opening["status_code"] == 101
+        assert opening["capture_cap"] == tctx.options.r4u_capture_cap
         assert [(m[1], m[2], m[3]) for m in messages] == [(True, websocket.TEXT, create),
                                                           (False, websocket.TEXT, b'{"type":"response.created"}')]
         flow.websocket.close_code, flow.websocket.closed_by_client = 1000, True
@@ -163,5 +164,16 @@ def test_stopping_the_proxy_hands_over_every_open_socket() -> None:
         (batch,) = rec.writer.batches
         assert len(batch[3]) == 1 and batch[5]["error"] == "proxy stopped before the response ended"
         assert tap.sockets == {}
+
+    run(scenario)
+
+
+def test_without_a_writer_nothing_is_kept() -> None:
+    async def scenario(tap, rec, tctx) -> None:
+        flow = llm_socket_flow()
+        tctx.master.addons.get("capture").requestheaders(flow)
+        tap.websocket_start(flow)  # rec.writer is None: the proxy runs without a database
+        message = send(tap, flow, True, b'{"type":"response.create"}')
+        assert tap.sockets == {} and flow.websocket.messages == [] and message.content == b'{"type":"response.create"}'
 
     run(scenario)

@@ -195,8 +195,9 @@ class Connection:
             self.malformed += 1  # cut at the capture cap: kept as text, not understood
         stripper = self.audio[from_client]
         if isinstance(message, dict):
-            if isinstance(session := message.get("session"), dict):
-                stripper.realtime_format = _realtime_format(session, from_client, stripper.realtime_format)
+            if isinstance(session := message.get("session"), dict):  # Realtime: which pcm each way
+                for side, side_stripper in self.audio.items():
+                    side_stripper.realtime_format = _realtime_format(session, side, side_stripper.realtime_format)
             if stripper.strip(message):
                 payload = _compact(message)
         if from_client:

@@ -181,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
             f"growth of the proxy process's resident memory during one response of {args.long_deltas:,} "
             "deltas (bare mitmproxy keeps every message of a connection until it closes; r4u empties that "
             "list and hands its copies to the writer process, whose memory is not counted here).",
+            "",
+            "On a shared machine the round trips swing by milliseconds from round to round (kernel send() calls waiting for a core), so their difference can even come out negative; the CPU per message, from /proc, is the steadier measure of what r4u adds.",
         ])  # fmt: skip
         write_docs_section(DOC, body, START, END)
     return 0

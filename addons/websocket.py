@@ -148,5 +148,3 @@ class WebSocketTap:
                 COUNTERS.add("addon_errors")
             del self.sockets[flow_id]
 
-
-addons = [WebSocketTap()]

@@ -101,7 +101,7 @@ def machine_description() -> str:
 
 
 def write_docs_section(doc: Path, body: str, start: str = SECTION_START, end: str = SECTION_END) -> None:
-    """Replace one bench's section of docs/benchmarks.md (between its markers), keeping the rest."""
+    """Replace one bench's section of docs/benchmarks.md (between `start` and `end`), keeping the rest."""
     section = f"{start}\n{body.rstrip()}\n{end}\n"
     text = doc.read_text() if doc.exists() else "# Benchmarks\n\n"
     if start in text and end in text:

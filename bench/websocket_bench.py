@@ -30,6 +30,8 @@ from pathlib import Path
 from processes import REPO, Mitmdump, R4uProxy, Target, cpu_seconds, direct_target, start_simulator
 from report import machine_description, write_docs_section
 
+from r4u_proxy.reports.metrics import percentiles
+
 APP_PYTHON = REPO / ".venv-app" / "bin" / "python"
 CLIENT = REPO / "bench" / "ws_client.py"
 DOC = REPO / "docs" / "benchmarks.md"
@@ -89,7 +91,7 @@ def own_cpu_seconds(pid: int) -> float:
 
 def measure(target: Target, echoes: int, deltas: int, long_deltas: int) -> dict[str, float]:
     run_client(target, "echo", 20)  # warm: TLS, certificate minting, imports
-    rtts = sorted(run_client(target, "echo", echoes)["rtts"])
+    rtt = percentiles(run_client(target, "echo", echoes)["rtts"])  # nearest rank, as everywhere in r4u
     nan = float("nan")
     tree_before = cpu_seconds(target.pid) if target.pid else None
     own_before = own_cpu_seconds(target.pid) if target.pid else None
@@ -101,8 +103,8 @@ def measure(target: Target, echoes: int, deltas: int, long_deltas: int) -> dict[
         cpu_own = (own_cpu_seconds(target.pid) - own_before) / streamed["messages"] * 1e6
     _, growth = with_peak_rss(target.pid, lambda: run_client(target, "stream", long_deltas))
     return {
-        "rtt_ms": statistics.median(rtts) * 1000,
-        "rtt_p95_ms": rtts[int(len(rtts) * 0.95) - 1] * 1000,
+        "rtt_ms": rtt["p50"] * 1000,
+        "rtt_p95_ms": rtt["p95"] * 1000,
         "stream_msgs_per_s": streamed["messages"] / streamed["seconds"],
         "stream_messages": streamed["messages"],
         "cpu_us_per_message": cpu_tree,
@@ -112,7 +114,7 @@ def measure(target: Target, echoes: int, deltas: int, long_deltas: int) -> dict[
 
 
 def table(results: dict[str, dict[str, float]]) -> list[str]:
-    rows = ["| path | echo round trip, median | p95 | stream of small deltas | proxy CPU per streamed message "
+    rows = ["| path | echo round trip, p50 | p95 | stream of small deltas | proxy CPU per streamed message "
             "(all processes / proxy process) | proxy memory, long connection |",
             "|---|---|---|---|---|---|"]  # fmt: skip
     for name, m in results.items():
@@ -156,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     own_added = medians["r4u"]["cpu_own_us_per_message"] - medians["bare"]["cpu_own_us_per_message"]
     summary = [
         f"- added time per WebSocket message through r4u vs bare mitmproxy: **{added * 1000:+.0f} µs** "
-        f"(half the difference of the median echo round trips)",
+        f"(half the difference of the p50 echo round trips)",
         f"- added CPU per streamed message: **{cpu_added:+.0f} µs** in all of r4u's processes (parsing and the "
         f"SQLite write included), {own_added:+.0f} µs in the proxy process (the event loop's side)",
         f"- {args.deltas:,} small deltas: r4u {medians['r4u']['stream_msgs_per_s']:,.0f} messages/s, bare "

@@ -11,7 +11,7 @@ import time
 import uuid
 
 import pytest
-from conftest import APP_PYTHON, REPO, RunningProxy
+from support.proxy import APP_PYTHON, REPO, RunningProxy
 from support.upstream import direct_app_env
 
 from r4u_proxy.simulator import Simulator
@@ -74,6 +74,8 @@ def test_openai_sdk_realtime_client_each_response_a_trace_with_text_audio_tokens
     assert "Name a colour" in first["prompt_text"] and "system: Answer briefly." in first["prompt_text"]
     assert first["session_id"] == second["session_id"] == first["ws_connection_id"]
     assert first["session_source"] == "websocket"
+    # The second response's input is the conversation so far: the first's input and answer, then more.
+    assert (second["session_turn"], second["previous_trace_id"]) == (2, first["id"])
     conn = connection(proxy, first["ws_connection_id"])
     assert conn["responses"] == 2 and conn["audio_ms_sent"] == 500.0 and conn["close_code"] == 1000
     assert conn["closed_by"] == "client" and conn["messages_sent"] == 6 and conn["messages_received"] > 20
@@ -90,6 +92,9 @@ def test_openai_sdk_responses_websocket_mode_two_responses_one_session(proxy, sd
         assert row["cost_usd"] > 0 and row["stream"] == 1 and row["error"] is None
         assert json.loads(row["response_body"])["object"] == "response"  # the HTTP Responses shape
     assert first["ws_connection_id"] == second["ws_connection_id"]
+    # The SDK names no session: the connection is one, and the second response continues the first by id.
+    assert first["session_id"] == second["session_id"] == first["ws_connection_id"]
+    assert (second["session_turn"], second["previous_trace_id"]) == (2, first["id"])
 
 
 def test_google_genai_live_client_turn_is_a_trace(proxy, sdk_apps):
@@ -119,7 +124,9 @@ def test_codex_cli_runs_through_the_proxy_and_each_response_is_a_priced_trace(pr
     for row in rows:
         assert "codex_exec/0.171.0" in json.loads(row["request_headers"])["user-agent"]
         assert row["cost_usd"] > 0 and row["input_tokens"] > 100 and row["error"] is None
-    assert prewarm["session_id"] == turn["session_id"]
+    # Codex's own id (its `session-id` header on the upgrade) is the session, as it is over HTTP.
+    assert prewarm["session_id"] == turn["session_id"] == json.loads(turn["request_headers"])["session-id"]
+    assert (prewarm["session_source"], turn["session_turn"]) == ("session-id", 2)
     assert "Falling back from WebSockets" not in result.stderr  # the socket worked through r4u
 
 

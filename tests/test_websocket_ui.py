@@ -7,7 +7,7 @@ from support.ui import get, text_of
 from support.websocket import Replay, message, opening
 
 from r4u_proxy.store.migrations import open_db
-from r4u_proxy.store.schema import TRACE_COLUMNS
+from r4u_proxy.store.schema import trace_columns
 
 RESPONSES = ("api.openai.com", "/v1/responses")
 
@@ -22,9 +22,11 @@ def test_trace_page_says_it_came_over_a_websocket_with_the_connections_facts(tmp
                      message(t + 0.2, False, {"type": "response.completed", "response": final})])  # fmt: skip
     replay.close(1004.5, code=1000, by_client=True)
     db_path = tmp_path / "traces.db"
-    open_db(db_path).close()
+    conn = open_db(db_path)
+    columns = trace_columns(conn)  # as the writer inserts: every column the migrations made
+    conn.close()
     db = sqlite_utils.Database(db_path)
-    db["traces"].insert_all([{c: row.get(c) for c in TRACE_COLUMNS} for row in replay.rows])
+    db["traces"].insert_all([{c: row.get(c) for c in columns} for row in replay.rows])
     db["websocket_connections"].insert(replay.connection())
     second = replay.rows[1]["id"]
     page = get(db_path, f"/-/r4u/trace/{second}")

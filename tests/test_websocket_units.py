@@ -12,6 +12,7 @@ from support.websocket import Replay, message, opening, transcript
 
 from r4u_proxy.ingest.redact import redact_headers
 from r4u_proxy.ingest.websocket import BINARY, BINARY_JSON
+from r4u_proxy.providers import gemini_live, openai_realtime
 from r4u_proxy.simulator.fixtures import default_fixtures_dir
 from r4u_proxy.simulator.responses_socket import fixture_messages
 
@@ -34,7 +35,9 @@ def test_codex_transcript_is_one_trace_per_response_with_its_prompt_tokens_and_c
     for row in rows:
         assert (row["provider"], row["operation"], row["request_model"]) == ("openai", "responses", "gpt-5-codex")
         assert row["url"] == "wss://api.openai.com/v1/responses"
-        assert row["session_id"] == row["ws_connection_id"] == open_exchange["id"]
+        assert row["ws_connection_id"] == open_exchange["id"]
+        # Codex names its run (`session-id`, as over HTTP): that id is the session, not the connection.
+        assert (row["session_id"], row["session_source"]) == (dict(open_exchange["request_headers"])["session-id"], "session-id")
         assert row["cost_usd"] and row["cost_usd"] > 0 and row["error"] is None
         assert "Bearer sk-test-0123456789abcdefSECRET" not in row["request_headers"]
     # The prewarm sends Codex's instructions before the user has said anything; the turn carries the prompt.
@@ -43,6 +46,8 @@ def test_codex_transcript_is_one_trace_per_response_with_its_prompt_tokens_and_c
     assert "Say hello in five words" not in prewarm["prompt_text"]
     assert "Say hello in five words" in json.loads(turn["request_body"])["input"][-1]["content"][0]["text"]
     assert json.loads(turn["request_body"])["previous_response_id"] == json.loads(prewarm["response_body"])["id"]
+    # The turn sends only its new input after the prewarm's response id: it is the session's second turn.
+    assert (prewarm["session_turn"], turn["session_turn"], turn["previous_trace_id"]) == (1, 2, prewarm["id"])
     assert prewarm["output_tokens"] == 0 and prewarm.get("completion_text") is None
     assert turn["completion_text"].startswith("Simulated reply from gpt-5-codex")
     assert turn["output_tokens"] > 0 and turn["ttft_ms"] > 0 and turn["latency_ms"] >= turn["ttft_ms"]
@@ -173,6 +178,16 @@ def test_realtime_response_has_transcript_audio_tokens_and_audio_priced_cost() -
     assert ONE_SECOND_PCM[:64] not in row["request_body"]
     connection = replay.connection()
     assert connection["audio_ms_sent"] == 1000.0 and connection["audio_ms_received"] == 1000.0
+    # No id from the client: the connection is the session.
+    assert (row["session_id"], row["session_source"], row["session_turn"]) == (replay.id, "websocket", 1)
+    # The trace page's chat and the export read the audio by its transcript (the Responses family's code).
+    request, response = json.loads(row["request_body"]), json.loads(row["response_body"])
+    said = [(m["role"], p["text"]) for m in openai_realtime.request_messages(request) for p in m["parts"]]
+    assert said == [("system", "Answer in one sentence."), ("user", "What is the capital of France?")]
+    (answer,) = openai_realtime.response_messages(response)
+    assert [(p["kind"], p["text"]) for p in answer["parts"]] == [("text", "Paris is the capital.")]
+    (exported,) = openai_realtime.genai_output(response)
+    assert exported["parts"] == [{"type": "text", "content": "Paris is the capital."}]
 
 
 def test_realtime_server_started_response_and_request_carries_the_conversation() -> None:
@@ -234,6 +249,31 @@ def test_gemini_live_turn_is_a_generate_content_trace_with_usage_even_when_usage
     (row2,) = replay.feed([message(2.0, True, second), *live_answer(2.1, ["No."], usage_apart=False)])
     contents = json.loads(row2["request_body"])["contents"]
     assert [c["role"] for c in contents] == ["user", "model", "user"] and contents[1]["parts"][0]["text"] == "Hi there"
+    # One connection, one session; the second turn continues the first (its request starts with the first's
+    # input and answer, hashed by the Gemini family's canonical messages).
+    assert row["session_id"] == row2["session_id"] == replay.id and row["session_source"] == "websocket"
+    assert (row2["session_turn"], row2["previous_trace_id"], row2["resent_messages"]) == (2, row["id"], 2)
+
+
+def test_gemini_live_audio_answer_reads_as_its_transcript() -> None:
+    replay = Replay(opening(*LIVE))
+    turn = {"clientContent": {"turns": [{"role": "user", "parts": [{"text": "Say hi"}]}], "turnComplete": True}}
+    pcm = base64.b64encode(b"\x00\x01" * 24000).decode()
+    audio = {"inlineData": {"mimeType": "audio/pcm;rate=24000", "data": pcm}}
+    server = [{"serverContent": {"modelTurn": {"parts": [audio]}}},
+              {"serverContent": {"outputTranscription": {"text": "Hi"}}},
+              {"serverContent": {"outputTranscription": {"text": " there"}}},
+              {"serverContent": {"turnComplete": True}, "usageMetadata": {"promptTokenCount": 5, "responseTokenCount": 9}}]  # fmt: skip
+    (row,) = replay.feed([message(1.0, True, {"setup": {"model": "models/gemini-live-2.5-flash-preview"}}),
+                          message(1.1, True, turn),
+                          *[message(1.2 + i / 10, False, m, BINARY_JSON) for i, m in enumerate(server)]])  # fmt: skip
+    assert row["completion_text"] == "Hi there" and pcm[:64] not in row["response_raw"] + row["response_body"]
+    body = json.loads(row["response_body"])
+    assert body["outputTranscription"] == {"text": "Hi there"}
+    (answer,) = gemini_live.response_messages(body)
+    assert [p["text"] for p in answer["parts"]][0] == "Hi there"  # then the audio, as a placeholder
+    (exported,) = gemini_live.genai_output(body)
+    assert exported["parts"][0] == {"type": "text", "content": "Hi there"}
 
 
 def test_gemini_live_turn_without_usage_is_written_after_a_grace_period() -> None:

@@ -7,7 +7,8 @@ inline audio out (its size and duration are kept, its bytes are not stored), let
 exchange shaped like a streamed HTTP call: the request the HTTP API would have been sent, and the server
 messages as the response's chunks (`framing: "messages"`), so the ordinary analysis and row builder give it
 the same columns, reassembled body, timing and cost as the HTTP equivalent. `websocket_columns()` adds what
-only a WebSocket has: the connection (also the trace's session), its upgrade URL, the message counts.
+only a WebSocket has: the connection, its upgrade URL, the message counts. The writer's SessionTracker then
+makes the connection the trace's session unless the client named one (sessions/explicit.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from r4u_proxy.addons.recorder import PROXY_STOPPED
 from r4u_proxy.guard import log
 from r4u_proxy.ids import iso_utc, ulid
+from r4u_proxy.ingest.exchange import Exchange
 from r4u_proxy.ingest.redact import redact_headers, redact_query
 from r4u_proxy.ingest.ws_media import MediaStripper
 from r4u_proxy.ingest.ws_turns import LiveTurns, RealtimeTurns, ResponsesTurns, Tracker, Turn
@@ -177,7 +179,7 @@ class Connection:
 
     # --- out: exchanges and the connection's row ----------------------------------------------------------
 
-    def exchange(self, turn: Turn) -> dict[str, Any]:
+    def exchange(self, turn: Turn) -> Exchange:
         self.turns += 1
         opening = self.opening
         chunks = [(t, data + b"\n") for t, data in turn.events]
@@ -274,7 +276,7 @@ class Sockets:
         self.open: dict[str, Connection] = {}
         self.to_write: dict[str, Connection] = {}
 
-    def take(self, batch: tuple) -> list[dict[str, Any]]:
+    def take(self, batch: tuple) -> list[Exchange]:
         _, socket_id, opening, messages, lost, ending = batch
         connection = self.open.get(socket_id)
         if connection is None:
@@ -289,14 +291,14 @@ class Sockets:
         self.to_write[socket_id] = connection
         return [connection.exchange(turn) for turn in finished]
 
-    def tick(self, now: float | None = None) -> list[dict[str, Any]]:
+    def tick(self, now: float | None = None) -> list[Exchange]:
         now = time.time() if now is None else now
         out = []
         for connection in self.open.values():
             out += [connection.exchange(turn) for turn in connection.tracker.tick(now)]
         return out
 
-    def stop(self) -> list[dict[str, Any]]:
+    def stop(self) -> list[Exchange]:
         """The writer stops: whatever is still open ends as the proxy stopping."""
         out = []
         for socket_id, connection in list(self.open.items()):
@@ -314,7 +316,7 @@ class Sockets:
         self.to_write.clear()
 
 
-def websocket_columns(exchange: dict[str, Any], row: dict[str, Any]) -> None:
+def websocket_columns(exchange: Exchange, row: dict[str, Any]) -> None:
     """The trace columns only a WebSocket response has (row.py calls this for exchanges from here)."""
     ws = exchange.get("websocket")
     if ws is None:
@@ -324,8 +326,6 @@ def websocket_columns(exchange: dict[str, Any], row: dict[str, Any]) -> None:
     row["ws_url"] = ws["url"]
     row["ws_messages_sent"] = ws["sent"]
     row["ws_messages_received"] = ws["received"]
-    row["session_id"] = ws["connection_id"]  # TEMP until issue-13 merges: its column, our value
-    row["session_source"] = "websocket"
     if ws.get("status"):
         row["status_code"] = ws["status"]
     if ws.get("request_bytes") is not None:
@@ -334,7 +334,7 @@ def websocket_columns(exchange: dict[str, Any], row: dict[str, Any]) -> None:
         row["parse_note"] = "; ".join([*filter(None, [row.get("parse_note")]), *ws["notes"]])
 
 
-def upgrade_refused(exchange: dict[str, Any], row: dict[str, Any]) -> None:
+def upgrade_refused(exchange: Exchange, row: dict[str, Any]) -> None:
     """A plain HTTP answer to a WebSocket upgrade request (the upstream refused it): say so."""
     wants_socket = any(k.lower() == "upgrade" and v.lower() == "websocket" for k, v in exchange["request_headers"])
     if not wants_socket or exchange.get("websocket") is not None:

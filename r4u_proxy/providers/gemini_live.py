@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from r4u_proxy.providers import gemini
+from r4u_proxy.providers.base import Message
 from r4u_proxy.providers.common import audio_token_columns, media_placeholder, placeholder_size
 
 FAMILY = "gemini_live"
@@ -32,33 +33,30 @@ def request_info(body: dict, path: str = "") -> dict:
     return {"request_model": body.get("model"), "stream": True}
 
 
-def prompt_parts(body: dict) -> dict:
-    return gemini.prompt_parts(body)
+# The request is a generateContent body: the Gemini family reads it (prompt, chat, canonical messages for
+# sessions, GenAI messages for export).
+prompt_parts = gemini.prompt_parts
+request_messages = gemini.request_messages
+MESSAGES_KEY = gemini.MESSAGES_KEY
+canonical_message = gemini.canonical_message
+system_parts = gemini.system_parts
+genai_input = gemini.genai_input
 
 
 _FINISH = (("turnComplete", "STOP"), ("interrupted", "INTERRUPTED"))
 
 
-class Stream:
+class Stream(gemini.Stream):
+    """Each Live message fed to the Gemini reassembly as the generateContent chunk it stands for."""
+
     def __init__(self) -> None:
-        self.inner = gemini.Stream()
+        super().__init__()
         self.transcripts: dict[str, str] = {}  # inputTranscription / outputTranscription text
         self.audio: dict[str, int] = {}  # mime type -> bytes of audio the model sent
-        self.notes: list[str] = []
 
-    @property
-    def error(self) -> str | None:
-        return self.inner.error
-
-    @error.setter
-    def error(self, value: str | None) -> None:
-        self.inner.error = value
-
-    def add(self, event: str | None, data: Any) -> bool:
-        if not isinstance(data, dict):
-            return False
+    def add_object(self, event: str | None, data: dict) -> bool:
         if "error" in data:
-            return self.inner.add(event, data)
+            return super().add_object(event, data)
         content = pick(data, "serverContent") or {}
         carried = False
         for key in ("inputTranscription", "outputTranscription"):
@@ -88,10 +86,10 @@ class Stream:
         usage = pick(data, "usageMetadata")
         if isinstance(usage, dict):
             chunk["usageMetadata"] = _as_generate_content_usage(usage)
-        return self.inner.add(event, chunk) or carried if chunk else carried
+        return super().add_object(event, chunk) or carried if chunk else carried
 
     def body(self) -> dict:
-        body = self.inner.body()
+        body = super().body()
         if self.audio:
             body.setdefault("candidates", [{"content": {"role": "model", "parts": []}, "index": 0}])
             parts = body["candidates"][0]["content"]["parts"]
@@ -117,12 +115,27 @@ def _modality_tokens(details: Any, modality: str) -> int | None:
     return sum(numbers) if numbers else None
 
 
+# --- the response: generateContent's, with an audio answer's transcript as its text ------------------------
+
+
+def _transcript_only(body: Any) -> dict | None:
+    """The body with the output transcript as its text, when the model answered in audio only."""
+    if not isinstance(body, dict) or not isinstance(body.get("outputTranscription"), dict):
+        return None
+    text = body["outputTranscription"].get("text")
+    candidates = body.get("candidates") or [{"content": {"role": "model", "parts": []}, "index": 0}]
+    first = candidates[0] if isinstance(candidates[0], dict) else {}
+    parts = (first.get("content") or {}).get("parts") or []
+    if not isinstance(text, str) or not text or any(isinstance(p, dict) and "text" in p for p in parts):
+        return None
+    content = {**(first.get("content") or {}), "parts": [{"text": text}, *parts]}
+    return {**body, "candidates": [{**first, "content": content}, *candidates[1:]]}
+
+
 def summary(body: Any) -> dict:
-    result = gemini.summary(body)
+    result = gemini.summary(_transcript_only(body) or body)
     if not isinstance(body, dict):
         return result
-    if not result.get("completion_text") and isinstance(body.get("outputTranscription"), dict):
-        result["completion_text"] = body["outputTranscription"].get("text") or None
     usage = body.get("usageMetadata") or {}
     result.update(
         audio_token_columns(
@@ -132,3 +145,15 @@ def summary(body: Any) -> dict:
         )
     )
     return result
+
+
+def response_messages(body: Any) -> list[Message]:
+    return gemini.response_messages(_transcript_only(body) or body)
+
+
+def output_messages(body: Any) -> list[dict]:
+    return gemini.output_messages(_transcript_only(body) or body)
+
+
+def genai_output(body: Any) -> list[dict]:
+    return gemini.genai_output(_transcript_only(body) or body)

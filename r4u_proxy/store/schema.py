@@ -1,23 +1,13 @@
-"""The traces.db schema, as versioned migrations.
+"""The contract tables of traces.db: `traces` and `tasks`, and the migration that creates them.
 
 Column names in `traces` and `tasks` are part of r4u's public contract (see
 docs/architecture.md): tools outside the code query them. Add columns with a new
-migration; never rename or drop one.
+migration (store/migrations.py says how); never rename or drop one.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
-
-from r4u_proxy.grouping.schema import grouping_v1
-from r4u_proxy.store.ui_indexes import add_ui_indexes
-from r4u_proxy.store.websocket_schema import (
-    SESSION_COLUMNS,
-    WEBSOCKET_TRACE_COLUMNS,
-    sessions_temp,
-    websocket_v1,
-)
 
 TRACE_COLUMNS: dict[str, str] = {
     # --- contract columns -------------------------------------------------------
@@ -67,8 +57,6 @@ TRACE_COLUMNS: dict[str, str] = {
     "priced_model": "TEXT",
     "price_source": "TEXT",
     "template_vars": "TEXT",  # JSON object: the task template's variable values for this trace
-    **WEBSOCKET_TRACE_COLUMNS,  # audio tokens, the WebSocket a response came over (websocket_v1)
-    **SESSION_COLUMNS,  # TEMP until issue-13 merges
 }
 
 TASK_COLUMNS: dict[str, str] = {
@@ -83,25 +71,26 @@ TASK_COLUMNS: dict[str, str] = {
 }
 
 
+def trace_columns(conn: sqlite3.Connection) -> tuple[str, ...]:
+    """The columns `traces` has in this file: the contract's and those later migrations added."""
+    return tuple(row[1] for row in conn.execute("PRAGMA table_info(traces)"))
+
+
+def add_columns(conn: sqlite3.Connection, table: str, columns: dict[str, str]) -> None:
+    """`ALTER TABLE ... ADD COLUMN` for each of `columns` the table lacks (for a migration)."""
+    existing = {row[1] for row in conn.execute(f"PRAGMA table_info([{table}])")}
+    for column, decl in columns.items():
+        if column not in existing:
+            conn.execute(f"ALTER TABLE [{table}] ADD COLUMN [{column}] {decl}")
+
+
 def _create_table(name: str, columns: dict[str, str]) -> str:
     cols = ",\n  ".join(f"[{col}] {decl}" for col, decl in columns.items())
     return f"CREATE TABLE IF NOT EXISTS [{name}] (\n  {cols}\n)"
 
 
-def _v1(conn: sqlite3.Connection) -> None:
+def contract_v1(conn: sqlite3.Connection) -> None:
     conn.execute(_create_table("traces", TRACE_COLUMNS))
     conn.execute(_create_table("tasks", TASK_COLUMNS))
     for column in ("started_at", "task_id", "request_model", "project", "provider"):
         conn.execute(f"CREATE INDEX IF NOT EXISTS idx_traces_{column} ON traces([{column}])")
-
-
-# Each migration runs once, in order; PRAGMA user_version records how far a file got.
-# Later ones live beside the feature that needs them.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
-    _v1,
-    grouping_v1,  # task stats columns, grouping bookmark
-    add_ui_indexes,  # dashboard indexes, full-text search over prompts and completions
-    websocket_v1,  # audio token columns, WebSocket columns on traces, websocket_connections
-    sessions_temp,  # TEMP until issue-13 merges: session_id, session_source
-]
-SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,12 +1,13 @@
-"""What WebSocket recording adds to traces.db: audio token columns, WebSocket columns on traces, and one row
-per connection in `websocket_connections`. Idempotent, like grouping's migration: it only adds what is missing.
+"""What WebSocket recording adds to traces.db (migration `websocket_v1`): audio token columns, WebSocket
+columns on traces, and one row per connection in `websocket_connections`.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-# On traces (also listed in store/schema.py TRACE_COLUMNS, so fresh files get them from v1).
+from r4u_proxy.store.schema import add_columns
+
 WEBSOCKET_TRACE_COLUMNS: dict[str, str] = {
     "input_audio_tokens": "INTEGER",  # part of input_tokens (the Realtime API, Gemini Live)
     "output_audio_tokens": "INTEGER",  # part of output_tokens
@@ -16,9 +17,6 @@ WEBSOCKET_TRACE_COLUMNS: dict[str, str] = {
     "ws_messages_sent": "INTEGER",  # client messages that led to this response
     "ws_messages_received": "INTEGER",  # server messages that answered it
 }
-
-# TEMP until issue-13 merges: its session columns, which WebSocket traces fill (the connection is the session).
-SESSION_COLUMNS: dict[str, str] = {"session_id": "TEXT", "session_source": "TEXT"}
 
 CONNECTION_COLUMNS: dict[str, str] = {
     "id": "TEXT PRIMARY KEY",  # ULID of the upgrade request
@@ -53,25 +51,10 @@ CONNECTION_COLUMNS: dict[str, str] = {
 }
 
 
-def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
-    return {row[1] for row in conn.execute(f"PRAGMA table_info([{table}])")}
-
-
-def _add_columns(conn: sqlite3.Connection, table: str, columns: dict[str, str]) -> None:
-    existing = _columns(conn, table)
-    for column, decl in columns.items():
-        if column not in existing:
-            conn.execute(f"ALTER TABLE [{table}] ADD COLUMN [{column}] {decl}")
-
-
 def websocket_v1(conn: sqlite3.Connection) -> None:
-    _add_columns(conn, "traces", WEBSOCKET_TRACE_COLUMNS)
+    add_columns(conn, "traces", WEBSOCKET_TRACE_COLUMNS)
     cols = ",\n  ".join(f"[{col}] {decl}" for col, decl in CONNECTION_COLUMNS.items())
     conn.execute(f"CREATE TABLE IF NOT EXISTS websocket_connections (\n  {cols}\n)")
     conn.execute("CREATE INDEX IF NOT EXISTS idx_traces_ws_connection_id ON traces(ws_connection_id)")
     conn.execute("CREATE INDEX IF NOT EXISTS idx_websocket_connections_started_at ON websocket_connections(started_at)")
 
-
-def sessions_temp(conn: sqlite3.Connection) -> None:
-    """TEMP until issue-13 merges (it owns these columns; the lead drops this at merge)."""
-    _add_columns(conn, "traces", SESSION_COLUMNS)

@@ -4,9 +4,9 @@ The proxy's event loop only ever calls `submit()`, which never blocks: when the 
 queue is full the trace is dropped and counted. The writer process turns exchanges into
 rows (parsing, reassembly, pricing) and inserts them in batches through sqlite-utils.
 
-Why a process and not a thread: a writer thread shares the proxy's GIL, and the event loop
-then waited for it after every socket call (profiled: +1.4 ms of proxy CPU per request and
-0.57x bare mitmproxy's throughput). Handing the exchange over costs one pickle.
+Why a process and not a thread: a thread shares the proxy's GIL, and the event loop then waited
+for it after every socket call (the profile is in docs/benchmarks.md). Handing the exchange over
+costs one pickle.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from r4u_proxy.guard import COUNTERS, log
+from r4u_proxy.ingest.exchange import Exchange
 
 BATCH_WINDOW_S = 0.05  # a trace is on disk at most this much later than without batching
 PART = "part"  # (PART, trace id, chunks): body chunks that come ahead of their exchange
@@ -67,7 +68,7 @@ class TraceWriter:
             self.process.kill()
             raise WriterStartError(error)
 
-    def submit(self, exchange: dict[str, Any]) -> bool:
+    def submit(self, exchange: Exchange) -> bool:
         try:
             self.queue.put_nowait(exchange)
             return True
@@ -133,13 +134,15 @@ class _Loop:
 
         from r4u_proxy.ingest.row import build_row
         from r4u_proxy.ingest.websocket import Sockets
-        from r4u_proxy.store.schema import TRACE_COLUMNS
+        from r4u_proxy.sessions.tracker import SessionTracker
+        from r4u_proxy.store.schema import trace_columns
 
         self.db = sqlite_utils.Database(conn)
         self.table = self.db.table("traces")
         self.sockets = Sockets()
         self.build_row = build_row
-        self.columns = tuple(TRACE_COLUMNS)
+        self.columns = trace_columns(conn)  # after the migrations: every column a row can fill
+        self.sessions = SessionTracker(conn)
         self.work = work
         self.stats_file = stats_file
         self.batch_size = batch_size
@@ -155,8 +158,9 @@ class _Loop:
             batch, stopping = self._next_batch()
             # WebSocket responses that waited for a late usage message, or that the stop cuts short.
             batch += self.sockets.stop() if stopping else self.sockets.tick()
-            rows = self._rows(batch)
+            rows, exchanges = self._rows(batch)
             if rows:
+                self.sessions.assign(rows, exchanges)  # in order: a call's session can depend on the one before
                 self._insert(rows)
             self._write_connections()
             self._publish_stats(force=stopping)
@@ -164,8 +168,9 @@ class _Loop:
                 stopping = True
             self._forget_stale_parts()
 
-    def _rows(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        rows = []
+    def _rows(self, batch: list[Exchange]) -> tuple[list[dict[str, Any]], list[Exchange]]:
+        """The rows of a batch, and the exchanges they came from (one whose row failed is left out)."""
+        rows, exchanges = [], []
         for exchange in batch:
             if exchange["id"] in self.parts:
                 exchange["chunks"] = self.parts.pop(exchange["id"]) + exchange["chunks"]
@@ -173,12 +178,13 @@ class _Loop:
             try:
                 row = self.build_row(exchange)
                 rows.append({column: row.get(column) for column in self.columns})
+                exchanges.append(exchange)
             except Exception:
                 COUNTERS.add("analysis_errors")
                 log.exception("r4u: could not build the row for trace %s", exchange.get("id"))
-        return rows
+        return rows, exchanges
 
-    def _take(self, item: Any) -> list[dict[str, Any]]:
+    def _take(self, item: Any) -> list[Exchange]:
         """The exchanges a queue item completes: itself, or none for a body part kept aside, or the
         model responses a batch of WebSocket messages finished."""
         if not isinstance(item, tuple):
@@ -208,22 +214,29 @@ class _Loop:
             self.parts.pop(trace_id, None)
             self.parts_since.pop(trace_id, None)
 
-    def _next_batch(self) -> tuple[list[dict[str, Any]], bool]:
+    def _next_batch(self) -> tuple[list[Exchange], bool]:
         """Up to batch_size exchanges, waiting at most BATCH_WINDOW_S after the first for more: one
-        transaction per trace cost 4x the CPU of batches (profiled: 0.29 vs 0.07 ms per row)."""
-        batch: list[dict[str, Any]] = []
-        deadline: float | None = None
+        transaction per trace costs several times the CPU of a batch (docs/benchmarks.md). Also returns (after
+        at most a second) while only body parts, or WebSocket messages that finish no response, arrive, so
+        that late WebSocket usage, the connections' rows and the stats file are written in between."""
+        batch: list[Exchange] = []
+        deadline = time.monotonic() + 1.0
+        first = True
         while len(batch) < self.batch_size:
-            remaining = 1.0 if deadline is None else deadline - time.monotonic()
+            remaining = deadline - time.monotonic()
             try:
                 item = self.work.get(timeout=remaining) if remaining > 0 else self.work.get_nowait()
             except queue.Empty:
                 break
             if item is _STOP:
                 return batch, True
-            batch += self._take(item)
-            if batch and deadline is None:
-                deadline = time.monotonic() + BATCH_WINDOW_S
+            taken = self._take(item)
+            batch += taken
+            if batch and first:
+                first = False
+                deadline = min(deadline, time.monotonic() + BATCH_WINDOW_S)
+            elif remaining <= 0 and not taken:
+                break  # past the deadline and the backlog finishes nothing: write what there is
         return batch, False
 
     def _insert(self, rows: list[dict[str, Any]]) -> None:

@@ -10,7 +10,9 @@ from r4u_proxy.ids import ulid
 from r4u_proxy.ingest.row import build_row
 from r4u_proxy.ingest.websocket import BINARY, TEXT, Sockets
 from r4u_proxy.providers import route
+from r4u_proxy.sessions.tracker import SessionTracker
 from r4u_proxy.simulator.fixtures import default_fixtures_dir
+from r4u_proxy.store.migrations import open_db
 from r4u_proxy.store.writer import SOCKET
 
 WEBSOCKET_RECORDINGS = default_fixtures_dir() / "websocket"
@@ -37,10 +39,12 @@ def message(t: float, from_client: bool, payload: Any, kind: int = TEXT) -> tupl
 
 
 class Replay:
-    """One connection's messages through `Sockets`, turned into trace rows."""
+    """One connection's messages through `Sockets`, turned into trace rows as the writer does: `build_row`,
+    then the sessions (a SessionTracker on a fresh in-memory traces.db)."""
 
     def __init__(self, open_exchange: dict) -> None:
         self.sockets = Sockets()
+        self.sessions = SessionTracker(open_db(":memory:"))
         self.id = open_exchange["id"]
         self.opening: dict | None = open_exchange
         self.rows: list[dict] = []
@@ -49,6 +53,8 @@ class Replay:
         exchanges = self.sockets.take((SOCKET, self.id, self.opening, messages, lost, ending))
         self.opening = None
         rows = [build_row(exchange) for exchange in exchanges]
+        if rows:
+            self.sessions.assign(rows, exchanges)
         self.rows += rows
         return rows
 

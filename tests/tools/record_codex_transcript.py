@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
 
-from conftest import simulator_args, start_proxy  # noqa: E402
+from support.proxy import simulator_args, start_proxy  # noqa: E402
 
 from r4u_proxy.simulator import Simulator  # noqa: E402
 

@@ -50,6 +50,7 @@ $(NODE_ENV): tests/node/package.json tests/node/package-lock.json
 	@command -v npm >/dev/null || { echo "the Node tests need Node.js 20+ and npm (apt-get install nodejs npm)"; exit 1; }
 	cd tests/node && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	cd tests/node && node node_modules/@anthropic-ai/claude-code/install.cjs
+	@touch $@
 
 # Phoenix in a venv of its own: its ~300 dependencies (FastAPI, SQLAlchemy, pandas, ...) stay out of
 # the proxy's. Built once per PHOENIX_VERSION (not on every Makefile edit): 6-11 min here (docs/export.md).

@@ -10,6 +10,7 @@ import genai_prices
 from support.streams import analyze_recorded
 from support.websocket import Replay, message, opening, transcript
 
+from r4u_proxy.export.spans import trace_span
 from r4u_proxy.ingest.redact import redact_headers
 from r4u_proxy.ingest.websocket import BINARY, BINARY_JSON
 from r4u_proxy.providers import gemini_live, openai_realtime
@@ -188,6 +189,11 @@ def test_realtime_response_has_transcript_audio_tokens_and_audio_priced_cost() -
     assert [(p["kind"], p["text"]) for p in answer["parts"]] == [("text", "Paris is the capital.")]
     (exported,) = openai_realtime.genai_output(response)
     assert exported["parts"] == [{"type": "text", "content": "Paris is the capital."}]
+    span = trace_span(row, content="span")  # what `r4u export --format otlp` sends for it
+    assert span["attributes"]["gen_ai.operation.name"] == "chat"
+    assert span["attributes"]["gen_ai.conversation.id"] == replay.id
+    assert "What is the capital of France?" in span["attributes"]["gen_ai.input.messages"]
+    assert json.loads(span["attributes"]["gen_ai.output.messages"]) == [exported]
 
 
 def test_realtime_server_started_response_and_request_carries_the_conversation() -> None:

@@ -29,6 +29,8 @@ OPERATIONS = {
     "generate_content": "generate_content",
     "completions": "text_completion",
     "embeddings": "embeddings",
+    "realtime": "chat",  # one Realtime response (docs/websocket.md)
+    "live": "generate_content",  # one Gemini Live turn
 }
 # Hosts with a well-known gen_ai.provider.name, by suffix; then r4u's provider column.
 PROVIDER_HOSTS = (

@@ -266,3 +266,13 @@ def error_message(body: Any) -> str | None:
         return body["message"]
     return None
 
+
+
+def stored_json(text: Any) -> Any:
+    """A stored body column read back as JSON, or None when it is empty or not JSON (a note, a cut body)."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None

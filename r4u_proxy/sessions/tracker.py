@@ -25,6 +25,7 @@ from r4u_proxy.guard import COUNTERS, log
 from r4u_proxy.messages.canonical import digest
 from r4u_proxy.messages.hashing import HashedRequest, RequestHasher, chain, message_hash
 from r4u_proxy.providers import FAMILIES
+from r4u_proxy.providers.common import stored_json
 from r4u_proxy.sessions import context
 from r4u_proxy.sessions.explicit import connection_session, explicit_session
 
@@ -188,7 +189,7 @@ class SessionTracker:
         self, row: dict[str, Any], hashed: HashedRequest, scope: str, at: float, previous: dict | None
     ) -> None:
         module = FAMILIES[hashed.family]
-        output = module.output_messages(_json(row.get("response_body")))
+        output = module.output_messages(stored_json(row.get("response_body")))
         tip = hashed.prefixes[-1]
         for message in output:
             tip = chain(tip, message_hash(message))
@@ -201,7 +202,7 @@ class SessionTracker:
         self._remember_session(row, scope, at)
         for prompt in _spawn_prompts(output):
             self.conn.execute(insert, ["spawn", digest(prompt), *values])
-        response_id = (_json(row.get("response_body")) or {}).get("id")
+        response_id = (stored_json(row.get("response_body")) or {}).get("id")
         if hashed.family == "openai_responses" and isinstance(response_id, str):
             self.conn.execute(insert, ["response", response_id.encode(), *values])
 
@@ -236,14 +237,6 @@ class SessionTracker:
 def _derived(session: str | None, explicit: str) -> bool:
     return bool(session) and (session == explicit or session.startswith(explicit + ":"))
 
-
-def _json(text: Any) -> Any:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
 
 
 def _spawn_prompts(output: list[dict]) -> list[str]:

@@ -28,6 +28,7 @@ from r4u_proxy.ingest.exchange import Exchange
 BATCH_WINDOW_S = 0.05  # a trace is on disk at most this much later than without batching
 PART = "part"  # (PART, trace id, chunks): body chunks that come ahead of their exchange
 PART_TTL_S = 600  # parts whose exchange never came (it was dropped) are forgotten after this
+SOCKET = "socket"  # (SOCKET, connection id, opening, messages, lost, ending): a WebSocket's messages, in order
 _STOP = None  # the sentinel that ends the writer after everything before it is written
 _CONTEXT = multiprocessing.get_context("spawn")  # never fork a process with an event loop and threads
 
@@ -89,6 +90,14 @@ class TraceWriter:
         except queue.Full:
             return False
 
+    def submit_socket(self, batch: tuple) -> bool:
+        """Hand on a batch of WebSocket messages (see addons/websocket.py); False when the queue is full."""
+        try:
+            self.queue.put_nowait(batch)
+            return True
+        except queue.Full:
+            return False
+
     def close(self, timeout: float = 60) -> None:
         """Write everything queued so far, then stop."""
         if not self.process.is_alive():
@@ -123,9 +132,14 @@ def run_writer(
 
 class _Loop:
     def __init__(self, conn: Any, work: Any, stats_file: Path | None, batch_size: int, queue_size: int) -> None:
+        import sqlite_utils
+
+        from r4u_proxy.ingest.websocket import Sockets
         from r4u_proxy.store.batch import BatchWriter
 
         self.batches = BatchWriter(conn)
+        self.db = sqlite_utils.Database(conn)  # WebSocket connections' rows
+        self.sockets = Sockets()
         self.work = work
         self.stats_file = stats_file
         self.batch_size = batch_size
@@ -139,27 +153,45 @@ class _Loop:
         stopping = False
         while not stopping:
             batch, stopping = self._next_batch()
+            # WebSocket responses that waited for a late usage message, or that the stop cuts short.
+            batch += self.sockets.stop() if stopping else self.sockets.tick()
             for exchange in batch:
                 if exchange["id"] in self.parts:
                     exchange["chunks"] = self.parts.pop(exchange["id"]) + exchange["chunks"]
                     self.parts_since.pop(exchange["id"], None)
             if batch:
-                self.batches.write(batch)
+                self.batches.write(batch)  # rows, sessions, content storage: one transaction
             elif not stopping:
                 self.batches.idle()  # convert a batch of bodies written before content storage, if any are left
+            self._write_connections()
             self._publish_stats(force=stopping)
             if os.getppid() != self.parent:  # the proxy died without stopping us
                 stopping = True
             self._forget_stale_parts()
 
-    def _take(self, item: Any) -> bool:
-        """Keep a body part aside (True), or say the item is an exchange or the sentinel (False)."""
-        if not isinstance(item, tuple) or item[0] != PART:
-            return False
+    def _take(self, item: Any) -> list[Exchange]:
+        """The exchanges a queue item completes: itself, or none for a body part kept aside, or the
+        model responses a batch of WebSocket messages finished."""
+        if not isinstance(item, tuple):
+            return [item]
+        if item[0] == SOCKET:
+            try:
+                return self.sockets.take(item)
+            except Exception:  # one odd connection must not stop the writer
+                COUNTERS.add("analysis_errors")
+                log.exception("r4u: could not read the messages of WebSocket %s", item[1])
+                return []
         _, trace_id, chunks = item
         self.parts.setdefault(trace_id, []).extend(chunks)
         self.parts_since.setdefault(trace_id, time.monotonic())
-        return True
+        return []
+
+    def _write_connections(self) -> None:
+        try:
+            self.sockets.write_connections(self.db)
+        except Exception:
+            COUNTERS.add("write_errors")
+            log.exception("r4u: could not write the WebSocket connections")
 
     def _forget_stale_parts(self) -> None:
         cutoff = time.monotonic() - PART_TTL_S
@@ -169,17 +201,12 @@ class _Loop:
 
     def _next_batch(self) -> tuple[list[Exchange], bool]:
         """Up to batch_size exchanges, waiting at most BATCH_WINDOW_S after the first for more: one
-        transaction per trace costs several times the CPU of a batch (docs/benchmarks.md)."""
-        try:
-            first = self.work.get(timeout=1.0)
-            while self._take(first):
-                first = self.work.get(timeout=1.0)
-        except queue.Empty:
-            return [], False
-        if first is _STOP:
-            return [], True
-        batch = [first]
-        deadline = time.monotonic() + BATCH_WINDOW_S
+        transaction per trace costs several times the CPU of a batch (docs/benchmarks.md). Also returns (after
+        at most a second) while only body parts, or WebSocket messages that finish no response, arrive, so
+        that late WebSocket usage, the connections' rows and the stats file are written in between."""
+        batch: list[Exchange] = []
+        deadline = time.monotonic() + 1.0
+        first = True
         while len(batch) < self.batch_size:
             remaining = deadline - time.monotonic()
             try:
@@ -188,8 +215,13 @@ class _Loop:
                 break
             if item is _STOP:
                 return batch, True
-            if not self._take(item):
-                batch.append(item)
+            taken = self._take(item)
+            batch += taken
+            if batch and first:
+                first = False
+                deadline = min(deadline, time.monotonic() + BATCH_WINDOW_S)
+            elif remaining <= 0 and not taken:
+                break  # past the deadline and the backlog finishes nothing: write what there is
         return batch, False
 
     def _publish_stats(self, force: bool = False) -> None:

@@ -6,6 +6,7 @@ import sqlite_utils
 from support.ui import get, text_of
 from support.websocket import Replay, message, opening
 
+from r4u_proxy.store.batch import BatchWriter
 from r4u_proxy.store.migrations import open_db
 from r4u_proxy.store.schema import trace_columns
 
@@ -24,10 +25,9 @@ def test_trace_page_says_it_came_over_a_websocket_with_the_connections_facts(tmp
     db_path = tmp_path / "traces.db"
     conn = open_db(db_path)
     columns = trace_columns(conn)  # as the writer inserts: every column the migrations made
+    BatchWriter(conn).insert_built([{c: row.get(c) for c in columns} for row in replay.rows])
     conn.close()
-    db = sqlite_utils.Database(db_path)
-    db["traces"].insert_all([{c: row.get(c) for c in columns} for row in replay.rows])
-    db["websocket_connections"].insert(replay.connection())
+    sqlite_utils.Database(db_path)["websocket_connections"].insert(replay.connection())
     second = replay.rows[1]["id"]
     page = get(db_path, f"/-/r4u/trace/{second}")
     assert page.status_code == 200

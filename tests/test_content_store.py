@@ -298,3 +298,11 @@ def test_prune_while_the_writer_process_writes_loses_no_call(tmp_path):
     rows = _read(db, "select request_body from traces order by started_at")
     assert [json.loads(r["request_body"]) for r in rows] == [json.loads(c["request_body"]) for c in calls[8:]]
     _read(db, "insert into traces_fts (traces_fts) values ('integrity-check')")
+
+
+def test_headers_with_a_long_value_read_back_whole(tmp_path):
+    """A client's shared headers are one content; a long value in them is cut out as a string (Codex sends one)."""
+    call = load("llm_conversation_20_turns")[0]
+    headers = {**call["request_headers"], "x-long-context": "z" * 5000}
+    rows = replay(tmp_path / "t.db", [exchange({**call, "request_headers": headers}, 1_800_000_000.0)])
+    assert json.loads(rows[0]["request_headers"])["x-long-context"] == "z" * 5000

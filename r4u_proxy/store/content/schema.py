@@ -147,8 +147,8 @@ RESPONSE_RAW = """case when r.response_raw_content is null then r.response_raw e
   select text from contents where id = r.response_raw_content) end"""
 # The headers every call of a client sends alike are a content; trace_rows.request_headers keeps the ones
 # that change per call (store.PER_CALL_HEADERS). json_patch puts those back (at the end: same object).
-REQUEST_HEADERS = """case when r.request_headers_content is null then r.request_headers else json_patch(
-  (select body from contents where id = r.request_headers_content), coalesce(r.request_headers, '{}')) end"""
+REQUEST_HEADERS = f"""case when r.request_headers_content is null then r.request_headers else json_patch(
+  (select {expand("h")} from contents h where h.id = r.request_headers_content), coalesce(r.request_headers, '{{}}')) end"""
 
 # A row written before content storage whose bodies the converter has not reached yet (convert.py). It is
 # left out of traces_fts until converted; the converter indexes it then. So is a row whose bodies a prune

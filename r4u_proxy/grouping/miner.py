@@ -196,7 +196,8 @@ class Miner(Splits):
             return confirmed
         if "sibling" in best:
             _, cluster, alignment = best["sibling"]
-            return self._make_siblings(cluster, alignment, text)
+            merged = self._merge_found_apart(cluster, alignment.template, candidates)
+            return merged if merged is not None else self._make_siblings(cluster, alignment, text)
         return self._new_cluster(partition, initial_template(text, self.profile))
 
     def _judge(self, cluster: Cluster, alignment: Alignment) -> str | None:
@@ -311,6 +312,21 @@ class Miner(Splits):
                     self._merge_away(self.clusters[other_id], keeper)
                 return self._refine(keeper, template)
         return None
+
+    def _merge_found_apart(self, cluster: Cluster, common: Template, candidates: list[int]) -> Cluster | None:
+        """Clusters found separately (before a restart, or before either had variety) that the text's
+        common template with `cluster` also fits: with the text that is three values, one template."""
+        others = [
+            self.clusters[c] for c in candidates
+            if c != cluster.id and c in self.clusters and common.match(self.clusters[c].template.skeleton()) is not None
+        ]  # fmt: skip
+        if not others:
+            return None
+        members = sorted([cluster, *others], key=lambda c: c.id)
+        keeper = members[0]
+        for other in members[1:]:
+            self._merge_away(other, keeper)
+        return self._refine(keeper, common)
 
     # --- refinement and merging ------------------------------------------------------------
     def _refine(self, cluster: Cluster, template: Template) -> Cluster:

@@ -92,10 +92,10 @@ def run_scale(args) -> dict:
     samples = warm + steady
     keys = [signature(s.provider, s.operation, s.parts) for s in samples]
     texts = [grouping_text(s.parts) for s in samples]
-    from r4u_proxy.grouping.miner import Miner
-
     # Timed in two phases on one miner: learning the templates, then traffic over them.
     import prompts as prompts_module
+
+    from r4u_proxy.grouping.miner import Miner
 
     miner_holder: dict = {}
     real_miner = prompts_module.Miner

@@ -66,7 +66,7 @@ PACKAGES = [
     ("evals", "3.0.1.post1"),
 ]
 # lm-eval's task files hold over a thousand prompts, mostly one template per language: keep a sample.
-MAX_PER_PACKAGE = {"lm-eval": 600}
+MAX_PER_PACKAGE = {"lm-eval": 800}
 # Three or more templates that differ only in the same few words (a language name, a dialect) are, to
 # anyone reading the traffic, one template with a variable: each such family keeps two members, a
 # near-twin pair. "The same few words": they differ in at most FAMILY_PLACES places, each at most
@@ -74,6 +74,9 @@ MAX_PER_PACKAGE = {"lm-eval": 600}
 FAMILY_KEEP = 2
 FAMILY_PLACES = 3
 FAMILY_RUN = 4
+# Family candidates are found through shared runs of GRAM tokens: short enough that two short templates
+# differing in a few words ("English: {s} \nNorthern Sotho: ", "English: {s} \nLuba-Kasai: ") share one.
+GRAM = 2
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # `{{ name }}`, also with filters (`{{ history | verbose }}`): the field is the name.
@@ -311,7 +314,12 @@ _TOKEN = re.compile(r"\w+|\x00|[^\w\s]")
 def _differ_in_a_few_words(a: list[str], b: list[str]) -> bool:
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     runs = [(i2 - i1, j2 - j1) for op, i1, i2, j1, j2 in matcher.get_opcodes() if op != "equal"]
-    return 0 < len(runs) <= FAMILY_PLACES and all(max(r) <= FAMILY_RUN for r in runs)
+    if not 0 < len(runs) <= FAMILY_PLACES or any(max(r) > FAMILY_RUN for r in runs):
+        return False
+    # Short templates: the few words must be the lesser part ("Key findings about {topic}." and "The
+    # original query is: {task_prompt}." share a field and a full stop, not a template).
+    shared = len(a) - sum(r[0] for r in runs)
+    return shared > max(sum(r[0] for r in runs), sum(r[1] for r in runs))
 
 
 def _families(rows: list[dict]) -> list[int]:
@@ -328,7 +336,7 @@ def _families(rows: list[dict]) -> list[int]:
 
     postings: dict[tuple[str, ...], list[int]] = {}
     for i, toks in enumerate(tokens):
-        for gram in {tuple(toks[k : k + 5]) for k in range(max(1, len(toks) - 4))}:
+        for gram in {tuple(toks[k : k + GRAM]) for k in range(max(1, len(toks) - GRAM + 1))}:
             postings.setdefault(gram, []).append(i)
     checked: set[tuple[int, int]] = set()
     limit = FAMILY_PLACES * FAMILY_RUN

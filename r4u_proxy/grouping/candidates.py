@@ -11,6 +11,7 @@ trigrams of it, and memory stays proportional to the number of clusters, not to 
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
 
 from r4u_proxy.grouping.profile import Profile
@@ -20,24 +21,36 @@ SAMPLE = 4
 COMMON = 64  # a trigram filed under more clusters than this is not counted
 
 
+_CODES: dict[str, int] = {}  # token -> a stable 32-bit code (str hashes change from one process to the next)
+
+
+def _code(token: str) -> int:
+    code = _CODES.get(token)
+    if code is None:
+        if len(_CODES) > 200_000:  # bounded: free text brings endless new tokens; codes do not change
+            _CODES.clear()
+        code = _CODES[token] = zlib.crc32(token.encode("utf-8", "surrogatepass"))
+    return code
+
+
 def trigrams(tokens: list[str], profile: Profile) -> set[int]:
-    """Hashes of the sampled trigrams of a token list; `\\x00slot` tokens (variables) break runs."""
-    runs: list[list[str]] = [[]]
+    """Codes of the sampled trigrams of a token list; `\\x00slot` tokens (variables) break runs."""
+    weights = profile._weights
+    weigh = profile.weight
+    codes = _CODES
+    keys: list[int] = []
+    run: list[int] = []
     for token in tokens:
         if token.startswith("\x00"):
-            runs.append([])
-        elif profile.weight(token) > 0:
-            runs[-1].append(token)
-    found: set[int] = set()
-    total = sum(len(r) for r in runs)
-    seen = 0
-    for run in runs:
-        for i in range(len(run) - 2):
-            key = hash((run[i], run[i + 1], run[i + 2]))
-            position = seen + i
-            if position < EDGE or position >= total - EDGE or key % SAMPLE == 0:
-                found.add(key)
-        seen += len(run)
+            keys += [(a * 1_000_003 ^ b) * 1_000_003 ^ c for a, b, c in zip(run, run[1:], run[2:], strict=False)]
+            run = []
+        elif (weights[token] if token in weights else weigh(token)) > 0:
+            run.append(codes[token] if token in codes else _code(token))
+    keys += [(a * 1_000_003 ^ b) * 1_000_003 ^ c for a, b, c in zip(run, run[1:], run[2:], strict=False)]
+    if len(keys) <= 2 * EDGE:
+        return set(keys)
+    found = {key for key in keys[EDGE:-EDGE] if key % SAMPLE == 0}
+    found.update(keys[:EDGE], keys[-EDGE:])
     return found
 
 

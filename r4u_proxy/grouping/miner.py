@@ -28,11 +28,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from r4u_proxy.grouping.align import SURE_ANCHOR, Alignment, _Counts, align, initial_template
 from r4u_proxy.grouping.candidates import CandidateIndex, trigrams
 from r4u_proxy.grouping.clusters import Cluster, Event
 from r4u_proxy.grouping.lookup import TemplateLookup
 from r4u_proxy.grouping.profile import PROMPTS, Profile
+from r4u_proxy.grouping.prompt_align import (
+    SURE_ANCHOR,
+    Alignment,
+    Tokens,
+    align,
+    template_tokens,
+    text_tokens,
+)
 from r4u_proxy.grouping.splits import NEIGHBOURS, Splits
 from r4u_proxy.grouping.template import Template
 
@@ -104,7 +111,7 @@ class Miner(Splits):
         part = self._part(cluster.partition)
         template = cluster.template
         part.lookup.add(cluster.id, template)
-        part.index.add(cluster.id, trigrams(_tokens(template, self.profile), self.profile))
+        part.index.add(cluster.id, trigrams(template_tokens(template, self.profile).keys, self.profile))
         if template.variable_count:
             part.literals.pop(cluster.id, None)
             return
@@ -166,8 +173,8 @@ class Miner(Splits):
         if found is not None:
             self._count(self.clusters[found[0]], text)
             return found
-        tokens = self.profile.tokenize(text)
-        candidates = part.index.best(trigrams(tokens, self.profile), CANDIDATES)
+        tokens = text_tokens(text, self.profile)
+        candidates = part.index.best(trigrams(tokens.tokens, self.profile), CANDIDATES)
         cluster = self._align_best(partition, candidates, text, tokens)
         values = cluster.template.match(text)
         if values is None:  # the glob's leftmost choice can differ from the alignment's; keep it literal
@@ -176,12 +183,11 @@ class Miner(Splits):
         self._count(cluster, text)
         return cluster.id, values
 
-    def _align_best(self, partition: str, candidates: list[int], text: str, tokens: list[str]) -> Cluster:
-        counts = _Counts(tokens, self.profile)
+    def _align_best(self, partition: str, candidates: list[int], text: str, tokens: Tokens) -> Cluster:
         best: dict[str, tuple[tuple[float, float], Cluster, Alignment]] = {}
         for cluster_id in candidates:
             cluster = self.clusters[cluster_id]
-            alignment = align(cluster.template, text, self.profile, tokens, counts=counts)
+            alignment = align(cluster.template, text, self.profile, tokens)
             verdict = None if alignment is None else self._judge(cluster, alignment)
             if verdict is None:
                 continue
@@ -191,14 +197,14 @@ class Miner(Splits):
         if "join" in best:  # a cluster the text belongs to beats one it might be a twin of
             _, cluster, alignment = best["join"]
             return self._refine(cluster, alignment.template)
-        confirmed = self._confirm_siblings(candidates, text, tokens, counts)
+        confirmed = self._confirm_siblings(candidates, text, tokens)
         if confirmed is not None:
             return confirmed
         if "sibling" in best:
             _, cluster, alignment = best["sibling"]
             merged = self._merge_found_apart(cluster, alignment.template, candidates)
             return merged if merged is not None else self._make_siblings(cluster, alignment, text)
-        return self._new_cluster(partition, initial_template(text, self.profile))
+        return self._new_cluster(partition, Template.literal(text))
 
     def _judge(self, cluster: Cluster, alignment: Alignment) -> str | None:
         """"join", "sibling" (ambiguous: keep apart until a third text decides) or None (refused)."""
@@ -277,7 +283,7 @@ class Miner(Splits):
             self._sibling_of.setdefault(member, set()).add(group_id)
         return sibling
 
-    def _confirm_siblings(self, candidates: list[int], text: str, tokens: list[str], counts: _Counts) -> Cluster | None:
+    def _confirm_siblings(self, candidates: list[int], text: str, tokens: Tokens) -> Cluster | None:
         """A third text that fits the common template of two siblings, with a value of its own, makes
         them one cluster. It fits when it matches that template, or joins it as any template is joined."""
         for cluster_id in candidates:
@@ -300,7 +306,7 @@ class Miner(Splits):
                 elif values is None:
                     if len(group.slots) > 1:
                         continue
-                    alignment = align(template, text, self.profile, tokens, counts=counts)
+                    alignment = align(template, text, self.profile, tokens)
                     if alignment is None or self._judge_template(alignment) != "join":
                         continue
                     template = alignment.template
@@ -350,7 +356,7 @@ class Miner(Splits):
         id survives (with the covering template). Returns the surviving cluster. Only the clusters that
         share the most trigrams with the template are looked at: a covered one shares all of its own."""
         part = self._part(cluster.partition)
-        keys = trigrams(_tokens(cluster.template, self.profile), self.profile)
+        keys = trigrams(template_tokens(cluster.template, self.profile).keys, self.profile)
         for other_id in part.index.best(keys, NEIGHBOURS):
             other = self.clusters.get(other_id)
             if other is None or other is cluster:
@@ -373,15 +379,6 @@ _MARKER = re.compile(r"(?:^|\n)\[(?:system|user|developer)\]\n")
 
 def _markers(template: Template) -> int:
     return sum(len(_MARKER.findall(c)) for c in template.constants)
-
-
-def _tokens(template: Template, profile: Profile) -> list[str]:
-    out: list[str] = []
-    for index, const in enumerate(template.constants):
-        if index:
-            out.append("\x00slot")
-        out.extend(profile.tokenize(const))
-    return out
 
 
 def _fill(template: Template, values: list[str], slots: set[int]) -> Template:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from r4u_proxy.grouping.align import align, initial_template
 from r4u_proxy.grouping.candidates import trigrams
 from r4u_proxy.grouping.clusters import FIRST_CHECKPOINT, Cluster, Event
+from r4u_proxy.grouping.prompt_align import align
 from r4u_proxy.grouping.template import Template
 
 if TYPE_CHECKING:
@@ -117,9 +117,7 @@ class Splits:
 
     def _fold(self, texts: list[str]) -> Template:
         """The common template of some texts, built afresh (constants the group shares stay constant)."""
-        template = initial_template(texts[0], self.profile)
+        template = Template.literal(texts[0])
         for text in texts[1:]:
-            alignment = align(template, text, self.profile)
-            if alignment is not None:
-                template = alignment.template
+            template = align(template, text, self.profile).template
         return template

@@ -37,6 +37,7 @@ class Gap:
     one_sided: bool = False  # only one side has anything but blanks there: a passage added or dropped
     slots: int = 0  # the template's variables inside the gap
     absorbed: str = ""  # the template's constant text inside the gap (it turns into variable text)
+    text: str = ""  # the text's side of the gap, when it is a few words (SHORT_TEXT)
 
 
 @dataclass
@@ -135,6 +136,7 @@ SHORT_GAP = 60
 LABEL_WEIGHT = 2.0  # a word with two marks around it: "\nCategory: "
 _SENTENCE_END = re.compile(r"[.!?;,]\s")
 EDGE_WINDOW = 12  # tokens: how close to an anchor a shared word in a long stretch must be
+SHORT_TEXT = 8.0  # words: a gap's text side is kept when it is this short (a changed word, a name)
 EDGE_TOKENS = 16  # tokens looked at for the blanks and marks a gap's two sides share at its edges
 
 
@@ -187,10 +189,12 @@ def align(template: Template, text: str, profile: Profile, text_toks: Tokens | N
             t_blank, m_blank = t.blank(prev_t, t_start), m.blank(prev_m, m_start)
             t_content = t.content(prev_t, t_start)
             absorbed = ""
-            if slots and t_content >= 1:
+            if t_content >= 1:
                 absorbed = "".join(k for k in t_keys[prev_t:t_start] if not k.startswith("\x00"))
+            m_content = m.content(prev_m, m_start)
+            m_text = "".join(m_lit[prev_m:m_start]) if m_content <= SHORT_TEXT else ""
             gaps.append(
-                Gap(t_content, slots > 0, m.content(prev_m, m_start), not slots and t_blank != m_blank, slots, absorbed)
+                Gap(t_content, slots > 0, m_content, not slots and t_blank != m_blank, slots, absorbed, m_text)
             )
             # Blanks and marks both sides have at the edges of the gap belong to the constants around
             # it (`Reason: {reason}`, whatever indentation a value starts with); not past a variable.

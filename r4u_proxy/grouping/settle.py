@@ -1,0 +1,120 @@
+"""Which slots of a common template are values, and which a near-twin's own words: told by the texts.
+
+When a new text and a cluster could share a template (their alignment is `verdicts.plausible`), their
+common template may still cover two templates: `Translate to {v1}: {v2}` is one template with a language
+variable, or two near-twins (`French`, `German`) each with its own word. The texts decide, slot by slot:
+the cluster's recent texts, those of every other cluster the common template covers (tasks found apart,
+earlier siblings), and the new one.
+
+- A slot with three or more different values is a variable (two values are a near-twin pair, three are a
+  variable); so is one whose values are long (a document, a question), where a near-twin's few words are not.
+- A slot with one or two short values is the texts' own words: it stays constant text, and the texts are
+  grouped by those words, one cluster per group.
+- A thin common template (a few words in common, or only in the middle) needs a third value everywhere:
+  two texts alone may share "Is this true?" by chance.
+
+Each group becomes one cluster (the oldest id of those in it survives; the others are `merged` into it). A
+cluster whose texts fall into two groups (near-twins merged before a third text told them apart) is
+dissolved and its texts fed again (`split`). So joining, keeping near-twins apart, and merging later are
+one rule applied to the evidence at hand.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from r4u_proxy.grouping.clusters import Cluster, Event
+from r4u_proxy.grouping.template import Template
+from r4u_proxy.grouping.verdicts import SHORT, thin
+
+if TYPE_CHECKING:
+    from r4u_proxy.grouping.profile import Profile
+    from r4u_proxy.grouping.prompt_align import Alignment
+
+_HOLE = "\x00"  # what a cluster without texts at hand (restored after a restart) shows where it varies
+
+
+class Settle:
+    """Mixed into `miner.Miner`; works on the miner's state, declared here for the reader."""
+
+    profile: Profile
+    clusters: dict[int, Cluster]
+    events: list[Event]
+
+    def _settle(self, cluster: Cluster, alignment: Alignment, text: str) -> Cluster:
+        """Place `text` (which fits alignment.template) with `cluster` and the clusters the common
+        template covers; returns the cluster the text belongs to."""
+        common = alignment.template
+        mine = common.match(text)
+        if mine is None:  # the glob's leftmost choice differs from the alignment's
+            return self._new_cluster(cluster.partition, Template.literal(text))  # type: ignore[attr-defined]
+        involved = [cluster, *self._covered(common, cluster)]  # type: ignore[attr-defined]
+        rows: list[tuple[int, list[str]]] = [(c.id, values) for c in involved for values in _rows(common, c)]
+        rows.append((0, mine))
+        needs_three = thin(self.profile, alignment)
+        fixed = [s for s in range(common.variable_count) if self._fixed([r[1][s] for r in rows], needs_three)]
+        groups: dict[tuple[str, ...], list[int]] = {}  # fixed values -> the cluster ids there (0: the text)
+        for cluster_id, values in rows:
+            ids = groups.setdefault(tuple(values[s] for s in fixed), [])
+            if cluster_id not in ids:
+                ids.append(cluster_id)
+        spread = {c for c in {r[0] for r in rows} if c and sum(c in ids for ids in groups.values()) > 1}
+        for cluster_id in sorted(spread):  # near-twins in one cluster: its texts find their own again
+            gone = self.clusters[cluster_id]
+            self._remove(gone)  # type: ignore[attr-defined]
+            self.events.append(Event("split", cluster_id, gone.template, partition=gone.partition))
+        placed: Cluster | None = None
+        for key, ids in groups.items():
+            template = _fill(common, fixed, key)
+            members = [self.clusters[c] for c in ids if c and c not in spread and c in self.clusters]
+            if members:
+                keeper = min(members, key=lambda c: c.id)
+                for other in members:
+                    if other is not keeper:
+                        self._merge_away(other, keeper)  # type: ignore[attr-defined]
+                keeper = self._refine(keeper, template)  # type: ignore[attr-defined]
+            else:
+                keeper = self._new_cluster(cluster.partition, template)  # type: ignore[attr-defined]
+            if 0 in ids:
+                placed = keeper
+        if placed is None or placed.id not in self.clusters:  # folded into a later group's cluster
+            return self._new_cluster(cluster.partition, Template.literal(text))  # type: ignore[attr-defined]
+        return placed
+
+    def _fixed(self, values: list[str], needs_three: bool) -> bool:
+        """Is this slot the texts' own words (True) or a variable (False)? See the module doc."""
+        if any(_HOLE in v for v in values):
+            return False  # a variable of a cluster restored without texts: it varies
+        distinct = set(values)
+        if len(distinct) >= 3:
+            return False
+        if len(distinct) == 1 or needs_three:
+            return True
+        return all(self._short(v) for v in distinct)
+
+    def _short(self, value: str) -> bool:
+        if len(value) > 12 * SHORT:
+            return False
+        weight = self.profile.weight
+        return sum(weight(t) for t in self.profile.tokenize(value)) <= SHORT
+
+
+def _rows(common: Template, cluster: Cluster) -> list[list[str]]:
+    """The common template's values in the cluster's recent texts (its template's, when it has none)."""
+    rows = [v for v in (common.match(s) for s in cluster.samples) if v is not None]
+    if not rows:
+        found = common.match(cluster.template.skeleton(_HOLE))
+        rows = [found] if found is not None else []
+    return rows
+
+
+def _fill(template: Template, slots: list[int], values: tuple[str, ...]) -> Template:
+    """The template with the given slots filled in by `values` (they become constant text again)."""
+    filled = dict(zip(slots, values, strict=True))
+    constants = [template.constants[0]]
+    for slot, const in enumerate(template.constants[1:]):
+        if slot in filled:
+            constants[-1] += filled[slot] + const
+        else:
+            constants.append(const)
+    return Template(tuple(constants))

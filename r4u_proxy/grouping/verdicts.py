@@ -1,0 +1,85 @@
+"""When an alignment of a prompt with a cluster's template rules out one template.
+
+`plausible` reads the gaps of an alignment (see `prompt_align`) and says whether the text and the cluster
+could be calls of one template. Which of their differences are values and which a near-twin's own words is
+decided afterwards, from the texts themselves (`settle`). Ruled out here: a different request shape, a
+passage only one of them has, too little in common (or only by chance: a few words in the middle,
+"You are a" in front of two long instructions), and, against a template that has seen variety already,
+a difference its constants rule out (a sentence it would lose, a constant replaced by a passage).
+"""
+
+from __future__ import annotations
+
+import re
+
+from r4u_proxy.grouping.profile import Profile
+from r4u_proxy.grouping.prompt_align import SURE_ANCHOR, Alignment
+from r4u_proxy.grouping.template import Template
+
+SHORT = 4.0  # words: a difference this short is a value or a near-twin's word; which one, a third text tells
+THIN = 6.0  # words: two texts sharing less than this may share a template by chance
+THIN_SHARE = 0.2  # ... and then it must be at least this share of the shorter one
+ABSORB_MAX = 6.0  # words of constant text a variable may take over (chance text two values shared)
+NEW_WORDS = 2.0  # words: a constant of a template with variables that may still turn out to vary
+ESTABLISHED = 3  # texts: a template's constants have been seen this often, so they are not chance
+# Near-twins differ in a few places (a language, a label, a tone): an established template and a text
+# that differ in more places than this are two templates.
+TWIN_PLACES = 3
+
+_APART = re.compile(r"[.!?]\s+[A-Z]|\n[ \t]*\n")  # a new sentence, a blank line
+_MARKER = re.compile(r"(?:^|\n)\[(?:system|user|developer)\]\n")
+
+
+def markers(template: Template) -> int:
+    return sum(len(_MARKER.findall(c)) for c in template.constants)
+
+
+def thin(profile: Profile, alignment: Alignment) -> bool:
+    """Too little shared, or shared in the middle only: a template only a third text can confirm."""
+    return alignment.anchored < THIN or alignment.edge < profile.min_anchor
+
+
+def plausible(profile: Profile, template: Template, count: int, alignment: Alignment) -> bool:
+    """Could the text be a call of `template` (seen `count` times)? See the module doc."""
+    if alignment.anchored < profile.min_anchor:
+        return False
+    if markers(alignment.template) != markers(template):
+        return False  # a variable never spans a `[role]` line: the roles are the request's shape
+    if any(gap.one_sided for gap in alignment.gaps):
+        # Text on one side only, where the template has no variable: a passage added or dropped,
+        # which is another template (a label that only one of them has), never a value.
+        return False
+    if template.variable_count == 0:
+        return _texts(profile, alignment)
+    return _template(profile, alignment, count >= ESTABLISHED)
+
+
+def _texts(profile: Profile, alignment: Alignment) -> bool:
+    """Two texts seen once each."""
+    min_anchor = profile.min_anchor
+    if alignment.edge < min_anchor and alignment.anchored < SURE_ANCHOR:
+        return False  # a few words in common, in the middle only: chance
+    shorter = min(alignment.text_content, alignment.template_content)
+    if alignment.anchored < THIN and alignment.anchored < THIN_SHARE * shorter:
+        return False  # "You are a" in front of two long, different instructions
+    return len(alignment.gaps) * min_anchor <= alignment.anchored  # else shared text scattered in bits
+
+
+def _template(profile: Profile, alignment: Alignment, established: bool) -> bool:
+    """A text and a template that has seen variety already."""
+    if alignment.kept < profile.min_kept:
+        return False
+    places = set()
+    for gap in alignment.gaps:
+        if gap.slots:
+            # Constant text a variable would take over: words two values shared by chance (the
+            # "CREATE TABLE" two schemas began with); never a sentence or a paragraph of its own
+            # ("{language}. Keep the formatting" is another prompt version than "{language}. Use a
+            # formal register").
+            if gap.template_content and (_APART.search(gap.absorbed) or gap.template_content > ABSORB_MAX):
+                return False
+        elif established and (gap.template_content > NEW_WORDS or gap.text_content > SHORT):
+            return False  # a constant the template's texts agree on, replaced by a passage
+        else:
+            places.add((gap.absorbed.strip(), gap.text.strip()))
+    return not established or len(places) <= TWIN_PLACES

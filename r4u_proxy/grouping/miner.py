@@ -35,7 +35,7 @@ from r4u_proxy.grouping.prompt_align import Alignment, Tokens, align, template_t
 from r4u_proxy.grouping.settle import Settle
 from r4u_proxy.grouping.splits import NEIGHBOURS, Splits
 from r4u_proxy.grouping.template import Template
-from r4u_proxy.grouping.verdicts import SHORT, THIN, THIN_SHARE, plausible
+from r4u_proxy.grouping.verdicts import ESTABLISHED, SHORT, THIN, THIN_SHARE, plausible, thin
 
 __all__ = ["Cluster", "Event", "Miner"]
 
@@ -140,7 +140,18 @@ class Miner(Splits, Settle):
         part = self._part(partition)
         found = self._match_in(part, text)
         if found is not None:
-            self._count(self.clusters[found[0]], text)
+            cluster = self.clusters[found[0]]
+            if cluster.template.variable_count and cluster.count < ESTABLISHED:
+                # A template two texts made is provisional: the third tells its values from a
+                # near-twin's words (see `settle`).
+                placed = self._settle(cluster, cluster.template, text, self._thin(cluster.template), [])
+                values = placed.template.match(text)
+                if values is not None:
+                    self._count(placed, text)
+                    return placed.id, values
+                cluster = self._new_cluster(partition, Template.literal(text))
+                found = (cluster.id, [])
+            self._count(cluster, text)
             return found
         tokens = text_tokens(text, self.profile)
         candidates = part.index.best(trigrams(tokens.tokens, self.profile), CANDIDATES)
@@ -154,18 +165,29 @@ class Miner(Splits, Settle):
 
     def _place(self, partition: str, candidates: list[int], text: str, tokens: Tokens) -> Cluster:
         """The most specific plausible explanation of the text among its candidates (the alignment that
-        keeps the most constant text), settled by the texts (`settle`); else a new cluster."""
-        best: tuple[float, Cluster, Alignment] | None = None
+        keeps the most constant text), settled by the texts (`settle`) together with the other clusters
+        the text could share a template with; else a new cluster."""
+        found: list[tuple[float, Cluster, Alignment]] = []
         for cluster_id in candidates:
             cluster = self.clusters[cluster_id]
             alignment = align(cluster.template, text, self.profile, tokens)
-            if not plausible(self.profile, cluster.template, cluster.count, alignment):
-                continue
-            if best is None or alignment.anchored > best[0]:
-                best = (alignment.anchored, cluster, alignment)
-        if best is None:
+            if plausible(self.profile, cluster.template, cluster.count, alignment):
+                found.append((alignment.anchored, cluster, alignment))
+        if not found:
             return self._new_cluster(partition, Template.literal(text))
-        return self._settle(best[1], best[2], text)
+        found.sort(key=lambda f: -f[0])
+        _, cluster, alignment = found[0]
+        others = [c for _, c, _ in found[1:]]
+        return self._settle(cluster, alignment.template, text, thin(self.profile, alignment), others)
+
+    def _thin(self, template: Template) -> bool:
+        """A template with little constant text of its own, or none at its start and end."""
+        weight = template_tokens(template, self.profile).tokens.weight
+        if weight[-1] < THIN:
+            return True
+        edges = [template.constants[0], template.constants[-1]] if template.variable_count else []
+        edge = sum(template_tokens(Template((c,)), self.profile).tokens.weight[-1] for c in edges)
+        return edge < self.profile.min_anchor
 
     def _covered(self, common: Template, cluster: Cluster) -> list[Cluster]:
         """The clusters besides `cluster` that `common` covers without taking over much of their own

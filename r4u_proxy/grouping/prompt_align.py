@@ -63,12 +63,14 @@ class Alignment:
 class Tokens:
     """A token list with prefix sums: evidence, words and non-blank tokens of any stretch in O(1)."""
 
-    __slots__ = ("tokens", "weight", "words", "solid", "markers", "slots")
+    __slots__ = ("tokens", "weight", "words", "solid", "markers", "slots", "_grams")
 
     def __init__(self, tokens: list[str], profile: Profile, *, template: bool = False) -> None:
         weights = profile._weights
         weigh = profile.weight
         values = [weights[t] if t in weights else weigh(t) for t in tokens]
+        if template:  # a slot is no evidence
+            values = [0.0 if t.startswith("\x00") else w for t, w in zip(tokens, values, strict=True)]
         self.tokens = tokens
         self.weight = [0.0, *accumulate(values)]
         self.words = [0, *accumulate([w >= 1 for w in values])]
@@ -80,8 +82,28 @@ class Tokens:
             self.markers = [i for i, t in enumerate(tokens) if t.endswith("]\n") and profile.is_marker(t)]
             self.slots = [i for i, t in enumerate(tokens) if t.startswith("\x00")]
 
+        self._grams: dict[tuple[str, str, str], int] | None = None
+
     def __len__(self) -> int:
         return len(self.tokens)
+
+    def grams(self) -> dict[tuple[str, str, str], int]:
+        """The trigrams of content tokens (and slots) that occur once, by the position of their first token."""
+        if self._grams is None:
+            toks, weight = self.tokens, self.weight
+            pos = [i for i in range(len(toks)) if weight[i + 1] > weight[i] or toks[i].startswith("\x00")]
+            seen: dict[tuple[str, str, str], int] = {}
+            twice = set()
+            for j in range(len(pos) - 2):
+                gram = (toks[pos[j]], toks[pos[j + 1]], toks[pos[j + 2]])
+                if gram in seen:
+                    twice.add(gram)
+                else:
+                    seen[gram] = pos[j]
+            for gram in twice:
+                del seen[gram]
+            self._grams = seen
+        return self._grams
 
     def content(self, start: int, end: int) -> float:
         return self.weight[end] - self.weight[start]
@@ -145,6 +167,48 @@ def _blocks(a: list[str], b: list[str]) -> list[tuple[int, int, int]]:
     return [(i1, j1, i2 - i1) for tag, i1, i2, j1, _ in LCSseq.opcodes(a, b).as_list() if tag == "equal"]
 
 
+def _anchored_blocks(t: Tokens, m: Tokens) -> list[tuple[int, int, int]]:
+    """The LCS, pinned first at the trigrams both sides have exactly once, in order (as patience diff
+    pins lines): two long values share so many short runs that an unpinned LCS may pair a template's
+    words with a value's and miss the constant they both have ("the formatting.\n\n")."""
+    t_grams, m_grams = t.grams(), m.grams()
+    pairs = sorted((t_grams[g], m_grams[g]) for g in t_grams.keys() & m_grams.keys())
+    blocks: list[tuple[int, int, int]] = []
+    prev_t = prev_m = 0
+    for a, b in [*_increasing(pairs), (len(t.tokens), len(m.tokens))]:
+        for x, y, n in _blocks(t.tokens[prev_t:a], m.tokens[prev_m:b]):
+            if blocks and blocks[-1][0] + blocks[-1][2] == prev_t + x and blocks[-1][1] + blocks[-1][2] == prev_m + y:
+                last = blocks.pop()
+                blocks.append((last[0], last[1], last[2] + n))
+            else:
+                blocks.append((prev_t + x, prev_m + y, n))
+        prev_t, prev_m = a, b
+    return blocks
+
+
+def _increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The longest chain of pairs increasing in both positions (pairs come sorted by the first)."""
+    tails: list[int] = []  # tails[k]: index of the pair ending the best chain of length k + 1
+    tail_values: list[int] = []
+    before: list[int] = [-1] * len(pairs)
+    for index, (_, b) in enumerate(pairs):
+        k = bisect_left(tail_values, b)
+        if k:
+            before[index] = tails[k - 1]
+        if k == len(tails):
+            tails.append(index)
+            tail_values.append(b)
+        else:
+            tails[k] = index
+            tail_values[k] = b
+    chain = []
+    index = tails[-1] if tails else -1
+    while index >= 0:
+        chain.append(pairs[index])
+        index = before[index]
+    return chain[::-1]
+
+
 def align(template: Template, text: str, profile: Profile, text_toks: Tokens | None = None) -> Alignment:
     """The common template of `template` and `text` (whose tokens the caller may pass)."""
     tt = template_tokens(template, profile)
@@ -152,7 +216,7 @@ def align(template: Template, text: str, profile: Profile, text_toks: Tokens | N
     m = text_toks if text_toks is not None else text_tokens(text, profile)
     t_keys, m_lit = tt.keys, m.tokens
     t_len, m_len = len(t_keys), len(m_lit)
-    blocks = _blocks(t_keys, m_lit)
+    blocks = _anchored_blocks(t, m)
 
     sure: list[tuple[int, int, int]] = []  # anchors that need no further evidence
     likely: list[int] = []  # indexes into blocks: long enough, if not lost in a crowd
@@ -234,7 +298,9 @@ def _unique(keys: list[str], a: int, n: int, t: Tokens, text: str, skeleton: str
     if t.content(a, a + n) >= SURE_ANCHOR:
         return False
     run = "".join(keys[a : a + n]).strip(" ")
-    if t.words[a + n] - t.words[a] < 2 and not _LABEL.search(run):
+    # A label ("Question:", "(Arabic script): "): plain words each side has once are chance in two
+    # long values (two snippets of code both "return self").
+    if (":" not in run and "\n" not in run) or (t.words[a + n] - t.words[a] < 2 and not _LABEL.search(run)):
         return False
     return text.count(run) == 1 and skeleton.count(run) == 1
 

@@ -8,8 +8,8 @@ earlier siblings), and the new one.
 
 - A slot with three or more different values is a variable (two values are a near-twin pair, three are a
   variable); so is one whose values are long (a document, a question), where a near-twin's few words are not.
-- A slot with one or two short values is the texts' own words: it stays constant text, and the texts are
-  grouped by those words, one cluster per group.
+- A slot with one value, or two of which one is a few words (or came again word for word), is the texts' own
+  words: it stays constant text, and the texts are grouped by those words, one cluster per group.
 - A thin common template (a few words in common, or only in the middle) needs a third value everywhere:
   two texts alone may share "Is this true?" by chance.
 
@@ -24,12 +24,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from r4u_proxy.grouping.clusters import Cluster, Event
+from r4u_proxy.grouping.prompt_align import align
 from r4u_proxy.grouping.template import Template
-from r4u_proxy.grouping.verdicts import SHORT, thin
+from r4u_proxy.grouping.verdicts import SHORT, plausible
 
 if TYPE_CHECKING:
     from r4u_proxy.grouping.profile import Profile
-    from r4u_proxy.grouping.prompt_align import Alignment
 
 _HOLE = "\x00"  # what a cluster without texts at hand (restored after a restart) shows where it varies
 
@@ -41,31 +41,36 @@ class Settle:
     clusters: dict[int, Cluster]
     events: list[Event]
 
-    def _settle(self, cluster: Cluster, alignment: Alignment, text: str) -> Cluster:
-        """Place `text` (which fits alignment.template) with `cluster` and the clusters the common
-        template covers; returns the cluster the text belongs to."""
-        common = alignment.template
+    def _settle(self, cluster: Cluster, common: Template, text: str, needs_three: bool, others: list[Cluster]) -> Cluster:
+        """Place `text` (which fits `common`, its common template with `cluster`) with `cluster`, the
+        `others` it could also share a template with (folded into `common` while that stays plausible:
+        two pairs of texts rarely share the same chance words, so pairwise templates differ) and the
+        clusters `common` then covers; returns the cluster the text belongs to. `needs_three`: thin."""
+        involved = [cluster]
+        for other in others:
+            if other.id not in self.clusters:
+                continue
+            folded = align(common, other.template.skeleton(_HOLE), self.profile)
+            if plausible(self.profile, common, 2, folded) and folded.template.match(text) is not None:
+                common = folded.template
+                involved.append(other)
         mine = common.match(text)
         if mine is None:  # the glob's leftmost choice differs from the alignment's
             return self._new_cluster(cluster.partition, Template.literal(text))  # type: ignore[attr-defined]
-        involved = [cluster, *self._covered(common, cluster)]  # type: ignore[attr-defined]
+        for other in self._covered(common, cluster):  # type: ignore[attr-defined]
+            if other not in involved:
+                involved.append(other)
         rows: list[tuple[int, list[str]]] = [(c.id, values) for c in involved for values in _rows(common, c)]
         rows.append((0, mine))
-        needs_three = thin(self.profile, alignment)
-        fixed = [s for s in range(common.variable_count) if self._fixed([r[1][s] for r in rows], needs_three)]
-        groups: dict[tuple[str, ...], list[int]] = {}  # fixed values -> the cluster ids there (0: the text)
-        for cluster_id, values in rows:
-            ids = groups.setdefault(tuple(values[s] for s in fixed), [])
-            if cluster_id not in ids:
-                ids.append(cluster_id)
-        spread = {c for c in {r[0] for r in rows} if c and sum(c in ids for ids in groups.values()) > 1}
+        groups = self._groups(rows, list(range(common.variable_count)), {}, needs_three)
+        spread = {c for c in {r[0] for r in rows} if c and sum(c in ids for _, ids in groups) > 1}
         for cluster_id in sorted(spread):  # near-twins in one cluster: its texts find their own again
             gone = self.clusters[cluster_id]
             self._remove(gone)  # type: ignore[attr-defined]
             self.events.append(Event("split", cluster_id, gone.template, partition=gone.partition))
         placed: Cluster | None = None
-        for key, ids in groups.items():
-            template = _fill(common, fixed, key)
+        for filled, ids in groups:
+            template = _fill(common, filled)
             members = [self.clusters[c] for c in ids if c and c not in spread and c in self.clusters]
             if members:
                 keeper = min(members, key=lambda c: c.id)
@@ -81,6 +86,28 @@ class Settle:
             return self._new_cluster(cluster.partition, Template.literal(text))  # type: ignore[attr-defined]
         return placed
 
+    def _groups(
+        self, rows: list[tuple[int, list[str]]], open_slots: list[int], filled: dict[int, str], needs_three: bool
+    ) -> list[tuple[dict[int, str], list[int]]]:
+        """The rows grouped by the slots that are their own words, as (slot -> words, cluster ids; 0 is
+        the new text). Within a group the other slots are looked at again: two near-twins can hide
+        inside a variable that a third, different template made look varied."""
+        fixed = [s for s in open_slots if self._fixed([r[1][s] for r in rows], needs_three)]
+        if not fixed:
+            ids: list[int] = []
+            for cluster_id, _ in rows:
+                if cluster_id not in ids:
+                    ids.append(cluster_id)
+            return [(filled, ids)]
+        parts: dict[tuple[str, ...], list[tuple[int, list[str]]]] = {}
+        for row in rows:
+            parts.setdefault(tuple(row[1][s] for s in fixed), []).append(row)
+        rest = [s for s in open_slots if s not in fixed]
+        out = []
+        for key, part in parts.items():
+            out += self._groups(part, rest, {**filled, **dict(zip(fixed, key, strict=True))}, needs_three)
+        return out
+
     def _fixed(self, values: list[str], needs_three: bool) -> bool:
         """Is this slot the texts' own words (True) or a variable (False)? See the module doc."""
         if any(_HOLE in v for v in values):
@@ -90,7 +117,8 @@ class Settle:
             return False
         if len(distinct) == 1 or needs_three:
             return True
-        return all(self._short(v) for v in distinct)
+        # Two values: a near-twin's few words, or passages one of which came again word for word.
+        return any(self._short(v) for v in distinct) or len(values) > len(distinct)
 
     def _short(self, value: str) -> bool:
         if len(value) > 12 * SHORT:
@@ -108,9 +136,8 @@ def _rows(common: Template, cluster: Cluster) -> list[list[str]]:
     return rows
 
 
-def _fill(template: Template, slots: list[int], values: tuple[str, ...]) -> Template:
-    """The template with the given slots filled in by `values` (they become constant text again)."""
-    filled = dict(zip(slots, values, strict=True))
+def _fill(template: Template, filled: dict[int, str]) -> Template:
+    """The template with the given slots filled in (they become constant text again)."""
     constants = [template.constants[0]]
     for slot, const in enumerate(template.constants[1:]):
         if slot in filled:

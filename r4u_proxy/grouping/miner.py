@@ -178,7 +178,7 @@ class Miner(Splits, Settle):
         found.sort(key=lambda f: -f[0])
         _, cluster, alignment = found[0]
         others = [c for _, c, _ in found[1:]]
-        return self._settle(cluster, alignment.template, text, thin(self.profile, alignment), others)
+        return self._settle(cluster, alignment.template, text, thin(self.profile, alignment), others, alignment.anchored)
 
     def _thin(self, template: Template) -> bool:
         """A template with little constant text of its own, or none at its start and end."""

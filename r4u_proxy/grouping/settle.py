@@ -41,15 +41,25 @@ class Settle:
     clusters: dict[int, Cluster]
     events: list[Event]
 
-    def _settle(self, cluster: Cluster, common: Template, text: str, needs_three: bool, others: list[Cluster]) -> Cluster:
+    def _settle(
+        self, cluster: Cluster, common: Template, text: str, needs_three: bool, others: list[Cluster],
+        shared: float | None = None,
+    ) -> Cluster:
         """Place `text` (which fits `common`, its common template with `cluster`) with `cluster`, the
         `others` it could also share a template with (folded into `common` while that stays plausible:
         two pairs of texts rarely share the same chance words, so pairwise templates differ) and the
-        clusters `common` then covers; returns the cluster the text belongs to. `needs_three`: thin."""
+        clusters `common` then covers; returns the cluster the text belongs to. `needs_three`: thin;
+        `shared`: the constant text (in words) the text and `cluster` share."""
         involved = [cluster]
         for other in others:
             if other.id not in self.clusters:
                 continue
+            if not cluster.template.variable_count and shared is not None:
+                # Two texts seen once that share far more with each other than with this one: they
+                # are one template (or near-twins), and this text is another one.
+                mutual = align(cluster.template, other.template.skeleton(_HOLE), self.profile).anchored
+                if mutual > 2 * shared + SHORT:
+                    return self._new_cluster(cluster.partition, Template.literal(text))  # type: ignore[attr-defined]
             folded = align(common, other.template.skeleton(_HOLE), self.profile)
             if plausible(self.profile, common, 2, folded) and folded.template.match(text) is not None:
                 common = folded.template
@@ -93,19 +103,31 @@ class Settle:
         the new text). Within a group the other slots are looked at again: two near-twins can hide
         inside a variable that a third, different template made look varied."""
         fixed = [s for s in open_slots if self._fixed([r[1][s] for r in rows], needs_three)]
-        if not fixed:
+        # A slot blank in some texts and not in others: a passage (a label and its value) only some
+        # of them have. Those are apart; among the others it is looked at again.
+        present = [
+            s for s in open_slots
+            if s not in fixed and len({not r[1][s].strip() for r in rows}) == 2
+        ]  # fmt: skip
+        if not fixed and not present:
             ids: list[int] = []
             for cluster_id, _ in rows:
                 if cluster_id not in ids:
                     ids.append(cluster_id)
             return [(filled, ids)]
-        parts: dict[tuple[str, ...], list[tuple[int, list[str]]]] = {}
+        parts: dict[tuple, list[tuple[int, list[str]]]] = {}
         for row in rows:
-            parts.setdefault(tuple(row[1][s] for s in fixed), []).append(row)
-        rest = [s for s in open_slots if s not in fixed]
+            key = (tuple(row[1][s] for s in fixed), tuple(bool(row[1][s].strip()) for s in present))
+            parts.setdefault(key, []).append(row)
         out = []
-        for key, part in parts.items():
-            out += self._groups(part, rest, {**filled, **dict(zip(fixed, key, strict=True))}, needs_three)
+        for (words, shown), part in parts.items():
+            inside = {**filled, **dict(zip(fixed, words, strict=True))}
+            for slot, has_text in zip(present, shown, strict=True):
+                blanks = {r[1][slot] for r in part}
+                if not has_text and len(blanks) == 1:
+                    inside[slot] = blanks.pop()
+            rest = [s for s in open_slots if s not in inside]
+            out += self._groups(part, rest, inside, needs_three)
         return out
 
     def _fixed(self, values: list[str], needs_three: bool) -> bool:

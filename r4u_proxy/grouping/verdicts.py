@@ -45,9 +45,10 @@ def plausible(profile: Profile, template: Template, count: int, alignment: Align
         return False
     if markers(alignment.template) != markers(template):
         return False  # a variable never spans a `[role]` line: the roles are the request's shape
-    if any(gap.one_sided for gap in alignment.gaps):
+    if template.variable_count and any(gap.one_sided for gap in alignment.gaps):
         # Text on one side only, where the template has no variable: a passage added or dropped,
-        # which is another template (a label that only one of them has), never a value.
+        # which is another template (a label that only one of them has), never a value. (Between
+        # two texts, `settle` keeps such a passage apart: chance words inside values leave blanks.)
         return False
     if template.variable_count == 0:
         return _texts(profile, alignment)

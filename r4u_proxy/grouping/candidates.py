@@ -19,6 +19,8 @@ from r4u_proxy.grouping.profile import Profile
 EDGE = 48
 SAMPLE = 4
 COMMON = 64  # a trigram filed under more clusters than this is not counted
+EDGE_KEYS = 2  # trigrams at each end of a text that count EDGE_VOTES times
+EDGE_VOTES = 4
 
 
 _CODES: dict[str, int] = {}  # token -> a stable 32-bit code (str hashes change from one process to the next)
@@ -35,6 +37,12 @@ def _code(token: str) -> int:
 
 def trigrams(tokens: list[str], profile: Profile) -> set[int]:
     """Codes of the sampled trigrams of a token list; `\\x00slot` tokens (variables) break runs."""
+    return keyed(tokens, profile)[0]
+
+
+def keyed(tokens: list[str], profile: Profile) -> tuple[set[int], list[int]]:
+    """The sampled trigram codes, and the first and last EDGE_KEYS of them (where a short template has
+    its few words: `wic sentence1:` before two long sentences)."""
     weights = profile._weights
     weigh = profile.weight
     codes = _CODES
@@ -47,11 +55,12 @@ def trigrams(tokens: list[str], profile: Profile) -> set[int]:
         elif (weights[token] if token in weights else weigh(token)) > 0:
             run.append(codes[token] if token in codes else _code(token))
     keys += [(a * 1_000_003 ^ b) * 1_000_003 ^ c for a, b, c in zip(run, run[1:], run[2:], strict=False)]
+    edges = keys[:EDGE_KEYS] + keys[-EDGE_KEYS:]
     if len(keys) <= 2 * EDGE:
-        return set(keys)
+        return set(keys), edges
     found = {key for key in keys[EDGE:-EDGE] if key % SAMPLE == 0}
     found.update(keys[:EDGE], keys[-EDGE:])
-    return found
+    return found, edges
 
 
 class CandidateIndex:
@@ -76,11 +85,17 @@ class CandidateIndex:
                 if not ids:
                     del self._postings[key]
 
-    def best(self, keys: set[int], limit: int) -> list[int]:
-        """The clusters sharing the most of `keys`, best first (at most `limit`)."""
+    def best(self, keys: set[int], limit: int, edges: list[int] = ()) -> list[int]:  # type: ignore[assignment]
+        """The clusters sharing the most of `keys` (`edges` count EDGE_VOTES times), best first (at most
+        `limit`)."""
         votes: Counter[int] = Counter()
         for key in keys:
             ids = self._postings.get(key)
             if ids is not None and len(ids) <= COMMON:
                 votes.update(ids)
+        for key in edges:
+            ids = self._postings.get(key)
+            if ids is not None and len(ids) <= COMMON:
+                for _ in range(EDGE_VOTES - 1):
+                    votes.update(ids)
         return [cid for cid, _ in votes.most_common(limit)]

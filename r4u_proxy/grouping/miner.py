@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from r4u_proxy.grouping.candidates import CandidateIndex, trigrams
+from r4u_proxy.grouping.candidates import CandidateIndex, keyed, trigrams
 from r4u_proxy.grouping.clusters import Cluster, Event
 from r4u_proxy.grouping.lookup import TemplateLookup
 from r4u_proxy.grouping.profile import PROMPTS, Profile
@@ -154,7 +154,8 @@ class Miner(Splits, Settle):
             self._count(cluster, text)
             return found
         tokens = text_tokens(text, self.profile)
-        candidates = part.index.best(trigrams(tokens.tokens, self.profile), CANDIDATES)
+        keys, edges = keyed(tokens.tokens, self.profile)
+        candidates = part.index.best(keys, CANDIDATES, edges)
         cluster = self._place(partition, candidates, text, tokens)
         values = cluster.template.match(text)
         if values is None:  # the glob's leftmost choice can differ from the alignment's; keep it literal

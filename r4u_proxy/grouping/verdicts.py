@@ -19,6 +19,7 @@ from r4u_proxy.grouping.template import Template
 SHORT = 4.0  # words: a difference this short is a value or a near-twin's word; which one, a third text tells
 THIN = 6.0  # words: two texts sharing less than this may share a template by chance
 THIN_SHARE = 0.2  # ... and then it must be at least this share of the shorter one
+MIDDLE_SHARE = 0.5  # share of the shorter text two texts sharing only their middle must have in common
 ABSORB_MAX = 6.0  # words of constant text a variable may take over (chance text two values shared)
 NEW_WORDS = 2.0  # words: a constant of a template with variables that may still turn out to vary
 ESTABLISHED = 3  # texts: a template's constants have been seen this often, so they are not chance
@@ -58,9 +59,11 @@ def plausible(profile: Profile, template: Template, count: int, alignment: Align
 def _texts(profile: Profile, alignment: Alignment) -> bool:
     """Two texts seen once each."""
     min_anchor = profile.min_anchor
-    if alignment.edge < min_anchor and alignment.anchored < SURE_ANCHOR:
-        return False  # a few words in common, in the middle only: chance
     shorter = min(alignment.text_content, alignment.template_content)
+    if alignment.edge < min_anchor and (alignment.anchored < SURE_ANCHOR or alignment.anchored < MIDDLE_SHARE * shorter):
+        # Shared in the middle only: a few words, or a passage two values both quote (a README's
+        # table, a paragraph of documentation), unless it is most of both texts.
+        return False
     if alignment.anchored < THIN and alignment.anchored < THIN_SHARE * shorter:
         return False  # "You are a" in front of two long, different instructions
     return len(alignment.gaps) * min_anchor <= alignment.anchored  # else shared text scattered in bits

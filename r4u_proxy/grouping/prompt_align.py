@@ -150,8 +150,7 @@ def text_tokens(text: str, profile: Profile) -> Tokens:
 SURE_ANCHOR = 8.0
 CROWD_RADIUS = 12  # text tokens
 CROWD = 4
-UNIQUE_WEIGHT = 2.0  # two words, or a label: a word on a line of its own with a colon ("\nQ:")
-_LABEL = re.compile(r"\n[ \t]*[A-Za-z][\w ]{0,30}:")
+UNIQUE_WEIGHT = 1.5  # a label: a word and a colon ("sentence2: "), or two words on a line
 # Between two anchors, stretches this short on both sides are aligned again, word by word: there
 # a single shared word ("Category:" between two short values) is template text, not chance.
 SHORT_GAP = 60
@@ -298,9 +297,9 @@ def _unique(keys: list[str], a: int, n: int, t: Tokens, text: str, skeleton: str
     if t.content(a, a + n) >= SURE_ANCHOR:
         return False
     run = "".join(keys[a : a + n]).strip(" ")
-    # A label ("Question:", "(Arabic script): "): plain words each side has once are chance in two
-    # long values (two snippets of code both "return self").
-    if (":" not in run and "\n" not in run) or (t.words[a + n] - t.words[a] < 2 and not _LABEL.search(run)):
+    # A label ("sentence2:", "(Arabic script): ") or words on a line of their own: plain words each
+    # side has once are chance in two long values (two snippets of code both "return self").
+    if ":" not in run and ("\n" not in run or t.words[a + n] - t.words[a] < 2):
         return False
     return text.count(run) == 1 and skeleton.count(run) == 1
 

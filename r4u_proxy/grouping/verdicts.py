@@ -64,9 +64,17 @@ def _texts(profile: Profile, alignment: Alignment) -> bool:
         # Shared in the middle only: a few words, or a passage two values both quote (a README's
         # table, a paragraph of documentation), unless it is most of both texts.
         return False
+    if labelled(alignment.template):
+        return True  # `wic sentence1: {s1} sentence2: {s2} word: {w}`: labels in order, a third text confirms
     if alignment.anchored < THIN and alignment.anchored < THIN_SHARE * shorter:
         return False  # "You are a" in front of two long, different instructions
     return len(alignment.gaps) * min_anchor <= alignment.anchored  # else shared text scattered in bits
+
+
+def labelled(template: Template) -> bool:
+    """Two or more variables, each after a label ("Question:", "sentence2: ") or on a line of its own."""
+    inner = template.constants[:-1]
+    return template.variable_count >= 2 and all(":" in c[-24:] or c.endswith("\n") for c in inner)
 
 
 def _template(profile: Profile, alignment: Alignment, established: bool) -> bool:

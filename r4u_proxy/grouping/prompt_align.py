@@ -88,18 +88,28 @@ class Tokens:
         return len(self.tokens)
 
     def grams(self) -> dict[tuple[str, str, str], int]:
-        """The trigrams of content tokens (and slots) that occur once, by the position of their first token."""
+        """The trigrams of content tokens (and slots), and the labels (a word and a colon), that occur
+        once, by the position of their first token."""
         if self._grams is None:
             toks, weight = self.tokens, self.weight
             pos = [i for i in range(len(toks)) if weight[i + 1] > weight[i] or toks[i].startswith("\x00")]
             seen: dict[tuple[str, str, str], int] = {}
             twice = set()
-            for j in range(len(pos) - 2):
-                gram = (toks[pos[j]], toks[pos[j + 1]], toks[pos[j + 2]])
-                if gram in seen:
-                    twice.add(gram)
-                else:
-                    seen[gram] = pos[j]
+            for j in range(len(pos) - 1):
+                second = toks[pos[j + 1]]
+                # Three content tokens in a row; or a label, a word and its colon ("sentence2:").
+                if j + 2 < len(pos):
+                    gram = (toks[pos[j]], second, toks[pos[j + 2]])
+                    if gram in seen:
+                        twice.add(gram)
+                    else:
+                        seen[gram] = pos[j]
+                if second == ":":
+                    gram = ("", toks[pos[j]], second)
+                    if gram in seen:
+                        twice.add(gram)
+                    else:
+                        seen[gram] = pos[j]
             for gram in twice:
                 del seen[gram]
             self._grams = seen

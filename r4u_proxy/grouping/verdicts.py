@@ -60,21 +60,24 @@ def _texts(profile: Profile, alignment: Alignment) -> bool:
     """Two texts seen once each."""
     min_anchor = profile.min_anchor
     shorter = min(alignment.text_content, alignment.template_content)
+    if labelled(alignment.template):
+        return True  # `wic sentence1: {s1} sentence2: {s2} word: {w}`: labels in order, a third text confirms
     if alignment.edge < min_anchor and (alignment.anchored < SURE_ANCHOR or alignment.anchored < MIDDLE_SHARE * shorter):
         # Shared in the middle only: a few words, or a passage two values both quote (a README's
         # table, a paragraph of documentation), unless it is most of both texts.
         return False
-    if labelled(alignment.template):
-        return True  # `wic sentence1: {s1} sentence2: {s2} word: {w}`: labels in order, a third text confirms
     if alignment.anchored < THIN and alignment.anchored < THIN_SHARE * shorter:
         return False  # "You are a" in front of two long, different instructions
     return len(alignment.gaps) * min_anchor <= alignment.anchored  # else shared text scattered in bits
 
 
 def labelled(template: Template) -> bool:
-    """Two or more variables, each after a label ("Question:", "sentence2: ") or on a line of its own."""
-    inner = template.constants[:-1]
-    return template.variable_count >= 2 and all(":" in c[-24:] or c.endswith("\n") for c in inner)
+    """Two or more variables, each right after a label of its own ("sentence1: ", "sentence2: ")."""
+    labels = [_LABELLED.search(c) for c in template.constants[:-1]]
+    return template.variable_count >= 2 and all(labels) and len({m.group(1) for m in labels if m}) == len(labels)
+
+
+_LABELLED = re.compile(r"(\w+):[ \t]*\n?$")
 
 
 def _template(profile: Profile, alignment: Alignment, established: bool) -> bool:

@@ -36,8 +36,13 @@ class Gap:
     text_content: float  # evidence (words) of the text inside the gap
     one_sided: bool = False  # only one side has anything but blanks there: a passage added or dropped
     slots: int = 0  # the template's variables inside the gap
-    absorbed: str = ""  # the template's constant text inside the gap (it turns into variable text)
     text: str = ""  # the text's side of the gap, when it is a few words (SHORT_TEXT)
+    keys: list[str] = field(default_factory=list, repr=False)  # the template's tokens inside the gap
+
+    @property
+    def absorbed(self) -> str:
+        """The template's constant text inside the gap (it turns into variable text)."""
+        return "".join(k for k in self.keys if not k.startswith("\x00"))
 
 
 @dataclass
@@ -184,8 +189,15 @@ def _anchored_blocks(t: Tokens, m: Tokens) -> list[tuple[int, int, int]]:
     pairs = sorted((t_grams[g], m_grams[g]) for g in t_grams.keys() & m_grams.keys())
     blocks: list[tuple[int, int, int]] = []
     prev_t = prev_m = 0
-    for a, b in [*_increasing(pairs), (len(t.tokens), len(m.tokens))]:
-        for x, y, n in _blocks(t.tokens[prev_t:a], m.tokens[prev_m:b]):
+    t_toks, m_toks = t.tokens, m.tokens
+    for a, b in [*_increasing(pairs), (len(t_toks), len(m_toks))]:
+        if a == prev_t or b == prev_m:
+            found = []
+        elif a - prev_t == b - prev_m and t_toks[prev_t:a] == m_toks[prev_m:b]:
+            found = [(0, 0, a - prev_t)]  # the same between two pins: no LCS needed
+        else:
+            found = _blocks(t_toks[prev_t:a], m_toks[prev_m:b])
+        for x, y, n in found:
             if blocks and blocks[-1][0] + blocks[-1][2] == prev_t + x and blocks[-1][1] + blocks[-1][2] == prev_m + y:
                 last = blocks.pop()
                 blocks.append((last[0], last[1], last[2] + n))
@@ -261,13 +273,10 @@ def align(template: Template, text: str, profile: Profile, text_toks: Tokens | N
             slots = t.slot_count(prev_t, t_start)
             t_blank, m_blank = t.blank(prev_t, t_start), m.blank(prev_m, m_start)
             t_content = t.content(prev_t, t_start)
-            absorbed = ""
-            if t_content >= 1:
-                absorbed = "".join(k for k in t_keys[prev_t:t_start] if not k.startswith("\x00"))
             m_content = m.content(prev_m, m_start)
             m_text = "".join(m_lit[prev_m:m_start]) if m_content <= SHORT_TEXT else ""
             gaps.append(
-                Gap(t_content, slots > 0, m_content, not slots and t_blank != m_blank, slots, absorbed, m_text)
+                Gap(t_content, slots > 0, m_content, not slots and t_blank != m_blank, slots, m_text, t_keys[prev_t:t_start])
             )
             # Blanks and marks both sides have at the edges of the gap belong to the constants around
             # it (`Reason: {reason}`, whatever indentation a value starts with); not past a variable.

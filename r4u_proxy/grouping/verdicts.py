@@ -91,10 +91,10 @@ def _template(profile: Profile, alignment: Alignment, established: bool) -> bool
             # "CREATE TABLE" two schemas began with); never a sentence or a paragraph of its own
             # ("{language}. Keep the formatting" is another prompt version than "{language}. Use a
             # formal register").
-            if gap.template_content and (_APART.search(gap.absorbed) or gap.template_content > ABSORB_MAX):
+            if gap.template_content >= 1 and (_APART.search(gap.absorbed) or gap.template_content > ABSORB_MAX):
                 return False
         elif established and (gap.template_content > NEW_WORDS or gap.text_content > SHORT):
             return False  # a constant the template's texts agree on, replaced by a passage
         else:
-            places.add((gap.absorbed.strip(), gap.text.strip()))
+            places.add((gap.absorbed.strip() if gap.template_content >= 1 else "", gap.text.strip()))
     return not established or len(places) <= TWIN_PLACES

@@ -85,9 +85,13 @@ class CandidateIndex:
                 if not ids:
                     del self._postings[key]
 
-    def best(self, keys: set[int], limit: int, edges: list[int] = ()) -> list[int]:  # type: ignore[assignment]
+    def best(self, keys: set[int], limit: int, edges: list[int] = (), least: int = 1) -> list[int]:  # type: ignore[assignment]
         """The clusters sharing the most of `keys` (`edges` count EDGE_VOTES times), best first (at most
-        `limit`)."""
+        `limit`, each with at least `least` votes)."""
+        return [cid for cid, _ in self.voted(keys, limit, edges, least)]
+
+    def voted(self, keys: set[int], limit: int, edges: list[int] = (), least: int = 1) -> list[tuple[int, int]]:  # type: ignore[assignment]
+        """`best`, with each cluster's votes."""
         votes: Counter[int] = Counter()
         for key in keys:
             ids = self._postings.get(key)
@@ -98,4 +102,4 @@ class CandidateIndex:
             if ids is not None and len(ids) <= COMMON:
                 for _ in range(EDGE_VOTES - 1):
                     votes.update(ids)
-        return [cid for cid, _ in votes.most_common(limit)]
+        return [(cid, n) for cid, n in votes.most_common(limit) if n >= least]

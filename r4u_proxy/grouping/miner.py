@@ -39,7 +39,10 @@ from r4u_proxy.grouping.verdicts import ESTABLISHED, SHORT, THIN, THIN_SHARE, pl
 
 __all__ = ["Cluster", "Event", "Miner"]
 
-CANDIDATES = 6  # clusters a new text is aligned with
+CANDIDATES = 4  # clusters a new text is aligned with
+MIN_VOTES = 2  # ... that share at least two of its trigrams, or one at its start or end
+MIDDLE_VOTES = 6  # trigrams a text seen once must share with the text when their starts and ends differ
+EDGE_CHARS = 16  # characters at the two ends together: "[user]\n" and a word or two
 MAX_LITERALS = 1000  # texts seen once that stay candidates, per partition (the oldest are forgotten)
 
 
@@ -155,7 +158,8 @@ class Miner(Splits, Settle):
             return found
         tokens = text_tokens(text, self.profile)
         keys, edges = keyed(tokens.tokens, self.profile)
-        candidates = part.index.best(keys, CANDIDATES, edges)
+        voted = part.index.voted(keys, CANDIDATES, edges, MIN_VOTES)
+        candidates = [cid for cid, votes in voted if votes >= MIDDLE_VOTES or self._edges_meet(cid, text)]
         cluster = self._place(partition, candidates, text, tokens)
         values = cluster.template.match(text)
         if values is None:  # the glob's leftmost choice can differ from the alignment's; keep it literal
@@ -180,6 +184,15 @@ class Miner(Splits, Settle):
         _, cluster, alignment = found[0]
         others = [c for _, c, _ in found[1:]]
         return self._settle(cluster, alignment.template, text, thin(self.profile, alignment), others, alignment.anchored)
+
+    def _edges_meet(self, cluster_id: int, text: str) -> bool:
+        """Whether a cluster and a text could share a template's start or end, by their first and last
+        characters; a text seen once that shares neither (nor a passage: MIDDLE_VOTES) is not aligned."""
+        template = self.clusters[cluster_id].template
+        if template.variable_count:
+            return True
+        other = template.constants[0]
+        return _shared_chars(text, other) + _shared_chars(text[::-1][:EDGE_CHARS], other[::-1][:EDGE_CHARS]) >= EDGE_CHARS
 
     def _thin(self, template: Template) -> bool:
         """A template with little constant text of its own, or none at its start and end."""
@@ -241,3 +254,13 @@ class Miner(Splits, Settle):
             self._merge_away(gone, keeper)
             cluster = keeper
         return cluster
+
+
+def _shared_chars(a: str, b: str) -> int:
+    """How many leading characters (at most EDGE_CHARS) `a` and `b` share."""
+    n = 0
+    for x, y in zip(a[:EDGE_CHARS], b[:EDGE_CHARS], strict=False):
+        if x != y:
+            break
+        n += 1
+    return n

@@ -160,6 +160,14 @@ def text_tokens(text: str, profile: Profile) -> Tokens:
     return Tokens(profile.tokenize(text), profile)
 
 
+@lru_cache(maxsize=4096)
+def skeleton_tokens(template: Template, profile: Profile, hole: str) -> tuple[str, Tokens]:
+    """A template's skeleton as a text to align with (each slot `hole`), and its tokens: cached, as a
+    cluster is aligned this way with the texts that might join it."""
+    skeleton = template.skeleton(hole)
+    return skeleton, text_tokens(skeleton, profile)
+
+
 # A shared run this heavy is template text wherever it is. Shorter runs count only when isolated: two
 # documents, diffs or JSON blobs share many short runs by chance, and those come in crowds.
 SURE_ANCHOR = 8.0

@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from r4u_proxy.grouping.clusters import Cluster, Event
-from r4u_proxy.grouping.prompt_align import align
+from r4u_proxy.grouping.prompt_align import align, skeleton_tokens
 from r4u_proxy.grouping.template import Template
 from r4u_proxy.grouping.verdicts import SHORT, plausible
 
@@ -57,10 +57,12 @@ class Settle:
             if not cluster.template.variable_count and shared is not None:
                 # Two texts seen once that share far more with each other than with this one: they
                 # are one template (or near-twins), and this text is another one.
-                mutual = align(cluster.template, other.template.skeleton(_HOLE), self.profile).anchored
+                skeleton, tokens = skeleton_tokens(other.template, self.profile, _HOLE)
+                mutual = align(cluster.template, skeleton, self.profile, tokens).anchored
                 if mutual > 2 * shared + SHORT:
                     return self._new_cluster(cluster.partition, Template.literal(text))  # type: ignore[attr-defined]
-            folded = align(common, other.template.skeleton(_HOLE), self.profile)
+            skeleton, tokens = skeleton_tokens(other.template, self.profile, _HOLE)
+            folded = align(common, skeleton, self.profile, tokens)
             if plausible(self.profile, common, 2, folded) and folded.template.match(text) is not None:
                 common = folded.template
                 involved.append(other)

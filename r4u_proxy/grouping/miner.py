@@ -216,8 +216,8 @@ class Miner(Splits, Settle):
                 continue
             content = template_tokens(other.template, self.profile).tokens.weight[-1]
             if other.template.variable_count:
-                if content - common_content > SHORT:
-                    continue
+                if other.count >= ESTABLISHED and content - common_content > SHORT:
+                    continue  # a template its texts have confirmed (a young one may hold chance words)
             elif common_content < THIN and common_content < THIN_SHARE * content:
                 continue
             found.append(other)

@@ -1,7 +1,7 @@
-"""The columns and table grouping adds to traces.db, as one idempotent migration.
+"""The columns and table grouping adds to traces.db, as idempotent migrations.
 
-Meant to be appended to `r4u_proxy.store.schema.MIGRATIONS`; until it is, the grouping process
-calls `ensure_grouping_schema` itself (it only adds what is missing, so running it twice is harmless).
+Appended to `r4u_proxy.store.schema.MIGRATIONS`; the grouping process also calls
+`ensure_grouping_schema` itself (it only adds what is missing, so running it twice is harmless).
 """
 
 from __future__ import annotations
@@ -39,7 +39,17 @@ def grouping_v1(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX IF NOT EXISTS idx_traces_task_id ON traces(task_id)")
 
 
+def task_names_v1(conn: sqlite3.Connection) -> None:
+    """`tasks.name`: a short readable name per task, read from its constant text (see naming.task_name)."""
+    if "name" not in _columns(conn, "tasks"):
+        conn.execute("ALTER TABLE tasks ADD COLUMN [name] TEXT")
+    conn.execute("CREATE INDEX IF NOT EXISTS idx_tasks_name ON tasks(name)")
+
+
 def ensure_grouping_schema(conn: sqlite3.Connection) -> None:
     if not TASK_STATS_COLUMNS.keys() <= _columns(conn, "tasks") or not _columns(conn, "grouping_state"):
         with conn:
             grouping_v1(conn)
+    if "name" not in _columns(conn, "tasks"):
+        with conn:
+            task_names_v1(conn)

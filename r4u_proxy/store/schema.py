@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from r4u_proxy.grouping.schema import grouping_v1
+from r4u_proxy.grouping.schema import grouping_v1, task_names_v1
 from r4u_proxy.store.ui_indexes import add_ui_indexes
 
 TRACE_COLUMNS: dict[str, str] = {
@@ -93,5 +93,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _v1,
     grouping_v1,  # task stats columns, grouping bookmark
     add_ui_indexes,  # dashboard indexes, full-text search over prompts and completions
+    task_names_v1,  # tasks.name (issue 19)
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

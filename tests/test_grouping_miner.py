@@ -138,3 +138,21 @@ def test_the_older_task_id_survives_a_merge_even_when_the_newer_template_general
     assert miner.clusters[1].template.constants == (
         "[user]\nTranslate the following to ", ". Keep the formatting:\n\n", ""
     )
+
+
+def test_task_names_read_the_prompt_and_never_repeat():
+    from r4u_proxy.grouping.naming import task_name
+
+    support = Template(("[system]\nYou are a support assistant for Acme Bank. Answer questions.\n[user]\n", ""))
+    translate = Template(("[user]\nTranslate the following text to ", ". Keep the formatting.\n\n", ""))
+    formal = Template(("[user]\nTranslate the following text to ", ". Use a formal register.\n\n", ""))
+    taken: set[str] = set()
+    names = []
+    for template, variables in ((support, ["message"]), (translate, ["language", "text"]), (formal, ["language", "text"])):
+        names.append(task_name(template, variables, taken))
+        taken.add(names[-1])
+    assert names[0] == "Support assistant for Acme Bank"  # the opener "You are a" says nothing
+    assert names[1] == "Translate the following text to language"  # a variable reads as its name
+    assert names[2].startswith(names[1]) and "formal" in names[2]  # reads on until it differs
+    assert task_name(translate, ["language", "text"], {names[1], names[2]}) != names[1]
+    assert task_name(Template(("[user]\n", "")), ["var1"], set()) == "Var1"

@@ -116,9 +116,13 @@ def task_name(template: Template, names: list[str], taken: set[str]) -> str:
         words = ["Prompt"]
     count = NAME_WORDS
     name = _phrase(words, count, whole=False)
-    while name in taken and count < NAME_MAX_WORDS and count < sum(1 for w in words if w[0].isalnum()):
-        count += 2
-        name = _phrase(words, count, whole=True)
+    available = sum(1 for w in words if w[0].isalnum())
+    if name in taken:
+        while name in taken and count < NAME_MAX_WORDS and count < available:
+            count += 2
+            name = _phrase(words, count, whole=True)
+        if name not in taken:  # two words more: the words that tell it apart, with some context
+            name = _phrase(words, min(count + 2, NAME_MAX_WORDS), whole=True)
     base, number = name, 2
     while name in taken:
         name, number = f"{base} ({number})", number + 1

@@ -62,13 +62,25 @@ def _texts(profile: Profile, alignment: Alignment) -> bool:
     shorter = min(alignment.text_content, alignment.template_content)
     if labelled(alignment.template):
         return True  # `wic sentence1: {s1} sentence2: {s2} word: {w}`: labels in order, a third text confirms
-    if alignment.edge < min_anchor and (alignment.anchored < SURE_ANCHOR or alignment.anchored < MIDDLE_SHARE * shorter):
+    if alignment.anchored < SURE_ANCHOR and alignment.edge < min_anchor:
+        return False  # a few words in common, in the middle only: chance
+    if not alignment.edge and alignment.anchored < MIDDLE_SHARE * shorter:
         # Shared in the middle only: a few words, or a passage two values both quote (a README's
         # table, a paragraph of documentation), unless it is most of both texts.
         return False
-    if alignment.anchored < THIN and alignment.anchored < THIN_SHARE * shorter:
-        return False  # "You are a" in front of two long, different instructions
+    if alignment.anchored < THIN and alignment.anchored < THIN_SHARE * shorter and not _both_ends(profile, alignment):
+        # "You are a" in front of two long, different instructions (but `Spørsmål: {q}\n\nSvar:`
+        # holds its few words at both ends: a third text confirms)
+        return False
     return len(alignment.gaps) * min_anchor <= alignment.anchored  # else shared text scattered in bits
+
+
+def _both_ends(profile: Profile, alignment: Alignment) -> bool:
+    constants = alignment.template.constants
+    if len(constants) < 2:
+        return False
+    weight = profile.weight
+    return all(sum(weight(t) for t in profile.tokenize(c)) >= 1 for c in (constants[0], constants[-1]))
 
 
 def labelled(template: Template) -> bool:

@@ -89,6 +89,8 @@ class Splits:
         """The values of one slot grouped by a miner of their own, when they form a few well-supported
         groups that have constant text of their own; else None. Long values are mined by their
         head and tail only (that is where a second template's text would be)."""
+        if all(len(v) <= 24 for v in values):
+            return None  # a word or a few each (a language, a tone): a variable, not templates
         heads = {v[:24] for v in values}
         tails = {v[-24:] for v in values}
         if min(len(heads), len(tails)) > len(values) // 3:

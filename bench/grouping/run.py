@@ -34,6 +34,14 @@ def _run(script: str, *args: str) -> dict:
         out.unlink(missing_ok=True)
 
 
+def _quality(s: dict) -> str:
+    """GA, purity, inverse purity, template exactness, round trip, prompts/s and per CPU-s, as table cells."""
+    return (
+        f"{s['ga']:.3f} | {s['purity']:.3f} | {s['inverse_purity']:.3f} | {s['template_exactness']:.2f} | "
+        f"{s['round_trip']:.3f} | {s['prompts_per_s']:,.0f} | {s['prompts_per_cpu_s']:,.0f}"
+    )
+
+
 def _prompt_rows(runs: dict[int, dict]) -> list[str]:
     lines = [
         "| seed | prompts | true templates | tasks found | GA | purity | inverse purity | template exactness | "
@@ -45,10 +53,8 @@ def _prompt_rows(runs: dict[int, dict]) -> list[str]:
         s = run["summary"]
         d = s["drain3"]
         lines.append(
-            f"| {seed} | {s['prompts']} | {s['true_templates']} | {s['clusters']} | {s['ga']:.3f} | {s['purity']:.3f} | "
-            f"{s['inverse_purity']:.3f} | {s['template_exactness']:.2f} | {s['round_trip']:.3f} | "
-            f"{s['prompts_per_s']:,.0f} | {s['prompts_per_cpu_s']:,.0f} | {s['through_database']['traces_per_s']:,.0f} | {d['ga']:.3f} | "
-            f"{d['clusters']} | {d['prompts_per_s']:,.0f} |"
+            f"| {seed} | {s['prompts']} | {s['true_templates']} | {s['clusters']} | {_quality(s)} | "
+            f"{s['through_database']['traces_per_s']:,.0f} | {d['ga']:.3f} | {d['clusters']} | {d['prompts_per_s']:,.0f} |"
         )
     return lines
 
@@ -73,9 +79,7 @@ def _external_rows(runs: dict[int, dict]) -> list[str]:
         d = s.get("drain3", {})
         lines.append(
             f"| {seed} | {s['prompts']:,} | {s['true_templates']} | {s['near_twin_templates']} | {s['clusters']} | "
-            f"{s['ga']:.3f} | {s['purity']:.3f} | {s['inverse_purity']:.3f} | {s['template_exactness']:.2f} | "
-            f"{s['round_trip']:.3f} | {s['prompts_per_s']:,.0f} | {s['prompts_per_cpu_s']:,.0f} | "
-            f"{d.get('ga', float('nan')):.3f} | {d.get('clusters', '—')} |"
+            f"{_quality(s)} | {d.get('ga', float('nan')):.3f} | {d.get('clusters', '—')} |"
         )
     return lines
 

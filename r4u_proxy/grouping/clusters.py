@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from r4u_proxy.grouping.template import Template
@@ -20,6 +21,23 @@ class Cluster:
     samples: deque[str] = field(default_factory=lambda: deque(maxlen=SAMPLES))
     next_checkpoint: int = FIRST_CHECKPOINT
     spans: bool = False  # log lines: a variable may span several words (it left the token-count partition)
+
+
+def most_specific(
+    clusters: dict[int, Cluster], candidates: Iterable[int], text: str, *, one_token: bool = False
+) -> tuple[int, list[str]] | None:
+    """The candidate whose template fits `text` with the most constant text, and its values."""
+    best: tuple[int, int, list[str]] | None = None
+    for cluster_id in candidates:
+        cluster = clusters[cluster_id]
+        template = cluster.template
+        values = template.match(text, one_token=one_token and not cluster.spans)
+        if values is None:
+            continue
+        specificity = sum(len(c) for c in template.constants)
+        if best is None or specificity > best[0]:
+            best = (specificity, cluster_id, values)
+    return None if best is None else (best[1], best[2])
 
 
 @dataclass(frozen=True)

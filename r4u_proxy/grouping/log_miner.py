@@ -11,7 +11,7 @@ What only log lines need (lines of other token counts, sibling words) lives in `
 from __future__ import annotations
 
 from r4u_proxy.grouping.align import Alignment, align, initial_template
-from r4u_proxy.grouping.clusters import Cluster, Event
+from r4u_proxy.grouping.clusters import Cluster, Event, most_specific
 from r4u_proxy.grouping.log_lines import LogLines
 from r4u_proxy.grouping.profile import LOGS, Profile
 from r4u_proxy.grouping.template import Template
@@ -75,21 +75,11 @@ class LogMiner(LogLines):
         return self._match_in(self._partition_key(partition, text), text)
 
     def _match_in(self, key: str, text: str) -> tuple[int, list[str]] | None:
-        best: tuple[int, int, list[str]] | None = None
         one_token = self.profile.one_token_variables
         candidates = list(self._partitions.get(key, ()))
         if one_token:
             candidates += self._spanning.get(self._first_key(key), ())
-        for cluster_id in candidates:
-            cluster = self.clusters[cluster_id]
-            template = cluster.template
-            values = template.match(text, one_token=one_token and not cluster.spans)
-            if values is None:
-                continue
-            specificity = sum(len(c) for c in template.constants)
-            if best is None or specificity > best[0]:
-                best = (specificity, cluster_id, values)
-        return None if best is None else (best[1], best[2])
+        return most_specific(self.clusters, candidates, text, one_token=one_token)
 
     def add(self, partition: str, text: str) -> tuple[int, list[str]]:
         """Assign `text` to a cluster, learning from it; returns the cluster id and the variable values."""

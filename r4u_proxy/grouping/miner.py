@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from r4u_proxy.grouping.candidates import CandidateIndex, keyed, trigrams
-from r4u_proxy.grouping.clusters import Cluster, Event
+from r4u_proxy.grouping.clusters import Cluster, Event, most_specific
 from r4u_proxy.grouping.lookup import TemplateLookup
 from r4u_proxy.grouping.profile import PROMPTS, Profile
 from r4u_proxy.grouping.prompt_align import Alignment, Tokens, align, template_tokens, text_tokens
@@ -127,16 +127,7 @@ class Miner(Splits, Settle):
         return self._match_in(self._part(partition), text)
 
     def _match_in(self, part: _Partition, text: str) -> tuple[int, list[str]] | None:
-        best: tuple[int, int, list[str]] | None = None
-        for cluster_id in part.lookup.candidates(text):
-            template = self.clusters[cluster_id].template
-            values = template.match(text)
-            if values is None:
-                continue
-            specificity = sum(len(c) for c in template.constants)
-            if best is None or specificity > best[0]:
-                best = (specificity, cluster_id, values)
-        return None if best is None else (best[1], best[2])
+        return most_specific(self.clusters, part.lookup.candidates(text), text)
 
     def add(self, partition: str, text: str) -> tuple[int, list[str]]:
         """Assign `text` to a cluster, learning from it; returns the cluster id and the variable values."""

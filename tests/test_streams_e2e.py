@@ -6,18 +6,16 @@ Plus real time-to-first-token, broken streams and bounded memory.
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
 import pytest
-from conftest import SIMULATED_HOSTS, run_app, simulator_args, start_proxy
+from support.proxy import SIMULATED_HOSTS, run_app, simulator_args, start_proxy
 from support.streams import analyze_recorded
+from support.upstream import FIXTURES_DIR as FIXTURES
+from support.upstream import manifest
 
-from r4u_proxy.simulator.fixtures import default_fixtures_dir
-
-FIXTURES = default_fixtures_dir()
-MANIFEST = list(csv.DictReader((FIXTURES / "MANIFEST.tsv").open(encoding="utf-8"), delimiter="\t"))
+MANIFEST = manifest()
 
 
 def _target(entry: dict[str, str]) -> tuple[str, str, str, dict]:
@@ -61,7 +59,7 @@ def test_every_fixture_through_the_proxy_at_any_byte_boundary(proxy, marker, spl
     import hashlib
     import subprocess
 
-    from conftest import APP_PYTHON
+    from support.proxy import APP_PYTHON
 
     calls, expected = [], {}
     for entry in MANIFEST:

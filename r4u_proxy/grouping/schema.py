@@ -1,8 +1,5 @@
-"""The columns and table grouping adds to traces.db, as idempotent migrations.
-
-Appended to `r4u_proxy.store.schema.MIGRATIONS`; the grouping process also calls
-`ensure_grouping_schema` itself (it only adds what is missing, so running it twice is harmless).
-"""
+"""The columns and table grouping adds to traces.db: migrations `grouping_v1` and `task_names_v1`
+(registered in store/migrations.py)."""
 
 from __future__ import annotations
 
@@ -40,16 +37,9 @@ def grouping_v1(conn: sqlite3.Connection) -> None:
 
 
 def task_names_v1(conn: sqlite3.Connection) -> None:
-    """`tasks.name`: a short readable name per task, read from its constant text (see naming.task_name)."""
+    """`tasks.name`: a short readable name per task, read from its constant text (see naming.task_name).
+
+    The column may already be there: main's `tasknames_temp` added it before this migration existed."""
     if "name" not in _columns(conn, "tasks"):
         conn.execute("ALTER TABLE tasks ADD COLUMN [name] TEXT")
     conn.execute("CREATE INDEX IF NOT EXISTS idx_tasks_name ON tasks(name)")
-
-
-def ensure_grouping_schema(conn: sqlite3.Connection) -> None:
-    if not TASK_STATS_COLUMNS.keys() <= _columns(conn, "tasks") or not _columns(conn, "grouping_state"):
-        with conn:
-            grouping_v1(conn)
-    if "name" not in _columns(conn, "tasks"):
-        with conn:
-            task_names_v1(conn)

@@ -63,7 +63,7 @@ def test_near_twins_one_word_apart_stay_apart_and_a_third_value_makes_the_word_a
 
 
 def test_templates_with_three_words_of_their_own_are_learned_from_three_calls():
-    # crewai's "With user feedback: {feedback}" and deepeval's "Please respond in {language}.", three
+    # haystack's "With user feedback: {feedback}" and metagpt's "Please respond in {language}.", three
     # calls each, among other short prompts.
     rng = random.Random(6)
     feedback = [lib.sentence(rng), lib.question(rng), lib.sentence(rng)]

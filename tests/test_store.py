@@ -106,13 +106,18 @@ def test_a_file_with_a_migration_this_release_does_not_know_is_refused(tmp_path)
 
 
 def test_a_file_that_ran_the_temporary_task_names_migration_keeps_opening_and_gets_task_names_v1(tmp_path):
-    # Before task_names_v1 existed, main shipped `tasknames_temp` (it added tasks.name) as its last migration.
+    # Before task_names_v1 existed, main shipped `tasknames_temp` (it added tasks.name) after export_v1.
     path = tmp_path / "t.db"
 
     def tasknames_temp(c: sqlite3.Connection) -> None:
         c.execute("alter table tasks add column name text")
 
-    before = Migrations(*(m for m in MIGRATIONS if m.name != "task_names_v1"), Migration("tasknames_temp", tasknames_temp))
+    before = Migrations()
+    for migration in MIGRATIONS:
+        if migration.name != "task_names_v1":
+            before.add(migration.name, migration.apply)
+        if migration.name == "export_v1":
+            before.add("tasknames_temp", tasknames_temp)
     conn = migrations.connect(path)
     migrate(conn, before)
     conn.execute("insert into tasks (id, template, name) values ('task_A', 'Translate {text}', 'Translate text')")

@@ -38,6 +38,7 @@ from r4u_proxy.pricing.schema import pricing_inputs_v1
 from r4u_proxy.sessions.schema import sessions_v1
 from r4u_proxy.store.schema import contract_v1
 from r4u_proxy.store.ui_indexes import add_ui_indexes, rebuild_rollup
+from r4u_proxy.store.websocket_schema import websocket_v1
 
 MIGRATIONS_TABLE = "_r4u_migrations"
 # What PRAGMA user_version 1, 2 and 3 meant before migrations were recorded by name.
@@ -95,10 +96,12 @@ MIGRATIONS.add("rollup_v2", rebuild_rollup)  # store/ui_indexes.py: the hourly r
 MIGRATIONS.add("pricing_inputs_v1", pricing_inputs_v1)  # pricing/schema.py: service_tier, cache_write_1h_tokens
 MIGRATIONS.add("sessions_v1", sessions_v1)  # sessions/schema.py: session columns, client_name, session_index
 MIGRATIONS.add("export_v1", export_v1)  # export/schema.py: the live exporter's watermark and session root spans
+MIGRATIONS.add("websocket_v1", websocket_v1)  # store/websocket_schema.py: audio tokens, WebSocket columns, connections
 MIGRATIONS.add("task_names_v1", task_names_v1)  # grouping/schema.py: tasks.name, a readable name per task
 
 # Names a file may record that no longer run: temporary migrations whose change a named one now makes.
-# tasknames_temp added tasks.name before task_names_v1 existed; task_names_v1 adds it only if missing.
+# tasknames_temp (between export_v1 and websocket_v1) added tasks.name before task_names_v1 existed;
+# task_names_v1 adds it only if missing.
 RETIRED = frozenset({"tasknames_temp"})
 
 SCHEMA_VERSION = len(MIGRATIONS)

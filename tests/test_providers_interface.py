@@ -8,7 +8,7 @@ import re
 import pytest
 from support.streams import analyze_recorded
 
-from r4u_proxy.providers import FAMILIES, family_module, route
+from r4u_proxy.providers import FAMILIES, family_module, route, transcript
 from r4u_proxy.providers.base import FAMILY_INTERFACE
 from r4u_proxy.providers.hosts import BUILTIN_INTERCEPT, HOSTS, intercept_regexes, provider_for_host
 from r4u_proxy.providers.routes import PATH_OPERATIONS
@@ -25,7 +25,7 @@ def test_every_routed_family_has_a_module_with_the_whole_interface():
         assert stream.error is None and stream.notes == [] and stream.add(None, "not an object") is False
         # Unexpected shapes never raise: each function returns what it found (here: nothing).
         assert module.prompt_parts({}) == {"system": None, "turns": [], "tools": []}
-        assert module.response_messages(None) == [] and module.summary(None) == {}
+        assert transcript.response_messages(module, None) == [] and module.summary(None) == {}
 
 
 def test_one_host_table_decides_interception_and_provider():
@@ -66,9 +66,9 @@ def test_the_chat_transcript_comes_from_the_family_module(fixture, host, path, r
     module = family_module(route(host, path).family)
     request = requests[module.FAMILY]
     parsed = analyze_recorded(host, path, (RECORDINGS_DIR / fixture).read_bytes(), json.dumps(request).encode())
-    said = module.request_messages(request)
+    said = transcript.request_messages(module, request)
     assert [m["role"] for m in said] == roles and said[0]["parts"][0]["kind"] == "text"
-    answered = module.response_messages(json.loads(parsed["response_body"]))
+    answered = transcript.response_messages(module, json.loads(parsed["response_body"]))
     assert answered and answered[0]["role"] == "assistant"
     kinds = [p["kind"] for m in answered for p in m["parts"]]
     assert answer in kinds, kinds

@@ -13,6 +13,7 @@ from support.streams import analyze_recorded
 from r4u_proxy.ingest.client_name import client_name
 from r4u_proxy.messages.hashing import RequestHasher, message_hash
 from r4u_proxy.providers import anthropic, openai_chat, openai_responses
+from r4u_proxy.providers.conversation import output_messages
 from r4u_proxy.sessions.context import apportion, context_limit, split
 from r4u_proxy.sessions.schema import SESSION_COLUMNS
 from r4u_proxy.simulator import Simulator
@@ -45,14 +46,14 @@ def test_a_resent_message_hashes_like_the_output_it_came_from():
     output = {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {"p": 1}}]}
     resent = {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {"p": 1},
                                                 "cache_control": {"type": "ephemeral"}}]}  # fmt: skip
-    assert message_hash(anthropic.output_messages(output)[0]) == message_hash(anthropic.canonical_message(resent))
+    assert message_hash(output_messages(anthropic, output)[0]) == message_hash(anthropic.canonical_message(resent))
     chat_out = {"choices": [{"message": {"role": "assistant", "content": None, "refusal": None, "annotations": [],
                 "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": '{"a": 1}'}}]}}]}
     chat_resent = {"role": "assistant", "content": "", "tool_calls": [
         {"id": "c1", "type": "function", "function": {"name": "f", "arguments": '{"a":1}'}}]}  # fmt: skip
-    assert message_hash(openai_chat.output_messages(chat_out)[0]) == message_hash(openai_chat.canonical_message(chat_resent))
+    assert message_hash(output_messages(openai_chat, chat_out)[0]) == message_hash(openai_chat.canonical_message(chat_resent))
     item = {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "f", "arguments": "{}", "status": "completed"}
-    assert message_hash(openai_responses.output_messages({"output": [item]})[0]) == message_hash(
+    assert message_hash(output_messages(openai_responses, {"output": [item]})[0]) == message_hash(
         openai_responses.canonical_message({k: v for k, v in item.items() if k not in ("id", "status")}))
     different = {"role": "assistant", "content": [{"type": "text", "text": "no"}]}
     assert message_hash(anthropic.canonical_message(different)) != message_hash(anthropic.canonical_message(resent))
@@ -131,6 +132,6 @@ def test_gemini_turns_chain_like_the_other_families():
                            {"role": "user", "parts": [{"functionResponse": {"name": "lookup", "response": {"t": 18}}}]}]}  # fmt: skip
     one = RequestHasher().hash_request("gemini", json.dumps(first))
     two = RequestHasher().hash_request("gemini", json.dumps(second))
-    tip = chain(one.prefixes[-1], message_hash(gemini.output_messages(reply)[0]))
+    tip = chain(one.prefixes[-1], message_hash(output_messages(gemini, reply)[0]))
     assert two.prefixes[2] == tip and two.tool_results == [False, False, True]
     assert gemini.system_parts(first) == [{"type": "text", "text": "be brief"}]

@@ -74,3 +74,59 @@ def test_the_chat_transcript_comes_from_the_family_module(fixture, host, path, r
     assert answer in kinds, kinds
     for part in (p for m in answered for p in m["parts"]):
         assert set(part) == {"kind", "text", "name", "id"} and isinstance(part["text"], str)
+
+
+def test_a_family_with_only_canonical_hooks_gets_the_chat_and_the_export():
+    """A new family writes no view code: its canonical messages are what the page and the export show."""
+    from types import SimpleNamespace
+
+    from r4u_proxy.messages import canonical
+    from r4u_proxy.providers import genai_parts
+
+    family = SimpleNamespace(
+        MESSAGES_KEY="turns",
+        canonical_message=lambda item: canonical.message(item["who"], [canonical.text(item["said"])]),
+        system_parts=lambda body: [canonical.text(body["rules"])] if body.get("rules") else [],
+        response_choices=lambda body: [{"messages": [canonical.message("assistant", [
+            canonical.text(body["reply"]), canonical.tool_call("c1", "lookup", '{"q": "x"}')])],
+            "finish_reason": "tool_use"}],
+    )  # fmt: skip
+    request = {"rules": "Be brief.", "turns": [{"who": "user", "said": "Hi"}]}
+    response = {"reply": "Looking."}
+    assert transcript.request_messages(family, request) == [
+        {"role": "system", "parts": [{"kind": "text", "text": "Be brief.", "name": None, "id": None}]},
+        {"role": "user", "parts": [{"kind": "text", "text": "Hi", "name": None, "id": None}]},
+    ]
+    (answer,) = transcript.response_messages(family, response)
+    assert answer["parts"][1] == {"kind": "tool_call", "text": '{\n  "q": "x"\n}', "name": "lookup", "id": "c1"}
+    exported = genai_parts.content(family, request, response)
+    assert exported["system"] == [{"type": "text", "content": "Be brief."}]
+    assert exported["messages"] == [{"role": "user", "parts": [{"type": "text", "content": "Hi"}]}]
+    assert exported["output"][0]["finish_reason"] == "tool_call"
+    assert exported["output"][0]["parts"][1] == {"type": "tool_call", "id": "c1", "name": "lookup", "arguments": {"q": "x"}}
+
+
+def test_what_a_part_carries_for_showing_never_moves_its_hash():
+    """Sessions hash what a message says; the chat's and export's extras (media type, redaction, reasoning a
+    client does not resend) are left out of it."""
+    from r4u_proxy.messages import canonical
+    from r4u_proxy.messages.hashing import message_hash
+    from r4u_proxy.providers import anthropic, genai_parts, openai_chat
+
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo"}}
+    shown = anthropic.canonical_message({"role": "user", "content": [image]})
+    assert shown["parts"][0]["mime_type"] == "image/png"
+    bare = {"role": "user", "parts": [{"type": "media", "value": image["source"]}]}
+    assert message_hash(shown) == message_hash(bare)
+    assert transcript.shown([shown])[0]["parts"][0]["text"] == "[image: image/png]"
+    # DeepSeek's reasoning_content is shown, but a client does not resend it: same hash as without it.
+    said = {"role": "assistant", "content": "4", "reasoning_content": "2+2"}
+    assert message_hash(openai_chat.canonical_message(said)) == message_hash(
+        openai_chat.canonical_message({"role": "assistant", "content": "4"}))  # fmt: skip
+    kinds = [p["kind"] for p in transcript.shown([openai_chat.canonical_message(said)])[0]["parts"]]
+    assert kinds == ["thinking", "text"]
+    # A redacted thinking block: the chat says so, the export keeps it as the provider's own part.
+    redacted = anthropic.canonical_message({"role": "assistant", "content": [{"type": "redacted_thinking", "data": "EmwK"}]})
+    assert transcript.shown([redacted])[0]["parts"][0]["text"] == "(redacted thinking)"
+    assert genai_parts.parts(redacted) == [{"type": "redacted_thinking", "data": "EmwK"}]
+    assert message_hash(redacted) == message_hash(canonical.message("assistant", [canonical.thinking("EmwK")]))

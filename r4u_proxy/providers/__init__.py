@@ -1,7 +1,8 @@
 """Provider knowledge: which requests are LLM calls (`hosts.py`, `routes.py`) and one module per API family.
 
 Every family module offers the interface in `base.py` (`Family`): `request_info`, `prompt_parts`, `Stream`,
-`summary`, and `request_messages` / `response_messages` for the trace page's chat. `ingest/parse.py`,
+`summary`, and its messages as canonical messages, which sessions, the trace page's chat (`transcript.py`)
+and export (`genai_parts.py`) all draw on. `ingest/parse.py`,
 grouping and the UI only ever reach a family through `family_module(route.family)`.
 """
 

@@ -73,8 +73,8 @@ def blob(data: str, mime_type: Any = None, kind: str | None = None) -> dict:
 
 
 def generic(part: dict) -> dict:
-    """A part the conventions have no shape for: kept whole, under its own type."""
-    return {**part, "type": str(part.get("type") or "unknown")}
+    """A part the conventions have no shape for: kept whole, under its own type (or its first key's name)."""
+    return {**part, "type": str(part.get("type") or next(iter(part), "unknown"))}
 
 
 def message(role: Any, parts: list[dict], finish: Any = None, *, output: bool = False) -> dict:
@@ -158,4 +158,4 @@ def _part(found: CanonicalPart) -> dict | None:
         return None
     if not isinstance(value, dict):
         return {"type": "unknown", "value": value}
-    return {**value, "type": str(value.get("type") or next(iter(value)))}
+    return generic(value)

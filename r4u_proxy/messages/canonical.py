@@ -13,7 +13,8 @@ a client resends hashes equal to the output it came from:
 
 A part may carry more keys than these: what the trace page's chat and the export show but a client does not
 resend the same way (`SHOWN_KEYS`: a media part's `mime_type`/`uri`/`data`/`modality`, a redacted thinking
-block, a tool result's function `name`, the role as sent). `hashed` leaves them out, and leaves out a part
+block, a tool result's function `name`, the whole block of a provider-run tool or an unknown piece, the role
+as sent). `hashed` leaves them out, and leaves out a part
 marked `"hashed": False` (DeepSeek's `reasoning_content`, which clients must not resend), so they never change
 a message hash.
 
@@ -52,8 +53,8 @@ def thinking(value: Any, *, redacted: bool = False, full_text: str | None = None
     return part
 
 
-def tool_call(call_id: Any, name: Any, arguments: Any, server: str | None = None) -> Part:
-    """`server`: the provider's name for a tool it runs itself (Anthropic's `server_tool_use`)."""
+def tool_call(call_id: Any, name: Any, arguments: Any, server: dict | None = None) -> Part:
+    """`server`: the block of a tool the provider runs itself (Anthropic's `server_tool_use`), shown whole."""
     if isinstance(arguments, str):
         with contextlib.suppress(ValueError):  # else kept as the string the model produced
             arguments = json.loads(arguments) if arguments.strip() else {}
@@ -61,8 +62,8 @@ def tool_call(call_id: Any, name: Any, arguments: Any, server: str | None = None
     return {**part, "server": server} if server else part
 
 
-def tool_result(call_id: Any, content: Any, is_error: bool = False, name: Any = None, server: str | None = None) -> Part:
-    """`name`: the function's (Gemini names results by it); `server`: the result of a provider-run tool."""
+def tool_result(call_id: Any, content: Any, is_error: bool = False, name: Any = None, server: dict | None = None) -> Part:
+    """`name`: the function's (Gemini names results by it); `server`: the block of a provider-run tool's result."""
     if isinstance(content, list) and all(isinstance(p, dict) and p.get("type") == "text" for p in content):
         content = "\n".join(str(p.get("text") or "") for p in content)  # [{"type":"text",...}] == "..."
     elif isinstance(content, list):
@@ -79,8 +80,10 @@ def media(value: Any, *, mime_type: Any = None, uri: Any = None, data: Any = Non
 
 
 def other(value: Any) -> Part:
+    """A piece no family names: hashed without transport keys, shown whole (`raw`, with its ids and status)."""
     if isinstance(value, dict):
-        value = {k: v for k, v in value.items() if k not in DROPPED_KEYS}
+        kept = {k: v for k, v in value.items() if k not in DROPPED_KEYS}
+        return {"type": "other", "value": kept, "raw": value} if len(kept) != len(value) else {"type": "other", "value": kept}
     return {"type": "other", "value": value}
 
 
@@ -103,7 +106,7 @@ HASHED_KEYS = {
     "media": ("type", "value"),
     "other": ("type", "value"),
 }
-SHOWN_KEYS = ("mime_type", "uri", "data", "modality", "redacted", "full_text", "name", "server", "hashed", "sent_role")
+SHOWN_KEYS = ("mime_type", "uri", "data", "modality", "redacted", "full_text", "name", "server", "raw", "hashed", "sent_role")
 
 
 def hashed(msg: Message) -> Message:

@@ -195,10 +195,10 @@ def _canonical_blocks(content: Any) -> list[dict]:
         elif kind == "redacted_thinking":
             parts.append(canonical.thinking(block.get("data") or "", redacted=True))
         elif kind in ("tool_use", "server_tool_use"):
-            server = kind if kind == "server_tool_use" else None
+            server = block if kind == "server_tool_use" else None
             parts.append(canonical.tool_call(block.get("id"), block.get("name"), block.get("input"), server))
         elif kind.endswith("tool_result"):
-            server = kind if kind != "tool_result" else None  # web_search_tool_result, ...
+            server = block if kind != "tool_result" else None  # web_search_tool_result, ...
             result = block.get("content")
             parts.append(canonical.tool_result(block.get("tool_use_id"), result, block.get("is_error"), server=server))
         elif kind in ("image", "document"):

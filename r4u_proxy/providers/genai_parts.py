@@ -111,11 +111,16 @@ def content(family: Any, request_body: Any, response_body: Any) -> dict:
         # keeps its system messages in the history (no `system_parts`), so there they stay messages.
         if messages and hasattr(family, "system_parts") and family.system_parts(request_body):
             result["system"] = [p for p in parts(messages.pop(0)) if p["type"] == "text"]
-        result["messages"] = [message(_ROLES.get(m["role"], m["role"]), parts(m)) for m in messages]
+        result["messages"] = [message(_role(m), parts(m)) for m in messages]
         if hasattr(family, "genai_tools"):
             result["tools"] = family.genai_tools(request_body)
     result["output"] = output_messages(family, response_body)
     return result
+
+
+def _role(found: Canonical) -> str:
+    role = found.get("sent_role") or found["role"]  # `developer` as the request said it
+    return _ROLES.get(role, role)
 
 
 def output_messages(family: Any, body: Any) -> list[dict]:
@@ -140,22 +145,19 @@ def _part(found: CanonicalPart) -> dict | None:
         said = found["text"] or found.get("full_text")
         return reasoning(said) if said else None
     if found.get("server"):  # a tool the provider ran: the conventions' tool parts are the client's
-        said = {"arguments": found["arguments"], "name": found["name"]} if kind == "tool_call" else {"content": found["content"]}
-        return {"type": found["server"], "id": found["id"], **said}
+        return generic(found["server"])
     if kind == "tool_call":
         return tool_call(found["id"], found["name"], found["arguments"])
     if kind == "tool_result":
         result = found["content"]
-        return tool_response(found["id"], flatten_text(result) if result is None else result)
+        return tool_response(found["id"], flatten_text(result) if result is None or isinstance(result, list) else result)
     if kind == "media":
         mime, modality_ = found.get("mime_type"), found.get("modality")
         if isinstance(found.get("uri"), str):
             return uri(found["uri"], mime, modality_)
         if isinstance(found.get("data"), str):
             return blob(found["data"], mime, modality_)
-    value = found.get("value")
+    value = found.get("raw") or found.get("value")
     if not value:
         return None
-    if not isinstance(value, dict):
-        return {"type": "unknown", "value": value}
-    return generic(value)
+    return generic(value) if isinstance(value, dict) else {"type": "unknown", "value": value}

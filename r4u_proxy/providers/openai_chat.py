@@ -259,7 +259,7 @@ def _media(kind: str, value: dict) -> dict:
     if kind == "input_audio" and isinstance(audio, dict):
         mime = f"audio/{audio.get('format') or 'wav'}"
         return canonical.media(value, data=audio.get("data") or "", mime_type=mime, modality="audio")
-    return canonical.media(value, modality="audio" if kind == "input_audio" else None)
+    return canonical.media(value, modality="audio" if kind == "input_audio" else "file")
 
 
 def canonical_message(item: Any) -> dict | None:

@@ -25,12 +25,12 @@ def request_messages(family: Any, body: Any) -> list[Message]:
 
 def response_messages(family: Any, body: Any) -> list[Message]:
     """What the model answered (a stream's reassembled body), each choice or candidate in turn."""
-    return shown([m for choice in conversation.response_choices(family, body) for m in choice["messages"]])
+    return [m for choice in conversation.response_choices(family, body) for m in shown(choice["messages"])]
 
 
 def shown(messages: list[Canonical]) -> list[Message]:
     """Canonical messages as chat messages; consecutive assistant items read as one turn (reasoning + text +
-    calls, as the Responses API sends them)."""
+    calls, as the Responses API sends them). Choices are shown one by one, never merged."""
     merged: list[Message] = []
     for item in messages:
         parts = [p for p in map(_part, item["parts"]) if p is not None]
@@ -58,7 +58,7 @@ def _part(found: CanonicalPart) -> Part | None:
         return part("tool_result", ("(error) " + text) if found["is_error"] else text, found.get("name"), found["id"])
     if kind == "media":
         return part("image", media_label(found))
-    value = found.get("value")
+    value = found.get("raw") or found.get("value")
     if not value:
         return None  # e.g. a Gemini part that only carried a thought signature
     return part("other", value, name=value.get("type") if isinstance(value, dict) else None)

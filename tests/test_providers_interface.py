@@ -130,3 +130,15 @@ def test_what_a_part_carries_for_showing_never_moves_its_hash():
     assert transcript.shown([redacted])[0]["parts"][0]["text"] == "(redacted thinking)"
     assert genai_parts.parts(redacted) == [{"type": "redacted_thinking", "data": "EmwK"}]
     assert message_hash(redacted) == message_hash(canonical.message("assistant", [canonical.thinking("EmwK")]))
+
+
+def test_chat_shows_each_choice_apart_and_a_custom_tool_call_as_a_call():
+    three = analyze_recorded("api.openai.com", "/v1/chat/completions",
+                             (RECORDINGS_DIR / "openai_chat/gpt4o_n3_multiple_choices_json_schema.sse").read_bytes())  # fmt: skip
+    chat = family_module("openai_chat")
+    assert len(transcript.response_messages(chat, json.loads(three["response_body"]))) == 3
+    custom = analyze_recorded("api.openai.com", "/v1/responses",
+                              (RECORDINGS_DIR / "openai_responses/gpt5_custom_tool_call_freeform.sse").read_bytes())  # fmt: skip
+    (answer,) = transcript.response_messages(family_module("openai_responses"), json.loads(custom["response_body"]))
+    call = next(p for p in answer["parts"] if p["kind"] == "tool_call")
+    assert call["name"] == "execute_sql" and call["text"] == "SELECT * FROM users LIMIT 5;"

@@ -135,3 +135,30 @@ def test_gemini_turns_chain_like_the_other_families():
     tip = chain(one.prefixes[-1], message_hash(output_messages(gemini, reply)[0]))
     assert two.prefixes[2] == tip and two.tool_results == [False, False, True]
     assert gemini.system_parts(first) == [{"type": "text", "text": "be brief"}]
+
+
+# Chain tips of each recording's last request and its output's hash, as r4u computed them before the family
+# modules' three message readings became one (issue-14 @ 2397c6b): session inference over a database
+# recorded by an older r4u only holds while these stay equal.
+_STABLE_TIPS = {
+    "claude_code_20_turns": ("9bf9d4dec5d7794ee0472fe3585b73b9", None),
+    "langchain_20_turns": ("9112c92ef330957ee9ba19ca1574d55c", "14f833cd9fcc16966c4aa034041970be"),
+    "llm_conversation_20_turns": ("0894fbe5760b0709ef639e773091c288", None),
+    "openai_agents_20_turns": ("0b79305990295bebbc9fb0b19a00503b", "d5b3661dc77a83ad55283c035e6aa435"),
+    "pydantic_ai_20_turns": ("72fa90e17101d41dfb22683a7bee330f", "44bc988a491686eb9ad97322fbcf6ab8"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_STABLE_TIPS))
+def test_message_hashes_of_recorded_agents_are_those_of_earlier_versions(name):
+    from support import agent_recordings
+
+    from r4u_proxy.providers import FAMILIES, route
+
+    last = agent_recordings.load(name)[-1]
+    family = route(last["host"], last["path"]).family
+    hashed = RequestHasher().hash_request(family, last["request_body"])
+    tip, output = _STABLE_TIPS[name]
+    assert hashed.prefixes[-1].hex() == tip
+    if output:
+        assert [message_hash(m).hex() for m in output_messages(FAMILIES[family], json.loads(last["response_body"]))] == [output]

@@ -142,3 +142,22 @@ def test_chat_shows_each_choice_apart_and_a_custom_tool_call_as_a_call():
     (answer,) = transcript.response_messages(family_module("openai_responses"), json.loads(custom["response_body"]))
     call = next(p for p in answer["parts"] if p["kind"] == "tool_call")
     assert call["name"] == "execute_sql" and call["text"] == "SELECT * FROM users LIMIT 5;"
+
+
+def test_a_family_not_yet_converted_shows_its_first_choice():
+    """A module with the older canonical hooks (`output_messages`, no `response_choices`) still shows and
+    exports its answer."""
+    from types import SimpleNamespace
+
+    from r4u_proxy.messages import canonical
+    from r4u_proxy.providers import genai_parts
+
+    family = SimpleNamespace(
+        output_messages=lambda body: [canonical.message("assistant", [canonical.text(body["text"])])],
+        summary=lambda body: {"finish_reason": body["why"]},
+    )
+    body = {"text": "Hello", "why": "max_tokens"}
+    assert [p["text"] for m in transcript.response_messages(family, body) for p in m["parts"]] == ["Hello"]
+    assert genai_parts.output_messages(family, body) == [
+        {"role": "assistant", "parts": [{"type": "text", "content": "Hello"}], "finish_reason": "length"}
+    ]

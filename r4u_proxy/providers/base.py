@@ -124,8 +124,9 @@ class Family(Protocol):
     embeddings) defines `input_messages` instead. Everything below `summary` is optional: a family without
     `response_choices` shows and exports no answer, one without `genai_tools` exports no tool definitions.
     A module converted from the old per-view hooks (`request_messages`/`response_messages`, `genai_input`/
-    `genai_output`, `output_messages`) keeps its canonical hooks, adds `response_choices` and `genai_tools`,
-    and deletes the rest.
+    `genai_output`) keeps its canonical hooks, turns `output_messages` into `response_choices` (every choice,
+    each with its finish reason), moves the tool definitions of `genai_input` into `genai_tools`, and deletes
+    the rest. Until then `output_messages` is read as one choice (conversation.response_choices).
     """
 
     FAMILY: str  # the name routes.py uses for it

@@ -39,8 +39,18 @@ def request_messages(family: Any, body: Any) -> list[Message]:
 
 
 def response_choices(family: Any, body: Any) -> list[Choice]:
-    """Each generation of the response (a choice, a candidate; one for most APIs) and why it ended."""
-    return family.response_choices(body) if body is not None and hasattr(family, "response_choices") else []
+    """Each generation of the response (a choice, a candidate; one for most APIs) and why it ended.
+
+    A family that only has the older `output_messages` (the first choice, for sessions) reads as that one
+    choice, with its summary's finish reason."""
+    if body is None:
+        return []
+    if hasattr(family, "response_choices"):
+        return family.response_choices(body)
+    if hasattr(family, "output_messages"):
+        messages = family.output_messages(body)
+        return [{"messages": messages, "finish_reason": family.summary(body).get("finish_reason")}] if messages else []
+    return []
 
 
 def output_messages(family: Any, body: Any) -> list[Message]:

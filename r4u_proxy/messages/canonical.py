@@ -11,12 +11,12 @@ a client resends hashes equal to the output it came from:
             | {"type": "media", "value": Any}
             | {"type": "other", "value": Any}
 
-A part may carry more keys than these: what the trace page's chat and the export show but a client does not
-resend the same way (`SHOWN_KEYS`: a media part's `mime_type`/`uri`/`data`/`modality`, a redacted thinking
-block, a tool result's function `name`, the whole block of a provider-run tool or an unknown piece, the role
-as sent). `hashed` leaves them out, and leaves out a part
-marked `"hashed": False` (DeepSeek's `reasoning_content`, which clients must not resend), so they never change
-a message hash.
+A part may carry more keys than these (`HASHED_KEYS` below): what the trace page's chat and the export show
+but a client does not resend the same way — a media part's `mime_type`/`uri`/`data`/`modality`, a thinking
+part's `redacted`/`full_text`, a tool result's function `name`, `server` (the whole block of a provider-run
+tool), `raw` (an unknown piece with its ids and status), and a message's `sent_role` (`developer`).
+`hashed` leaves them out, and leaves out a part marked `"hashed": False` (DeepSeek's `reasoning_content`,
+which clients must not resend), so they never change a message hash.
 
 Left out on purpose: transport and cache hints (`cache_control`, ids of output items, signatures of thinking
 blocks, `status`, `annotations`), because clients move or drop them between turns. Tool-call arguments that
@@ -106,7 +106,6 @@ HASHED_KEYS = {
     "media": ("type", "value"),
     "other": ("type", "value"),
 }
-SHOWN_KEYS = ("mime_type", "uri", "data", "modality", "redacted", "full_text", "name", "server", "raw", "hashed", "sent_role")
 
 
 def hashed(msg: Message) -> Message:

@@ -1,7 +1,8 @@
 """Provider knowledge: which requests are LLM calls (`hosts.py`, `routes.py`) and one module per API family.
 
 Every family module offers the interface in `base.py` (`Family`): `request_info`, `prompt_parts`, `Stream`,
-`summary`, and `request_messages` / `response_messages` for the trace page's chat. `ingest/parse.py`,
+`summary`, and its messages as canonical messages, which sessions, the trace page's chat (`transcript.py`)
+and export (`genai_parts.py`) all draw on. `ingest/parse.py`,
 grouping and the UI only ever reach a family through `family_module(route.family)`.
 """
 
@@ -45,22 +46,10 @@ def prompt_parts(family: str, request_body: dict) -> PromptParts:
 
 
 def genai_content(family: str, request_body: Any, response_body: Any) -> dict:
-    """The call in the GenAI conventions' JSON shapes: `{"system", "messages", "tools", "output"}` (lists).
-
-    Families with a `genai_input` / `genai_output` convert their own bodies; the others (completions,
-    embeddings) fall back on `prompt_parts`, as text."""
+    """The call in the GenAI conventions' JSON shapes: `{"system", "messages", "tools", "output"}` (lists)."""
     from r4u_proxy.providers import genai_parts
 
     module = FAMILIES.get(family)
-    content = genai_parts.empty_input()
-    if module is not None and isinstance(request_body, dict):
-        if hasattr(module, "genai_input"):
-            content = module.genai_input(request_body)
-        else:
-            parts = module.prompt_parts(request_body)
-            content["messages"] = [
-                genai_parts.message(turn["role"], [genai_parts.text(turn["text"])]) for turn in parts["turns"]
-            ]
-    output = getattr(module, "genai_output", None)
-    content["output"] = output(response_body) if output and response_body is not None else []
-    return content
+    if module is None:
+        return {**genai_parts.empty_input(), "output": []}
+    return genai_parts.content(module, request_body, response_body)

@@ -5,7 +5,7 @@ APP_VENV := .venv-app
 BIN := $(VENV)/bin
 R4U_ARGS ?=
 
-.PHONY: run test lint bench bench-grouping demo venv app-venv system-packages clean
+.PHONY: run test lint bench bench-grouping demo venv app-venv system-packages clean update-prices
 
 venv: $(VENV)/.installed
 app-venv: $(APP_VENV)/.installed
@@ -45,6 +45,12 @@ bench: venv
 
 demo: venv app-venv
 	$(BIN)/r4u demo
+
+# Copy the newest genai-prices release's price data into r4u_proxy/pricing/data (and the reference prices
+# tests check against). Needs Python 3.12+ (PYTHON=python3.12 VENV=.venv-py312): see pricing/snapshot.py.
+update-prices: venv
+	$(BIN)/python -m pip install -q --upgrade genai-prices
+	$(BIN)/python -m r4u_proxy.pricing.update_snapshot
 
 clean:
 	rm -rf $(VENV) $(APP_VENV) build *.egg-info test-artifacts

@@ -10,18 +10,18 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import genai_prices
 import pytest
 from click.testing import CliRunner
 
 from r4u_proxy import pricing
 from r4u_proxy.cli import main
+from r4u_proxy.pricing.prices import data_source
 from r4u_proxy.pricing.reprice import reprice
 from r4u_proxy.reports.timewindow import iso_utc
 from r4u_proxy.store.migrations import open_db
 
 M = 1_000_000
-GENAI_PRICES = f"genai-prices {genai_prices.__version__}"  # the source recorded with each cost
+GENAI_PRICES = data_source()  # the source recorded with each cost: the data in force
 NOW = datetime.now(tz=UTC)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

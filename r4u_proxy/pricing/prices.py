@@ -68,7 +68,7 @@ PROVIDER_IDS = {
     "mistral": "mistral",
 }
 # The first-party APIs whose batch and flex tiers are half price.
-FIRST_PARTY = frozenset({"openai", "anthropic", "gemini"})
+FIRST_PARTY = frozenset({"openai", "anthropic", "gemini", "vertex"})
 
 
 @dataclass(frozen=True)

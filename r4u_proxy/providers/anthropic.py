@@ -15,6 +15,7 @@ from r4u_proxy.providers.common import (
     error_message,
     flatten_text,
     overlay,
+    path_model,
     render_tool_call,
     with_tool_call,
 )
@@ -26,7 +27,8 @@ _NON_CONTENT_BLOCKS = ("text", "thinking")
 
 
 def request_info(body: dict, path: str = "") -> dict:
-    return {"request_model": body.get("model"), "stream": bool(body.get("stream"))}
+    # On Vertex AI and Bedrock the model is in the URL, not the body.
+    return {"request_model": body.get("model") or path_model(path), "stream": bool(body.get("stream"))}
 
 
 def prompt_parts(body: dict) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 # Keys that name or tag a thing rather than carry generated text: a repeat replaces, never concatenates
@@ -148,6 +149,35 @@ def gemini_usage(usage: Any) -> dict[str, int]:
     )
 
 
+def _first_int(usage: dict, *keys: str) -> int | None:
+    return next((v for v in map(_int, (usage.get(k) for k in keys)) if v is not None), None)
+
+
+def bedrock_usage(usage: Any) -> dict[str, int]:
+    """Bedrock's Converse `usage`, Nova's InvokeModel usage and the `amazon-bedrock-invocationMetrics` of
+    InvokeModel streams (`…TokenCount` names): like Anthropic's, input excludes cache reads and writes."""
+    if not isinstance(usage, dict):
+        return {}
+    cache_read = _first_int(usage, "cacheReadInputTokens", "cacheReadInputTokenCount")
+    cache_write = _first_int(usage, "cacheWriteInputTokens", "cacheWriteInputTokenCount")
+    return token_columns(
+        input_tokens=_sum(_first_int(usage, "inputTokens", "inputTokenCount"), cache_read, cache_write),
+        output_tokens=_first_int(usage, "outputTokens", "outputTokenCount"),
+        cache_read=cache_read,
+        cache_write=cache_write,
+    )
+
+
+_MODEL_IN_PATH = re.compile(r"/models/([^/:]+)(?::|$)")
+
+
+def path_model(path: str) -> str | None:
+    """The model a Gemini or Vertex AI URL names: `/models/gemini-2.5-flash:generateContent`,
+    `…/publishers/anthropic/models/claude-sonnet-4@20250514:streamRawPredict`."""
+    match = _MODEL_IN_PATH.search(path or "")
+    return match.group(1) if match else None
+
+
 def flatten_text(content: Any) -> str:
     """Plain text of a message's content in any family's shape: a string, or a list of typed parts."""
     if content is None:
@@ -198,6 +228,8 @@ def error_message(body: Any) -> str | None:
             return json.dumps(error, ensure_ascii=False)[:500]
         return f"{kind}: {message}" if kind and kind != message else str(message)
     if body.get("type") == "error" and isinstance(body.get("message"), str):
+        return body["message"]
+    if isinstance(body.get("message"), str):  # Bedrock's and Cohere's error bodies: {"message": "..."}
         return body["message"]
     return None
 

@@ -7,7 +7,6 @@ usage, finish reason and metadata. The model is named in the URL path, not the b
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from r4u_proxy.providers.common import (
@@ -15,20 +14,19 @@ from r4u_proxy.providers.common import (
     flatten_text,
     gemini_usage,
     overlay,
+    path_model,
     render_tool_call,
     with_tool_call,
 )
 
 FAMILY = "gemini"
-_MODEL_IN_PATH = re.compile(r"/models/([^/:]+)(?::|$)")
 # Keys a text part may carry and still be joined with its neighbour.
 _JOINABLE_PART_KEYS = frozenset({"text", "thought", "thoughtSignature"})
 
 
 def request_info(body: dict, path: str = "") -> dict:
-    match = _MODEL_IN_PATH.search(path or "")
     return {
-        "request_model": match.group(1) if match else body.get("model"),
+        "request_model": path_model(path) or body.get("model"),
         "stream": ":streamGenerateContent" in (path or ""),
     }
 

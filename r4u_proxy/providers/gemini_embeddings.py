@@ -1,0 +1,63 @@
+"""Gemini and Vertex AI embeddings: `models/{m}:embedContent`, `:batchEmbedContents` (Gemini API, on
+/v1/ and /v1beta/) and Vertex AI's `publishers/google/models/{m}:predict`. Never streamed.
+
+The Gemini API returns only the vectors (no usage: such calls stay unpriced, saying so); Vertex reports
+each input's `statistics.token_count`, summed into input_tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from r4u_proxy.providers.common import flatten_text, path_model, token_columns
+
+FAMILY = "gemini_embeddings"
+
+
+def request_info(body: dict, path: str = "") -> dict:
+    return {"request_model": path_model(path) or body.get("model"), "stream": False}
+
+
+def _content_text(content: Any) -> str:
+    return flatten_text(content.get("parts")) if isinstance(content, dict) else flatten_text(content)
+
+
+def prompt_parts(body: dict) -> dict:
+    if isinstance(body.get("requests"), list):  # batchEmbedContents
+        texts = [_content_text(r.get("content")) for r in body["requests"] if isinstance(r, dict)]
+    elif isinstance(body.get("instances"), list):  # Vertex :predict
+        texts = [flatten_text(i.get("content")) for i in body["instances"] if isinstance(i, dict)]
+    else:
+        texts = [_content_text(body.get("content"))]
+    return {"system": None, "turns": [{"role": "user", "text": t} for t in texts if t], "tools": []}
+
+
+class Stream:
+    """Embeddings do not stream; this exists so every family has the same shape."""
+
+    def __init__(self) -> None:
+        self.last: dict = {}
+        self.error: str | None = None
+        self.notes: list[str] = []
+
+    def add(self, event: str | None, data: Any) -> bool:
+        if isinstance(data, dict):
+            self.last = data
+        return False
+
+    def body(self) -> dict:
+        return self.last
+
+
+def summary(body: Any) -> dict:
+    if not isinstance(body, dict):
+        return {}
+    if isinstance(body.get("predictions"), list):
+        predictions = [p for p in body["predictions"] if isinstance(p, dict)]
+        counts = [((p.get("embeddings") or {}).get("statistics") or {}).get("token_count") for p in predictions]
+        numbers = [c for c in counts if isinstance(c, int | float)]
+        result = {"completion_text": f"[{len(predictions)} embedding(s)]"}
+        result.update(token_columns(int(sum(numbers)) if numbers else None))
+        return result
+    count = len(body.get("embeddings") or []) if "embeddings" in body else int("embedding" in body)
+    return {"completion_text": f"[{count} embedding(s)]"}

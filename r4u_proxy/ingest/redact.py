@@ -20,9 +20,13 @@ SECRET_HEADERS = frozenset(
         "cookie",
         "set-cookie",
         "openai-organization-key",
+        "x-amz-security-token",  # AWS temporary credentials (SigV4 signs with them; Authorization is above)
     }
 )
-SECRET_QUERY_PARAMS = frozenset({"key", "api_key", "api-key", "access_token"})
+# Query parameters that carry a credential: API keys, OAuth tokens, and AWS presigned-URL signing fields.
+SECRET_QUERY_PARAMS = frozenset(
+    {"key", "api_key", "api-key", "access_token", "x-amz-signature", "x-amz-credential", "x-amz-security-token"}
+)
 _SCHEME = re.compile(r"^(Bearer|Basic|Token)\s+", re.IGNORECASE)
 _KEY_PREFIX = re.compile(r"^([A-Za-z]+[-_](?:[A-Za-z]+[-_])?)")
 

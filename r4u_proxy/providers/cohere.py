@@ -125,11 +125,9 @@ def summary(body: Any) -> dict:
         result.update(_usage(body.get("meta") or {}))
         return result
     message = body.get("message") or {}
-    text = "".join(
-        p.get("text") or ""
-        for p in message.get("content") or []
-        if isinstance(p, dict) and p.get("type", "text") == "text"
-    )
+    parts = [p for p in message.get("content") or [] if isinstance(p, dict) and p.get("type", "text") == "text"]
+    # With tools the model first writes its plan (tool_plan), then the calls.
+    text = "".join(p.get("text") or "" for p in parts) or message.get("tool_plan") or ""
     for call in message.get("tool_calls") or []:
         if isinstance(call, dict):
             function = call.get("function") or {}

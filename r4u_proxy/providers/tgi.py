@@ -75,6 +75,9 @@ def summary(body: Any) -> dict:
     details = body.get("details") or {}
     prefill = details.get("prefill") or []
     input_tokens = details.get("input_length", len(prefill) if prefill else None)
+    # A stream sends one event per generated token (end-of-sequence included), so without `details` the
+    # reassembled token list is the count /generate would report.
+    output_tokens = details.get("generated_tokens", len(details.get("tokens") or []) or None)
     result = {"completion_text": body["generated_text"] or None, "finish_reason": details.get("finish_reason")}
-    result.update(token_columns(input_tokens, details.get("generated_tokens")))
+    result.update(token_columns(input_tokens, output_tokens))
     return result

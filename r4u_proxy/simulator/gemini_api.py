@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from r4u_proxy.simulator.openai_api import embedding_vector
 from r4u_proxy.simulator.reply import (
     Reply,
     data_event,
@@ -69,6 +70,23 @@ def generate_content(
     pieces.append("]")
     return Reply(status=200, headers=[("content-type", "application/json; charset=UTF-8")],
                  events=[p.encode() for p in pieces])
+
+
+def embeddings(method: str, request: dict[str, Any]) -> Reply:
+    """`:embedContent` (one vector), `:batchEmbedContents` (one per request), Vertex `:predict`, `:countTokens`."""
+    if method == "countTokens":
+        total = estimate_tokens(_prompt(request))
+        return json_reply({"totalTokens": total, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": total}]})
+    if method == "predict":
+        texts = [text_of(i.get("content") or "") for i in request.get("instances") or [] if isinstance(i, dict)]
+        predictions = [{"embeddings": {"values": embedding_vector(t, 768),
+                                       "statistics": {"token_count": estimate_tokens(t), "truncated": False}}}
+                       for t in texts]  # fmt: skip
+        return json_reply({"predictions": predictions, "metadata": {"billableCharacterCount": sum(map(len, texts))}})
+    if method == "batchEmbedContents":
+        texts = [text_of((r.get("content") or {}).get("parts") or []) for r in request.get("requests") or []]
+        return json_reply({"embeddings": [{"values": embedding_vector(t, 768)} for t in texts]})
+    return json_reply({"embedding": {"values": embedding_vector(text_of((request.get("content") or {}).get("parts") or []), 768)}})
 
 
 def error(status: int, message: str) -> Reply:

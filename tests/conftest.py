@@ -152,6 +152,13 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
 
 
 @pytest.fixture(scope="session")
+def plain_sim() -> Iterator[Simulator]:
+    """The simulator over plain HTTP: a server on this machine (Ollama, TGI), reached as http://127.0.0.1:PORT."""
+    with Simulator(tls=False) as simulator:
+        yield simulator
+
+
+@pytest.fixture(scope="session")
 def proxy(sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProxy]:
     """One proxy for the session (no UI, no grouping), upstream = the simulator."""
     running = start_proxy(tmp_path_factory.mktemp("r4u-home"), "--no-ui", "--no-grouping", *simulator_args(sim))

@@ -174,6 +174,7 @@ ROUTED = [
     ("ollama.com", "/api/chat", "ollama", "chat", "ollama"),
     ("localhost", "/generate_stream", "huggingface", "generate", "tgi"),
     ("localhost", "/generate", "huggingface", "generate", "tgi"),
+    ("127.0.0.1", "/", "huggingface", "generate", "tgi"),  # InferenceClient("http://127.0.0.1:8080")
     ("x1y2.us-east-1.aws.endpoints.huggingface.cloud", "/generate", "huggingface", "generate", "tgi"),
     (
         "router.huggingface.co",

@@ -67,6 +67,9 @@ PROVIDER_IDS = {
     "cohere": "cohere",
     "mistral": "mistral",
 }
+# Where the request's model id is what is billed and the response's name drops part of it: Bedrock's
+# `us.`/`global.` inference profiles are priced apart, the body says only "claude-sonnet-4-5-20250929".
+REQUEST_MODEL_FIRST = frozenset({"bedrock"})
 # The first-party APIs whose batch and flex tiers are half price.
 FIRST_PARTY = frozenset({"openai", "anthropic", "gemini", "vertex"})
 
@@ -333,7 +336,7 @@ def price_row(row: Mapping[str, Any]) -> Price:
     """Price a `traces` row (column name -> value): what `r4u reprice` runs for each trace.
 
     Tries the response's model name first (it is the exact version billed) and falls back
-    to the request's when the response's is missing or unpriced.
+    to the request's when the response's is missing or unpriced (Bedrock: the other way round).
     """
     usage = {key: row.get(key) for key in TOKEN_COLUMNS}
     # A caller that already has the tier and 1-hour cache writes (reprice extracts them in SQL,
@@ -348,6 +351,8 @@ def price_row(row: Mapping[str, Any]) -> Price:
     common: dict[str, Any] = {"host": row.get("host"), "at": _started(row.get("started_at")), "tier": tier}
     provider = row.get("provider") or "unknown"
     models = [m for m in (row.get("response_model"), row.get("request_model")) if m]
+    if provider in REQUEST_MODEL_FIRST:
+        models.reverse()
     result = Price(None, None, UNPRICED_NO_MODEL)
     for model in dict.fromkeys(models):  # dedupe, keep order
         result = price(provider, model, usage, **common)

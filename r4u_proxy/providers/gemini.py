@@ -152,6 +152,8 @@ def summary(body: Any) -> dict:
     if not isinstance(body, dict):
         return {}
     candidates = [c for c in body.get("candidates") or [] if isinstance(c, dict)]
+    if not candidates and isinstance(body.get("totalTokens"), int):  # countTokens: counted, not generated
+        return {"completion_text": f"[{body['totalTokens']} tokens counted]"}
     first = candidates[0] if candidates else {}
     texts = [_parts_text((c.get("content") or {}).get("parts")) for c in candidates]
     feedback = body.get("promptFeedback") or {}

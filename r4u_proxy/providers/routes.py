@@ -44,6 +44,7 @@ HOST_PROVIDERS: list[tuple[str, str]] = [
 # Where a self-hosted server (Ollama, TGI) is reached: this machine, a container, the local network.
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0", "host.docker.internal", "*.local", "*.localhost")
 _HF_INFERENCE_HOSTS = ("api-inference.huggingface.co", "router.huggingface.co")
+_TGI_HOSTS = (*LOCAL_HOSTS, "*.endpoints.huggingface.cloud")
 
 # Which hosts a path rule applies on: any host, a known provider's host, or only the hosts listed.
 Scope = Literal["any", "known"] | tuple[str, ...]
@@ -68,7 +69,7 @@ def _rule(
 # gateways: /v1/chat/completions, /chat/completions (DeepSeek), /openai/v1/... (Groq, Bedrock), /api/v1/...
 # (OpenRouter), /api/paas/v4/... (Z.ai), /openai/deployments/{name}/chat/completions (Azure).
 PATH_OPERATIONS: list[PathRule] = [
-    # Ollama's own API (its OpenAI-compatible one is /v1/... below); before /embeddings, which /api/embeddings ends with.
+    # Ollama's own API (its OpenAI-compatible one is /v1/... below); first, as /api/embeddings ends in /embeddings.
     _rule(r"^/api/chat$", "chat", "ollama", (*LOCAL_HOSTS, "ollama.com"), "ollama"),
     _rule(r"^/api/generate$", "generate", "ollama", (*LOCAL_HOSTS, "ollama.com"), "ollama"),
     _rule(r"^/api/embed(?:dings)?$", "embeddings", "ollama", (*LOCAL_HOSTS, "ollama.com"), "ollama"),
@@ -106,15 +107,10 @@ PATH_OPERATIONS: list[PathRule] = [
     # Cohere's v2 API (its OpenAI-compatible one is /compatibility/v1/chat/completions above).
     _rule(r"^/v2/chat$", "chat", "cohere", "known"),
     _rule(r"^/v[12]/embed$", "embeddings", "cohere", "known"),
-    # Hugging Face Text Generation Inference (self-hosted or an Inference Endpoint), and the serverless
+    # Hugging Face Text Generation Inference (self-hosted or an Inference Endpoint: /generate, /generate_stream,
+    # and the root, where huggingface_hub's InferenceClient("http://host:8080") posts), and the serverless
     # Inference API's task route (/models/{org}/{model}, /hf-inference/models/...).
-    _rule(
-        r"/generate(?:_stream)?$",
-        "generate",
-        "tgi",
-        (*LOCAL_HOSTS, "*.endpoints.huggingface.cloud"),
-        "huggingface",
-    ),  # fmt: skip
+    _rule(r"(?:^|/generate|/generate_stream)$", "generate", "tgi", _TGI_HOSTS, "huggingface"),
     _rule(r"^(?:/hf-inference)?/models/[^:]+$", "generate", "tgi", _HF_INFERENCE_HOSTS),
 ]
 

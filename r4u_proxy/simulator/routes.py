@@ -36,7 +36,7 @@ _VERTEX_ANTHROPIC_PATH = re.compile(
     r"^/v1(?:beta1)?/projects/[^/]+/locations/[^/]+/publishers/anthropic/models/(?P<model>[^/:]+):(?P<method>\w+)$"
 )
 _COHERE_PATHS = ("/v2/chat", "/v2/embed", "/v1/embed")
-_TGI_PATH = re.compile(r"(?:/generate(?:_stream)?|^(?:/hf-inference)?/models/[^:]+)$")
+_TGI_PATH = re.compile(r"(?:^/?|/generate(?:_stream)?|^(?:/hf-inference)?/models/[^:]+)$")
 _TWO_MB = 2 * 1024 * 1024
 
 

@@ -120,16 +120,18 @@ def gemini_client(marker, **kwargs):
     return genai.Client(http_options=types.HttpOptions(headers={"x-test-id": marker}), **kwargs)
 
 vertex = dict(vertexai=True, project="r4u-test", location="us-central1", credentials=Credentials(token="GOOGLE_TOKEN"))
-r = gemini_client("MARKER-gemini", **vertex).models.generate_content(model="gemini-2.0-flash", contents="Hi there")
+clients = {name: gemini_client("MARKER-" + name, **vertex) for name in ("gemini", "gemini_stream", "vertex_embed")}
+clients["gemini_embed"] = gemini_client("MARKER-gemini_embed", api_key="GEMINI_KEY")  # kept: a dropped client closes
+r = clients["gemini"].models.generate_content(model="gemini-2.0-flash", contents="Hi there")
 out["gemini"] = [r.text, r.usage_metadata.prompt_token_count, r.usage_metadata.candidates_token_count]
 text = ""
-for chunk in gemini_client("MARKER-gemini_stream", **vertex).models.generate_content_stream(model="gemini-2.0-flash", contents="Hi again"):
+for chunk in clients["gemini_stream"].models.generate_content_stream(model="gemini-2.0-flash", contents="Hi again"):
     text += chunk.text or ""
     usage = chunk.usage_metadata
 out["gemini_stream"] = [text, usage.prompt_token_count, usage.candidates_token_count]
-e = gemini_client("MARKER-vertex_embed", **vertex).models.embed_content(model="gemini-embedding-001", contents=["one", "two"])
+e = clients["vertex_embed"].models.embed_content(model="gemini-embedding-001", contents=["one", "two"])
 out["vertex_embed"] = [len(e.embeddings)]
-e = gemini_client("MARKER-gemini_embed", api_key="GEMINI_KEY").models.embed_content(model="text-embedding-004", contents=["one", "two"])
+e = clients["gemini_embed"].models.embed_content(model="text-embedding-004", contents=["one", "two"])
 out["gemini_embed"] = [len(e.embeddings)]
 print(json.dumps(out))
 """
@@ -269,11 +271,13 @@ out = {}
 def client(call, **kwargs):
     return InferenceClient(token="HF_TOKEN", headers={"x-test-id": "MARKER-" + call}, **kwargs)
 tgi = "http://127.0.0.1:PORT"
-out["generate"] = [client("generate", model=tgi).text_generation("Tell me a story", max_new_tokens=20)]
+r = client("generate", model=tgi).text_generation("Tell me a story", max_new_tokens=20, details=True)
+out["generate"] = [r.generated_text, r.details.generated_tokens]
 text = ""
-for token in client("generate_stream", model=tgi).text_generation("Tell me more", max_new_tokens=20, stream=True):
+streaming = client("generate_stream", model=tgi)  # kept while the stream is read: a dropped client closes it
+for token in streaming.text_generation("Tell me more", max_new_tokens=20, stream=True):
     text += token
-out["generate_stream"] = [text]
+out["generate_stream"] = [text, None]
 r = client("router_chat", base_url="https://router.huggingface.co/v1").chat_completion(
     model="meta-llama/Llama-3.3-70B-Instruct:together", messages=[{"role": "user", "content": "Hello"}])
 out["router_chat"] = [r.choices[0].message.content]
@@ -285,8 +289,10 @@ def test_huggingface_inference_client_tgi_and_router(proxy, plain_sim, marker):
     seen = _app(HUGGINGFACE.replace("PORT", str(plain_sim.port)).replace("HF_TOKEN", HF_TOKEN), proxy, marker)
     for call in ("generate", "generate_stream"):
         row = _row(proxy, marker, call)
+        text, generated_tokens = seen[call]
         assert (row["provider"], row["operation"], row["stream"]) == ("huggingface", "generate", int("stream" in call))
-        assert row["completion_text"] == seen[call][0] and row["output_tokens"] > 0, call
+        assert row["completion_text"] == text, call
+        assert row["output_tokens"] == (generated_tokens or len(text.split(" "))), call  # a word per token event
     router = _row(proxy, marker, "router_chat")
     assert (router["provider"], router["completion_text"]) == ("huggingface", seen["router_chat"][0])
     assert "#" in json.loads(router["request_headers"])["authorization"]

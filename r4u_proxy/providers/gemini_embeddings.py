@@ -2,7 +2,8 @@
 /v1/ and /v1beta/) and Vertex AI's `publishers/google/models/{m}:predict`. Never streamed.
 
 The Gemini API returns only the vectors (no usage: such calls stay unpriced, saying so); Vertex reports
-each input's `statistics.token_count`, summed into input_tokens.
+`usageMetadata.promptTokenCount` (embedContent, batchEmbedContents) or each input's
+`statistics.token_count` (:predict), summed into input_tokens.
 """
 
 from __future__ import annotations
@@ -60,4 +61,6 @@ def summary(body: Any) -> dict:
         result.update(token_columns(int(sum(numbers)) if numbers else None))
         return result
     count = len(body.get("embeddings") or []) if "embeddings" in body else int("embedding" in body)
-    return {"completion_text": f"[{count} embedding(s)]"}
+    result = {"completion_text": f"[{count} embedding(s)]"}
+    result.update(token_columns((body.get("usageMetadata") or {}).get("promptTokenCount")))
+    return result

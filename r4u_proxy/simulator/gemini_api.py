@@ -72,21 +72,36 @@ def generate_content(
                  events=[p.encode() for p in pieces])
 
 
-def embeddings(method: str, request: dict[str, Any]) -> Reply:
-    """`:embedContent` (one vector), `:batchEmbedContents` (one per request), Vertex `:predict`, `:countTokens`."""
+def embeddings(method: str, request: dict[str, Any], vertex: bool = False) -> Reply:
+    """`:embedContent` (one vector), `:batchEmbedContents` (one per request), Vertex `:predict`, `:countTokens`.
+
+    Vertex AI adds `usageMetadata` to embedContent and batchEmbedContents answers; the Gemini API does not.
+    """
     if method == "countTokens":
         total = estimate_tokens(_prompt(request))
-        return json_reply({"totalTokens": total, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": total}]})
+        return json_reply(
+            {"totalTokens": total, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": total}]}
+        )
     if method == "predict":
-        texts = [text_of(i.get("content") or "") for i in request.get("instances") or [] if isinstance(i, dict)]
+        texts = [
+            text_of(i.get("content") or "") for i in request.get("instances") or [] if isinstance(i, dict)
+        ]
         predictions = [{"embeddings": {"values": embedding_vector(t, 768),
                                        "statistics": {"token_count": estimate_tokens(t), "truncated": False}}}
                        for t in texts]  # fmt: skip
-        return json_reply({"predictions": predictions, "metadata": {"billableCharacterCount": sum(map(len, texts))}})
+        return json_reply(
+            {"predictions": predictions, "metadata": {"billableCharacterCount": sum(map(len, texts))}}
+        )
     if method == "batchEmbedContents":
         texts = [text_of((r.get("content") or {}).get("parts") or []) for r in request.get("requests") or []]
-        return json_reply({"embeddings": [{"values": embedding_vector(t, 768)} for t in texts]})
-    return json_reply({"embedding": {"values": embedding_vector(text_of((request.get("content") or {}).get("parts") or []), 768)}})
+        body: dict[str, Any] = {"embeddings": [{"values": embedding_vector(t, 768)} for t in texts]}
+    else:
+        texts = [text_of((request.get("content") or {}).get("parts") or [])]
+        body = {"embedding": {"values": embedding_vector(texts[0], 768)}}
+    if vertex:
+        count = sum(estimate_tokens(t) for t in texts)
+        body["usageMetadata"] = {"promptTokenCount": count, "totalTokenCount": count}
+    return json_reply(body)
 
 
 def error(status: int, message: str) -> Reply:

@@ -190,7 +190,7 @@ def _endpoint_reply(
         sse = parse_qs(query).get("alt") == ["sse"]
         return gemini_api.generate_content(gemini["model"], request, streaming, sse, controls.events)
     if gemini and gemini["method"] in ("embedContent", "batchEmbedContents", "countTokens", "predict"):
-        return gemini_api.embeddings(gemini["method"], request)
+        return gemini_api.embeddings(gemini["method"], request, vertex="/projects/" in path)
     if _TGI_PATH.search(path):
         return tgi_api.generate(path, request, controls.stream, controls.events)
     return error_reply(path, 404, f"r4u simulator: no route for {method} {path}")

@@ -20,10 +20,11 @@ $(VENV)/.installed: pyproject.toml
 
 # An application's environment, as a user's app would have it: the stdlib-only shim plus the
 # official SDKs and HTTP clients. Kept apart because mitmproxy 11 pins h11 below what openai 3 needs.
+APP_SDKS := openai 'anthropic[vertex]' google-genai boto3 cohere ollama huggingface_hub
 $(APP_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(APP_VENV)
 	$(APP_VENV)/bin/python -m pip install -q --upgrade pip
-	$(APP_VENV)/bin/python -m pip install -q -e . openai anthropic httpx requests aiohttp
+	$(APP_VENV)/bin/python -m pip install -q -e . $(APP_SDKS) httpx requests aiohttp
 	@touch $@
 
 run: venv

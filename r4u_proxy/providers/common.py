@@ -227,9 +227,7 @@ def error_message(body: Any) -> str | None:
         if message is None:
             return json.dumps(error, ensure_ascii=False)[:500]
         return f"{kind}: {message}" if kind and kind != message else str(message)
-    if body.get("type") == "error" and isinstance(body.get("message"), str):
-        return body["message"]
-    if isinstance(body.get("message"), str):  # Bedrock's and Cohere's error bodies: {"message": "..."}
+    if isinstance(body.get("message"), str):  # {"type": "error", "message"}; Bedrock's and Cohere's bodies
         return body["message"]
     return None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from r4u_proxy.providers import openai_embeddings
 from r4u_proxy.providers.common import flatten_text, path_model, token_columns
 
 FAMILY = "gemini_embeddings"
@@ -33,21 +34,7 @@ def prompt_parts(body: dict) -> dict:
     return {"system": None, "turns": [{"role": "user", "text": t} for t in texts if t], "tools": []}
 
 
-class Stream:
-    """Embeddings do not stream; this exists so every family has the same shape."""
-
-    def __init__(self) -> None:
-        self.last: dict = {}
-        self.error: str | None = None
-        self.notes: list[str] = []
-
-    def add(self, event: str | None, data: Any) -> bool:
-        if isinstance(data, dict):
-            self.last = data
-        return False
-
-    def body(self) -> dict:
-        return self.last
+Stream = openai_embeddings.Stream  # embeddings do not stream; every family has the same shape
 
 
 def summary(body: Any) -> dict:

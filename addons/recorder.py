@@ -1,18 +1,18 @@
-"""Hand every finished (or failed) LLM call to the writer thread as a plain-dict Exchange.
+"""Hand every finished (or failed) LLM call to the writer process as an Exchange (ingest/exchange.py).
 
 Building the Exchange is cheap on purpose — no parsing, no JSON, no disk: the writer
-thread does that. A full queue drops the trace (counted), never delays the app.
+process does that. A full queue drops the trace (counted), never delays the app.
 """
 
 from __future__ import annotations
 
 import functools
 import time
-from typing import Any
 
 from mitmproxy import ctx, http
 
 from r4u_proxy.guard import COUNTERS, guarded
+from r4u_proxy.ingest.exchange import Exchange
 from r4u_proxy.store.writer import TraceWriter
 
 PROXY_STOPPED = "proxy stopped before the response ended"
@@ -39,16 +39,17 @@ def describe_error(flow: http.HTTPFlow) -> str:
     return f"transfer failed mid-response: {msg}"
 
 
-def build_exchange(flow: http.HTTPFlow, error: str | None) -> dict[str, Any]:
+def build_exchange(flow: http.HTTPFlow, error: str | None) -> Exchange:
     pending = flow.metadata["r4u"]
     request = flow.request
     response = flow.response
     tap = pending.tap
-    exchange: dict[str, Any] = {
+    exchange: Exchange = {
         "id": pending.id,
         "route": pending.route,
         "project": flow.metadata.get("r4u_project"),
         "tags": flow.metadata.get("r4u_tags"),
+        "session_hint": flow.metadata.get("r4u_session"),  # (header, id) from addons/project.py
         "client": "{}:{}".format(*flow.client_conn.peername[:2]) if flow.client_conn.peername else None,
         "method": request.method,
         "scheme": request.scheme,
@@ -145,5 +146,3 @@ class Recorder:
             self.writer.close()  # drains the queue: every trace captured so far is written
             self.writer = None
 
-
-addons = [Recorder()]

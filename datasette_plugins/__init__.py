@@ -11,6 +11,7 @@ Pages (all plain server-rendered HTML, no JavaScript needed):
     /-/r4u/task/<id>           one task: template, variables, traces, trend
     /-/r4u/search?q=           full-text search
     /-/r4u/insights            repeated requests, prompts missing the cache, what-if prices
+    /-/r4u/sessions[.json]     agent sessions; /-/r4u/session/<id>[.json] one session as it grew
 The JSON API is Datasette's own table JSON plus NAMED_QUERIES (named_queries.py).
 """
 
@@ -21,7 +22,16 @@ from typing import TYPE_CHECKING, Any
 from datasette import hookimpl
 from datasette.utils.asgi import Request, Response
 
-from . import dashboard, formatting, insights_page, search_page, task_pages, trace_page, traces_db
+from . import (
+    dashboard,
+    formatting,
+    insights_page,
+    search_page,
+    session_pages,
+    task_pages,
+    trace_page,
+    traces_db,
+)
 from .named_queries import NAMED_QUERIES
 
 if TYPE_CHECKING:
@@ -51,6 +61,8 @@ def register_routes(datasette: Datasette) -> list[tuple[str, Any]]:
         (rf"^{PREFIX}/task/(?P<task_id>[^/]+)$", task_pages.task_view),
         (rf"^{PREFIX}/search$", search_page.search_view),
         (rf"^{PREFIX}/insights$", insights_page.insights_view),
+        (rf"^{PREFIX}/sessions(\.(?P<format>json))?$", session_pages.sessions_view),
+        (rf"^{PREFIX}/session/(?P<session_id>[^/]+?)(\.(?P<format>json))?$", session_pages.session_view),
     ]
 
 
@@ -83,6 +95,7 @@ def extra_template_vars(datasette: Datasette) -> dict[str, Any]:
 def menu_links(datasette: Datasette) -> list[dict[str, str]]:
     return [
         {"href": datasette.urls.path("/"), "label": "r4u dashboard"},
+        {"href": datasette.urls.path(f"{PREFIX}/sessions"), "label": "Sessions"},
         {"href": datasette.urls.path(f"{PREFIX}/tasks"), "label": "Tasks by cost"},
         {"href": datasette.urls.path(f"{PREFIX}/search"), "label": "Search prompts"},
         {"href": datasette.urls.path(f"{PREFIX}/insights"), "label": "Insights"},

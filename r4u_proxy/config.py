@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 from r4u_proxy.paths import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_UI_PORT, Home
 
@@ -18,11 +18,17 @@ class ProxyConfig(BaseModel):
     ui_host: str = DEFAULT_HOST
     ui_port: int = Field(DEFAULT_UI_PORT, ge=0, le=65535)
     upstream_ca: Path | None = None  # already checked to be a readable PEM
+    # Forward through this proxy (mitmproxy's upstream mode). The URL may hold credentials: it is kept in
+    # memory and handed to a detached child through its environment, never written to disk or argv.
+    upstream_proxy: SecretStr | None = None
     resolve: list[str] = []  # HOST=IP:PORT, already checked
     intercept: list[str] = []  # extra host globs
     capture_cap: int = 10 * 1024 * 1024
     queue_size: int = 10_000
     grouping: bool = True
+    otlp_endpoint: str | None = None  # live export (r4u_proxy/export/live.py); None: off
+    otlp_headers: dict[str, str] = {}
+    otlp_content: str = "none"  # none | span
 
     @property
     def paths(self) -> Home:

@@ -13,7 +13,7 @@ from r4u.proxy_locator import accepts_connections, pid_alive
 from r4u.proxy_locator import read_state as _read_state_file
 from r4u_proxy.paths import Home
 
-__all__ = ["clear_state", "pid_alive", "read_state", "read_stats", "running_state", "write_state"]
+__all__ = ["clear_state", "pid_alive", "read_state", "read_export_stats", "read_stats", "running_state", "write_state"]
 
 
 def write_state(home: Home, state: dict[str, Any]) -> None:
@@ -46,7 +46,16 @@ def running_state(home: Home) -> dict[str, Any] | None:
 
 
 def read_stats(home: Home) -> dict[str, Any]:
+    return _read_json(home.stats_file) or {}
+
+
+def read_export_stats(home: Home) -> dict[str, Any] | None:
+    """The live exporter's counters (sent, rejected, unsent, last_error), or None when it is off."""
+    return _read_json(home.export_stats_file)
+
+
+def _read_json(path) -> dict[str, Any] | None:
     try:
-        return json.loads(home.stats_file.read_text())
+        return json.loads(path.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
-        return {}
+        return None

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import genai_prices
 import pytest
-from conftest import REPO
+from support.proxy import REPO
 
 from r4u_proxy import pricing
 from r4u_proxy.pricing import snapshot

@@ -16,7 +16,7 @@ from r4u_proxy import pricing
 from r4u_proxy.ingest.parse import analyze
 from r4u_proxy.pricing import snapshot
 from r4u_proxy.pricing.prices import price_row, unpriced_reason
-from r4u_proxy.providers import bedrock, route
+from r4u_proxy.providers import bedrock_converse, route
 from r4u_proxy.simulator.bedrock_api import encode_message
 from r4u_proxy.simulator.fixtures import RECORDINGS_DIR
 
@@ -98,13 +98,13 @@ def test_each_recording_gives_its_columns(name):
     assert result.get("response_model") == model
     assert result["stream"] is name.endswith(".eventstream")
     assert "parse_note" not in result
-    assert result["request_model"] == bedrock.model_id(_endpoint(name)[1])
+    assert result["request_model"] == bedrock_converse.model_id(_endpoint(name)[1])
 
 
 def test_model_ids_come_from_the_url_decoded():
-    assert bedrock.model_id("/model/us.amazon.nova-micro-v1%3A0/converse-stream") == "us.amazon.nova-micro-v1:0"
+    assert bedrock_converse.model_id("/model/us.amazon.nova-micro-v1%3A0/converse-stream") == "us.amazon.nova-micro-v1:0"
     arn = "arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Aapplication-inference-profile%2Fmi1dadi0g15f"
-    assert bedrock.model_id(f"/model/{arn}/converse") == (
+    assert bedrock_converse.model_id(f"/model/{arn}/converse") == (
         "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/mi1dadi0g15f"
     )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import run_app
+from support.proxy import run_app
 
 # Credentials the apps use; none may be found in the database files afterwards.
 AWS = {"AWS_ACCESS_KEY_ID": "AKIAR4UTESTKEY000001", "AWS_SECRET_ACCESS_KEY": "r4uAwsSecretAccessKey0123456789SECRET",

@@ -6,19 +6,18 @@ Plus real time-to-first-token, broken streams and bounded memory.
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
 import pytest
-from conftest import SIMULATED_HOSTS, run_app, simulator_args, start_proxy
+from support.proxy import SIMULATED_HOSTS, run_app, simulator_args, start_proxy
 from support.streams import analyze_recorded, is_stream_fixture, recorded_status
+from support.upstream import FIXTURES_DIR as FIXTURES
+from support.upstream import manifest
 
-from r4u_proxy.providers.routes import provider_for_host
-from r4u_proxy.simulator.fixtures import default_fixtures_dir
+from r4u_proxy.providers.hosts import provider_for_host
 
-FIXTURES = default_fixtures_dir()
-MANIFEST = list(csv.DictReader((FIXTURES / "MANIFEST.tsv").open(encoding="utf-8"), delimiter="\t"))
+MANIFEST = manifest()
 
 
 # A simulated host of each provider, for recordings made against a host the simulator has no certificate for.
@@ -85,7 +84,7 @@ def test_every_fixture_through_the_proxy_at_any_byte_boundary(proxy, plain_sim, 
     import hashlib
     import subprocess
 
-    from conftest import APP_PYTHON
+    from support.proxy import APP_PYTHON
 
     calls, expected = [], {}
     entries = [e for e in MANIFEST if split != "1" or _one_byte_at_a_time(e["file"])]

@@ -1,6 +1,6 @@
-"""Exchange + analysis → one `traces` row: ids, timing, redaction, cost.
+"""Exchange + parsed fields → one `traces` row: ids, timing, redaction, cost.
 
-Runs in the writer thread, never on the proxy's event loop.
+Runs in the writer process, never on the proxy's event loop.
 """
 
 from __future__ import annotations
@@ -12,12 +12,15 @@ from mitmproxy.net.encoding import decode as decode_body
 
 from r4u_proxy.guard import COUNTERS, log
 from r4u_proxy.ids import iso_utc
+from r4u_proxy.ingest.client_name import client_name
+from r4u_proxy.ingest.exchange import Exchange
 from r4u_proxy.ingest.parse import analyze
 from r4u_proxy.ingest.redact import redact_headers, redact_query
-from r4u_proxy.pricing.prices import price_row
+from r4u_proxy.pricing.prices import TOKEN_COLUMNS, price_row
 
 TIMELINE_POINTS = 200
-TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
+# Read by pricing, stored so that repricing never parses a body (pricing/schema.py).
+PRICING_INPUTS = ("service_tier", "cache_write_1h_tokens")
 
 
 def _ms(later: float | None, earlier: float | None) -> float | None:
@@ -39,7 +42,7 @@ def _timeline(chunks: list[tuple[float, bytes]], t0: float) -> list[list[float]]
     return merged
 
 
-def _timing(exchange: dict[str, Any], stream: bool, first_content_at: float | None) -> dict[str, Any]:
+def _timing(exchange: Exchange, stream: bool, first_content_at: float | None) -> dict[str, Any]:
     t_sent = exchange["t_sent"]
     chunks = exchange["chunks"]
     times = [t for t, _ in chunks]
@@ -56,7 +59,7 @@ def _timing(exchange: dict[str, Any], stream: bool, first_content_at: float | No
     return timing
 
 
-def build_row(exchange: dict[str, Any]) -> dict[str, Any]:
+def build_row(exchange: Exchange) -> dict[str, Any]:
     route = exchange["route"]
     try:
         parsed = analyze(route, exchange)
@@ -65,8 +68,6 @@ def build_row(exchange: dict[str, Any]) -> dict[str, Any]:
         log.exception("r4u: analysis failed for trace %s", exchange["id"])
         parsed = {"parse_note": f"analysis failed: {exc.__class__.__name__}: {exc}"}
     stream = bool(parsed.get("stream"))
-    if parsed.get("request_body") is None:
-        parsed["request_body"] = _request_text(exchange)
     query = redact_query(exchange["query"])
     host_port = exchange["host"]
     default_port = 443 if exchange["scheme"] == "https" else 80
@@ -79,6 +80,7 @@ def build_row(exchange: dict[str, Any]) -> dict[str, Any]:
         "project": exchange.get("project"),
         "tags": json.dumps(exchange["tags"]) if exchange.get("tags") else None,
         "client": exchange.get("client"),
+        "client_name": client_name({str(k).lower(): v for k, v in exchange["request_headers"]}),
         "provider": route.provider,
         "operation": route.operation,
         "method": exchange["method"],
@@ -89,13 +91,15 @@ def build_row(exchange: dict[str, Any]) -> dict[str, Any]:
         "stream": int(stream),
         "request_headers": json.dumps(redact_headers(exchange["request_headers"])),
         "response_headers": json.dumps(redact_headers(exchange["response_headers"])),
+        "request_body": _request_text(exchange),
         "request_bytes": len(exchange["request_body"]),
         "response_bytes": exchange["response_bytes"],
         "body_truncated": int(bool(exchange.get("truncated"))),
         "error": exchange.get("error"),
+        **{key: parsed.get(key) for key in PRICING_INPUTS},
     }
     for key in (
-        "request_model", "response_model", "request_body", "response_body", "response_raw", "prompt_text",
+        "request_model", "response_model", "response_body", "response_raw", "prompt_text",
         "completion_text", "finish_reason", "parse_note", *TOKEN_COLUMNS,
     ):  # fmt: skip
         if parsed.get(key) is not None:
@@ -111,7 +115,7 @@ def build_row(exchange: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _request_text(exchange: dict[str, Any]) -> str | None:
+def _request_text(exchange: Exchange) -> str | None:
     body: bytes = exchange["request_body"]
     if not body:
         return None

@@ -17,6 +17,7 @@ from typing import Any
 import genai_prices
 
 from r4u_proxy.pricing import snapshot
+from r4u_proxy.providers.common import service_tier as named_tier
 
 # Tiers that the first-party APIs bill at half the standard rate: OpenAI's Batch API and flex
 # processing, Anthropic's Message Batches and Gemini's Batch Mode all publish a 50% discount
@@ -52,16 +53,7 @@ def service_tier(request: Mapping[str, Any] | None, response: Mapping[str, Any] 
     for "auto" with "default" or "priority"; Anthropic reports `usage.service_tier`).
     """
     for body in (response, request):
-        if not isinstance(body, Mapping):
-            continue
-        usage = body.get("usage")
-        usage_metadata = body.get("usageMetadata")
-        raw = (
-            body.get("service_tier")
-            or (usage.get("service_tier") if isinstance(usage, Mapping) else None)
-            or (usage_metadata.get("trafficType") if isinstance(usage_metadata, Mapping) else None)
-        )
-        if isinstance(raw, str) and raw:
+        if raw := named_tier(body):
             return normal_tier(raw)
     return None
 

@@ -10,17 +10,21 @@ inference profile ARN):
   embedders: small readers here; their streams are rebuilt into the vendor's non-streaming body.
 Usage comes from the body, the last stream chunk's `amazon-bedrock-invocationMetrics`, or (InvokeModel
 bodies of Meta/Mistral/Cohere carry none) the `X-Amzn-Bedrock-*-Token-Count` response headers.
+The chat, session and export hooks go to the family whose shape the body has (Claude Code on Bedrock sends
+Anthropic bodies); a text vendor's prompt and answer are shown as one user and one assistant message.
 """
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
-from r4u_proxy.providers import anthropic, bedrock, openai_chat
+from r4u_proxy.providers import anthropic, bedrock_converse, genai_parts, openai_chat, transcript
+from r4u_proxy.providers.base import Message, StreamBase
 from r4u_proxy.providers.common import bedrock_usage, flatten_text, token_columns
 
 FAMILY = "bedrock_invoke"
-header_usage = bedrock.header_usage
+header_usage = bedrock_converse.header_usage
 _METRICS = "amazon-bedrock-invocationMetrics"
 _NOVA_EVENTS = (
     "messageStart",
@@ -33,44 +37,61 @@ _NOVA_EVENTS = (
 
 
 def request_info(body: dict, path: str = "") -> dict:
-    return {"request_model": bedrock.model_id(path), "stream": bedrock.is_stream_path(path)}
+    return {"request_model": bedrock_converse.model_id(path), "stream": bedrock_converse.is_stream_path(path)}
+
+
+def _chat_family(body: dict) -> ModuleType | None:
+    """The family whose request shape a chat body has: Anthropic, Nova (Converse-shaped), OpenAI-shaped;
+    None for the text and embedding vendors' bodies."""
+    if not isinstance(body.get("messages"), list):
+        return None
+    if any(isinstance(m, dict) and m.get("role") in openai_chat.SYSTEM_ROLES for m in body["messages"]):
+        return openai_chat
+    return anthropic if body.get("anthropic_version") else bedrock_converse
+
+
+def _response_family(body: Any) -> ModuleType | None:
+    """The family whose response shape a body has (None: a text or embedding vendor's own body)."""
+    if not isinstance(body, dict):
+        return None
+    if body.get("type") == "message":
+        return anthropic
+    if isinstance(body.get("output"), dict):  # Nova
+        return bedrock_converse
+    return openai_chat if "choices" in body else None
+
+
+def _texts(body: dict) -> list[str]:
+    text = body.get("prompt") or body.get("inputText") or body.get("message")
+    texts = body.get("texts") if isinstance(body.get("texts"), list) else [text]
+    return [flatten_text(t) for t in texts if t]
 
 
 def prompt_parts(body: dict) -> dict:
-    if isinstance(body.get("messages"), list):  # Anthropic, Nova (Converse-shaped), OpenAI-shaped chat
-        if _has_openai_roles(body):
-            return openai_chat.prompt_parts(body)
-        return anthropic.prompt_parts(body) if body.get("anthropic_version") else bedrock.prompt_parts(body)
-    text = body.get("prompt") or body.get("inputText") or body.get("message")
-    texts = body.get("texts") if isinstance(body.get("texts"), list) else [text]
-    turns = [{"role": "user", "text": flatten_text(t)} for t in texts if t]
+    family = _chat_family(body)
+    if family is not None:
+        return family.prompt_parts(body)
+    turns = [{"role": "user", "text": text} for text in _texts(body)]
     return {"system": flatten_text(body.get("preamble")) or None, "turns": turns, "tools": []}
 
 
-def _has_openai_roles(body: dict) -> bool:
-    return any(isinstance(m, dict) and m.get("role") in openai_chat.SYSTEM_ROLES for m in body["messages"])
-
-
-class Stream:
+class Stream(StreamBase):
     """Picks the vendor from the first chunk, then reassembles with that vendor's stream reader."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.inner: Any = None
         self.text_stream: _TextStream | None = None
         self.metrics: dict | None = None
-        self.error: str | None = None
-        self.notes: list[str] = []
 
-    def add(self, event: str | None, data: Any) -> bool:
-        if not isinstance(data, dict):
-            return False
+    def add_object(self, event: str | None, data: dict) -> bool:
         if isinstance(data.get(_METRICS), dict):
             self.metrics = data[_METRICS]
         if self.inner is None and self.text_stream is None:
             self._choose(data)
         if isinstance(self.inner, anthropic.Stream):
             return self.inner.add(data.get("type"), data)
-        if isinstance(self.inner, bedrock.Stream):
+        if isinstance(self.inner, bedrock_converse.Stream):
             return any(self.inner.add(key, value) for key, value in data.items() if key in _NOVA_EVENTS)
         if self.inner is not None:
             return self.inner.add(None, data)
@@ -81,7 +102,7 @@ class Stream:
         if first.get("type") in ("message_start", "content_block_start", "ping", "error"):
             self.inner = anthropic.Stream()
         elif any(key in first for key in _NOVA_EVENTS):
-            self.inner = bedrock.Stream()
+            self.inner = bedrock_converse.Stream()
         elif "choices" in first:
             self.inner = openai_chat.Stream()
         else:
@@ -157,12 +178,9 @@ def summary(body: Any) -> dict:
 
 
 def _vendor_summary(body: dict) -> dict:
-    if body.get("type") == "message":
-        return anthropic.summary(body)
-    if isinstance(body.get("output"), dict):  # Nova
-        return bedrock.summary(body)
-    if "choices" in body:
-        return openai_chat.summary(body)
+    family = _response_family(body)
+    if family is not None:
+        return family.summary(body)
     if "generation" in body:
         return {
             "completion_text": body.get("generation") or None,
@@ -198,3 +216,70 @@ def _vendor_summary(body: dict) -> dict:
     if isinstance(body.get("text"), str):  # Cohere Command R
         return {"completion_text": body["text"] or None, "finish_reason": body.get("finish_reason")}
     return {}
+
+
+# --- the chat, sessions and export: the chat vendors' own families; the text vendors' prompt and answer ----
+
+
+def request_messages(body: dict) -> list[Message]:
+    family = _chat_family(body)
+    if family is not None:
+        return family.request_messages(body)
+    messages = [transcript.message("system", [transcript.part("text", flatten_text(body["preamble"]))])] \
+        if body.get("preamble") else []  # fmt: skip
+    texts = _texts(body)
+    if texts:
+        messages.append(transcript.message("user", [transcript.part("text", text) for text in texts]))
+    return messages
+
+
+def response_messages(body: Any) -> list[Message]:
+    family = _response_family(body)
+    if family is not None:
+        return family.response_messages(body)
+    text = summary(body).get("completion_text") if isinstance(body, dict) else None
+    if not text or "embedding" in body or "embeddings" in body:  # vectors, not words
+        return []
+    return [transcript.message("assistant", [transcript.part("text", text)])]
+
+
+MESSAGES_KEY = "messages"
+
+
+def _item_family(item: dict) -> ModuleType:
+    """The chat family a resent message's shape belongs to (Converse blocks carry no `type`)."""
+    if item.get("tool_calls") or item.get("role") in (*openai_chat.SYSTEM_ROLES, "tool"):
+        return openai_chat
+    content = item.get("content")
+    untyped = isinstance(content, list) and content and all(isinstance(b, dict) and "type" not in b for b in content)
+    return bedrock_converse if untyped else anthropic
+
+
+def canonical_message(item: Any) -> dict | None:
+    return _item_family(item).canonical_message(item) if isinstance(item, dict) else None
+
+
+def output_messages(body: Any) -> list[dict]:
+    family = _response_family(body)
+    return family.output_messages(body) if family is not None else []
+
+
+def genai_input(body: dict) -> dict:
+    family = _chat_family(body)
+    if family is not None:
+        return family.genai_input(body)
+    result = genai_parts.empty_input()
+    if body.get("preamble"):
+        result["system"] = [genai_parts.text(flatten_text(body["preamble"]))]
+    result["messages"] = [genai_parts.message("user", [genai_parts.text(text)]) for text in _texts(body)]
+    return result
+
+
+def genai_output(body: Any) -> list[dict]:
+    family = _response_family(body)
+    if family is not None:
+        return family.genai_output(body)
+    said = response_messages(body)
+    finish = summary(body).get("finish_reason")
+    return [genai_parts.message("assistant", [genai_parts.text(p["text"]) for p in m["parts"]], finish, output=True)
+            for m in said]  # fmt: skip

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from r4u_proxy.providers import openai_chat
+from r4u_proxy.providers import openai_chat, transcript
+from r4u_proxy.providers.base import Message, StreamBase
 from r4u_proxy.providers.common import (
     error_message,
     flatten_text,
@@ -27,16 +28,18 @@ def request_info(body: dict, path: str = "") -> dict:
     return {"request_model": body.get("model"), "stream": bool(body.get("stream"))}
 
 
+def _embed_texts(body: dict) -> list[str] | None:
+    """An embed request's inputs (None: a chat request)."""
+    if not isinstance(body.get("texts"), list) and not isinstance(body.get("inputs"), list):
+        return None
+    texts = body.get("texts") or [flatten_text(i.get("content")) for i in body["inputs"] if isinstance(i, dict)]
+    return [t for t in texts if isinstance(t, str)]
+
+
 def prompt_parts(body: dict) -> dict:
-    if isinstance(body.get("texts"), list) or isinstance(body.get("inputs"), list):  # embed
-        texts = body.get("texts") or [
-            flatten_text(i.get("content")) for i in body["inputs"] if isinstance(i, dict)
-        ]
-        return {
-            "system": None,
-            "turns": [{"role": "user", "text": t} for t in texts if isinstance(t, str)],
-            "tools": [],
-        }
+    texts = _embed_texts(body)
+    if texts is not None:
+        return {"system": None, "turns": [{"role": "user", "text": t} for t in texts], "tools": []}
     return openai_chat.prompt_parts(body)  # v2 chat messages have OpenAI's roles and tool calls
 
 
@@ -44,8 +47,9 @@ def _message_delta(data: dict) -> dict:
     return ((data.get("delta") or {}).get("message")) or {}
 
 
-class Stream:
+class Stream(StreamBase):
     def __init__(self) -> None:
+        super().__init__()
         self.body_so_far: dict = {}
         self.message: dict = {
             "role": "assistant",
@@ -56,12 +60,8 @@ class Stream:
         }
         self.content: dict[int, dict] = {}
         self.tool_calls: dict[int, dict] = {}
-        self.error: str | None = None
-        self.notes: list[str] = []
 
-    def add(self, event: str | None, data: Any) -> bool:
-        if not isinstance(data, dict):
-            return False
+    def add_object(self, event: str | None, data: dict) -> bool:
         kind = data.get("type") or event
         index = data.get("index", 0)
         delta = _message_delta(data)
@@ -142,3 +142,39 @@ def _usage(usage: dict) -> dict[str, int]:
     # `cached_tokens` can exceed the billed input, so neither is a price input.
     billed = usage.get("billed_units") or {}
     return token_columns(input_tokens=billed.get("input_tokens"), output_tokens=billed.get("output_tokens"))
+
+
+# --- the trace page's chat and canonical messages: v2 messages are OpenAI's, plus thinking and a tool plan ----
+
+
+def _chat_message(item: dict) -> Message:
+    content = item.get("content")
+    blocks = content if isinstance(content, list) else []
+    thoughts = [b.get("thinking") for b in blocks if isinstance(b, dict) and b.get("type") == "thinking"]
+    if isinstance(item.get("tool_plan"), str) and item["tool_plan"]:
+        thoughts.append(item["tool_plan"])  # the model's plan before its tool calls
+    if blocks:
+        content = [b for b in blocks if not (isinstance(b, dict) and b.get("type") == "thinking")]
+    message = openai_chat.chat_message({**item, "content": content})
+    message["parts"][:0] = [transcript.part("thinking", str(t)) for t in thoughts if t]
+    return message
+
+
+def request_messages(body: dict) -> list[Message]:
+    texts = _embed_texts(body)
+    if texts is not None:
+        return [transcript.message("user", [transcript.part("text", t) for t in texts])]
+    return [_chat_message(m) for m in body.get("messages") or [] if isinstance(m, dict)]
+
+
+def response_messages(body: Any) -> list[Message]:
+    message = body.get("message") if isinstance(body, dict) else None
+    return [_chat_message({**message, "role": "assistant"})] if isinstance(message, dict) else []
+
+
+MESSAGES_KEY = "messages"
+canonical_message = openai_chat.canonical_message  # what a turn says: text, tool calls, tool results
+
+
+def output_messages(body: Any) -> list[dict]:
+    return openai_chat.canonical_output(body.get("message") if isinstance(body, dict) else None)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from r4u_proxy.providers import openai_embeddings
+from r4u_proxy.providers import openai_embeddings, transcript
+from r4u_proxy.providers.base import Message
 from r4u_proxy.providers.common import flatten_text, path_model, token_columns
 
 FAMILY = "gemini_embeddings"
@@ -24,14 +25,26 @@ def _content_text(content: Any) -> str:
     return flatten_text(content.get("parts")) if isinstance(content, dict) else flatten_text(content)
 
 
-def prompt_parts(body: dict) -> dict:
+def _texts(body: dict) -> list[str]:
     if isinstance(body.get("requests"), list):  # batchEmbedContents
         texts = [_content_text(r.get("content")) for r in body["requests"] if isinstance(r, dict)]
     elif isinstance(body.get("instances"), list):  # Vertex :predict
         texts = [flatten_text(i.get("content")) for i in body["instances"] if isinstance(i, dict)]
     else:
         texts = [_content_text(body.get("content"))]
-    return {"system": None, "turns": [{"role": "user", "text": t} for t in texts if t], "tools": []}
+    return [t for t in texts if t]
+
+
+def prompt_parts(body: dict) -> dict:
+    return {"system": None, "turns": [{"role": "user", "text": t} for t in _texts(body)], "tools": []}
+
+
+def request_messages(body: dict) -> list[Message]:
+    texts = _texts(body)
+    return [transcript.message("user", [transcript.part("text", t) for t in texts])] if texts else []
+
+
+response_messages = openai_embeddings.response_messages  # vectors, not words
 
 
 Stream = openai_embeddings.Stream  # embeddings do not stream; every family has the same shape

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from r4u_proxy.providers import openai_chat
+from r4u_proxy.providers import openai_chat, transcript
+from r4u_proxy.providers.base import Message, StreamBase
 from r4u_proxy.providers.common import error_message, render_tool_call, token_columns, with_tool_call
 
 FAMILY = "ollama"
@@ -31,17 +32,14 @@ def prompt_parts(body: dict) -> dict:
     return {"system": body.get("system") or None, "turns": turns, "tools": []}
 
 
-class Stream:
+class Stream(StreamBase):
     def __init__(self) -> None:
+        super().__init__()
         self.last: dict = {}
         self.text: dict[str, str] = {}  # "content"/"thinking" (chat) or "response"/"thinking" (generate)
         self.tool_calls: list = []
-        self.error: str | None = None
-        self.notes: list[str] = []
 
-    def add(self, event: str | None, data: Any) -> bool:
-        if not isinstance(data, dict):
-            return False
+    def add_object(self, event: str | None, data: dict) -> bool:
         if "error" in data:
             self.error = error_message(data) or self.error
             return False
@@ -91,3 +89,40 @@ def summary(body: Any) -> dict:
     result["finish_reason"] = body.get("done_reason")
     result.update(token_columns(body.get("prompt_eval_count"), body.get("eval_count")))
     return result
+
+
+# --- the trace page's chat and canonical messages: chat messages are OpenAI's, `thinking` and `images` aside ---
+
+
+def _chat_message(item: dict) -> Message:
+    message = openai_chat.chat_message({**item, "reasoning": item.get("thinking")})
+    message["parts"] += [transcript.part("image", "[image]") for _ in item.get("images") or []]
+    return message
+
+
+def request_messages(body: dict) -> list[Message]:
+    if isinstance(body.get("messages"), list):
+        return [_chat_message(m) for m in body["messages"] if isinstance(m, dict)]
+    parts = prompt_parts(body)
+    messages = [transcript.message("system", [transcript.part("text", parts["system"])])] if parts["system"] else []
+    if parts["turns"]:
+        messages.append(transcript.message("user", [transcript.part("text", t["text"]) for t in parts["turns"]]))
+    return messages
+
+
+def response_messages(body: Any) -> list[Message]:
+    if not isinstance(body, dict) or "embeddings" in body or "embedding" in body:
+        return []
+    if isinstance(body.get("message"), dict):
+        return [_chat_message({**body["message"], "role": "assistant"})]
+    if not isinstance(body.get("response"), str):
+        return []
+    return [_chat_message({"role": "assistant", "content": body["response"], "thinking": body.get("thinking")})]
+
+
+MESSAGES_KEY = "messages"  # /api/chat; /api/generate sends a prompt (no conversation to continue)
+canonical_message = openai_chat.canonical_message  # text and tool calls; `thinking` is not resent as said
+
+
+def output_messages(body: Any) -> list[dict]:
+    return openai_chat.canonical_output(body.get("message") if isinstance(body, dict) else None)

@@ -1,9 +1,10 @@
-"""The one table that says which requests are LLM calls: host → provider, path → operation and parser family.
+"""Which requests are LLM calls: path → operation and parser family; the provider from `hosts.py: HOSTS`.
 
 The provider comes from the host (so Gemini's OpenAI-compatible endpoint is still `gemini`); the operation and
-the family that parses it come from the path. On hosts not listed here, OpenAI-style paths are
+the family that parses it come from the path. On hosts without a provider in HOSTS, OpenAI-style paths are
 `openai_compatible`, Anthropic- or Gemini-style paths are recorded under provider `unknown`, and the paths of
-self-hosted servers (Ollama, Hugging Face TGI) are recorded on local hosts only, under their own provider.
+self-hosted servers (Ollama, Hugging Face TGI) are recorded on `hosts.py: LOCAL_HOSTS` only, under their own
+provider.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from r4u_proxy.providers.hosts import host_regex
+from r4u_proxy.providers.hosts import LOCAL_HOSTS, glob_matches, provider_for_host
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,31 +23,7 @@ class Route:
     family: str
 
 
-# Host globs (`*` matches within a name, any number of labels): exact names, Azure resources, Vertex regions.
-HOST_PROVIDERS: list[tuple[str, str]] = [
-    ("api.openai.com", "openai"),
-    ("*.openai.azure.com", "azure"),
-    ("*.cognitiveservices.azure.com", "azure"),
-    ("*.services.ai.azure.com", "azure"),
-    ("api.anthropic.com", "anthropic"),
-    ("generativelanguage.googleapis.com", "gemini"),
-    ("*aiplatform.googleapis.com", "vertex"),
-    ("bedrock-runtime.*.amazonaws.com", "bedrock"),
-    ("bedrock-runtime-fips.*.amazonaws.com", "bedrock"),
-    ("api.cohere.com", "cohere"),
-    ("api.cohere.ai", "cohere"),
-    ("api.mistral.ai", "mistral"),
-    ("ollama.com", "ollama"),
-    ("api-inference.huggingface.co", "huggingface"),
-    ("router.huggingface.co", "huggingface"),
-    ("*.endpoints.huggingface.cloud", "huggingface"),
-]
-# Where a self-hosted server (Ollama, TGI) is reached: this machine, a container, the local network.
-LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0", "host.docker.internal", "*.local", "*.localhost")
-_HF_INFERENCE_HOSTS = ("api-inference.huggingface.co", "router.huggingface.co")
-_TGI_HOSTS = (*LOCAL_HOSTS, "*.endpoints.huggingface.cloud")
-
-# Which hosts a path rule applies on: any host, a known provider's host, or only the hosts listed.
+# Which hosts a path rule applies on: any host, a host with a provider in HOSTS, or only the hosts listed.
 Scope = Literal["any", "known"] | tuple[str, ...]
 
 
@@ -65,14 +42,18 @@ def _rule(
     return PathRule(re.compile(pattern), operation, family, scope, provider)
 
 
+_OLLAMA_HOSTS = (*LOCAL_HOSTS, "ollama.com")
+_HF_INFERENCE_HOSTS = ("api-inference.huggingface.co", "router.huggingface.co")
+_TGI_HOSTS = (*LOCAL_HOSTS, "*.endpoints.huggingface.cloud")
+
 # First match wins, so specific first. Patterns match the end of the path, which covers version prefixes and
 # gateways: /v1/chat/completions, /chat/completions (DeepSeek), /openai/v1/... (Groq, Bedrock), /api/v1/...
 # (OpenRouter), /api/paas/v4/... (Z.ai), /openai/deployments/{name}/chat/completions (Azure).
 PATH_OPERATIONS: list[PathRule] = [
     # Ollama's own API (its OpenAI-compatible one is /v1/... below); first, as /api/embeddings ends in /embeddings.
-    _rule(r"^/api/chat$", "chat", "ollama", (*LOCAL_HOSTS, "ollama.com"), "ollama"),
-    _rule(r"^/api/generate$", "generate", "ollama", (*LOCAL_HOSTS, "ollama.com"), "ollama"),
-    _rule(r"^/api/embed(?:dings)?$", "embeddings", "ollama", (*LOCAL_HOSTS, "ollama.com"), "ollama"),
+    _rule(r"^/api/chat$", "chat", "ollama", _OLLAMA_HOSTS, "ollama"),
+    _rule(r"^/api/generate$", "generate", "ollama", _OLLAMA_HOSTS, "ollama"),
+    _rule(r"^/api/embed(?:dings)?$", "embeddings", "ollama", _OLLAMA_HOSTS, "ollama"),
     _rule(r"/v1/fim/completions$", "fim", "mistral", "known"),
     _rule(r"/v1/agents/completions$", "chat", "mistral", "known"),
     _rule(r"/chat/completions$", "chat", "openai_chat"),
@@ -86,6 +67,9 @@ PATH_OPERATIONS: list[PathRule] = [
     _rule(r"/models/[^/:]+:(?:stream)?[gG]enerateContent$", "generate_content", "gemini"),
     _rule(r"/models/[^/:]+:countTokens$", "count_tokens", "gemini", "known"),
     _rule(r"/models/[^/:]+:(?:batchEmbedContents|embedContent)$", "embeddings", "gemini_embeddings"),
+    # Gemini Code Assist: the Gemini API in an envelope, the model named in the body.
+    _rule(r"/v1internal:(?:stream)?[gG]enerateContent$", "generate_content", "gemini", "known"),
+    _rule(r"/v1internal:countTokens$", "count_tokens", "gemini", "known"),
     # Vertex AI: text embeddings behind :predict; Claude's Messages API behind :rawPredict / :streamRawPredict.
     _rule(r"/publishers/google/models/[^/:]+:predict$", "embeddings", "gemini_embeddings", "known"),
     _rule(
@@ -115,16 +99,6 @@ PATH_OPERATIONS: list[PathRule] = [
 ]
 
 _OPENAI_FAMILIES = ("openai_chat", "openai_completions", "openai_embeddings", "openai_responses")
-_HOST_PATTERNS = [(re.compile(host_regex(glob)), provider) for glob, provider in HOST_PROVIDERS]
-
-
-def _matches(host: str, globs: tuple[str, ...]) -> bool:
-    return any(host == glob or ("*" in glob and re.match(host_regex(glob), host)) for glob in globs)
-
-
-def provider_for_host(host: str) -> str | None:
-    host = host.lower().rstrip(".")
-    return next((provider for pattern, provider in _HOST_PATTERNS if pattern.match(host)), None)
 
 
 def route(host: str, path: str) -> Route | None:
@@ -136,7 +110,7 @@ def route(host: str, path: str) -> Route | None:
         if not rule.pattern.search(path):
             continue
         if isinstance(rule.scope, tuple):
-            if not _matches(host, rule.scope):
+            if not any(glob_matches(glob, host) for glob in rule.scope):
                 continue
         elif rule.scope == "known" and known_provider is None:
             return None

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from r4u_proxy.providers import transcript
+from r4u_proxy.providers.base import Message, StreamBase
 from r4u_proxy.providers.common import error_message, flatten_text, token_columns
 
 FAMILY = "tgi"
@@ -34,17 +36,14 @@ def prompt_parts(body: dict) -> dict:
     return {"system": None, "turns": turns, "tools": []}
 
 
-class Stream:
+class Stream(StreamBase):
     def __init__(self) -> None:
+        super().__init__()
         self.text = ""
         self.tokens: list[dict] = []
         self.final: dict = {}
-        self.error: str | None = None
-        self.notes: list[str] = []
 
-    def add(self, event: str | None, data: Any) -> bool:
-        if not isinstance(data, dict):
-            return False
+    def add_object(self, event: str | None, data: dict) -> bool:
         if data.get("error"):
             self.error = error_message(data) or self.error
             return False
@@ -67,10 +66,15 @@ class Stream:
         return {"generated_text": generated if isinstance(generated, str) else self.text, "details": details}
 
 
-def summary(body: Any) -> dict:
+def _generated(body: Any) -> dict | None:
     if isinstance(body, list) and body and isinstance(body[0], dict):  # the Inference API answers a list
         body = body[0]
-    if not isinstance(body, dict) or not isinstance(body.get("generated_text"), str):
+    return body if isinstance(body, dict) and isinstance(body.get("generated_text"), str) else None
+
+
+def summary(body: Any) -> dict:
+    body = _generated(body)
+    if body is None:
         return {}
     details = body.get("details") or {}
     prefill = details.get("prefill") or []
@@ -81,3 +85,13 @@ def summary(body: Any) -> dict:
     result = {"completion_text": body["generated_text"] or None, "finish_reason": details.get("finish_reason")}
     result.update(token_columns(input_tokens, output_tokens))
     return result
+
+
+def request_messages(body: dict) -> list[Message]:
+    turns = prompt_parts(body)["turns"]
+    return [transcript.message("user", [transcript.part("text", t["text"])]) for t in turns]
+
+
+def response_messages(body: Any) -> list[Message]:
+    body = _generated(body)
+    return [transcript.message("assistant", [transcript.part("text", body["generated_text"])])] if body else []

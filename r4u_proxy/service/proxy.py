@@ -18,8 +18,9 @@ from mitmproxy.addons import block, core, disable_h2c, next_layer, proxyserver, 
 from mitmproxy.master import Master
 from mitmproxy.options import Options
 
+from r4u.upstream import parse_upstream
 from r4u_proxy import __version__, pricing
-from r4u_proxy.addons import capture, project, recorder, routing
+from r4u_proxy.addons import default_addons
 from r4u_proxy.config import ProxyConfig
 from r4u_proxy.ids import iso_utc
 from r4u_proxy.pricing.overrides import PricesFileError
@@ -69,7 +70,7 @@ def _make_master(config: ProxyConfig) -> Master:
     opts = Options(listen_host=config.host, listen_port=config.port, confdir=str(home.ca_dir))
     master = Master(opts)
     master.addons.add(*mitmproxy_addons())
-    master.addons.add(*routing.addons, *project.addons, *capture.addons, *recorder.addons)
+    master.addons.add(*default_addons())
     updates: dict[str, Any] = {
         "r4u_db": str(config.db),
         "r4u_stats_file": str(home.stats_file),
@@ -81,6 +82,10 @@ def _make_master(config: ProxyConfig) -> Master:
     }
     if config.upstream_ca:
         updates["ssl_verify_upstream_trusted_ca"] = str(write_upstream_bundle(home, config.upstream_ca))
+    if config.upstream_proxy is not None:
+        address, auth = parse_upstream(config.upstream_proxy.get_secret_value())
+        updates["mode"] = [f"upstream:{address}"]
+        updates["upstream_auth"] = auth
     try:
         master.options.update(**updates)
     except exceptions.OptionsError as exc:
@@ -109,6 +114,7 @@ class Children:
         self.ui: Any = None
         self.ui_url: str | None = None
         self.grouping: Any = None
+        self.exporter: Any = None
 
     def start(self) -> None:
         home = self.config.paths
@@ -122,6 +128,13 @@ class Children:
 
             self.grouping = GroupingProcess(str(self.config.db), str(home.log_dir / "grouping.log"))
             self.grouping.start()
+        home.export_stats_file.unlink(missing_ok=True)  # a previous run's counters are not this run's
+        if self.config.otlp_endpoint:
+            from r4u_proxy.export.live import LiveConfig, LiveExporter
+
+            live = LiveConfig.from_env(self.config.otlp_endpoint, self.config.otlp_headers, self.config.otlp_content)
+            self.exporter = LiveExporter(self.config.db, live, home.export_stats_file, home.log_dir / "export.log")
+            self.exporter.start()
 
     def wait_ui(self) -> None:
         """Block until the UI answers (a few hundred ms); a UI that fails leaves the proxy running."""
@@ -133,7 +146,7 @@ class Children:
             log.warning("r4u: the UI did not start; see %s", self.config.paths.log_dir / "ui.log")
 
     def stop(self) -> None:
-        for child in (self.grouping, self.ui):
+        for child in (self.grouping, self.ui, self.exporter):
             if child is None:
                 continue
             try:
@@ -159,8 +172,16 @@ def prepare(config: ProxyConfig) -> None:
 
     try:
         open_db(config.db).close()
+        if config.otlp_endpoint:
+            from r4u_proxy.export.live import start_watermark
+
+            start_watermark(config.db, config.otlp_endpoint)
     except Exception as exc:
         raise StartError(f"cannot open the database {config.db}: {exc}") from None
+
+
+def upstream_address(config: ProxyConfig) -> str | None:
+    return parse_upstream(config.upstream_proxy.get_secret_value())[0] if config.upstream_proxy else None
 
 
 async def serve(config: ProxyConfig, on_ready=None) -> None:
@@ -187,6 +208,8 @@ async def serve(config: ProxyConfig, on_ready=None) -> None:
             "home": str(home.root),
             "ca_cert": str(home.ca_cert),
             "ca_bundle": str(home.ca_bundle),
+            "upstream_proxy": upstream_address(config),  # without credentials
+            "resolve": list(config.resolve),
             "started_at": iso_utc(time.time()),
             "version": __version__,
         }

@@ -26,12 +26,14 @@ from r4u_proxy.simulator import (
 from r4u_proxy.simulator.controls import Controls
 from r4u_proxy.simulator.fixtures import FixtureNotFound, fixture_content_type, load_fixture
 from r4u_proxy.simulator.reply import Reply
+from r4u_proxy.simulator.tool_plan import next_call
 
 # Gemini API (/v1beta/models/M:method) and Vertex AI (/v1/projects/P/locations/L/publishers/google/models/M:method).
 _GEMINI_PATH = re.compile(
     r"^/(?:v1beta1|v1beta|v1|v1alpha)/(?:projects/[^/]+/locations/[^/]+/publishers/google/)?"
     r"models/(?P<model>[^/:]+):(?P<method>[A-Za-z]+)$"
 )
+_CODE_ASSIST_PATH = re.compile(r"^/v1internal:(?P<method>[A-Za-z]+)$")
 _VERTEX_ANTHROPIC_PATH = re.compile(
     r"^/v1(?:beta1)?/projects/[^/]+/locations/[^/]+/publishers/anthropic/models/(?P<model>[^/:]+):(?P<method>\w+)$"
 )
@@ -50,7 +52,7 @@ def error_family(path: str) -> Any:
         return cohere_api
     if (path.endswith("/messages") and "/chat/" not in path) or _VERTEX_ANTHROPIC_PATH.match(path):
         return anthropic_api
-    if path.startswith(("/v1beta/", "/v1alpha/")) or _GEMINI_PATH.match(path):
+    if path.startswith(("/v1beta/", "/v1alpha/", "/v1internal:")) or _GEMINI_PATH.match(path):
         return gemini_api
     if _TGI_PATH.search(path):
         return tgi_api
@@ -114,8 +116,11 @@ def build_reply(
         except FixtureNotFound as missing:
             # 500 with the simulator's name in it: a typo in a test must not look like a proxy bug.
             return error_reply(path, 500, f"r4u simulator: {missing}")
-        content_type = fixture_content_type(controls.fixture)
-        reply = Reply(headers=[("content-type", content_type), ("cache-control", "no-cache")], events=events)
+        if controls.fixture.endswith(".json"):  # a recorded non-streamed body, sent whole
+            reply = Reply(headers=[("content-type", "application/json")], body=b"".join(events))
+        else:
+            content_type = fixture_content_type(controls.fixture)
+            reply = Reply(headers=[("content-type", content_type), ("cache-control", "no-cache")], events=events)
     else:
         reply = _endpoint_reply(method, path, query, headers, body, controls)
     if controls.status is not None:
@@ -163,6 +168,10 @@ def _endpoint_reply(
         return controls.stream if controls.stream is not None else default
 
     asked_stream = bool(request.get("stream"))
+    try:
+        call = next_call(request, headers.get("x-sim-tool-plan"))
+    except ValueError as bad:
+        return error_reply(path, 400, f"r4u simulator: {bad}")
     if bedrock := bedrock_api.reply(path, request, controls.events):
         return bedrock
     if path.startswith("/api/"):
@@ -174,16 +183,22 @@ def _endpoint_reply(
         return openai_api.chat_completions(as_chat, wants_stream(asked_stream), controls.events)
     # OpenAI-compatible hosts put the same API under other prefixes (/openai/v1, /api/v1, /v1).
     if path.endswith("/chat/completions"):
-        return openai_api.chat_completions(request, wants_stream(asked_stream), controls.events)
+        return openai_api.chat_completions(request, wants_stream(asked_stream), controls.events, call)
     if path.endswith("/responses"):
-        return openai_api.responses(request, wants_stream(asked_stream), controls.events)
+        return openai_api.responses(request, wants_stream(asked_stream), controls.events, call)
     if path.endswith("/embeddings"):
         return openai_api.embeddings(request)
     if path.endswith("/messages"):
-        return anthropic_api.messages(request, wants_stream(asked_stream), controls.events)
+        return anthropic_api.messages(request, wants_stream(asked_stream), controls.events, call)
     if vertex := _VERTEX_ANTHROPIC_PATH.match(path):  # Claude on Vertex AI: the model is in the URL
         model_request = {**request, "model": vertex["model"]}
-        return anthropic_api.messages(model_request, wants_stream(asked_stream), controls.events)
+        return anthropic_api.messages(model_request, wants_stream(asked_stream), controls.events, call)
+    code_assist = _CODE_ASSIST_PATH.match(path)
+    if code_assist:
+        method_name = code_assist["method"]
+        streaming = wants_stream(method_name == "streamGenerateContent")
+        sse = parse_qs(query).get("alt") == ["sse"]
+        return gemini_api.code_assist(method_name, request, streaming, sse, controls.events)
     gemini = _GEMINI_PATH.match(path)
     if gemini and gemini["method"] in ("generateContent", "streamGenerateContent"):
         streaming = wants_stream(gemini["method"] == "streamGenerateContent")

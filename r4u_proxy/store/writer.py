@@ -4,9 +4,9 @@ The proxy's event loop only ever calls `submit()`, which never blocks: when the 
 queue is full the trace is dropped and counted. The writer process turns exchanges into
 rows (parsing, reassembly, pricing) and inserts them in batches through sqlite-utils.
 
-Why a process and not a thread: a writer thread shares the proxy's GIL, and the event loop
-then waited for it after every socket call (profiled: +1.4 ms of proxy CPU per request and
-0.57x bare mitmproxy's throughput). Handing the exchange over costs one pickle.
+Why a process and not a thread: a thread shares the proxy's GIL, and the event loop then waited
+for it after every socket call (the profile is in docs/benchmarks.md). Handing the exchange over
+costs one pickle.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from r4u_proxy.guard import COUNTERS, log
+from r4u_proxy.ingest.exchange import Exchange
 
 BATCH_WINDOW_S = 0.05  # a trace is on disk at most this much later than without batching
 PART = "part"  # (PART, trace id, chunks): body chunks that come ahead of their exchange
@@ -66,7 +67,7 @@ class TraceWriter:
             self.process.kill()
             raise WriterStartError(error)
 
-    def submit(self, exchange: dict[str, Any]) -> bool:
+    def submit(self, exchange: Exchange) -> bool:
         try:
             self.queue.put_nowait(exchange)
             return True
@@ -123,11 +124,13 @@ class _Loop:
         import sqlite_utils
 
         from r4u_proxy.ingest.row import build_row
-        from r4u_proxy.store.schema import TRACE_COLUMNS
+        from r4u_proxy.sessions.tracker import SessionTracker
+        from r4u_proxy.store.schema import trace_columns
 
         self.table = sqlite_utils.Database(conn).table("traces")
         self.build_row = build_row
-        self.columns = tuple(TRACE_COLUMNS)
+        self.columns = trace_columns(conn)  # after the migrations: every column a row can fill
+        self.sessions = SessionTracker(conn)
         self.work = work
         self.stats_file = stats_file
         self.batch_size = batch_size
@@ -141,7 +144,7 @@ class _Loop:
         stopping = False
         while not stopping:
             batch, stopping = self._next_batch()
-            rows = []
+            rows, exchanges = [], []
             for exchange in batch:
                 if exchange["id"] in self.parts:
                     exchange["chunks"] = self.parts.pop(exchange["id"]) + exchange["chunks"]
@@ -149,10 +152,12 @@ class _Loop:
                 try:
                     row = self.build_row(exchange)
                     rows.append({column: row.get(column) for column in self.columns})
+                    exchanges.append(exchange)
                 except Exception:
                     COUNTERS.add("analysis_errors")
                     log.exception("r4u: could not build the row for trace %s", exchange.get("id"))
             if rows:
+                self.sessions.assign(rows, exchanges)  # in order: a call's session can depend on the one before
                 self._insert(rows)
             self._publish_stats(force=stopping)
             if os.getppid() != self.parent:  # the proxy died without stopping us
@@ -174,9 +179,9 @@ class _Loop:
             self.parts.pop(trace_id, None)
             self.parts_since.pop(trace_id, None)
 
-    def _next_batch(self) -> tuple[list[dict[str, Any]], bool]:
+    def _next_batch(self) -> tuple[list[Exchange], bool]:
         """Up to batch_size exchanges, waiting at most BATCH_WINDOW_S after the first for more: one
-        transaction per trace cost 4x the CPU of batches (profiled: 0.29 vs 0.07 ms per row)."""
+        transaction per trace costs several times the CPU of a batch (docs/benchmarks.md)."""
         try:
             first = self.work.get(timeout=1.0)
             while self._take(first):

@@ -17,6 +17,9 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
+from r4u_proxy.messages import canonical
+from r4u_proxy.providers import genai_parts, transcript
+from r4u_proxy.providers.base import Message, Part, StreamBase
 from r4u_proxy.providers.common import (
     accumulate,
     bedrock_usage,
@@ -91,18 +94,15 @@ def prompt_parts(body: dict) -> dict:
     return {"system": flatten_text(body.get("system")) or None, "turns": turns, "tools": tools}
 
 
-class Stream:
+class Stream(StreamBase):
     def __init__(self) -> None:
+        super().__init__()
         self.role = "assistant"
         self.blocks: dict[int, dict] = {}
         self.tool_input: dict[int, list[str]] = {}
         self.rest: dict = {}
-        self.error: str | None = None
-        self.notes: list[str] = []
 
-    def add(self, event: str | None, data: Any) -> bool:
-        if not isinstance(data, dict):
-            return False
+    def add_object(self, event: str | None, data: dict) -> bool:
         data = {k: v for k, v in data.items() if k != "p"}  # "p": padding against length side channels
         if event == "messageStart":
             self.role = data.get("role") or self.role
@@ -181,3 +181,165 @@ def summary(body: Any) -> dict:
         bedrock_usage(body.get("usage")) or bedrock_usage(body.get("amazon-bedrock-invocationMetrics"))
     )
     return result
+
+
+# --- the trace page's chat, canonical messages (sessions) and export, from Converse content blocks ---------
+# A block is an object with one key naming its kind: text, toolUse, toolResult, reasoningContent, image,
+# document, video, guardContent, cachePoint (a cache hint, not content), citationsContent.
+
+_MEDIA = ("image", "document", "video")
+
+
+def _kind(block: dict) -> str:
+    return next(iter(block), "")
+
+
+def _result_text(result: dict) -> str:
+    pieces = [p.get("text") if isinstance(p.get("text"), str) else transcript.pretty_json(p.get("json", p))
+              for p in result.get("content") or [] if isinstance(p, dict)]  # fmt: skip
+    return "\n".join(pieces)
+
+
+def _chat_parts(content: Any) -> list[Part]:
+    if isinstance(content, str):
+        return [transcript.part("text", content)] if content else []
+    parts: list[Part] = []
+    for block in content if isinstance(content, list) else []:
+        if not isinstance(block, dict) or "cachePoint" in block:
+            continue
+        kind = _kind(block)
+        value = block[kind] if kind else None
+        if kind == "text" and isinstance(value, str):
+            parts.append(transcript.part("text", value))
+        elif kind == "toolUse" and isinstance(value, dict):
+            arguments = transcript.arguments(value.get("input", {}))
+            parts.append(transcript.part("tool_call", arguments, value.get("name"), value.get("toolUseId")))
+        elif kind == "toolResult" and isinstance(value, dict):
+            text = ("(error) " if value.get("status") == "error" else "") + _result_text(value)
+            parts.append(transcript.part("tool_result", text, id=value.get("toolUseId")))
+        elif kind == "reasoningContent" and isinstance(value, dict):
+            thought = (value.get("reasoningText") or {}).get("text")
+            parts.append(transcript.part("thinking", thought if isinstance(thought, str) else "(redacted thinking)"))
+        elif kind in _MEDIA and isinstance(value, dict):
+            parts.append(transcript.part("image", f"[{kind}: {value.get('format') or '?'}]"))
+        else:
+            parts.append(transcript.part("other", block, name=kind or None))
+    return parts
+
+
+def request_messages(body: dict) -> list[Message]:
+    messages = [transcript.message("system", _chat_parts(body["system"]))] if body.get("system") else []
+    for item in body.get("messages") or []:
+        if isinstance(item, dict):
+            messages.append(transcript.message(item.get("role", "?"), _chat_parts(item.get("content"))))
+    return messages
+
+
+def _output_message(body: Any) -> dict | None:
+    message = (body.get("output") or {}).get("message") if isinstance(body, dict) else None
+    return message if isinstance(message, dict) else None
+
+
+def response_messages(body: Any) -> list[Message]:
+    message = _output_message(body)
+    if message is None:
+        return []
+    return [transcript.message(message.get("role") or "assistant", _chat_parts(message.get("content")))]
+
+
+MESSAGES_KEY = "messages"
+
+
+def _canonical_blocks(content: Any) -> list[dict]:
+    if isinstance(content, str):
+        return [canonical.text(content)]
+    parts = []
+    for block in content if isinstance(content, list) else []:
+        if not isinstance(block, dict) or "cachePoint" in block:  # a cache hint: clients move it between turns
+            continue
+        kind = _kind(block)
+        value = block[kind] if kind else None
+        if kind == "text":
+            parts.append(canonical.text(value))
+        elif kind == "toolUse" and isinstance(value, dict):
+            parts.append(canonical.tool_call(value.get("toolUseId"), value.get("name"), value.get("input")))
+        elif kind == "toolResult" and isinstance(value, dict):
+            result = value.get("content") or []
+            texts = all(isinstance(p, dict) and set(p) == {"text"} for p in result)
+            shown = "\n".join(str(p["text"]) for p in result) if texts else result
+            parts.append(canonical.tool_result(value.get("toolUseId"), shown, value.get("status") == "error"))
+        elif kind == "reasoningContent" and isinstance(value, dict):
+            reasoning = value.get("reasoningText") or {}
+            parts.append(canonical.thinking(reasoning.get("text") or value.get("redactedContent") or ""))
+        elif kind in _MEDIA:
+            parts.append(canonical.media(value))
+        else:
+            parts.append(canonical.other(block))
+    return parts
+
+
+def canonical_message(item: Any) -> dict | None:
+    if not isinstance(item, dict):
+        return None
+    return canonical.message(item.get("role"), _canonical_blocks(item.get("content")))
+
+
+def system_parts(body: dict) -> list[dict]:
+    return _canonical_blocks(body.get("system"))
+
+
+def output_messages(body: Any) -> list[dict]:
+    message = _output_message(body)
+    if message is None:
+        return []
+    return [canonical.message(message.get("role") or "assistant", _canonical_blocks(message.get("content")))]
+
+
+def _genai_parts(content: Any) -> list[dict]:
+    parts = []
+    for block in content if isinstance(content, list) else []:
+        if not isinstance(block, dict) or "cachePoint" in block:
+            continue
+        kind = _kind(block)
+        value = block[kind] if kind else None
+        if kind == "text" and isinstance(value, str):
+            parts.append(genai_parts.text(value))
+        elif kind == "toolUse" and isinstance(value, dict):
+            parts.append(genai_parts.tool_call(value.get("toolUseId"), value.get("name"), value.get("input")))
+        elif kind == "toolResult" and isinstance(value, dict):
+            parts.append(genai_parts.tool_response(value.get("toolUseId"), _result_text(value)))
+        elif kind == "reasoningContent" and isinstance(value, dict):
+            parts.append(genai_parts.reasoning(str((value.get("reasoningText") or {}).get("text") or "")))
+        elif kind in _MEDIA and isinstance(value, dict):
+            source, mime = value.get("source") or {}, f"{'application' if kind == 'document' else kind}/{value.get('format')}"
+            if isinstance(source.get("bytes"), str):
+                parts.append(genai_parts.blob(source["bytes"], mime, "image" if kind == "image" else kind))
+            elif isinstance((source.get("s3Location") or {}).get("uri"), str):
+                parts.append(genai_parts.uri(source["s3Location"]["uri"], mime, "image" if kind == "image" else kind))
+            else:
+                parts.append(genai_parts.generic({"type": kind, **value}))
+        else:
+            parts.append(genai_parts.generic({"type": kind or "unknown", "content": value}))
+    return parts
+
+
+def genai_input(body: dict) -> dict:
+    result = genai_parts.empty_input()
+    result["system"] = _genai_parts(body.get("system"))
+    for item in body.get("messages") or []:
+        if isinstance(item, dict):
+            result["messages"].append(genai_parts.message(item.get("role"), _genai_parts(item.get("content"))))
+    for tool in (body.get("toolConfig") or {}).get("tools") or []:
+        spec = tool.get("toolSpec") if isinstance(tool, dict) else None
+        if isinstance(spec, dict):
+            schema = (spec.get("inputSchema") or {}).get("json")
+            result["tools"].append(genai_parts.function_tool(spec.get("name"), spec.get("description"), schema))
+    return result
+
+
+def genai_output(body: Any) -> list[dict]:
+    message = _output_message(body)
+    if message is None:
+        return []
+    parts = _genai_parts(message.get("content"))
+    return [genai_parts.message(message.get("role") or "assistant", parts, body.get("stopReason"), output=True)]

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from datasette.utils.asgi import Request, Response
 
-from r4u_proxy.reports.metrics import ERROR_SQL, UNPRICED_SQL, error_rate, money, sql_percentiles
+from r4u_proxy.reports.metrics import (
+    ERROR_SQL,
+    UNPRICED_REASON_SQL,
+    UNPRICED_SQL,
+    error_rate,
+    money,
+    sql_percentiles,
+)
 
 from . import charts, traces_db
 
@@ -170,6 +177,7 @@ def dashboard_data(
     totals["error_rate"] = error_rate(totals["errors"], calls)
     totals["latency"] = percentiles(conn, "latency_ms", where, params, n=totals["latency_n"])
     totals["ttft"] = percentiles(conn, "ttft_ms", where, params, n=totals["ttft_n"])
+    totals["unpriced_reasons"] = unpriced_reasons(conn, where, params) if totals["unpriced"] else {}
     breakdowns = {dimension: _ranked(groups) for dimension, groups in by.items()}
     breakdowns["task"] = _task_breakdown(conn, where, params, filtered=bool(filters))
     error_where = f"{where} and {ERROR_SQL}" if where else f" where {ERROR_SQL}"
@@ -197,6 +205,17 @@ def dashboard_data(
             for row in recent_errors
         ],
     }
+
+
+def unpriced_reasons(conn: sqlite3.Connection, where: str, params: list[Any]) -> dict[str, int]:
+    """Unpriced calls in the window by reason (reports/metrics.py), most first; idx_traces_unpriced holds
+    only those calls."""
+    extra = f"{where} and" if where else " where"
+    rows = conn.execute(
+        f"select {UNPRICED_REASON_SQL}, count(*) from traces{extra} {UNPRICED_SQL} group by 1 order by 2 desc, 1",
+        params,
+    ).fetchall()
+    return dict(rows)
 
 
 def _task_breakdown(

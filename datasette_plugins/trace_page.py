@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from datasette.utils.asgi import NotFound, Request, Response
 
-from r4u_proxy.reports.metrics import is_error
+from r4u_proxy.reports.metrics import is_error, unpriced_reason
 from r4u_proxy.sessions.query import turn_neighbours
 
 from . import charts, chat, traces_db
@@ -101,6 +101,7 @@ def build_context(data: dict[str, Any]) -> dict[str, Any]:
         "tags": _load_json(trace.get("tags")) or {},
         "template_vars": template_vars if isinstance(template_vars, dict) else {},
         "is_error": is_error(trace.get("status_code"), trace.get("error")),
+        "unpriced_reason": unpriced_reason(trace),
     }
 
 

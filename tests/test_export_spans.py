@@ -80,6 +80,9 @@ def test_a_sub_agent_call_joins_its_parents_trace_and_an_unpriced_call_has_no_co
     assert span["end_ns"] - span["start_ns"] == 12_500_000  # no ended_at: start + latency
     attrs = span["attributes"]
     assert "r4u.cost_usd" not in attrs  # unknown price: absent, never 0
+    assert "r4u.unpriced_reason" not in attrs  # no status: not a call that succeeded, so not "unpriced"
+    answered = trace_span({**row, "status_code": 200, "price_source": "unpriced: no usage reported"})
+    assert answered["attributes"]["r4u.unpriced_reason"] == "no usage reported"  # and the why
     assert attrs["gen_ai.prompt.name"] == "weather-question" and len(attrs["gen_ai.prompt.version"]) == 12
     assert "gen_ai.prompt.variable.city" not in attrs  # variables are content: opt-in
     with_content = trace_span(row, content="span", task={"name": "weather-question", "template": "Weather in {city}?"})

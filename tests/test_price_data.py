@@ -18,14 +18,14 @@ from support.proxy import REPO
 
 from r4u_proxy import pricing
 from r4u_proxy.pricing import snapshot
-from r4u_proxy.pricing.prices import (
-    UNPRICED_NO_MODEL,
-    UNPRICED_NO_USAGE,
-    UNPRICED_UNKNOWN_MODEL,
-    data_source,
-    price,
-    price_row,
-    unpriced_reason,
+from r4u_proxy.pricing.prices import data_source, price, price_row
+from r4u_proxy.reports.metrics import (
+    NO_MODEL,
+    NO_PRICE,
+    NO_USAGE,
+    PRICING_FAILED,
+    stored_unpriced_reason,
+    unpriced_source,
 )
 
 REFERENCE = json.loads((REPO / "tests" / "data" / "genai_prices_reference.json").read_text())
@@ -133,17 +133,16 @@ def test_every_unpriced_call_says_why():
         "openai_compatible", "my-private-llama", {"input_tokens": 10, "output_tokens": 5}, host="localhost"
     )
     unknown_without_usage = price("openai_compatible", "my-private-llama", {}, host="localhost")
-    assert (no_model.cost_usd, no_model.source) == (None, UNPRICED_NO_MODEL)
-    assert (no_usage.cost_usd, no_usage.priced_model, no_usage.source) == (None, "gpt-4o", UNPRICED_NO_USAGE)
-    assert unknown.cost_usd is None and unknown.source.startswith(UNPRICED_UNKNOWN_MODEL)
+    failed = price("openai", "gpt-4o", {"input_tokens": 10, "output_tokens": 5, "cache_read_tokens": 50})
+    assert (no_model.cost_usd, no_model.source) == (None, unpriced_source(NO_MODEL))
+    assert (no_usage.cost_usd, no_usage.priced_model, no_usage.source) == (None, "gpt-4o", unpriced_source(NO_USAGE))
+    assert unknown.cost_usd is None and unknown.source.startswith(unpriced_source(NO_PRICE))
     assert "'my-private-llama'" in unknown.source and data_source() in unknown.source
-    assert unknown_without_usage.source == UNPRICED_NO_USAGE  # nothing to price comes first
-    assert [unpriced_reason(p.source) for p in (no_model, no_usage, unknown)] == [
-        "no_model",
-        "no_usage",
-        "unknown_model",
-    ]
-    assert unpriced_reason(price("openai", "gpt-4o", {"input_tokens": 1, "output_tokens": 1}).source) is None
+    assert unknown_without_usage.source == unpriced_source(NO_USAGE)  # nothing to price comes first
+    assert failed.cost_usd is None and failed.source.startswith(unpriced_source(PRICING_FAILED))
+    assert [stored_unpriced_reason(p.source) for p in (no_model, no_usage, unknown, failed)] == [
+        NO_MODEL, NO_USAGE, NO_PRICE, PRICING_FAILED]  # fmt: skip
+    assert stored_unpriced_reason(price("openai", "gpt-4o", {"input_tokens": 1, "output_tokens": 1}).source) is None
 
 
 def test_a_model_with_no_token_price_is_unpriced_not_free():
@@ -158,4 +157,4 @@ def test_a_model_with_no_token_price_is_unpriced_not_free():
         and p["id"] == "openai"
     )
     calc_price = price("openai", model[1], {"input_tokens": 1000, "output_tokens": 1000}, at=AT)
-    assert calc_price.cost_usd is None and unpriced_reason(calc_price.source) == "unknown_model"
+    assert calc_price.cost_usd is None and stored_unpriced_reason(calc_price.source) == NO_PRICE

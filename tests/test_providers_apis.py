@@ -15,7 +15,8 @@ from support.upstream import manifest
 
 from r4u_proxy import pricing
 from r4u_proxy.pricing import snapshot
-from r4u_proxy.pricing.prices import price_row, unpriced_reason
+from r4u_proxy.pricing.prices import price_row
+from r4u_proxy.reports.metrics import NO_MODEL, NO_PRICE, NO_USAGE, stored_unpriced_reason
 from r4u_proxy.simulator.fixtures import RECORDINGS_DIR
 
 M = 1_000_000
@@ -227,7 +228,7 @@ def test_vertex_embeddings_are_priced_by_their_token_count():
 
 
 def test_unpriced_calls_of_these_apis_say_why():
-    assert unpriced_reason(_priced("gemini/gemini_embedding_batch_embed_contents.json").source) == "no_usage"
-    assert unpriced_reason(_priced("ollama/llama3_chat_stream.ndjson").source) == "unknown_model"  # a local model
-    assert unpriced_reason(_priced("tgi/llama7b_generate_details.json").source) == "no_model"
-    assert unpriced_reason(_priced("gemini/gemini_embedding_count_tokens.json").source) == "no_usage"  # not billed
+    assert stored_unpriced_reason(_priced("gemini/gemini_embedding_batch_embed_contents.json").source) == NO_USAGE
+    assert stored_unpriced_reason(_priced("ollama/llama3_chat_stream.ndjson").source) == NO_PRICE  # a local model
+    assert stored_unpriced_reason(_priced("tgi/llama7b_generate_details.json").source) == NO_MODEL
+    assert stored_unpriced_reason(_priced("gemini/gemini_embedding_count_tokens.json").source) == NO_USAGE  # not billed

@@ -15,8 +15,9 @@ from support.upstream import manifest
 from r4u_proxy import pricing
 from r4u_proxy.ingest.parse import analyze
 from r4u_proxy.pricing import snapshot
-from r4u_proxy.pricing.prices import price_row, unpriced_reason
+from r4u_proxy.pricing.prices import price_row
 from r4u_proxy.providers import bedrock_converse, route
+from r4u_proxy.reports.metrics import NO_PRICE, NO_USAGE, stored_unpriced_reason
 from r4u_proxy.simulator.bedrock_api import encode_message
 from r4u_proxy.simulator.fixtures import RECORDINGS_DIR
 
@@ -260,7 +261,7 @@ def test_vendor_bodies_are_priced_from_their_own_usage_fields():
 def test_unpriced_bedrock_calls_say_why():
     # An application inference profile names no model; Command R on Bedrock has no price in the data;
     # a Mistral body without its usage headers reported no usage.
-    assert unpriced_reason(_priced("application_inference_profile_converse.json").source) == "unknown_model"
+    assert stored_unpriced_reason(_priced("application_inference_profile_converse.json").source) == NO_PRICE
     headers = [("x-amzn-bedrock-input-token-count", "6"), ("x-amzn-bedrock-output-token-count", "10")]
-    assert unpriced_reason(_priced("cohere_command_r_invoke.json", headers).source) == "unknown_model"
-    assert unpriced_reason(_priced("mistral_7b_invoke.json").source) == "no_usage"
+    assert stored_unpriced_reason(_priced("cohere_command_r_invoke.json", headers).source) == NO_PRICE
+    assert stored_unpriced_reason(_priced("mistral_7b_invoke.json").source) == NO_USAGE

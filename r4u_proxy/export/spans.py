@@ -17,6 +17,7 @@ from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 from r4u_proxy import providers
+from r4u_proxy.reports.metrics import unpriced_reason
 
 SCHEMA_URL = "https://opentelemetry.io/schemas/gen-ai-dev/1.42.0-dev"
 CONTENT_MODES = ("none", "span")
@@ -264,6 +265,7 @@ def _r4u_attributes(attrs: Attributes, row: dict[str, Any]) -> None:
     for column in ("project", "client_name", "task_id", "priced_model"):
         _put(attrs, f"r4u.{column}", row.get(column))
     _put(attrs, "r4u.cost_usd", row.get("cost_usd"))  # unset when the price is unknown, never 0
+    _put(attrs, "r4u.unpriced_reason", unpriced_reason(row))  # why it is unknown (reports/metrics.py)
     _put(attrs, "r4u.latency_ms", row.get("latency_ms"))
     if not row.get("stream"):
         _put(attrs, "r4u.time_to_first_byte_ms", row.get("ttft_ms"))

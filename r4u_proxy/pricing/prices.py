@@ -35,21 +35,10 @@ from r4u_proxy.pricing import snapshot
 from r4u_proxy.pricing.overrides import NO_OVERRIDES, Overrides, load_overrides
 from r4u_proxy.pricing.tiers import HALF_PRICE_TIERS, normal_tier, service_tier, tier_calc
 from r4u_proxy.providers.common import anthropic_usage
+from r4u_proxy.reports.metrics import NO_MODEL, NO_PRICE, NO_USAGE, PRICING_FAILED, unpriced_source
 
 log = logging.getLogger(__name__)
 
-# Why a call has no cost, as the first words of its price_source (one per reason; the rest of the text
-# names the model or the error). `unpriced_reason()` reads them back.
-UNPRICED_NO_MODEL = "unpriced: no model"
-UNPRICED_NO_USAGE = "unpriced: no usage reported"
-UNPRICED_UNKNOWN_MODEL = "unpriced: model unknown to the price data"
-UNPRICED_FAILED = "unpriced: pricing failed"
-UNPRICED_REASONS = {
-    UNPRICED_NO_MODEL: "no_model",
-    UNPRICED_NO_USAGE: "no_usage",
-    UNPRICED_UNKNOWN_MODEL: "unknown_model",
-    UNPRICED_FAILED: "failed",
-}
 TOKEN_COLUMNS = (
     "input_tokens",
     "output_tokens",
@@ -81,16 +70,9 @@ FIRST_PARTY = frozenset({"openai", "anthropic", "gemini", "vertex"})
 class Price:
     cost_usd: float | None  # None: unknown price or no usage reported, never a made-up 0
     priced_model: str | None  # the price entry that matched, e.g. "gpt-4o" for "gpt-4o-2024-08-06"
-    source: str  # "genai-prices 0.2.3", "override:/home/me/.r4u/prices.toml", or why unpriced (UNPRICED_*)
-
-
-def unpriced_reason(source: str | None) -> str | None:
-    """Why a call has no cost, from its price_source: `no_model`, `no_usage`, `unknown_model` or
-    `failed`; None for a priced call."""
-    for prefix, reason in UNPRICED_REASONS.items():
-        if source and source.startswith(prefix):
-            return reason
-    return None
+    # "genai-prices 0.2.3", "override:/home/me/.r4u/prices.toml", or why unpriced: one of reports/metrics.py's
+    # UNPRICED_REASONS, the one list of reasons pricing, `r4u stats`, the UI and exports share (unpriced_source)
+    source: str
 
 
 def data_source() -> str:
@@ -260,7 +242,7 @@ def price(
     happened (prices change over time; default now).
     """
     if not model:
-        return Price(None, None, UNPRICED_NO_MODEL)
+        return Price(None, None, unpriced_source(NO_MODEL))
     input_tokens = _count(usage, "input_tokens")
     output_tokens = _count(usage, "output_tokens")
     no_usage = input_tokens is None and output_tokens is None
@@ -273,7 +255,7 @@ def price(
         override = current_overrides().find(provider, host, model_ref, used_tier)
         if override is not None:
             if no_usage:
-                return Price(None, override.name or override.match, UNPRICED_NO_USAGE)
+                return Price(None, override.name or override.match, unpriced_source(NO_USAGE))
             dollars = override.cost(input_tokens or 0, cache_read, cache_write, output_tokens or 0)
             return Price(float(dollars), override.name or override.match, current_overrides().source)
 
@@ -281,8 +263,8 @@ def price(
         where = _lookup(provider, host, model_ref.lower(), _snapshot_key())
         if where is None:
             if no_usage:
-                return Price(None, None, UNPRICED_NO_USAGE)
-            return Price(None, None, f"{UNPRICED_UNKNOWN_MODEL} ({label}): {model_ref!r}")
+                return Price(None, None, unpriced_source(NO_USAGE))
+            return Price(None, None, unpriced_source(NO_PRICE, f" ({label}): {model_ref!r}"))
         usage_for_prices = genai_prices.Usage(
             input_tokens=input_tokens,
             cache_read_tokens=cache_read or None,
@@ -295,14 +277,14 @@ def price(
         )
         matched = calc.model.id
         if no_usage:
-            return Price(None, matched, UNPRICED_NO_USAGE)
+            return Price(None, matched, unpriced_source(NO_USAGE))
         if not dollars and (input_tokens or output_tokens) and not _has_token_price(calc.model_price):
             # e.g. a model priced per image or per request only: $0 would claim the tokens were free.
-            return Price(None, matched, f"{UNPRICED_UNKNOWN_MODEL} ({label}): no token price for {matched!r}")
+            return Price(None, matched, unpriced_source(NO_PRICE, f" ({label}): no token price for {matched!r}"))
         return Price(float(dollars), matched, f"{label} ({note})" if note else label)
     except Exception as exc:  # bad numbers from a parser (e.g. cache > input) or a library change
         log.warning("pricing %s %s failed: %s", provider, model, exc)
-        return Price(None, None, f"{UNPRICED_FAILED}: {type(exc).__name__}: {exc}")
+        return Price(None, None, unpriced_source(PRICING_FAILED, f": {type(exc).__name__}: {exc}"))
 
 
 def _json(text: Any, *needles: str) -> Mapping[str, Any] | None:
@@ -354,7 +336,7 @@ def price_row(row: Mapping[str, Any]) -> Price:
     models = [m for m in (row.get("response_model"), row.get("request_model")) if m]
     if provider in REQUEST_MODEL_FIRST:
         models.reverse()
-    result = Price(None, None, UNPRICED_NO_MODEL)
+    result = Price(None, None, unpriced_source(NO_MODEL))
     for model in dict.fromkeys(models):  # dedupe, keep order
         result = price(provider, model, usage, **common)
         if result.priced_model is not None:

@@ -18,7 +18,7 @@ from r4u_proxy.providers import FAMILIES, route
 from r4u_proxy.sessions import query
 from r4u_proxy.sessions.context import PARTS
 
-from . import chat, session_charts, traces_db
+from . import session_charts, traces_db
 
 if TYPE_CHECKING:
     from datasette.app import Datasette
@@ -78,8 +78,8 @@ def _conversation(conn: sqlite3.Connection, turns: list[dict[str, Any]]) -> list
                     request_body.pop(name, None)
         shown.append({
             "turn": turn,
-            "added": chat.request_messages(request_body, row[2]),
-            "output": chat.response_messages(response_body),
+            "added": module.request_messages(request_body) if module and isinstance(request_body, dict) else [],
+            "output": module.response_messages(response_body) if module else [],
         })  # fmt: skip
     return shown
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from mitmproxy import exceptions, hooks
+from mitmproxy.addons.upstream_auth import UpstreamAuth
 from mitmproxy.http import Headers
 from mitmproxy.proxy import server_hooks
 from mitmproxy.proxy.layers.http import (
@@ -21,6 +22,7 @@ from mitmproxy.test import taddons, tflow, tutils
 
 from r4u_proxy.addons import default_addons
 from r4u_proxy.addons.capture import Capture, Pending, Tap
+from r4u_proxy.addons.doctor import Doctor
 from r4u_proxy.addons.project import Project
 from r4u_proxy.addons.recorder import PROXY_STOPPED, Recorder, describe_error
 from r4u_proxy.addons.routing import Routing
@@ -58,7 +60,7 @@ def _llm_flow(path: bytes = b"/v1/chat/completions?api-version=1", headers: list
 
 
 def test_default_addons_come_in_their_documented_order():
-    assert [type(a) for a in default_addons()] == [Routing, Project, Capture, Recorder]
+    assert [type(a) for a in default_addons()] == [Routing, Doctor, Project, UpstreamAuth, Capture, Recorder]
     first, second = default_addons(), default_addons()
     assert all(a is not b for a, b in zip(first, second, strict=True))  # fresh instances each time
 

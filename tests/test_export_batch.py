@@ -55,7 +55,7 @@ def test_otlp_batch_sessions_are_one_trace_rooted_in_the_session(recorded):
                      "--endpoint", receiver.url, "--content", "span")  # fmt: skip
         assert result.returncode == 0, result.stderr
         spans = list(receiver.spans().values())
-    assert "sent 7 spans" in result.stderr  # five calls and two session roots
+    assert "sent 9 spans" in result.stderr  # five calls and four session roots (the last two: one call each)
     conn = sqlite3.connect(recorded)
     conn.row_factory = sqlite3.Row
     rows = [dict(r) for r in conn.execute("SELECT * FROM traces WHERE project = 'export-test' ORDER BY rowid")]
@@ -66,10 +66,12 @@ def test_otlp_batch_sessions_are_one_trace_rooted_in_the_session(recorded):
         assert span["trace_id"] == run  # the sub-agent's call too: one agent run, one trace
         assert span["parent_span_id"] == session_span_id(row["session_id"]).hex()
         assert span["attributes"]["gen_ai.conversation.id"] == row["session_id"]
-    for row in rows[3:]:
-        assert by_trace[row["id"]]["trace_id"] != run and by_trace[row["id"]]["parent_span_id"] is None
+    for row in rows[3:]:  # calls the tracker gave a session of their own: a trace of their own
+        span = by_trace[row["id"]]
+        assert span["trace_id"] == session_trace_id(row["session_id"]).hex() != run
+        assert span["parent_span_id"] == session_span_id(row["session_id"]).hex()
     roots = {s["attributes"]["gen_ai.conversation.id"]: s for s in spans if s["name"].startswith("invoke_agent")}
-    assert set(roots) == {"run-1", "run-1-sub"}
+    assert set(roots) == {"run-1", "run-1-sub", rows[3]["session_id"], rows[4]["session_id"]}
     root = roots["run-1"]
     assert root["name"] == "invoke_agent claude-code" and root["parent_span_id"] is None
     assert root["span_id"] == session_span_id("run-1").hex() and root["trace_id"] == run
@@ -87,7 +89,7 @@ def test_otlp_without_endpoint_writes_otlp_json_lines_and_json_encoding_posts(re
     assert result.returncode == 0, result.stderr
     lines = out.read_text().splitlines()
     spans = [s for line in lines for s in decode(parse_json(line.encode()))]
-    assert len(spans) == 7 and all(len(s["trace_id"]) == 32 and len(s["span_id"]) == 16 for s in spans)
+    assert len(spans) == 9 and all(len(s["trace_id"]) == 32 and len(s["span_id"]) == 16 for s in spans)
     assert oct(out.stat().st_mode & 0o777) == "0o600"
     with OtlpReceiver() as receiver:
         result = r4u("export", "--format", "otlp", "--db", str(recorded), "--project", "export-test",

@@ -19,6 +19,8 @@ from support.export_calls import send_calls
 from support.otlp_receiver import OtlpReceiver
 from support.proxy import simulator_args, start_proxy
 
+from r4u_proxy.export.spans import session_span_id, session_trace_id
+
 SCHEMAS = Path(__file__).parent / "data" / "semconv"
 
 
@@ -72,8 +74,10 @@ def test_every_call_arrives_as_a_genai_span_with_every_attribute(live_proxy, rec
         provider = {"openai": "openai", "anthropic": "anthropic", "gemini": "gcp.gemini"}[row["provider"]]
         assert span["name"] == f"{operation} {row['request_model']}"
         assert span["kind"] == 3  # SPAN_KIND_CLIENT
-        assert span["trace_id"] == bytes_of_ulid(row["id"]).hex()  # no session: a trace of its own
-        assert span["parent_span_id"] is None
+        # each call here starts a session of its own (sessions.tracker): the session is the trace's root
+        assert row["session_id"] and attrs["gen_ai.conversation.id"] == row["session_id"]
+        assert span["trace_id"] == session_trace_id(row["session_id"]).hex()
+        assert span["parent_span_id"] == session_span_id(row["session_id"]).hex()
         assert span["scope"] == ("r4u", "https://opentelemetry.io/schemas/gen-ai-dev/1.42.0-dev")
         assert span["resource"]["service.name"] == "r4u"
         assert attrs["gen_ai.operation.name"] == operation
@@ -125,12 +129,6 @@ def iso_ms(text: str) -> int:
     from datetime import datetime
 
     return round(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
-
-
-def bytes_of_ulid(ulid: str) -> bytes:
-    from r4u_proxy.export.spans import ulid_bytes
-
-    return ulid_bytes(ulid)
 
 
 TIMED = """

@@ -18,6 +18,7 @@ class Exchange(TypedDict):
     route: Route  # provider, operation and parser family (providers.route)
     project: str | None  # from the proxy URL's user part or X-R4U-Project
     tags: dict[str, object] | None  # X-R4U-Tag-* and the Helicone/LiteLLM equivalents
+    session_hint: tuple[str, str] | None  # (header, id): x-r4u-session / helicone-session-id, popped by addons/project.py (docs/sessions.md)
     client: str | None  # client address host:port
     method: str
     scheme: str

@@ -63,6 +63,8 @@ def test_names_receivers_group_by():
     assert provider_name({"host": "us-central1-aiplatform.googleapis.com", "provider": "gemini"}) == "gcp.vertex_ai"
     assert provider_name({"host": "api.deepseek.com", "provider": "openai_compatible"}) == "deepseek"
     assert provider_name({"host": "llm.internal", "provider": "openai_compatible"}) == "openai_compatible"
+    assert provider_name({"host": "bedrock-runtime-fips.us-east-1.amazonaws.com", "provider": "bedrock"}) == "aws.bedrock"
+    assert provider_name({"host": "127.0.0.1", "provider": "ollama"}) == "ollama"
     assert error_type({"status_code": 529, "error": "overloaded_error: Overloaded"}) == "529"
     assert error_type({"status_code": None, "error": "upstream connect failed: refused"}) == "upstream_connect_failed"
     assert error_type({"status_code": 200, "error": "overloaded_error: Overloaded"}) == "overloaded_error"

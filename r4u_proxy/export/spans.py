@@ -46,7 +46,8 @@ PROVIDER_HOSTS = (
     ("api.moonshot.ai", "moonshot_ai"),
     ("api.cohere.com", "cohere"),
 )
-PROVIDERS = {"openai": "openai", "anthropic": "anthropic", "gemini": "gcp.gen_ai"}
+PROVIDERS = {"openai": "openai", "anthropic": "anthropic", "gemini": "gcp.gen_ai", "vertex": "gcp.vertex_ai",
+             "azure": "azure.ai.openai", "bedrock": "aws.bedrock", "cohere": "cohere", "mistral": "mistral_ai"}  # fmt: skip
 TOKENS = (
     ("input_tokens", "gen_ai.usage.input_tokens"),  # includes cache reads and writes, as the conventions ask
     ("output_tokens", "gen_ai.usage.output_tokens"),  # includes reasoning

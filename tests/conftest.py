@@ -35,5 +35,15 @@ def proxy(sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 
 @pytest.fixture
+def no_price_overrides() -> Iterator[None]:
+    """Prices from the price data alone: the developer's own ~/.r4u/prices.toml must not leak into figures."""
+    from r4u_proxy import pricing
+
+    pricing.configure(None)
+    yield
+    pricing.configure(None)
+
+
+@pytest.fixture
 def marker() -> str:
     return uuid.uuid4().hex

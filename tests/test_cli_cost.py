@@ -21,6 +21,8 @@ from r4u_proxy.pricing.reprice import reprice
 from r4u_proxy.reports.timewindow import iso_utc
 from r4u_proxy.store.migrations import MIGRATIONS, Migrations, migrate, open_db
 
+pytestmark = pytest.mark.usefixtures("no_price_overrides")
+
 M = 1_000_000
 GENAI_PRICES = data_source()  # the source recorded with each cost: the data in force
 NOW = datetime.now(tz=UTC)
@@ -66,11 +68,6 @@ def _seed_calls() -> list:
     return calls
 
 
-@pytest.fixture(autouse=True)
-def no_user_overrides():
-    pricing.configure(None)
-    yield
-    pricing.configure(None)
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import genai_prices
 import pytest
 from support.proxy import REPO
 
-from r4u_proxy import pricing
 from r4u_proxy.pricing import snapshot
 from r4u_proxy.pricing.prices import data_source, price, price_row
 from r4u_proxy.reports.metrics import (
@@ -28,17 +27,14 @@ from r4u_proxy.reports.metrics import (
     unpriced_source,
 )
 
+pytestmark = pytest.mark.usefixtures("no_price_overrides")
+
 REFERENCE = json.loads((REPO / "tests" / "data" / "genai_prices_reference.json").read_text())
 SNAPSHOT = json.loads(snapshot.SNAPSHOT_FILE.read_text())
 M = 1_000_000
 AT = datetime(2026, 11, 27, 4, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def no_user_overrides():
-    pricing.configure(None)
-    yield
-    pricing.configure(None)
 
 
 @pytest.fixture

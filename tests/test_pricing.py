@@ -18,17 +18,13 @@ from r4u_proxy.pricing.overrides import PricesFileError, load_overrides
 from r4u_proxy.pricing.prices import data_source, price, price_row
 from r4u_proxy.simulator.fixtures import RECORDINGS_DIR
 
+pytestmark = pytest.mark.usefixtures("no_price_overrides")
+
 STREAMS = RECORDINGS_DIR
 M = 1_000_000
 GENAI_PRICES = data_source()  # the source recorded with each cost: the data in force
 
 
-@pytest.fixture(autouse=True)
-def no_user_overrides():
-    # The developer's own ~/.r4u/prices.toml must not leak into these figures.
-    pricing.configure(None)
-    yield
-    pricing.configure(None)
 
 
 # --- provider usage -> r4u's normalised columns (the rules in docs/architecture.md) -------------

@@ -19,6 +19,8 @@ from r4u_proxy.pricing.prices import price_row
 from r4u_proxy.reports.metrics import NO_MODEL, NO_PRICE, NO_USAGE, stored_unpriced_reason
 from r4u_proxy.simulator.fixtures import RECORDINGS_DIR
 
+pytestmark = pytest.mark.usefixtures("no_price_overrides")
+
 M = 1_000_000
 ROWS = {row["file"]: row for row in manifest()}
 AT = "2026-11-27T04:00:00.000Z"
@@ -180,9 +182,6 @@ def test_mistral_fim_prompt_and_answer():
 
 
 # ---- prices ---------------------------------------------------------------------------------------------
-@pytest.fixture(autouse=True)
-def no_user_overrides():
-    pricing.configure(None)
 
 
 def _entry(provider_id: str, model_id: str) -> dict:

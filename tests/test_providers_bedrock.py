@@ -21,6 +21,8 @@ from r4u_proxy.reports.metrics import NO_PRICE, NO_USAGE, stored_unpriced_reason
 from r4u_proxy.simulator.bedrock_api import encode_message
 from r4u_proxy.simulator.fixtures import RECORDINGS_DIR
 
+pytestmark = pytest.mark.usefixtures("no_price_overrides")
+
 HOST = "bedrock-runtime.us-east-1.amazonaws.com"
 M = 1_000_000
 MANIFEST = {row["file"]: row for row in manifest() if row["file"].startswith("bedrock/")}
@@ -213,9 +215,6 @@ def _priced(name: str, headers: list | None = None) -> pricing.Price:
     return price_row(row)
 
 
-@pytest.fixture(autouse=True)
-def no_user_overrides():
-    pricing.configure(None)
 
 
 def test_cross_region_profiles_are_priced_as_such():

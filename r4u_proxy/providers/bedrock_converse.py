@@ -14,6 +14,7 @@ cross-region inference profile (`us.anthropic.claude-…`) or an ARN; responses 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
 
@@ -190,8 +191,12 @@ def summary(body: Any) -> dict:
 _MEDIA = ("image", "document", "video")
 
 
-def _kind(block: dict) -> str:
-    return next(iter(block), "")
+def _blocks(content: Any) -> Iterator[tuple[str, Any, dict]]:
+    """(kind, value, block) of each content block, cache hints left out (they say nothing)."""
+    for block in content if isinstance(content, list) else []:
+        if isinstance(block, dict) and "cachePoint" not in block:
+            kind = next(iter(block), "")
+            yield kind, block[kind] if kind else None, block
 
 
 def _result_text(result: dict) -> str:
@@ -204,11 +209,7 @@ def _chat_parts(content: Any) -> list[Part]:
     if isinstance(content, str):
         return [transcript.part("text", content)] if content else []
     parts: list[Part] = []
-    for block in content if isinstance(content, list) else []:
-        if not isinstance(block, dict) or "cachePoint" in block:
-            continue
-        kind = _kind(block)
-        value = block[kind] if kind else None
+    for kind, value, block in _blocks(content):
         if kind == "text" and isinstance(value, str):
             parts.append(transcript.part("text", value))
         elif kind == "toolUse" and isinstance(value, dict):
@@ -254,11 +255,7 @@ def _canonical_blocks(content: Any) -> list[dict]:
     if isinstance(content, str):
         return [canonical.text(content)]
     parts = []
-    for block in content if isinstance(content, list) else []:
-        if not isinstance(block, dict) or "cachePoint" in block:  # a cache hint: clients move it between turns
-            continue
-        kind = _kind(block)
-        value = block[kind] if kind else None
+    for kind, value, block in _blocks(content):
         if kind == "text":
             parts.append(canonical.text(value))
         elif kind == "toolUse" and isinstance(value, dict):
@@ -297,11 +294,7 @@ def output_messages(body: Any) -> list[dict]:
 
 def _genai_parts(content: Any) -> list[dict]:
     parts = []
-    for block in content if isinstance(content, list) else []:
-        if not isinstance(block, dict) or "cachePoint" in block:
-            continue
-        kind = _kind(block)
-        value = block[kind] if kind else None
+    for kind, value, _block in _blocks(content):
         if kind == "text" and isinstance(value, str):
             parts.append(genai_parts.text(value))
         elif kind == "toolUse" and isinstance(value, dict):

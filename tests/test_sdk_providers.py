@@ -11,6 +11,8 @@ import json
 
 from support.proxy import run_app
 
+from r4u_proxy.reports.metrics import NO_PRICE, NO_USAGE, stored_unpriced_reason
+
 # Credentials the apps use; none may be found in the database files afterwards.
 AWS = {"AWS_ACCESS_KEY_ID": "AKIAR4UTESTKEY000001", "AWS_SECRET_ACCESS_KEY": "r4uAwsSecretAccessKey0123456789SECRET",
        "AWS_SESSION_TOKEN": "IQoJb3JpZ2luX2VjR4UtestSessionToken0123456789SECRET"}  # fmt: skip
@@ -155,7 +157,7 @@ def test_vertex_ai_claude_and_gemini_and_gemini_embeddings(proxy, marker):
     gemini_embed = _row(proxy, marker, "gemini_embed")
     assert gemini_embed["path"].endswith("/models/text-embedding-004:batchEmbedContents")
     assert (gemini_embed["provider"], gemini_embed["completion_text"]) == ("gemini", "[2 embedding(s)]")
-    assert gemini_embed["price_source"] == "unpriced: no usage reported"
+    assert stored_unpriced_reason(gemini_embed["price_source"]) == NO_USAGE
     assert "#" in json.loads(gemini_embed["request_headers"])["x-goog-api-key"]
 
 
@@ -260,7 +262,7 @@ def test_ollama_native_api_over_plain_http(proxy, plain_sim, marker):
         row = _row(proxy, marker, call)
         assert (row["provider"], row["stream"]) == ("ollama", int(call != "chat")), call
         assert [row["completion_text"], row["input_tokens"], row["output_tokens"]] == seen[call], call
-        assert row["response_model"] == "llama3.2" and row["price_source"].startswith("unpriced: model unknown")
+        assert row["response_model"] == "llama3.2" and stored_unpriced_reason(row["price_source"]) == NO_PRICE  # a local model
     assert _row(proxy, marker, "embed")["completion_text"] == "[3 embedding(s)]"
 
 

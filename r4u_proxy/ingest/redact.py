@@ -42,6 +42,11 @@ def fingerprint(secret: str) -> str:
     return f"{scheme}{prefix}…{tail} #{digest}"
 
 
+# Browsers cannot set headers on a WebSocket, so the Realtime API takes the key as a subprotocol:
+# `Sec-WebSocket-Protocol: realtime, openai-insecure-api-key.sk-...`.
+_KEY_SUBPROTOCOL = re.compile(r"(openai-insecure-api-key\.)([^\s,]+)")
+
+
 def redact_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
     """Headers as a JSON-ready dict (repeated names joined with ', '), secrets fingerprinted."""
     out: dict[str, str] = {}
@@ -49,6 +54,8 @@ def redact_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
         key = name.lower()
         if key in SECRET_HEADERS:
             value = fingerprint(value)
+        elif key == "sec-websocket-protocol":
+            value = _KEY_SUBPROTOCOL.sub(lambda m: m.group(1) + fingerprint(m.group(2)), value)
         out[key] = f"{out[key]}, {value}" if key in out else value
     return out
 

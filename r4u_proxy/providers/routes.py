@@ -62,6 +62,9 @@ PATH_OPERATIONS: list[PathRule] = [
     _rule(r"/responses$", "responses", "openai_responses"),
     # GET /v1/responses/{id}[?stream=true&starting_after=N]: retrieving or resuming a (background) response.
     _rule(r"/responses/(?!input_tokens$|compact$)[\w-]+$", "responses", "openai_responses"),
+    # WebSocket APIs (the upgrade request's path): the Realtime API, Gemini Live on AI Studio and Vertex.
+    _rule(r"/realtime$", "realtime", "openai_realtime"),
+    _rule(r"[./]BidiGenerateContent(?:Constrained)?$", "live", "gemini_live"),
     _rule(r"/v1/messages/count_tokens$", "count_tokens", "anthropic_messages", "known"),
     _rule(r"/v1/messages$", "messages", "anthropic_messages"),
     _rule(r"/models/[^/:]+:(?:stream)?[gG]enerateContent$", "generate_content", "gemini"),

@@ -15,16 +15,8 @@ import zlib
 from typing import Any
 from urllib.parse import unquote
 
-from r4u_proxy.simulator import anthropic_api
+from r4u_proxy.simulator import anthropic_api, reply
 from r4u_proxy.simulator.openai_api import embedding_vector
-from r4u_proxy.simulator.reply import (
-    Reply,
-    estimate_tokens,
-    json_reply,
-    reply_words,
-    request_prompt,
-    short_id,
-)
 
 PATH = re.compile(
     r"^/model/(?P<model>[^/]+)/(?P<op>converse-stream|converse|invoke-with-response-stream|invoke)$"
@@ -55,8 +47,8 @@ def _chunk(payload: Any) -> bytes:
     return _event("chunk", {"bytes": inner})
 
 
-def _stream(events: list[bytes]) -> Reply:
-    return Reply(status=200, headers=[("content-type", EVENT_STREAM_TYPE)], events=events)
+def _stream(events: list[bytes]) -> reply.Reply:
+    return reply.Reply(status=200, headers=[("content-type", EVENT_STREAM_TYPE)], events=events)
 
 
 def _usage_headers(input_tokens: int, output_tokens: int) -> list[tuple[str, str]]:
@@ -82,19 +74,19 @@ def _converse_events(words: list[str], input_tokens: int, output_tokens: int) ->
     return events
 
 
-def reply(path: str, request: dict[str, Any], event_count: int | None) -> Reply | None:
+def answer(path: str, request: dict[str, Any], event_count: int | None) -> reply.Reply | None:
     match = PATH.match(path)
     if match is None:
         return None
     model, op = unquote(match["model"]), match["op"]
-    prompt = request_prompt(request)
-    words = reply_words(prompt, model, event_count)
+    prompt = reply.request_prompt(request)
+    words = reply.reply_words(prompt, model, event_count)
     text = "".join(words)
-    input_tokens, output_tokens = estimate_tokens(prompt), estimate_tokens(text)
+    input_tokens, output_tokens = reply.estimate_tokens(prompt), reply.estimate_tokens(text)
     converse = _converse_events(words, input_tokens, output_tokens)
     if op == "converse":
         message = {"role": "assistant", "content": [{"text": text}]}
-        return json_reply(
+        return reply.json_reply(
             {"output": {"message": message}, **{k: v for _, e in converse[-2:] for k, v in e.items()}}
         )
     if op == "converse-stream":
@@ -112,7 +104,7 @@ def _invoke(
     input_tokens: int,
     output_tokens: int,
     converse: list,
-) -> Reply:
+) -> reply.Reply:
     text = "".join(words)
     metrics = {"inputTokenCount": input_tokens, "outputTokenCount": output_tokens, "invocationLatency": 1,
                "firstByteLatency": 1}  # fmt: skip
@@ -134,24 +126,24 @@ def _invoke(
         texts = request.get("texts") or [request.get("inputText") or ""]
         if "cohere" in model:
             vectors = [embedding_vector(str(t), 1024) for t in texts]
-            body = {"embeddings": vectors, "id": short_id("emb-", str(texts)), "response_type": "embeddings_floats",
+            body = {"embeddings": vectors, "id": reply.short_id("emb-", str(texts)), "response_type": "embeddings_floats",
                     "texts": texts}  # fmt: skip
         else:
             body = {"embedding": embedding_vector(str(texts[0]), 1024), "inputTextTokenCount": input_tokens}
-        return json_reply(body, headers=_usage_headers(input_tokens, 0))
+        return reply.json_reply(body, headers=_usage_headers(input_tokens, 0))
     pieces, final = _vendor_pieces(model, words, input_tokens, output_tokens)
     if not stream:
-        return json_reply(final, headers=_usage_headers(input_tokens, output_tokens))
+        return reply.json_reply(final, headers=_usage_headers(input_tokens, output_tokens))
     pieces[-1]["amazon-bedrock-invocationMetrics"] = metrics
     return _stream([_chunk(p) for p in pieces])
 
 
-def reply_for_nova(text: str, input_tokens: int, output_tokens: int) -> Reply:
+def reply_for_nova(text: str, input_tokens: int, output_tokens: int) -> reply.Reply:
     usage = {"inputTokens": input_tokens, "outputTokens": output_tokens, "totalTokens": input_tokens + output_tokens,
              "cacheReadInputTokenCount": 0, "cacheWriteInputTokenCount": 0}  # fmt: skip
     body = {"output": {"message": {"content": [{"text": text}], "role": "assistant"}}, "stopReason": "end_turn",
             "usage": usage}  # fmt: skip
-    return json_reply(body, headers=_usage_headers(input_tokens, output_tokens))
+    return reply.json_reply(body, headers=_usage_headers(input_tokens, output_tokens))
 
 
 def _vendor_pieces(
@@ -172,7 +164,7 @@ def _vendor_pieces(
                  "stop_reason": "stop"}  # fmt: skip
         return pieces, final
     if "cohere." in model:
-        final = {"response_id": short_id("r-", text), "text": text, "generation_id": short_id("g-", text),
+        final = {"response_id": reply.short_id("r-", text), "text": text, "generation_id": reply.short_id("g-", text),
                  "chat_history": [], "finish_reason": "COMPLETE"}  # fmt: skip
         pieces = [{"is_finished": False, "event_type": "text-generation", "text": w} for w in words]
         pieces.append(
@@ -185,8 +177,8 @@ def _vendor_pieces(
     return pieces, {"outputs": [{"text": text, "stop_reason": "stop"}]}
 
 
-def error(status: int, message: str) -> Reply:
+def error(status: int, message: str) -> reply.Reply:
     kinds = {400: "ValidationException", 403: "AccessDeniedException", 404: "ResourceNotFoundException",
              429: "ThrottlingException", 500: "InternalServerException", 503: "ServiceUnavailableException"}  # fmt: skip
-    return json_reply({"message": message}, status=status,
+    return reply.json_reply({"message": message}, status=status,
                       headers=[("x-amzn-errortype", f"{kinds.get(status, 'InternalServerException')}:http://internal.amazon.com/coral/com.amazon.bedrock/")])  # fmt: skip

@@ -52,7 +52,7 @@ def error_family(path: str) -> Any:
         return cohere_api
     if (path.endswith("/messages") and "/chat/" not in path) or _VERTEX_ANTHROPIC_PATH.match(path):
         return anthropic_api
-    if path.startswith(("/v1beta/", "/v1alpha/", "/v1internal:")) or _GEMINI_PATH.match(path):
+    if path.startswith(("/v1beta/", "/v1alpha/", "/v1internal:")) or _GEMINI_PATH.match(path) or "BidiGenerateContent" in path:
         return gemini_api
     if _TGI_PATH.search(path):
         return tgi_api
@@ -172,12 +172,12 @@ def _endpoint_reply(
         call = next_call(request, headers.get("x-sim-tool-plan"))
     except ValueError as bad:
         return error_reply(path, 400, f"r4u simulator: {bad}")
-    if bedrock := bedrock_api.reply(path, request, controls.events):
+    if bedrock := bedrock_api.answer(path, request, controls.events):
         return bedrock
     if path.startswith("/api/"):
-        return ollama_api.reply(path, request, controls.stream, controls.events)
+        return ollama_api.answer(path, request, controls.stream, controls.events)
     if path in _COHERE_PATHS:
-        return cohere_api.reply(path, request, controls.stream, controls.events)
+        return cohere_api.answer(path, request, controls.stream, controls.events)
     if path.endswith("/fim/completions"):  # Mistral: a prompt and a suffix, answered as a chat completion
         as_chat = {**request, "messages": [{"role": "user", "content": str(request.get("prompt") or "")}]}
         return openai_api.chat_completions(as_chat, wants_stream(asked_stream), controls.events)

@@ -36,6 +36,7 @@ from r4u_proxy.pricing.schema import pricing_inputs_v1
 from r4u_proxy.sessions.schema import sessions_v1
 from r4u_proxy.store.schema import contract_v1
 from r4u_proxy.store.ui_indexes import add_ui_indexes, add_unpriced_index, rebuild_rollup
+from r4u_proxy.store.websocket_schema import websocket_v1
 
 MIGRATIONS_TABLE = "_r4u_migrations"
 # What PRAGMA user_version 1, 2 and 3 meant before migrations were recorded by name.
@@ -94,6 +95,7 @@ MIGRATIONS.add("pricing_inputs_v1", pricing_inputs_v1)  # pricing/schema.py: ser
 MIGRATIONS.add("sessions_v1", sessions_v1)  # sessions/schema.py: session columns, client_name, session_index
 MIGRATIONS.add("export_v1", export_v1)  # export/schema.py: the live exporter's watermark and session root spans
 MIGRATIONS.add("tasknames_temp", sessions_tasknames_temp)  # TEMP until issue-19 merges: tasks.name
+MIGRATIONS.add("websocket_v1", websocket_v1)  # store/websocket_schema.py: audio tokens, WebSocket columns, connections
 MIGRATIONS.add("unpriced_index_v1", add_unpriced_index)  # store/ui_indexes.py: unpriced calls by reason
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -26,6 +26,7 @@ from r4u_proxy.ingest.exchange import Exchange
 BATCH_WINDOW_S = 0.05  # a trace is on disk at most this much later than without batching
 PART = "part"  # (PART, trace id, chunks): body chunks that come ahead of their exchange
 PART_TTL_S = 600  # parts whose exchange never came (it was dropped) are forgotten after this
+SOCKET = "socket"  # (SOCKET, connection id, opening, messages, lost, ending): a WebSocket's messages, in order
 _STOP = None  # the sentinel that ends the writer after everything before it is written
 _CONTEXT = multiprocessing.get_context("spawn")  # never fork a process with an event loop and threads
 
@@ -87,6 +88,14 @@ class TraceWriter:
         except queue.Full:
             return False
 
+    def submit_socket(self, batch: tuple) -> bool:
+        """Hand on a batch of WebSocket messages (see addons/websocket.py); False when the queue is full."""
+        try:
+            self.queue.put_nowait(batch)
+            return True
+        except queue.Full:
+            return False
+
     def close(self, timeout: float = 60) -> None:
         """Write everything queued so far, then stop."""
         if not self.process.is_alive():
@@ -124,10 +133,13 @@ class _Loop:
         import sqlite_utils
 
         from r4u_proxy.ingest.row import build_row
+        from r4u_proxy.ingest.websocket import Sockets
         from r4u_proxy.sessions.tracker import SessionTracker
         from r4u_proxy.store.schema import trace_columns
 
-        self.table = sqlite_utils.Database(conn).table("traces")
+        self.db = sqlite_utils.Database(conn)
+        self.table = self.db.table("traces")
+        self.sockets = Sockets()
         self.build_row = build_row
         self.columns = trace_columns(conn)  # after the migrations: every column a row can fill
         self.sessions = SessionTracker(conn)
@@ -144,34 +156,57 @@ class _Loop:
         stopping = False
         while not stopping:
             batch, stopping = self._next_batch()
-            rows, exchanges = [], []
-            for exchange in batch:
-                if exchange["id"] in self.parts:
-                    exchange["chunks"] = self.parts.pop(exchange["id"]) + exchange["chunks"]
-                    self.parts_since.pop(exchange["id"], None)
-                try:
-                    row = self.build_row(exchange)
-                    rows.append({column: row.get(column) for column in self.columns})
-                    exchanges.append(exchange)
-                except Exception:
-                    COUNTERS.add("analysis_errors")
-                    log.exception("r4u: could not build the row for trace %s", exchange.get("id"))
+            # WebSocket responses that waited for a late usage message, or that the stop cuts short.
+            batch += self.sockets.stop() if stopping else self.sockets.tick()
+            rows, exchanges = self._rows(batch)
             if rows:
                 self.sessions.assign(rows, exchanges)  # in order: a call's session can depend on the one before
                 self._insert(rows)
+            self._write_connections()
             self._publish_stats(force=stopping)
             if os.getppid() != self.parent:  # the proxy died without stopping us
                 stopping = True
             self._forget_stale_parts()
 
-    def _take(self, item: Any) -> bool:
-        """Keep a body part aside (True), or say the item is an exchange or the sentinel (False)."""
-        if not isinstance(item, tuple) or item[0] != PART:
-            return False
+    def _rows(self, batch: list[Exchange]) -> tuple[list[dict[str, Any]], list[Exchange]]:
+        """The rows of a batch, and the exchanges they came from (one whose row failed is left out)."""
+        rows, exchanges = [], []
+        for exchange in batch:
+            if exchange["id"] in self.parts:
+                exchange["chunks"] = self.parts.pop(exchange["id"]) + exchange["chunks"]
+                self.parts_since.pop(exchange["id"], None)
+            try:
+                row = self.build_row(exchange)
+                rows.append({column: row.get(column) for column in self.columns})
+                exchanges.append(exchange)
+            except Exception:
+                COUNTERS.add("analysis_errors")
+                log.exception("r4u: could not build the row for trace %s", exchange.get("id"))
+        return rows, exchanges
+
+    def _take(self, item: Any) -> list[Exchange]:
+        """The exchanges a queue item completes: itself, or none for a body part kept aside, or the
+        model responses a batch of WebSocket messages finished."""
+        if not isinstance(item, tuple):
+            return [item]
+        if item[0] == SOCKET:
+            try:
+                return self.sockets.take(item)
+            except Exception:  # one odd connection must not stop the writer
+                COUNTERS.add("analysis_errors")
+                log.exception("r4u: could not read the messages of WebSocket %s", item[1])
+                return []
         _, trace_id, chunks = item
         self.parts.setdefault(trace_id, []).extend(chunks)
         self.parts_since.setdefault(trace_id, time.monotonic())
-        return True
+        return []
+
+    def _write_connections(self) -> None:
+        try:
+            self.sockets.write_connections(self.db)
+        except Exception:
+            COUNTERS.add("write_errors")
+            log.exception("r4u: could not write the WebSocket connections")
 
     def _forget_stale_parts(self) -> None:
         cutoff = time.monotonic() - PART_TTL_S
@@ -181,17 +216,12 @@ class _Loop:
 
     def _next_batch(self) -> tuple[list[Exchange], bool]:
         """Up to batch_size exchanges, waiting at most BATCH_WINDOW_S after the first for more: one
-        transaction per trace costs several times the CPU of a batch (docs/benchmarks.md)."""
-        try:
-            first = self.work.get(timeout=1.0)
-            while self._take(first):
-                first = self.work.get(timeout=1.0)
-        except queue.Empty:
-            return [], False
-        if first is _STOP:
-            return [], True
-        batch = [first]
-        deadline = time.monotonic() + BATCH_WINDOW_S
+        transaction per trace costs several times the CPU of a batch (docs/benchmarks.md). Also returns (after
+        at most a second) while only body parts, or WebSocket messages that finish no response, arrive, so
+        that late WebSocket usage, the connections' rows and the stats file are written in between."""
+        batch: list[Exchange] = []
+        deadline = time.monotonic() + 1.0
+        first = True
         while len(batch) < self.batch_size:
             remaining = deadline - time.monotonic()
             try:
@@ -200,8 +230,13 @@ class _Loop:
                 break
             if item is _STOP:
                 return batch, True
-            if not self._take(item):
-                batch.append(item)
+            taken = self._take(item)
+            batch += taken
+            if batch and first:
+                first = False
+                deadline = min(deadline, time.monotonic() + BATCH_WINDOW_S)
+            elif remaining <= 0 and not taken:
+                break  # past the deadline and the backlog finishes nothing: write what there is
         return batch, False
 
     def _insert(self, rows: list[dict[str, Any]]) -> None:

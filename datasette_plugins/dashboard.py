@@ -246,11 +246,11 @@ def _task_breakdown(
     if tasks:
         ids = [t["value"] for t in tasks]
         marks = ",".join("?" * len(ids))
-        templates = {
-            r[0]: r[1] for r in conn.execute(f"select id, template from tasks where id in ({marks})", ids)
+        found = {
+            r[0]: (r[1], r[2]) for r in conn.execute(f"select id, template, name from tasks where id in ({marks})", ids)
         }
         for task in tasks:
-            task["template"] = templates.get(task["value"])
+            task["template"], task["name"] = found.get(task["value"], (None, None))
     return tasks
 
 

@@ -61,7 +61,7 @@ with stats as (
   where task_id is not null
   group by task_id
 )
-select tasks.id as task_id, tasks.template, stats.calls, stats.cost_usd, stats.input_tokens,
+select tasks.id as task_id, tasks.name, tasks.template, stats.calls, stats.cost_usd, stats.input_tokens,
   stats.output_tokens, stats.avg_latency_ms, tasks.first_seen, tasks.last_seen
 from stats join tasks on tasks.id = stats.task_id
 order by stats.cost_usd desc nulls last, stats.calls desc

@@ -221,7 +221,7 @@ def test_each_figure_reads_the_same_in_the_terminal_and_on_the_pages(dataset):
     detail = _cli("tasks", TASK, "--db", str(path))
     assert f"total {task_spend}" in detail and f"p95 {task_p95}" in detail and "errors 1 (10.0%)" in detail
     listing = _cli("tasks", "--db", str(path))
-    assert task_p95 in next(line for line in listing.splitlines() if line.startswith(TASK))
+    assert task_p95 in next(line for line in listing.splitlines() if TASK in line.split())  # name, then id
     task_page = text_of(get(path, f"/-/r4u/task/{TASK}").text)
     assert f"Cost {task_spend}" in task_page and f"/ {task_p95}" in task_page and "Errors 1 10.0%" in task_page
     tasks_page = text_of(get(path, "/-/r4u/tasks").text)

@@ -91,10 +91,11 @@ def test_sdk_traffic_through_the_proxy_ends_up_as_the_right_tasks(sim, tmp_path)
             time.sleep(0.5)
         assert len(rows) == n and all(r["task_id"] for r in rows), proxy.log_tail()
 
-        # The proxy still answers promptly after the burst.
+        # The proxy still answers after the burst (a fresh interpreter importing the SDK: seconds on a
+        # quiet machine, half a minute and more on a loaded one; the bound is for a proxy that hangs).
         started = time.monotonic()
         run_app(APP.replace("range(N)", "range(1)"), proxy.env())
-        assert time.monotonic() - started < 30
+        assert time.monotonic() - started < 120
 
         tasks = {r["id"]: dict(r) for r in _query(proxy.db, "SELECT * FROM tasks")}
         # Map each trace to its call by the prompt text it carried.

@@ -236,3 +236,46 @@ def test_a_big_task_is_not_reread_every_batch_yet_its_stats_end_exact(db, monkey
     task = tasks(db)[task["id"]]
     assert task["trace_count"] == 60 and task["p50_latency_ms"] == 30.0 and task["p95_latency_ms"] == 57.0
     assert task["last_seen"] == iso_utc(1.8e9 + 59)
+
+
+def test_tasks_get_readable_unique_names_that_stay_across_restarts(db):
+    from click.testing import CliRunner
+    from support import prompt_library as lib
+
+    from r4u_proxy.cli import main
+
+    # Public prompt templates: lm-eval's Gbomala and Fon diacritics prompts (the same words but the
+    # language), langchain's query-constructor examples with and without a data source.
+    templates = ("t0710", "t0711", "t0043", "t0044")
+    rng = random.Random(9)
+    plan = [*templates] * 8
+    rng.shuffle(plan)
+    for template_id in plan:
+        insert(db, chat_body(None, lib.fill(template_id, rng)))
+    group_pending(db)
+    first = {t["id"]: t["name"] for t in tasks(db).values()}
+    assert len(first) == 4 and all(first.values())
+    assert len(set(first.values())) == 4  # unique, though they start alike two by two
+    texts = {row["task_id"]: json.loads(row["request_body"])["messages"][0]["content"] for row in rows(db)}
+    for task_id, name in first.items():
+        # Read from the prompt's own words: what the task is about, not an id.
+        assert not name.startswith("task_") and len(name.split()) <= 16
+        words = [w.strip(".,:;!?") for w in name.split() if w.strip(".,:;!?")]
+        assert all(w.lower() in texts[task_id].lower() for w in words), (name, texts[task_id][:200])
+    marks = {"t0710": "for Gbomala.", "t0711": "for Fon.", "t0043": "\nData Source:\n", "t0044": "\n```json\n"}
+    named = {t: next(n for tid, n in first.items() if marks[t] in texts[tid]) for t in templates}
+    # Two that would read alike: the one named later reads on to its own words.
+    assert "Gbomala" in named["t0710"] or "Fon" in named["t0711"]
+    assert "Data Source" in named["t0043"] and "Data Source" not in named["t0044"]
+
+    # A restart keeps every name; so do more calls of the same templates.
+    for template_id in plan[:8]:
+        insert(db, chat_body(None, lib.fill(template_id, rng)))
+    grouper = Grouper(db)
+    grouper.close(refresh=False)
+    group_pending(db)
+    assert {t["id"]: t["name"] for t in tasks(db).values()} == first
+
+    # The CLI finds a task by its name.
+    shown = CliRunner().invoke(main, ["tasks", named["t0711"], "--db", str(db)])
+    assert shown.exit_code == 0 and named["t0711"] in shown.output and "template:" in shown.output

@@ -105,6 +105,36 @@ def test_a_file_with_a_migration_this_release_does_not_know_is_refused(tmp_path)
         open_db(path)
 
 
+def test_a_file_that_ran_the_temporary_task_names_migration_keeps_opening_and_gets_task_names_v1(tmp_path):
+    # Before task_names_v1 existed, main shipped `tasknames_temp` (it added tasks.name) after export_v1.
+    path = tmp_path / "t.db"
+
+    def tasknames_temp(c: sqlite3.Connection) -> None:
+        c.execute("alter table tasks add column name text")
+
+    before = Migrations()
+    for migration in MIGRATIONS:  # what that main knew: the migrations before task_names_v1
+        if migration.name == "task_names_v1":
+            break
+        before.add(migration.name, migration.apply)
+        if migration.name == "export_v1":
+            before.add("tasknames_temp", tasknames_temp)
+    conn = migrations.connect(path)
+    migrate(conn, before)
+    conn.execute("insert into tasks (id, template, name) values ('task_A', 'Translate {text}', 'Translate text')")
+    conn.commit()
+    conn.close()
+
+    for _ in range(2):  # and again once upgraded
+        conn = open_db(path)
+        assert migrations.applied_migrations(conn) == MIGRATIONS.names()
+        assert conn.execute("pragma user_version").fetchone()[0] == migrations.SCHEMA_VERSION
+        assert conn.execute("select id, name from tasks").fetchall() == [("task_A", "Translate text")]
+        indexes = {row[1] for row in conn.execute("pragma index_list(tasks)")}
+        assert "idx_tasks_name" in indexes
+        conn.close()
+
+
 def test_processes_opening_a_new_file_at_once_run_each_migration_once(tmp_path):
     path = tmp_path / "t.db"
     ran: list[str] = []

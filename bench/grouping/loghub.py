@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from metrics import grouping_accuracy  # noqa: E402
 
-from r4u_proxy.grouping.miner import Miner  # noqa: E402
+from r4u_proxy.grouping.log_miner import LogMiner  # noqa: E402
 from r4u_proxy.grouping.profile import LOGS  # noqa: E402
 
 DEFAULT_FIXTURES = Path(__file__).resolve().parents[1] / "data" / "loghub2k"
@@ -37,14 +37,14 @@ def load(dataset_dir: Path) -> tuple[list[str], list[str]]:
 
 
 def run_r4u(lines: list[str]) -> tuple[list[int], float]:
-    miner = Miner(LOGS)
+    miner = LogMiner(LOGS)
     start = time.perf_counter()
     assigned = [miner.add("", line)[0] for line in lines]
     elapsed = time.perf_counter() - start
     return _resolve(miner, lines, assigned), elapsed
 
 
-def _resolve(miner: Miner, lines: list[str], assigned: list[int]) -> list[int]:
+def _resolve(miner: LogMiner, lines: list[str], assigned: list[int]) -> list[int]:
     """Each line's final cluster: follow merges; lines of a split cluster go to the template that fits now."""
     merged = {e.cluster: e.into for e in miner.take_events() if e.kind == "merged"}
     final = []

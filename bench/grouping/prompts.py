@@ -127,11 +127,11 @@ def main() -> int:
     args = parser.parse_args()
 
     samples = generate(args.n, args.seed)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     keys = [signature(s.provider, s.operation, s.parts) for s in samples]
     texts = [grouping_text(s.parts) for s in samples]
     miner, assigned = mine(keys, texts)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     truth = [s.template for s in samples]
 
     # Template exactness: the cluster holding most of a true template's prompts has exactly its constants.
@@ -162,6 +162,7 @@ def main() -> int:
         "inverse_purity": inverse_purity(truth, assigned),
         "template_exactness": exact / len(report), "variable_names_as_in_truth": names_right / max(1, names_total),
         "round_trip": round_trips / len(samples), "prompts_per_s": len(samples) / elapsed,
+        "prompts_per_cpu_s": len(samples) / cpu,
         "mean_prompt_chars": sum(map(len, texts)) / len(texts), "max_prompt_chars": max(map(len, texts)),
     }
     named = sum(1 for row in report if row["exact"] for n in row["names"] if not n.startswith("var"))

@@ -26,18 +26,19 @@ def _one_line(template: str, width: int) -> str:
 
 
 @main.command()
-@click.argument("task_id", required=False)
+@click.argument("task", required=False)
 @db_options
 @click.option("--group", "group_now", is_flag=True,
               help="Group traces not grouped yet before listing (use when no proxy is running: "
                    "a running proxy groups by itself).")  # fmt: skip
 @click.option("--limit", default=50, show_default=True, help="Tasks to list, busiest first.")
-@click.option("--examples", default=3, show_default=True, help="With TASK_ID: recent traces to show.")
+@click.option("--examples", default=3, show_default=True, help="With TASK: recent traces to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def tasks(
-    task_id: str | None, home: Path | None, db: Path | None, group_now: bool, limit: int, examples: int, as_json: bool
+    task: str | None, home: Path | None, db: Path | None, group_now: bool, limit: int, examples: int, as_json: bool
 ) -> None:
-    """The prompt templates r4u found in your traffic (tasks), busiest first; or one TASK_ID in detail."""
+    """The prompt templates r4u found in your traffic (tasks), busiest first; or one TASK (its id or
+    its name) in detail."""
     path = existing_db(home, db)
     if group_now:
         from r4u_proxy.grouping.store import group_pending
@@ -48,12 +49,22 @@ def tasks(
     open_db(path).close()  # a file from an older release gets the tasks' stats columns first
     conn = _connect(path)
     try:
-        if task_id:
-            _show_task(conn, task_id, examples, as_json)
+        if task:
+            _show_task(conn, _task_id(conn, task), examples, as_json)
         else:
             _list_tasks(conn, limit, as_json)
     finally:
         conn.close()
+
+
+def _task_id(conn: sqlite3.Connection, task: str) -> str:
+    """A task id, or the id of the task with that name (names are unique)."""
+    if conn.execute("SELECT 1 FROM tasks WHERE id = ?", (task,)).fetchone():
+        return task
+    row = conn.execute("SELECT id FROM tasks WHERE name = ?", (task,)).fetchone()
+    if row:
+        return row[0]
+    raise click.ClickException(f"no task {task!r} (give a task id or a task name; `r4u tasks` lists them)")
 
 
 def _list_tasks(conn: sqlite3.Connection, limit: int, as_json: bool) -> None:
@@ -68,11 +79,12 @@ def _list_tasks(conn: sqlite3.Connection, limit: int, as_json: bool) -> None:
     if not rows:
         click.echo("no tasks yet")
         return
-    header = f"{'task':32} {'traces':>7} {'mean $':>9} {'p50':>9} {'p95':>9} {'errors':>7}  template"
+    header = f"{'task':40} {'id':31} {'traces':>7} {'mean $':>9} {'p50':>9} {'p95':>9} {'errors':>7}  template"
     click.echo(header)
     for row in rows:
+        name = _one_line(row.get("name") or "—", 40)
         click.echo(
-            f"{row['id']:32} {row['trace_count'] or 0:>7} {money(row['mean_cost_usd']):>9} "
+            f"{name:40} {row['id']:31} {row['trace_count'] or 0:>7} {money(row['mean_cost_usd']):>9} "
             f"{duration(row['p50_latency_ms']):>9} {duration(row['p95_latency_ms']):>9} "
             f"{percent(row['error_rate']):>7}  {_one_line(row['template'] or '', 70)}"
         )
@@ -96,7 +108,8 @@ def _show_task(conn: sqlite3.Connection, task_id: str, examples: int, as_json: b
         task["segments"] = json.loads(task["segments"] or "[]")
         click.echo(json.dumps({"task": task, "recent": recent}, indent=2))
         return
-    click.echo(f"task {task_id}: {task['trace_count']} traces, {task['first_seen']} … {task['last_seen']}")
+    title = f"{task['name']} ({task_id})" if task.get("name") else task_id
+    click.echo(f"task {title}: {task['trace_count']} traces, {task['first_seen']} … {task['last_seen']}")
     click.echo(f"models: {', '.join(json.loads(task['models'] or '[]')) or '—'}")
     click.echo(
         f"cost: total {money(task['total_cost_usd'])}, mean {money(task['mean_cost_usd'])}; "

@@ -1,48 +1,21 @@
-"""Align a text with a template over tokens (longest common subsequence) and build their common template.
+"""Align a log line with a template and build their common template; a text's first template.
 
-Runs of tokens shared in order become constants; everything between them becomes a variable. With
-prompts, short shared runs inside long variables ("of the") are noise, so only runs the profile
-accepts as anchors are kept; the rest of each gap is variable text.
+Log lines of equal token counts are compared token by token; of other counts, every shared constant word
+is an anchor. Prompts are aligned by `prompt_align` (anchors, gaps, evidence in words).
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rapidfuzz.distance import LCSseq
 
+from r4u_proxy.grouping import prompt_align
 from r4u_proxy.grouping.profile import WILDCARD, Profile
+from r4u_proxy.grouping.prompt_align import Alignment, Gap
 from r4u_proxy.grouping.template import Template
 
-
-@dataclass
-class Gap:
-    """A stretch where template and text disagree: it becomes (or stays) a variable."""
-
-    template_content: float  # evidence (words) of template constants inside the gap
-    template_has_variable: bool
-    text_content: float  # evidence (words) of the text inside the gap
-
-
-@dataclass
-class Alignment:
-    template: Template
-    anchored: float  # evidence (words) kept as constants
-    template_content: float  # evidence in the old template's constants
-    text_content: float
-    gaps: list[Gap] = field(default_factory=list)
-    spans: bool = False  # log lines: built across token counts, so variables may span words
-
-    @property
-    def kept(self) -> float:
-        return self.anchored / self.template_content if self.template_content else 0.0
-
-    @property
-    def new_gaps(self) -> list[Gap]:
-        """Gaps where the old template had only constant text: a constant that turned out to vary."""
-        return [g for g in self.gaps if not g.template_has_variable]
+__all__ = ["Alignment", "Gap", "align", "initial_template", "joined"]
 
 
 @lru_cache(maxsize=8192)
@@ -53,9 +26,8 @@ def _template_tokens(template: Template, profile: Profile) -> tuple[list[str], l
     ranges: list[tuple[int, int]] = []
     for index, const in enumerate(template.constants):
         if index:
-            slot = WILDCARD if profile.one_token_variables else f"\x00slot{index}"
-            keys.append(slot)
-            literals.append(slot)
+            keys.append(WILDCARD)
+            literals.append(WILDCARD)
         start = len(keys)
         for token in profile.tokenize(const):
             keys.append(token)
@@ -89,139 +61,28 @@ def joined(constants: list[str]) -> Template:
     return Template(tuple(constants))
 
 
-class _Counts:
-    """Content tokens in any stretch of a token list, in O(1) after one pass."""
-
-    def __init__(self, tokens: list[str], profile: Profile) -> None:
-        self.prefix = [0.0]
-        self.markers: set[int] = set()
-        total = 0.0
-        for index, token in enumerate(tokens):
-            if token != WILDCARD and not token.startswith("\x00"):
-                total += profile.weight(token)
-                if profile.is_marker(token):
-                    self.markers.add(index)
-            self.prefix.append(total)
-
-    def has_marker(self, start: int, end: int) -> bool:
-        return any(start <= i < end for i in self.markers)
-
-    def __call__(self, start: int, end: int) -> float:
-        return self.prefix[end] - self.prefix[start]
-
-
 def _equal_blocks(t_keys: list[str], m_keys: list[str]) -> list[tuple[int, int, int]]:
     """Runs the LCS aligns, as (template start, text start, length); slots never match anything."""
-    return [
-        (op.src_start, op.dest_start, op.src_end - op.src_start)
-        for op in LCSseq.opcodes(t_keys, m_keys)
-        if op.tag == "equal"
-    ]
+    return [(i1, j1, i2 - i1) for tag, i1, i2, j1, _ in LCSseq.opcodes(t_keys, m_keys).as_list() if tag == "equal"]
 
 
 def align(
-    template: Template, text: str, profile: Profile, tokens: list[str] | None = None, *, positional: bool = True
+    template: Template,
+    text: str,
+    profile: Profile,
+    tokens: list[str] | None = None,
+    *,
+    positional: bool = True,
 ) -> Alignment | None:
     """The common template of `template` and `text` (whose tokens the caller may pass), or None when
-    the profile forbids their shapes."""
-    t_keys, t_lit, t_ranges = _template_tokens(template, profile)
+    the profile forbids their shapes. Prompts are aligned by `prompt_align.align`."""
+    if not profile.one_token_variables:
+        return prompt_align.align(template, text, profile)
+    t_keys, t_lit, _ = _template_tokens(template, profile)
     m_lit = tokens if tokens is not None else profile.tokenize(text)
-    if profile.one_token_variables and positional:
+    if positional:
         return _align_positional(t_lit, m_lit, profile) if len(t_keys) == len(m_lit) else None
-    if profile.one_token_variables:
-        return _align_spanning(t_keys, t_lit, m_lit, profile)
-    t_count, m_count = _Counts(t_lit, profile), _Counts(m_lit, profile)
-
-    whole_constants = {r for r in t_ranges[1:-1] if r[1] > r[0]}
-    sure: list[tuple[int, int, int]] = []  # anchors that need no further evidence
-    likely: list[tuple[int, int, int]] = []  # long enough, if not lost in a crowd
-    shared: list[int] = []  # text positions of the words shared outside sure anchors
-    for b in _equal_blocks(t_keys, m_lit):
-        weight = t_count(b[0], b[0] + b[2])
-        if (
-            weight >= SURE_ANCHOR
-            or (b[0] == 0 and b[1] == 0)
-            or (b[0] + b[2] == len(t_keys) and b[1] + b[2] == len(m_lit))
-            or (b[0], b[0] + b[2]) in whole_constants
-            or t_count.has_marker(b[0], b[0] + b[2])
-        ):
-            sure.append(b)
-            continue
-        if weight >= profile.min_anchor:
-            likely.append(b)
-        shared.extend(b[1] + k for k in range(b[2]) if t_count(b[0] + k, b[0] + k + 1) >= 1)
-    anchors = sorted(sure + _isolated(likely, shared))
-    anchors = _fill_short_gaps(anchors, t_keys, m_lit, t_count)
-
-    constants: list[str] = []
-    current: list[str] = []
-    gaps: list[Gap] = []
-    anchored = 0
-    prev_t = prev_m = 0
-    for t_start, m_start, length in [*anchors, (len(t_keys), len(m_lit), 0)]:
-        if t_start > prev_t or m_start > prev_m:
-            has_slot = any(k.startswith("\x00") for k in t_keys[prev_t:t_start])
-            gaps.append(Gap(t_count(prev_t, t_start), has_slot, m_count(prev_m, m_start)))
-            constants.append("".join(current))
-            current = []
-        current.extend(m_lit[m_start : m_start + length])
-        anchored += t_count(t_start, t_start + length)
-        prev_t, prev_m = t_start + length, m_start + length
-    constants.append("".join(current))
-
-    return Alignment(
-        template=Template(tuple(constants)),
-        anchored=anchored,
-        template_content=t_count(0, len(t_keys)),
-        text_content=m_count(0, len(m_lit)),
-        gaps=gaps,
-    )
-
-
-# A shared run this heavy is template text wherever it is. Shorter runs count only when isolated: two
-# documents, diffs or JSON blobs share many short runs by chance, and those come in crowds.
-SURE_ANCHOR = 8.0
-CROWD_RADIUS = 12  # text tokens
-CROWD = 4
-
-
-def _isolated(likely: list[tuple[int, int, int]], shared: list[int]) -> list[tuple[int, int, int]]:
-    """The likely anchors with fewer than CROWD other shared words within CROWD_RADIUS text tokens."""
-    kept = []
-    for t, m, n in likely:
-        lo, hi = bisect_left(shared, m - CROWD_RADIUS), bisect_right(shared, m + n + CROWD_RADIUS)
-        inside = bisect_right(shared, m + n - 1) - bisect_left(shared, m)
-        if hi - lo - inside < CROWD:
-            kept.append((t, m, n))
-    return kept
-
-
-# Between two anchors, stretches this short on both sides are aligned again, word by word: there
-# a single shared word ("Category:" between two short values) is template text, not chance.
-SHORT_GAP = 60
-LABEL_WEIGHT = 2.0  # a word with two marks around it: "\nCategory: "
-
-
-def _fill_short_gaps(
-    anchors: list[tuple[int, int, int]], t_keys: list[str], m_keys: list[str], t_count: _Counts
-) -> list[tuple[int, int, int]]:
-    filled: list[tuple[int, int, int]] = []
-    prev_t = prev_m = 0
-    for anchor in [*anchors, (len(t_keys), len(m_keys), 0)]:
-        t_start, m_start, length = anchor
-        short = 0 < t_start - prev_t <= SHORT_GAP and 0 < m_start - prev_m <= SHORT_GAP
-        # Next to a known variable, whose text is known to vary, a lone shared word ("if ") is chance;
-        # a labelled line ("\nCategory: ") is still template text.
-        near_slot = any(k.startswith("\x00") for k in t_keys[prev_t:t_start])
-        if short:
-            for bt, bm, n in _equal_blocks(t_keys[prev_t:t_start], m_keys[prev_m:m_start]):
-                weight = t_count(prev_t + bt, prev_t + bt + n)
-                if weight >= (LABEL_WEIGHT if near_slot else 0.5):
-                    filled.append((prev_t + bt, prev_m + bm, n))
-        if length:
-            filled.append(anchor)
-        prev_t, prev_m = t_start + length, m_start + length
-    return filled
+    return _align_spanning(t_keys, t_lit, m_lit, profile)
 
 
 # Log lines: a token that is a value on sight (it holds a digit) weighs double in the text's size, so

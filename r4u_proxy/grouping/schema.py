@@ -1,4 +1,5 @@
-"""The columns and table grouping adds to traces.db: migration `grouping_v1` (see store/migrations.py)."""
+"""The columns and table grouping adds to traces.db: migrations `grouping_v1` and `task_names_v1`
+(registered in store/migrations.py)."""
 
 from __future__ import annotations
 
@@ -33,3 +34,12 @@ def grouping_v1(conn: sqlite3.Connection) -> None:
             conn.execute(f"ALTER TABLE tasks ADD COLUMN [{column}] {decl}")
     conn.execute("CREATE TABLE IF NOT EXISTS grouping_state (key TEXT PRIMARY KEY, value TEXT)")
     conn.execute("CREATE INDEX IF NOT EXISTS idx_traces_task_id ON traces(task_id)")
+
+
+def task_names_v1(conn: sqlite3.Connection) -> None:
+    """`tasks.name`: a short readable name per task, read from its constant text (see naming.task_name).
+
+    The column may already be there: main's `tasknames_temp` added it before this migration existed."""
+    if "name" not in _columns(conn, "tasks"):
+        conn.execute("ALTER TABLE tasks ADD COLUMN [name] TEXT")
+    conn.execute("CREATE INDEX IF NOT EXISTS idx_tasks_name ON tasks(name)")

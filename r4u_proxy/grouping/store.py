@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from r4u_proxy.grouping.miner import Miner
-from r4u_proxy.grouping.naming import variable_names
+from r4u_proxy.grouping.naming import task_name, variable_names
 from r4u_proxy.grouping.parts import grouping_text, parts_from_trace, signature
 from r4u_proxy.grouping.stats import TaskStatsRefresher
 from r4u_proxy.grouping.template import Template
@@ -34,6 +34,7 @@ class _Stored:
     task_id: str
     template: Template
     names: list[str]
+    name: str | None = None  # the task's readable name (tasks.name)
 
 
 def _family(host: str | None, path: str | None) -> str | None:
@@ -52,6 +53,7 @@ class Grouper:
         self.stored: dict[int, _Stored] = {}
         self.task_cluster: dict[str, int] = {}
         self.merged_into: dict[int, int] = {}
+        self.names_taken: set[str] = set()
         self.stats = TaskStatsRefresher()
         self._load()
 
@@ -71,14 +73,26 @@ class Grouper:
     # --- state ---------------------------------------------------------------------------
     def _load(self) -> None:
         rows = self.conn.execute(
-            "SELECT id, signature, segments, variables, trace_count FROM tasks "
+            "SELECT id, signature, segments, variables, trace_count, name FROM tasks "
             "WHERE segments IS NOT NULL ORDER BY id"
         ).fetchall()
-        for number, (task_id, sig, segments, variables, count) in enumerate(rows, start=1):
+        unnamed = []
+        for number, (task_id, sig, segments, variables, count, name) in enumerate(rows, start=1):
             template = Template(tuple(json.loads(segments)))
             self.miner.restore(number, sig or "", template, count or 0)
-            self.stored[number] = _Stored(task_id, template, json.loads(variables or "[]"))
+            self.stored[number] = _Stored(task_id, template, json.loads(variables or "[]"), name)
             self.task_cluster[task_id] = number
+            if name:
+                self.names_taken.add(name)
+            else:
+                unnamed.append(number)
+        if unnamed:  # tasks from before names: named once, in the order they were found
+            with self.conn:
+                for number in unnamed:
+                    stored = self.stored[number]
+                    stored.name = task_name(stored.template, stored.names, self.names_taken)
+                    self.names_taken.add(stored.name)
+                    self.conn.execute("UPDATE tasks SET name = ? WHERE id = ?", (stored.name, stored.task_id))
 
     def bookmark(self) -> int:
         row = self.conn.execute("SELECT value FROM grouping_state WHERE key = ?", (_BOOKMARK,)).fetchone()
@@ -176,6 +190,9 @@ class Grouper:
                 [(task, values, trace_id) for trace_id, (task, values) in updates.items()],
             )
             gone = [s.task_id for cid, s in self.stored.items() if cid not in self.miner.clusters]
+            for cid, stored in self.stored.items():
+                if cid not in self.miner.clusters and stored.name:
+                    self.names_taken.discard(stored.name)
             for task_id in gone:
                 self.conn.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
             self.stats.forget(gone)
@@ -204,18 +221,26 @@ class Grouper:
         cluster = self.miner.clusters[cluster_id]
         names = variable_names(cluster.template)
         task_id = self._task_id(cluster_id)
+        old = self.stored.get(cluster_id)
+        name = old.name if old is not None else None
+        if name is None or old is None or old.template != cluster.template:
+            # Read from the template; kept while the template stays (so across restarts too).
+            if name:
+                self.names_taken.discard(name)
+            name = task_name(cluster.template, names, self.names_taken)
+            self.names_taken.add(name)
         self.conn.execute(
-            """INSERT INTO tasks (id, template, signature, variables, segments, updated_at, trace_count)
-               VALUES (?, ?, ?, ?, ?, ?, 0)
+            """INSERT INTO tasks (id, template, signature, variables, segments, updated_at, trace_count, name)
+               VALUES (?, ?, ?, ?, ?, ?, 0, ?)
                ON CONFLICT(id) DO UPDATE SET template = excluded.template, signature = excluded.signature,
                    variables = excluded.variables, segments = excluded.segments,
-                   updated_at = excluded.updated_at""",
+                   updated_at = excluded.updated_at, name = excluded.name""",
             (
                 task_id, cluster.template.format_string(names), cluster.partition, json.dumps(names),
-                json.dumps(list(cluster.template.constants)), now,
+                json.dumps(list(cluster.template.constants)), now, name,
             ),
         )
-        self.stored[cluster_id] = _Stored(task_id, cluster.template, names)
+        self.stored[cluster_id] = _Stored(task_id, cluster.template, names, name)
 
 
 def group_pending(db_path: str | Path, limit: int | None = None, batch: int = 200) -> int:

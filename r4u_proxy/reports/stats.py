@@ -21,7 +21,7 @@ GROUPINGS = ("model", "project", "task")
 
 _SELECT = """
 SELECT COALESCE(t.request_model, t.response_model) AS model, t.request_model, t.response_model,
-       t.project, t.task_id, tk.template,
+       t.project, t.task_id, tk.template, tk.name AS task_name,
        t.provider, t.host, t.status_code, t.error, t.cost_usd, t.price_source, t.input_tokens, t.output_tokens,
        t.cache_read_tokens, t.cache_write_tokens, t.reasoning_tokens, t.latency_ms, t.ttft_ms
 FROM traces AS t LEFT JOIN tasks AS tk ON tk.id = t.task_id
@@ -115,6 +115,8 @@ def _group_key(grouping: str, row: dict[str, Any]) -> tuple[str | None, str]:
     task_id = row["task_id"]
     if task_id is None:
         return None, "(no task yet)"
+    if row["task_name"]:
+        return task_id, row["task_name"]
     template = " ".join((row["template"] or "").split())
     return task_id, f"{task_id[:10]} {template[:40]}".strip()
 
@@ -137,9 +139,12 @@ def collect_stats(
     conn = sqlite3.connect(f"file:{Path(db_path)}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
     try:
-        query, params = _SELECT, ()
+        select = _SELECT
+        if "name" not in {r[1] for r in conn.execute("PRAGMA table_info(tasks)")}:
+            select = select.replace("tk.name AS task_name", "NULL AS task_name")  # a file from before task names
+        query, params = select, ()
         if cutoff is not None:
-            query, params = f"{_SELECT} WHERE t.started_at >= ?", (cutoff,)
+            query, params = f"{select} WHERE t.started_at >= ?", (cutoff,)
         rows = [dict(row) for row in conn.execute(query, params)]
     finally:
         conn.close()

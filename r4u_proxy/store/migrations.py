@@ -13,6 +13,8 @@ How to add a migration:
    It may assume every migration listed before it has run; it must not commit.
 2. Append one line at the end of the list below: `MIGRATIONS.add("sessions_v1", sessions_v1)`.
    Never reorder, rename or remove a line: the names are what files on users' disks record.
+   (A temporary migration that a named one replaces goes into `RETIRED` instead: files that ran it
+   keep opening, and the named one runs on them too, so it must not assume the change is missing.)
 
 Files written before migrations had names (PRAGMA user_version 1..3, no `_r4u_migrations`
 table) are recognised: user_version N means the first N migrations below ran. After every
@@ -29,8 +31,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from r4u_proxy.export.schema import export_v1, sessions_tasknames_temp
-from r4u_proxy.grouping.schema import grouping_v1
+from r4u_proxy.export.schema import export_v1
+from r4u_proxy.grouping.schema import grouping_v1, task_names_v1
 from r4u_proxy.ids import iso_utc
 from r4u_proxy.pricing.schema import pricing_inputs_v1
 from r4u_proxy.sessions.schema import sessions_v1
@@ -94,9 +96,14 @@ MIGRATIONS.add("rollup_v2", rebuild_rollup)  # store/ui_indexes.py: the hourly r
 MIGRATIONS.add("pricing_inputs_v1", pricing_inputs_v1)  # pricing/schema.py: service_tier, cache_write_1h_tokens
 MIGRATIONS.add("sessions_v1", sessions_v1)  # sessions/schema.py: session columns, client_name, session_index
 MIGRATIONS.add("export_v1", export_v1)  # export/schema.py: the live exporter's watermark and session root spans
-MIGRATIONS.add("tasknames_temp", sessions_tasknames_temp)  # TEMP until issue-19 merges: tasks.name
 MIGRATIONS.add("websocket_v1", websocket_v1)  # store/websocket_schema.py: audio tokens, WebSocket columns, connections
+MIGRATIONS.add("task_names_v1", task_names_v1)  # grouping/schema.py: tasks.name, a readable name per task
 MIGRATIONS.add("unpriced_index_v1", add_unpriced_index)  # store/ui_indexes.py: unpriced calls by reason
+
+# Names a file may record that no longer run: temporary migrations whose change a named one now makes.
+# tasknames_temp (between export_v1 and websocket_v1) added tasks.name before task_names_v1 existed;
+# task_names_v1 adds it only if missing.
+RETIRED = frozenset({"tasknames_temp"})
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -114,7 +121,8 @@ def connect(path: str | Path, *, check_same_thread: bool = True) -> sqlite3.Conn
 def applied_migrations(conn: sqlite3.Connection) -> list[str]:
     """The names this file records as applied, oldest first (a file from before names: by user_version)."""
     if _has_table(conn):
-        return [name for (name,) in conn.execute(f"SELECT name FROM [{MIGRATIONS_TABLE}] ORDER BY rowid")]
+        rows = conn.execute(f"SELECT name FROM [{MIGRATIONS_TABLE}] ORDER BY rowid")
+        return [name for (name,) in rows if name not in RETIRED]
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > len(USER_VERSION_NAMES):
         raise SchemaTooNew(_too_new(f"schema version {version}"))

@@ -1,0 +1,105 @@
+"""Which clusters a new text could share a template with: an inverted index of word trigrams.
+
+Aligning a text costs a longest-common-subsequence over its tokens, so it is done only against the few
+clusters that share the most of the text's rarer trigrams (three consecutive content tokens). A cluster is
+filed under the trigrams of its constant text; a text seen once is all constant. Trigrams that half the
+partition shares (a boilerplate "You are a helpful assistant") say nothing and are not counted. Long texts
+keep every trigram of their first and last EDGE content tokens (where short templates have their words) and
+a content-defined sample of one in SAMPLE in between, so two texts sharing a passage sample the same
+trigrams of it, and memory stays proportional to the number of clusters, not to their length.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import Counter
+
+from r4u_proxy.grouping.profile import Profile
+
+EDGE = 48
+SAMPLE = 4
+COMMON = 64  # a trigram filed under more clusters than this is not counted
+EDGE_KEYS = 2  # trigrams at each end of a text that count EDGE_VOTES times
+EDGE_VOTES = 4
+
+
+_CODES: dict[str, int] = {}  # token -> a stable 32-bit code (str hashes change from one process to the next)
+
+
+def _code(token: str) -> int:
+    code = _CODES.get(token)
+    if code is None:
+        if len(_CODES) > 200_000:  # bounded: free text brings endless new tokens; codes do not change
+            _CODES.clear()
+        code = _CODES[token] = zlib.crc32(token.encode("utf-8", "surrogatepass"))
+    return code
+
+
+def trigrams(tokens: list[str], profile: Profile) -> set[int]:
+    """Codes of the sampled trigrams of a token list; `\\x00slot` tokens (variables) break runs."""
+    return keyed(tokens, profile)[0]
+
+
+def keyed(tokens: list[str], profile: Profile) -> tuple[set[int], list[int]]:
+    """The sampled trigram codes, and the first and last EDGE_KEYS of them (where a short template has
+    its few words: `wic sentence1:` before two long sentences)."""
+    weights = profile._weights
+    weigh = profile.weight
+    codes = _CODES
+    keys: list[int] = []
+    run: list[int] = []
+    for token in tokens:
+        if token.startswith("\x00"):
+            keys += [(a * 1_000_003 ^ b) * 1_000_003 ^ c for a, b, c in zip(run, run[1:], run[2:], strict=False)]
+            run = []
+        elif (weights[token] if token in weights else weigh(token)) > 0:
+            run.append(codes[token] if token in codes else _code(token))
+    keys += [(a * 1_000_003 ^ b) * 1_000_003 ^ c for a, b, c in zip(run, run[1:], run[2:], strict=False)]
+    edges = keys[:EDGE_KEYS] + keys[-EDGE_KEYS:]
+    if len(keys) <= 2 * EDGE:
+        return set(keys), edges
+    found = {key for key in keys[EDGE:-EDGE] if key % SAMPLE == 0}
+    found.update(keys[:EDGE], keys[-EDGE:])
+    return found, edges
+
+
+class CandidateIndex:
+    def __init__(self) -> None:
+        self._postings: dict[int, set[int]] = {}
+        self._keys: dict[int, set[int]] = {}
+
+    def __contains__(self, cluster_id: int) -> bool:
+        return cluster_id in self._keys
+
+    def add(self, cluster_id: int, keys: set[int]) -> None:
+        self.remove(cluster_id)
+        self._keys[cluster_id] = keys
+        for key in keys:
+            self._postings.setdefault(key, set()).add(cluster_id)
+
+    def remove(self, cluster_id: int) -> None:
+        for key in self._keys.pop(cluster_id, ()):
+            ids = self._postings.get(key)
+            if ids is not None:
+                ids.discard(cluster_id)
+                if not ids:
+                    del self._postings[key]
+
+    def best(self, keys: set[int], limit: int, edges: list[int] = (), least: int = 1) -> list[int]:  # type: ignore[assignment]
+        """The clusters sharing the most of `keys` (`edges` count EDGE_VOTES times), best first (at most
+        `limit`, each with at least `least` votes)."""
+        return [cid for cid, _ in self.voted(keys, limit, edges, least)]
+
+    def voted(self, keys: set[int], limit: int, edges: list[int] = (), least: int = 1) -> list[tuple[int, int]]:  # type: ignore[assignment]
+        """`best`, with each cluster's votes."""
+        votes: Counter[int] = Counter()
+        for key in keys:
+            ids = self._postings.get(key)
+            if ids is not None and len(ids) <= COMMON:
+                votes.update(ids)
+        for key in edges:
+            ids = self._postings.get(key)
+            if ids is not None and len(ids) <= COMMON:
+                for _ in range(EDGE_VOTES - 1):
+                    votes.update(ids)
+        return [(cid, n) for cid, n in votes.most_common(limit) if n >= least]

@@ -1,0 +1,397 @@
+"""Align a prompt with a template over tokens (longest common subsequence) and build their common template.
+
+Runs of tokens shared in order become constants; everything between them becomes a variable. Two documents,
+diffs or JSON blobs share many short runs by chance ("of the"), so only runs that are evidence of template
+text are kept ("anchors"): a long run, a run at the start or end, a whole constant of the template, a `[role]`
+line, a label both sides have exactly once, or a shorter run that is not lost in a crowd of chance matches.
+Between two anchors, short stretches are aligned again word by word (one changed word is one variable).
+
+Everything the alignment asks about a stretch of tokens (its evidence in words, whether it holds a variable
+or any non-blank text) is an O(1) look-up in prefix sums computed once per text (`Tokens`) and once per
+template (`TemplateTokens`, cached): a prompt is aligned with several candidates, a template with many texts.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import accumulate
+
+from rapidfuzz.distance import LCSseq
+
+from r4u_proxy.grouping.profile import Profile
+from r4u_proxy.grouping.template import Template
+
+SLOT = "\x00slot"  # a variable's key: `SLOT + index`, which nothing in a text can equal
+
+
+@dataclass
+class Gap:
+    """A stretch where template and text disagree: it becomes (or stays) a variable."""
+
+    template_content: float  # evidence (words) of template constants inside the gap
+    template_has_variable: bool
+    text_content: float  # evidence (words) of the text inside the gap
+    one_sided: bool = False  # only one side has anything but blanks there: a passage added or dropped
+    slots: int = 0  # the template's variables inside the gap
+    text: str = ""  # the text's side of the gap, when it is a few words (SHORT_TEXT)
+    keys: list[str] = field(default_factory=list, repr=False)  # the template's tokens inside the gap
+
+    @property
+    def absorbed(self) -> str:
+        """The template's constant text inside the gap (it turns into variable text)."""
+        return "".join(k for k in self.keys if not k.startswith("\x00"))
+
+
+@dataclass
+class Alignment:
+    template: Template
+    anchored: float  # evidence (words) kept as constants
+    template_content: float  # evidence in the old template's constants
+    text_content: float
+    gaps: list[Gap] = field(default_factory=list)
+    spans: bool = False  # log lines: built across token counts, so variables may span words
+    edge: float = 0.0  # evidence in the shared start and end (where a short template has its words)
+
+    @property
+    def kept(self) -> float:
+        return self.anchored / self.template_content if self.template_content else 0.0
+
+    @property
+    def new_gaps(self) -> list[Gap]:
+        """Gaps where the old template had only constant text: a constant that turned out to vary."""
+        return [g for g in self.gaps if not g.template_has_variable]
+
+
+class Tokens:
+    """A token list with prefix sums: evidence, words and non-blank tokens of any stretch in O(1)."""
+
+    __slots__ = ("tokens", "weight", "words", "solid", "markers", "slots", "_grams")
+
+    def __init__(self, tokens: list[str], profile: Profile, *, template: bool = False) -> None:
+        weights = profile._weights
+        weigh = profile.weight
+        values = [weights[t] if t in weights else weigh(t) for t in tokens]
+        if template:  # a slot is no evidence
+            values = [0.0 if t.startswith("\x00") else w for t, w in zip(tokens, values, strict=True)]
+        self.tokens = tokens
+        self.weight = [0.0, *accumulate(values)]
+        self.words = [0, *accumulate([w >= 1 for w in values])]
+        self.solid = [0, *accumulate([not t.isspace() for t in tokens])]
+        # Only a template's `[role]` lines and slots are asked about (a text has no slots).
+        self.markers: list[int] = []
+        self.slots: list[int] = []
+        if template:
+            self.markers = [i for i, t in enumerate(tokens) if t.endswith("]\n") and profile.is_marker(t)]
+            self.slots = [i for i, t in enumerate(tokens) if t.startswith("\x00")]
+
+        self._grams: dict[tuple[str, str, str], int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def grams(self) -> dict[tuple[str, str, str], int]:
+        """The trigrams of content tokens (and slots), and the labels (a word and a colon), that occur
+        once, by the position of their first token."""
+        if self._grams is None:
+            toks, weight = self.tokens, self.weight
+            pos = [i for i in range(len(toks)) if weight[i + 1] > weight[i] or toks[i].startswith("\x00")]
+            seen: dict[tuple[str, str, str], int] = {}
+            twice = set()
+            for j in range(len(pos) - 1):
+                second = toks[pos[j + 1]]
+                # Three content tokens in a row; or a label, a word and its colon ("sentence2:").
+                if j + 2 < len(pos):
+                    gram = (toks[pos[j]], second, toks[pos[j + 2]])
+                    if gram in seen:
+                        twice.add(gram)
+                    else:
+                        seen[gram] = pos[j]
+                if second == ":":
+                    gram = ("", toks[pos[j]], second)
+                    if gram in seen:
+                        twice.add(gram)
+                    else:
+                        seen[gram] = pos[j]
+            for gram in twice:
+                del seen[gram]
+            self._grams = seen
+        return self._grams
+
+    def content(self, start: int, end: int) -> float:
+        return self.weight[end] - self.weight[start]
+
+    def has_marker(self, start: int, end: int) -> bool:
+        i = bisect_left(self.markers, start)
+        return i < len(self.markers) and self.markers[i] < end
+
+    def slot_count(self, start: int, end: int) -> int:
+        return bisect_left(self.slots, end) - bisect_left(self.slots, start)
+
+    def blank(self, start: int, end: int) -> bool:
+        return self.solid[end] == self.solid[start]
+
+
+@dataclass(frozen=True)
+class TemplateTokens:
+    keys: list[str]  # constant tokens; each slot one key nothing else has
+    tokens: Tokens
+    whole_constants: frozenset[tuple[int, int]]  # token ranges of the middle constants
+    skeleton: str
+
+
+@lru_cache(maxsize=8192)
+def template_tokens(template: Template, profile: Profile) -> TemplateTokens:
+    keys: list[str] = []
+    ranges: list[tuple[int, int]] = []
+    for index, const in enumerate(template.constants):
+        if index:
+            keys.append(f"{SLOT}{index}")
+        start = len(keys)
+        keys.extend(profile.tokenize(const))
+        ranges.append((start, len(keys)))
+    whole = frozenset(r for r in ranges[1:-1] if r[1] > r[0])
+    return TemplateTokens(keys, Tokens(keys, profile, template=True), whole, template.skeleton())
+
+
+def text_tokens(text: str, profile: Profile) -> Tokens:
+    return Tokens(profile.tokenize(text), profile)
+
+
+@lru_cache(maxsize=4096)
+def skeleton_tokens(template: Template, profile: Profile, hole: str) -> tuple[str, Tokens]:
+    """A template's skeleton as a text to align with (each slot `hole`), and its tokens: cached, as a
+    cluster is aligned this way with the texts that might join it."""
+    skeleton = template.skeleton(hole)
+    return skeleton, text_tokens(skeleton, profile)
+
+
+# A shared run this heavy is template text wherever it is. Shorter runs count only when isolated: two
+# documents, diffs or JSON blobs share many short runs by chance, and those come in crowds.
+SURE_ANCHOR = 8.0
+CROWD_RADIUS = 12  # text tokens
+CROWD = 4
+UNIQUE_WEIGHT = 1.5  # a label: a word and a colon ("sentence2: "), or two words on a line
+# Between two anchors, stretches this short on both sides are aligned again, word by word: there
+# a single shared word ("Category:" between two short values) is template text, not chance.
+SHORT_GAP = 60
+LABEL_WEIGHT = 2.0  # a word with two marks around it: "\nCategory: "
+_SENTENCE_END = re.compile(r"[.!?;,]\s")
+EDGE_WINDOW = 12  # tokens: how close to an anchor a shared word in a long stretch must be
+SHORT_TEXT = 8.0  # words: a gap's text side is kept when it is this short (a changed word, a name)
+EDGE_TOKENS = 16  # tokens looked at for the blanks and marks a gap's two sides share at its edges
+
+
+def _blocks(a: list[str], b: list[str]) -> list[tuple[int, int, int]]:
+    """Runs the LCS aligns, as (template start, text start, length); slots never match anything."""
+    return [(i1, j1, i2 - i1) for tag, i1, i2, j1, _ in LCSseq.opcodes(a, b).as_list() if tag == "equal"]
+
+
+def _anchored_blocks(t: Tokens, m: Tokens) -> list[tuple[int, int, int]]:
+    """The LCS, pinned first at the trigrams both sides have exactly once, in order (as patience diff
+    pins lines): two long values share so many short runs that an unpinned LCS may pair a template's
+    words with a value's and miss the constant they both have ("the formatting.\n\n")."""
+    t_grams, m_grams = t.grams(), m.grams()
+    pairs = sorted((t_grams[g], m_grams[g]) for g in t_grams.keys() & m_grams.keys())
+    blocks: list[tuple[int, int, int]] = []
+    prev_t = prev_m = 0
+    t_toks, m_toks = t.tokens, m.tokens
+    for a, b in [*_increasing(pairs), (len(t_toks), len(m_toks))]:
+        if a == prev_t or b == prev_m:
+            found = []
+        elif a - prev_t == b - prev_m and t_toks[prev_t:a] == m_toks[prev_m:b]:
+            found = [(0, 0, a - prev_t)]  # the same between two pins: no LCS needed
+        else:
+            found = _blocks(t_toks[prev_t:a], m_toks[prev_m:b])
+        for x, y, n in found:
+            if blocks and blocks[-1][0] + blocks[-1][2] == prev_t + x and blocks[-1][1] + blocks[-1][2] == prev_m + y:
+                last = blocks.pop()
+                blocks.append((last[0], last[1], last[2] + n))
+            else:
+                blocks.append((prev_t + x, prev_m + y, n))
+        prev_t, prev_m = a, b
+    return blocks
+
+
+def _increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The longest chain of pairs increasing in both positions (pairs come sorted by the first)."""
+    tails: list[int] = []  # tails[k]: index of the pair ending the best chain of length k + 1
+    tail_values: list[int] = []
+    before: list[int] = [-1] * len(pairs)
+    for index, (_, b) in enumerate(pairs):
+        k = bisect_left(tail_values, b)
+        if k:
+            before[index] = tails[k - 1]
+        if k == len(tails):
+            tails.append(index)
+            tail_values.append(b)
+        else:
+            tails[k] = index
+            tail_values[k] = b
+    chain = []
+    index = tails[-1] if tails else -1
+    while index >= 0:
+        chain.append(pairs[index])
+        index = before[index]
+    return chain[::-1]
+
+
+def align(template: Template, text: str, profile: Profile, text_toks: Tokens | None = None) -> Alignment:
+    """The common template of `template` and `text` (whose tokens the caller may pass)."""
+    tt = template_tokens(template, profile)
+    t = tt.tokens
+    m = text_toks if text_toks is not None else text_tokens(text, profile)
+    t_keys, m_lit = tt.keys, m.tokens
+    t_len, m_len = len(t_keys), len(m_lit)
+    blocks = _anchored_blocks(t, m)
+
+    sure: list[tuple[int, int, int]] = []  # anchors that need no further evidence
+    likely: list[int] = []  # indexes into blocks: long enough, if not lost in a crowd
+    is_sure = [False] * len(blocks)
+    markers = t.markers
+    next_marker = 0  # blocks come in template order: the first marker not before this block
+    for index, (a, b, n) in enumerate(blocks):
+        weight = t.weight[a + n] - t.weight[a]
+        while next_marker < len(markers) and markers[next_marker] < a:
+            next_marker += 1
+        if (
+            weight >= SURE_ANCHOR
+            or (a == 0 and b == 0)
+            or (a + n == t_len and b + n == m_len)
+            or (next_marker < len(markers) and markers[next_marker] < a + n)
+            or (a, a + n) in tt.whole_constants
+            or (weight >= UNIQUE_WEIGHT and n <= 24 and _unique(t_keys, a, n, t, text, tt.skeleton))
+        ):
+            sure.append((a, b, n))
+            is_sure[index] = True
+        elif weight >= profile.min_anchor:
+            likely.append(index)
+    anchors = sorted(sure + [blocks[i] for i in likely if _isolated(blocks, is_sure, i, t)])
+    anchors = _fill_short_gaps(anchors, t_keys, m_lit, t)
+
+    constants: list[str] = []
+    current: list[str] = []
+    gaps: list[Gap] = []
+    anchored = edge = 0.0
+    prev_t = prev_m = 0
+    for t_start, m_start, length in [*anchors, (t_len, m_len, 0)]:
+        if t_start > prev_t or m_start > prev_m:
+            slots = t.slot_count(prev_t, t_start)
+            t_blank, m_blank = t.blank(prev_t, t_start), m.blank(prev_m, m_start)
+            t_content = t.content(prev_t, t_start)
+            m_content = m.content(prev_m, m_start)
+            m_text = "".join(m_lit[prev_m:m_start]) if m_content <= SHORT_TEXT else ""
+            gaps.append(
+                Gap(t_content, slots > 0, m_content, not slots and t_blank != m_blank, slots, m_text, t_keys[prev_t:t_start])
+            )
+            # Blanks and marks both sides have at the edges of the gap belong to the constants around
+            # it (`Reason: {reason}`, whatever indentation a value starts with); not past a variable.
+            t_head = "".join(t_keys[prev_t : min(t_start, prev_t + EDGE_TOKENS)])
+            m_head = "".join(m_lit[prev_m : min(m_start, prev_m + EDGE_TOKENS)])
+            head = _shared_marks(t_head, m_head)
+            t_tail = "".join(t_keys[max(prev_t, t_start - EDGE_TOKENS) : t_start])
+            m_tail = "".join(m_lit[max(prev_m, m_start - EDGE_TOKENS) : m_start])
+            tail = _shared_marks(t_tail, m_tail, reverse=True)
+            if tail and head:  # they must not overlap
+                t_chars = sum(map(len, t_keys[prev_t:t_start]))
+                m_chars = sum(map(len, m_lit[prev_m:m_start]))
+                tail = max(0, min(tail, t_chars - head, m_chars - head))
+            constants.append("".join(current) + m_head[:head])
+            current = [m_tail[len(m_tail) - tail :]] if tail else []
+        current.extend(m_lit[m_start : m_start + length])
+        weight = t.content(t_start, t_start + length)
+        anchored += weight
+        if length and ((t_start == 0 and m_start == 0) or (t_start + length == t_len and m_start + length == m_len)):
+            edge += weight
+        prev_t, prev_m = t_start + length, m_start + length
+    constants.append("".join(current))
+
+    return Alignment(
+        template=Template(tuple(constants)),
+        anchored=anchored,
+        template_content=t.content(0, t_len),
+        text_content=m.content(0, m_len),
+        gaps=gaps,
+        edge=edge,
+    )
+
+
+def _unique(keys: list[str], a: int, n: int, t: Tokens, text: str, skeleton: str) -> bool:
+    """A run that each side has exactly once ("(Arabic script): ", "\\n\\nQuestion: ") is where the two
+    line up, even between long variables (where short shared runs are else chance)."""
+    if t.content(a, a + n) >= SURE_ANCHOR:
+        return False
+    run = "".join(keys[a : a + n]).strip(" ")
+    # A label ("sentence2:", "(Arabic script): ") or words on a line of their own: plain words each
+    # side has once are chance in two long values (two snippets of code both "return self").
+    if ":" not in run and ("\n" not in run or t.words[a + n] - t.words[a] < 2):
+        return False
+    return text.count(run) == 1 and skeleton.count(run) == 1
+
+
+def _isolated(blocks: list[tuple[int, int, int]], is_sure: list[bool], index: int, t: Tokens) -> bool:
+    """Fewer than CROWD words of other chance-looking shared runs within CROWD_RADIUS text tokens."""
+    _, b, n = blocks[index]
+    lo, hi = b - CROWD_RADIUS, b + n + CROWD_RADIUS + 1
+    crowd = 0
+    for step in (-1, 1):
+        j = index + step
+        while 0 <= j < len(blocks):
+            oa, ob, on = blocks[j]
+            if ob >= hi or ob + on <= lo:
+                break
+            if is_sure[j]:
+                j += step
+                continue
+            start, end = max(ob, lo), min(ob + on, hi)  # the part inside the window, in text positions
+            crowd += t.words[oa + end - ob] - t.words[oa + start - ob]
+            if crowd >= CROWD:
+                return False
+            j += step
+    return True
+
+
+def _fill_short_gaps(
+    anchors: list[tuple[int, int, int]], t_keys: list[str], m_keys: list[str], t: Tokens
+) -> list[tuple[int, int, int]]:
+    filled: list[tuple[int, int, int]] = []
+    prev_t = prev_m = 0
+    for anchor in [*anchors, (len(t_keys), len(m_keys), 0)]:
+        t_start, m_start, length = anchor
+        short = 0 < t_start - prev_t <= SHORT_GAP and 0 < m_start - prev_m <= SHORT_GAP
+        # Next to a known variable, whose text is known to vary, a lone shared word ("if ") is chance;
+        # a labelled line ("\nCategory: ") is still template text.
+        near_slot = t.slot_count(prev_t, t_start) > 0
+        if short:
+            for bt, bm, n in _blocks(t_keys[prev_t:t_start], m_keys[prev_m:m_start]):
+                weight = t.content(prev_t + bt, prev_t + bt + n)
+                if weight >= (LABEL_WEIGHT if near_slot else 0.5) or not near_slot and _SENTENCE_END.search("".join(t_keys[prev_t + bt : prev_t + bt + n])):
+                    filled.append((prev_t + bt, prev_m + bm, n))
+        elif t_start > prev_t and m_start > prev_m and not near_slot:
+            # A long stretch (a new variable): only right next to the anchors around it, where the
+            # two sides are at the same place, is a shared word template text (`(Arabic script): `
+            # after a changed word, before the sentence that varies).
+            head = _blocks(t_keys[prev_t : prev_t + EDGE_WINDOW], m_keys[prev_m : prev_m + EDGE_WINDOW])
+            for bt, bm, n in head:
+                if abs(bt - bm) <= 2 and t.content(prev_t + bt, prev_t + bt + n) >= 1:
+                    filled.append((prev_t + bt, prev_m + bm, n))
+            t_lo, m_lo = max(prev_t + EDGE_WINDOW, t_start - EDGE_WINDOW), max(prev_m + EDGE_WINDOW, m_start - EDGE_WINDOW)
+            for bt, bm, n in _blocks(t_keys[t_lo:t_start], m_keys[m_lo:m_start]):
+                if abs((t_start - t_lo - bt) - (m_start - m_lo - bm)) <= 2 and t.content(t_lo + bt, t_lo + bt + n) >= 1:
+                    filled.append((t_lo + bt, m_lo + bm, n))
+        if length:
+            filled.append(anchor)
+        prev_t, prev_m = t_start + length, m_start + length
+    return filled
+
+
+def _shared_marks(a: str, b: str, *, reverse: bool = False) -> int:
+    """How many leading (or trailing) blanks and marks `a` and `b` share."""
+    n = 0
+    for x, y in zip(reversed(a) if reverse else a, reversed(b) if reverse else b, strict=False):
+        if x != y or x.isalnum() or x == "\x00":
+            break
+        n += 1
+    return n

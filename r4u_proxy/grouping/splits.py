@@ -1,0 +1,125 @@
+"""Undoing over-merges in the prompt miner: splits at checkpoints and dissolved strays.
+
+At checkpoints (6, 12, 24, ... texts) a cluster looks at the values of each of its variables in its recent
+texts. When they fall into 2-3 well-supported groups that have constant text of their own (a shared
+boilerplate system prompt in front of different instructions), the cluster splits and its members are fed
+again. And a small early cluster whose texts all fit more specific templates (two prompt versions that met
+before either was known) is dissolved into those.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from r4u_proxy.grouping.candidates import trigrams
+from r4u_proxy.grouping.clusters import FIRST_CHECKPOINT, Cluster, Event
+from r4u_proxy.grouping.prompt_align import align
+from r4u_proxy.grouping.template import Template
+
+if TYPE_CHECKING:
+    from r4u_proxy.grouping.profile import Profile
+
+STRAY_MAX = 4  # clusters this small are checked for being strays when a neighbour grows
+NEIGHBOURS = 32  # clusters near a grown one (by shared trigrams) that are checked for being strays
+
+
+class Splits:
+    """Mixed into `miner.Miner`; works on the miner's state, declared here for the reader."""
+
+    profile: Profile
+    split_enabled: bool
+    clusters: dict[int, Cluster]
+    events: list[Event]
+
+    def _count(self, cluster: Cluster, text: str) -> None:
+        cluster.count += 1
+        cluster.samples.append(text)
+        if self.split_enabled and cluster.count >= cluster.next_checkpoint:
+            cluster.next_checkpoint *= 2
+            self._try_split(cluster)
+            self._dissolve_strays(cluster)
+
+    def _dissolve_strays(self, grown: Cluster) -> None:
+        """Once every text of a small cluster near `grown` fits a more specific template of the
+        partition, the stray is dissolved and its texts re-fed."""
+        part = self._part(grown.partition)  # type: ignore[attr-defined]
+        keys = trigrams(self.profile.tokenize(grown.template.skeleton()), self.profile)
+        for stray_id in part.index.best(keys, NEIGHBOURS):
+            stray = self.clusters.get(stray_id)
+            if stray is None or stray is grown or stray.count > STRAY_MAX or stray.count != len(stray.samples):
+                continue
+            if not stray.template.variable_count:
+                continue  # a text seen once is not over-general
+            specificity = sum(map(len, stray.template.constants))
+            if all(self._fits_better(part, text, stray_id, specificity) for text in stray.samples):
+                self._remove(stray)  # type: ignore[attr-defined]
+                self.events.append(Event("split", stray_id, stray.template, partition=stray.partition))
+
+    def _fits_better(self, part, text: str, stray_id: int, specificity: int) -> bool:
+        for cid in part.lookup.candidates(text):
+            template = self.clusters[cid].template
+            if cid != stray_id and sum(map(len, template.constants)) > specificity and template.match(text) is not None:
+                return True
+        return False
+
+    def _try_split(self, cluster: Cluster) -> None:
+        template = cluster.template
+        if template.variable_count == 0:
+            return
+        rows = [v for v in (template.match(s) for s in cluster.samples) if v is not None]
+        if len(rows) < FIRST_CHECKPOINT:
+            return
+        for slot in range(template.variable_count):
+            groups = self._value_groups([row[slot] for row in rows])
+            if groups is None:
+                continue
+            old = template
+            samples = list(cluster.samples)
+            templates = [self._fold([samples[i] for i in members]) for members in groups]
+            cluster.template = templates[0]
+            self._reindex(cluster)  # type: ignore[attr-defined]
+            for other in templates[1:]:
+                self._new_cluster(cluster.partition, other)  # type: ignore[attr-defined]
+            cluster.count = 0
+            cluster.samples.clear()
+            self.events.append(Event("split", cluster.id, old))
+            return
+
+    def _value_groups(self, values: list[str]) -> list[list[int]] | None:
+        """The values of one slot grouped by a miner of their own, when they form a few well-supported
+        groups that have constant text of their own; else None. Long values are mined by their
+        head and tail only (that is where a second template's text would be)."""
+        if all(len(v) <= 24 for v in values):
+            return None  # a word or a few each (a language, a tone): a variable, not templates
+        heads = {v[:24] for v in values}
+        tails = {v[-24:] for v in values}
+        if min(len(heads), len(tails)) > len(values) // 3:
+            return None  # free text (documents, questions): no few groups to find
+        sub = type(self)(self.profile, split=False)  # type: ignore[call-arg]
+        members: dict[int, list[int]] = {}
+        for index, value in enumerate(values):
+            short = value if len(value) <= 600 else value[:300] + value[-300:]
+            cluster_id, _ = sub.add("", short)
+            members.setdefault(cluster_id, []).append(index)
+        for event in sub.take_events():
+            if event.kind == "merged" and event.into is not None:
+                members.setdefault(event.into, []).extend(members.pop(event.cluster, []))
+        need = max(3, len(values) // 8)
+        strong = [cid for cid, m in members.items() if len(m) >= need and cid in sub.clusters]
+        if len(strong) < 2 or sum(len(members[c]) for c in strong) < 0.9 * len(values):
+            return None
+        if 2 * sum(self._constant_content(sub.clusters[c].template) for c in strong) < len(strong):
+            return None  # mostly short values (a language, a tone) are a variable, not templates
+        strong.sort(key=lambda c: -len(members[c]))
+        return [members[c] for c in strong]
+
+    def _constant_content(self, template: Template) -> bool:
+        weight = sum(self.profile.weight(t) for c in template.constants for t in self.profile.tokenize(c))
+        return weight >= self.profile.min_anchor
+
+    def _fold(self, texts: list[str]) -> Template:
+        """The common template of some texts, built afresh (constants the group shares stay constant)."""
+        template = Template.literal(texts[0])
+        for text in texts[1:]:
+            template = align(template, text, self.profile).template
+        return template

@@ -2,7 +2,8 @@
 
 The family comes from the trace's host and path (`providers.route`), as when it was recorded, so
 OpenAI-compatible hosts and gateways render like the API they speak; the family module
-(`providers/<family>.py: request_messages, response_messages`) knows its shapes. The page loops over
+(`providers/<family>.py`) turns its bodies into canonical messages and `providers/transcript.py` turns those
+into what the page shows, the same for every family. The page loops over
 
     Message = {"role": str, "parts": [Part, ...]}
     Part    = {"kind": "text" | "thinking" | "tool_call" | "tool_result" | "image" | "other",
@@ -16,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from r4u_proxy.providers import family_module, prompt_parts, route
+from r4u_proxy.providers import transcript as transcript_of
 from r4u_proxy.providers.base import Message
 from r4u_proxy.providers.transcript import pretty_json
 
@@ -31,9 +33,9 @@ def transcript(trace: dict[str, Any], request_body: Any, response_body: Any) -> 
     if module is None:
         return {"request_messages": [], "response_messages": [], "tools": []}
     request: dict = request_body if isinstance(request_body, dict) else {}
-    requested: list[Message] = module.request_messages(request)
+    requested: list[Message] = transcript_of.request_messages(module, request)
     return {
         "request_messages": requested,
-        "response_messages": module.response_messages(response_body),
+        "response_messages": transcript_of.response_messages(module, response_body),
         "tools": prompt_parts(found.family, request)["tools"],
     }

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from datasette.utils import tilde_decode
 from datasette.utils.asgi import NotFound, Request, Response
 
-from r4u_proxy.providers import FAMILIES, route
+from r4u_proxy.providers import FAMILIES, route, transcript
 from r4u_proxy.sessions import query
 from r4u_proxy.sessions.context import PARTS
 
@@ -78,8 +78,8 @@ def _conversation(conn: sqlite3.Connection, turns: list[dict[str, Any]]) -> list
                     request_body.pop(name, None)
         shown.append({
             "turn": turn,
-            "added": module.request_messages(request_body) if module and isinstance(request_body, dict) else [],
-            "output": module.response_messages(response_body) if module else [],
+            "added": transcript.request_messages(module, request_body) if module else [],
+            "output": transcript.response_messages(module, response_body) if module else [],
         })  # fmt: skip
     return shown
 

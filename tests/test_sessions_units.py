@@ -13,6 +13,7 @@ from support.streams import analyze_recorded
 from r4u_proxy.ingest.client_name import client_name
 from r4u_proxy.messages.hashing import RequestHasher, message_hash
 from r4u_proxy.providers import anthropic, openai_chat, openai_responses
+from r4u_proxy.providers.conversation import output_messages
 from r4u_proxy.sessions.context import apportion, context_limit, split
 from r4u_proxy.sessions.schema import SESSION_COLUMNS
 from r4u_proxy.simulator import Simulator
@@ -45,14 +46,14 @@ def test_a_resent_message_hashes_like_the_output_it_came_from():
     output = {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {"p": 1}}]}
     resent = {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {"p": 1},
                                                 "cache_control": {"type": "ephemeral"}}]}  # fmt: skip
-    assert message_hash(anthropic.output_messages(output)[0]) == message_hash(anthropic.canonical_message(resent))
+    assert message_hash(output_messages(anthropic, output)[0]) == message_hash(anthropic.canonical_message(resent))
     chat_out = {"choices": [{"message": {"role": "assistant", "content": None, "refusal": None, "annotations": [],
                 "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": '{"a": 1}'}}]}}]}
     chat_resent = {"role": "assistant", "content": "", "tool_calls": [
         {"id": "c1", "type": "function", "function": {"name": "f", "arguments": '{"a":1}'}}]}  # fmt: skip
-    assert message_hash(openai_chat.output_messages(chat_out)[0]) == message_hash(openai_chat.canonical_message(chat_resent))
+    assert message_hash(output_messages(openai_chat, chat_out)[0]) == message_hash(openai_chat.canonical_message(chat_resent))
     item = {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "f", "arguments": "{}", "status": "completed"}
-    assert message_hash(openai_responses.output_messages({"output": [item]})[0]) == message_hash(
+    assert message_hash(output_messages(openai_responses, {"output": [item]})[0]) == message_hash(
         openai_responses.canonical_message({k: v for k, v in item.items() if k not in ("id", "status")}))
     different = {"role": "assistant", "content": [{"type": "text", "text": "no"}]}
     assert message_hash(anthropic.canonical_message(different)) != message_hash(anthropic.canonical_message(resent))
@@ -131,6 +132,33 @@ def test_gemini_turns_chain_like_the_other_families():
                            {"role": "user", "parts": [{"functionResponse": {"name": "lookup", "response": {"t": 18}}}]}]}  # fmt: skip
     one = RequestHasher().hash_request("gemini", json.dumps(first))
     two = RequestHasher().hash_request("gemini", json.dumps(second))
-    tip = chain(one.prefixes[-1], message_hash(gemini.output_messages(reply)[0]))
+    tip = chain(one.prefixes[-1], message_hash(output_messages(gemini, reply)[0]))
     assert two.prefixes[2] == tip and two.tool_results == [False, False, True]
     assert gemini.system_parts(first) == [{"type": "text", "text": "be brief"}]
+
+
+# Chain tips of each recording's last request and its output's hash, as r4u computed them before the family
+# modules' three message readings became one (issue-14 @ 2397c6b): session inference over a database
+# recorded by an older r4u only holds while these stay equal.
+_STABLE_TIPS = {
+    "claude_code_20_turns": ("9bf9d4dec5d7794ee0472fe3585b73b9", None),
+    "langchain_20_turns": ("9112c92ef330957ee9ba19ca1574d55c", "14f833cd9fcc16966c4aa034041970be"),
+    "llm_conversation_20_turns": ("0894fbe5760b0709ef639e773091c288", None),
+    "openai_agents_20_turns": ("0b79305990295bebbc9fb0b19a00503b", "d5b3661dc77a83ad55283c035e6aa435"),
+    "pydantic_ai_20_turns": ("72fa90e17101d41dfb22683a7bee330f", "44bc988a491686eb9ad97322fbcf6ab8"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_STABLE_TIPS))
+def test_message_hashes_of_recorded_agents_are_those_of_earlier_versions(name):
+    from support import agent_recordings
+
+    from r4u_proxy.providers import FAMILIES, route
+
+    last = agent_recordings.load(name)[-1]
+    family = route(last["host"], last["path"]).family
+    hashed = RequestHasher().hash_request(family, last["request_body"])
+    tip, output = _STABLE_TIPS[name]
+    assert hashed.prefixes[-1].hex() == tip
+    if output:
+        assert [message_hash(m).hex() for m in output_messages(FAMILIES[family], json.loads(last["response_body"]))] == [output]

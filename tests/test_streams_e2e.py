@@ -66,6 +66,7 @@ print(json.dumps(out))
 
 
 @pytest.mark.parametrize("split", ["random:7", "random:2026", "1"])
+@pytest.mark.timeout(900)  # split "1" writes every fixture a byte at a time: > 300 s at load 11 on 2 cores
 def test_every_fixture_through_the_proxy_at_any_byte_boundary(proxy, plain_sim, marker, split):
     import hashlib
     import subprocess

@@ -13,7 +13,8 @@ from support.websocket import Replay, message, opening, transcript
 from r4u_proxy.export.spans import trace_span
 from r4u_proxy.ingest.redact import redact_headers
 from r4u_proxy.ingest.websocket import BINARY, BINARY_JSON
-from r4u_proxy.providers import gemini_live, openai_realtime
+from r4u_proxy.providers import gemini_live, genai_parts, openai_realtime
+from r4u_proxy.providers import transcript as chat_view
 from r4u_proxy.simulator.fixtures import default_fixtures_dir
 from r4u_proxy.simulator.responses_socket import fixture_messages
 
@@ -183,11 +184,11 @@ def test_realtime_response_has_transcript_audio_tokens_and_audio_priced_cost() -
     assert (row["session_id"], row["session_source"], row["session_turn"]) == (replay.id, "websocket", 1)
     # The trace page's chat and the export read the audio by its transcript (the Responses family's code).
     request, response = json.loads(row["request_body"]), json.loads(row["response_body"])
-    said = [(m["role"], p["text"]) for m in openai_realtime.request_messages(request) for p in m["parts"]]
+    said = [(m["role"], p["text"]) for m in chat_view.request_messages(openai_realtime, request) for p in m["parts"]]
     assert said == [("system", "Answer in one sentence."), ("user", "What is the capital of France?")]
-    (answer,) = openai_realtime.response_messages(response)
+    (answer,) = chat_view.response_messages(openai_realtime, response)
     assert [(p["kind"], p["text"]) for p in answer["parts"]] == [("text", "Paris is the capital.")]
-    (exported,) = openai_realtime.genai_output(response)
+    (exported,) = genai_parts.output_messages(openai_realtime, response)
     assert exported["parts"] == [{"type": "text", "content": "Paris is the capital."}]
     span = trace_span(row, content="span")  # what `r4u export --format otlp` sends for it
     assert span["attributes"]["gen_ai.operation.name"] == "chat"
@@ -276,9 +277,9 @@ def test_gemini_live_audio_answer_reads_as_its_transcript() -> None:
     assert row["completion_text"] == "Hi there" and pcm[:64] not in row["response_raw"] + row["response_body"]
     body = json.loads(row["response_body"])
     assert body["outputTranscription"] == {"text": "Hi there"}
-    (answer,) = gemini_live.response_messages(body)
+    (answer,) = chat_view.response_messages(gemini_live, body)
     assert [p["text"] for p in answer["parts"]][0] == "Hi there"  # then the audio, as a placeholder
-    (exported,) = gemini_live.genai_output(body)
+    (exported,) = genai_parts.output_messages(gemini_live, body)
     assert exported["parts"][0] == {"type": "text", "content": "Hi there"}
 
 

@@ -20,7 +20,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from r4u_proxy.messages.canonical import Message, canonical_json, digest, is_tool_result
+from r4u_proxy.messages.canonical import Message, canonical_json, digest, hashed, is_tool_result
 from r4u_proxy.providers import FAMILIES
 
 CHAIN_SEED = digest(b"r4u message chain v1")
@@ -38,7 +38,7 @@ def chain(previous: bytes, message_hash: bytes) -> bytes:
 
 def message_hash(message: Message) -> bytes:
     """128-bit blake2b of the canonical JSON of a canonical message (the API issue 20 stores by)."""
-    return digest(canonical_json(message))
+    return digest(canonical_json(hashed(message)))
 
 
 @dataclass
@@ -221,7 +221,8 @@ def _messages(module: Any, text: str, at: int, result: HashedRequest, resume: bo
 
 
 def _add(module: Any, item: Any, end: int, result: HashedRequest) -> None:
-    canonical = module.canonical_message(item) or {"role": "unknown", "parts": [{"type": "other", "value": item}]}
+    found = module.canonical_message(item)
+    canonical = hashed(found) if found else {"role": "unknown", "parts": [{"type": "other", "value": item}]}
     encoded = canonical_json(canonical)
     h = digest(encoded)
     if not result.hashes and canonical["role"] == "user":

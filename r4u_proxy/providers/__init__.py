@@ -1,10 +1,10 @@
 """Provider knowledge: which requests are LLM calls (`hosts.py`, `routes.py`) and one module per API family.
 
 Every family module offers the interface in `base.py` (`Family`): `request_info`, `prompt_parts`, `Stream`,
-`summary`, and `request_messages` / `response_messages` for the trace page's chat; optionally
-`header_usage(response_headers)` for APIs that report usage in headers when the body has none (Bedrock
-InvokeModel). `ingest/parse.py`, grouping and the UI only ever reach a family through
-`family_module(route.family)`.
+`summary`, and its messages as canonical messages, which sessions, the trace page's chat (`transcript.py`)
+and export (`genai_parts.py`) all draw on; optionally `header_usage(response_headers)` for APIs that report
+usage in headers when the body has none (Bedrock InvokeModel). `ingest/parse.py`, grouping and the UI only
+ever reach a family through `family_module(route.family)`.
 """
 
 from __future__ import annotations
@@ -47,31 +47,10 @@ def prompt_parts(family: str, request_body: dict) -> PromptParts:
 
 
 def genai_content(family: str, request_body: Any, response_body: Any) -> dict:
-    """The call in the GenAI conventions' JSON shapes: `{"system", "messages", "tools", "output"}` (lists).
-
-    Families with a `genai_input` / `genai_output` convert their own bodies; the others are converted from
-    their chat transcript (`request_messages` / `response_messages`), with the tool names `prompt_parts` lists.
-    """
+    """The call in the GenAI conventions' JSON shapes: `{"system", "messages", "tools", "output"}` (lists)."""
     from r4u_proxy.providers import genai_parts
 
     module = FAMILIES.get(family)
-    content = genai_parts.empty_input()
     if module is None:
-        content["output"] = []
-        return content
-    if isinstance(request_body, dict):
-        if hasattr(module, "genai_input"):
-            content = module.genai_input(request_body)
-        else:
-            said = genai_parts.from_chat(module.request_messages(request_body))
-            content["system"] = [part for m in said if m["role"] == "system" for part in m["parts"]]
-            content["messages"] = [m for m in said if m["role"] != "system"]
-            content["tools"] = [genai_parts.function_tool(name) for name in module.prompt_parts(request_body)["tools"]]
-    if response_body is None:
-        content["output"] = []
-    elif hasattr(module, "genai_output"):
-        content["output"] = module.genai_output(response_body)
-    else:
-        finish = module.summary(response_body).get("finish_reason")
-        content["output"] = genai_parts.from_chat(module.response_messages(response_body), finish, output=True)
-    return content
+        return {**genai_parts.empty_input(), "output": []}
+    return genai_parts.content(module, request_body, response_body)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from r4u_proxy.messages import canonical
-from r4u_proxy.providers import genai_parts, transcript
-from r4u_proxy.providers.base import Message, Part, StreamBase
+from r4u_proxy.providers import genai_parts
+from r4u_proxy.providers.base import Choice, StreamBase
 from r4u_proxy.providers.common import (
     accumulate,
     anthropic_usage,
@@ -167,54 +167,7 @@ def summary(body: Any) -> dict:
     return result
 
 
-# --- the trace page's chat ------------------------------------------------------------------------
-
-
-def _blocks(content: Any) -> list[Part]:
-    if isinstance(content, str):
-        return [transcript.part("text", content)] if content else []
-    parts: list[Part] = []
-    for block in content or []:
-        if not isinstance(block, dict):
-            continue
-        kind = block.get("type")
-        if kind == "text":
-            parts.append(transcript.part("text", block.get("text", "")))
-        elif kind == "thinking":
-            parts.append(transcript.part("thinking", block.get("thinking", "")))
-        elif kind == "redacted_thinking":
-            parts.append(transcript.part("thinking", "(redacted thinking)"))
-        elif kind in ("tool_use", "server_tool_use"):
-            arguments = transcript.arguments(block.get("input", {}))
-            parts.append(transcript.part("tool_call", arguments, block.get("name"), block.get("id")))
-        elif kind == "tool_result" or (isinstance(kind, str) and kind.endswith("_tool_result")):
-            result = block.get("content")
-            text = transcript.shown_text(result) if result is not None else ""
-            if block.get("is_error"):
-                text = "(error) " + text
-            parts.append(transcript.part("tool_result", text, id=block.get("tool_use_id")))
-        elif kind in ("image", "document"):
-            parts.append(transcript.image(block))
-        else:
-            parts.append(transcript.part("other", block, name=kind))
-    return parts
-
-
-def request_messages(body: dict) -> list[Message]:
-    messages = [transcript.message("system", _blocks(body["system"]))] if body.get("system") else []
-    for item in body.get("messages") or []:
-        if isinstance(item, dict):
-            messages.append(transcript.message(item.get("role", "?"), _blocks(item.get("content"))))
-    return messages
-
-
-def response_messages(body: Any) -> list[Message]:
-    if not isinstance(body, dict) or not isinstance(body.get("content"), list):
-        return []
-    return [transcript.message(body.get("role", "assistant"), _blocks(body["content"]))]
-
-
-# --- canonical messages (r4u_proxy/messages): what a turn says, for sessions and per-message storage -------
+# --- canonical messages (r4u_proxy/messages): what a turn says; sessions hash them, chat and export show them
 
 MESSAGES_KEY = "messages"
 
@@ -235,80 +188,52 @@ def _canonical_blocks(content: Any) -> list[dict]:
         kind = str(block.get("type"))
         if kind == "text":
             parts.append(canonical.text(block.get("text") or ""))
-        elif kind in ("thinking", "redacted_thinking"):
-            parts.append(canonical.thinking(block.get("thinking") or block.get("data") or ""))
+        elif kind == "thinking":
+            parts.append(canonical.thinking(block.get("thinking") or ""))
+        elif kind == "redacted_thinking":
+            parts.append(canonical.thinking(block.get("data") or "", redacted=True))
         elif kind in ("tool_use", "server_tool_use"):
-            parts.append(canonical.tool_call(block.get("id"), block.get("name"), block.get("input")))
+            server = block if kind == "server_tool_use" else None
+            parts.append(canonical.tool_call(block.get("id"), block.get("name"), block.get("input"), server))
         elif kind.endswith("tool_result"):
-            parts.append(canonical.tool_result(block.get("tool_use_id"), block.get("content"), block.get("is_error")))
+            server = block if kind != "tool_result" else None  # web_search_tool_result, ...
+            result = block.get("content")
+            parts.append(canonical.tool_result(block.get("tool_use_id"), result, block.get("is_error"), server=server))
         elif kind in ("image", "document"):
-            parts.append(canonical.media(block.get("source")))
+            parts.append(_media(kind, block.get("source")))
         else:
             parts.append(canonical.other(block))
     return parts
+
+
+def _media(kind: str, source: Any) -> dict:
+    shown = source if isinstance(source, dict) else {}
+    where = {"data": shown.get("data")} if shown.get("type") == "base64" else {"uri": shown.get("url")}
+    modality = "image" if kind == "image" else None
+    return canonical.media(source, mime_type=shown.get("media_type"), modality=modality, **where)
 
 
 def system_parts(body: dict) -> list[dict]:
     return _canonical_blocks(body.get("system"))
 
 
-def output_messages(body: Any) -> list[dict]:
+def response_choices(body: Any) -> list[Choice]:
     if not isinstance(body, dict) or not isinstance(body.get("content"), list):
         return []
-    return [canonical.message(body.get("role") or "assistant", _canonical_blocks(body["content"]))]
+    message = canonical.message(body.get("role") or "assistant", _canonical_blocks(body["content"]))
+    return [{"messages": [message], "finish_reason": body.get("stop_reason")}]
 
 
-# --- the request and response in the GenAI conventions' message shapes (export) ---------------------
+# --- the tools offered, in the GenAI conventions' shape (export) ---------------------------------------------
 
 
-def _block_parts(content: Any) -> list[dict]:
-    if isinstance(content, str):
-        return [genai_parts.text(content)] if content else []
-    parts = []
-    for block in content or []:
-        if not isinstance(block, dict):
-            continue
-        kind = block.get("type")
-        if kind == "text":
-            parts.append(genai_parts.text(block.get("text") or ""))
-        elif kind == "thinking":
-            parts.append(genai_parts.reasoning(block.get("thinking") or ""))
-        elif kind == "tool_use":
-            parts.append(genai_parts.tool_call(block.get("id"), block.get("name"), block.get("input")))
-        elif kind == "tool_result":
-            parts.append(genai_parts.tool_response(block.get("tool_use_id"), flatten_text(block.get("content"))))
-        elif kind in ("image", "document") and isinstance(block.get("source"), dict):
-            source = block["source"]
-            media = source.get("media_type")
-            if source.get("type") == "base64":
-                parts.append(genai_parts.blob(source.get("data") or "", media, "image" if kind == "image" else None))
-            elif source.get("url"):
-                parts.append(genai_parts.uri(source["url"], media, "image" if kind == "image" else None))
-            else:
-                parts.append(genai_parts.generic(block))
-        else:  # redacted_thinking, server_tool_use, web_search_tool_result, ...
-            parts.append(genai_parts.generic(block))
-    return parts
-
-
-def genai_input(body: dict) -> dict:
-    result = genai_parts.empty_input()
-    result["system"] = [p for p in _block_parts(body.get("system")) if p["type"] == "text"]
-    for message in body.get("messages") or []:
-        if isinstance(message, dict):
-            result["messages"].append(genai_parts.message(message.get("role"), _block_parts(message.get("content"))))
+def genai_tools(body: dict) -> list[dict]:
+    tools = []
     for tool in body.get("tools") or []:
         if not isinstance(tool, dict):
             continue
         if "input_schema" in tool or tool.get("type") in (None, "custom"):
-            result["tools"].append(genai_parts.function_tool(tool.get("name"), tool.get("description"), tool.get("input_schema")))
+            tools.append(genai_parts.function_tool(tool.get("name"), tool.get("description"), tool.get("input_schema")))
         else:  # server tools: web_search_20250305, bash_20250124, ...
-            result["tools"].append({"type": str(tool.get("type")), "name": str(tool.get("name") or tool.get("type"))})
-    return result
-
-
-def genai_output(body: Any) -> list[dict]:
-    if not isinstance(body, dict) or body.get("type") == "error":
-        return []
-    parts = _block_parts(body.get("content"))
-    return [genai_parts.message(body.get("role") or "assistant", parts, body.get("stop_reason"), output=True)]
+            tools.append({"type": str(tool.get("type")), "name": str(tool.get("name") or tool.get("type"))})
+    return tools

@@ -4,7 +4,8 @@ A family is one API shape (OpenAI Chat Completions, Anthropic Messages, Gemini g
 served by one module in this package, whatever the host: OpenAI-compatible vendors reuse `openai_chat`.
 The module itself is the implementation: module-level names matching `Family` below (a module satisfies
 a Protocol structurally, like httpx's transports satisfy `BaseTransport` or Datasette plugins its
-hookspecs). Everything a family shares with others lives in `common.py` and `transcript.py`.
+hookspecs). Everything a family shares with others lives in `common.py`; what is drawn from its canonical
+messages, in `conversation.py`, `transcript.py` and `genai_parts.py`.
 
 Adding a family (issue-16's Bedrock, Cohere, Ollama, ... or a WebSocket transport of an existing one):
 1. one module here defining the names of `Family` (copy the smallest, `openai_embeddings.py`);
@@ -69,6 +70,14 @@ class Message(TypedDict):
     parts: list[Part]
 
 
+class Choice(TypedDict):
+    """One generation of a response (a Chat choice, a Gemini candidate; the whole of a Messages or Responses
+    reply) as canonical messages (r4u_proxy/messages/canonical.py), and the provider's own finish reason."""
+
+    messages: list[dict[str, Any]]
+    finish_reason: Any
+
+
 class Stream(Protocol):
     """Reassembles one streamed response into the body the non-streaming call returns.
 
@@ -106,7 +115,19 @@ class StreamBase:
 
 class Family(Protocol):
     """The module-level names of a family module. All functions take parsed JSON and never raise on
-    an unexpected shape (they return what they found)."""
+    an unexpected shape (they return what they found).
+
+    A family reads its messages ONCE, into canonical messages (r4u_proxy/messages/canonical.py); sessions hash
+    those, and the trace page's chat (`transcript.py`) and the export's GenAI messages (`genai_parts.py`) are
+    drawn from them by shared code (`conversation.py` puts a request's pieces in order). A family with a
+    message list defines `MESSAGES_KEY`, `canonical_message` and `system_parts`; one without (completions,
+    embeddings) defines `input_messages` instead. Everything below `summary` is optional: a family without
+    `response_choices` shows and exports no answer, one without `genai_tools` exports no tool definitions.
+    A module converted from the old per-view hooks (`request_messages`/`response_messages`, `genai_input`/
+    `genai_output`) keeps its canonical hooks, turns `output_messages` into `response_choices` (every choice,
+    each with its finish reason), moves the tool definitions of `genai_input` into `genai_tools`, and deletes
+    the rest. Until then `output_messages` is read as one choice (conversation.response_choices).
+    """
 
     FAMILY: str  # the name routes.py uses for it
     Stream: Callable[[], Stream]
@@ -117,14 +138,32 @@ class Family(Protocol):
 
     def summary(self, body: Any) -> Summary: ...
 
-    def request_messages(self, body: dict) -> list[Message]:
-        """The conversation as sent, for the trace page: system prompt first, then the turns."""
+    MESSAGES_KEY: str  # optional: the request's list a client resends, grown by one turn each call
+    # ("messages", "input", "contents"); sessions hash it element by element.
+
+    def canonical_message(self, item: Any) -> dict | None:
+        """Optional (with MESSAGES_KEY): one element of that list as a canonical message; None to skip it.
+        Output items must reduce to the same message as the copy a client resends next turn."""
         ...
 
-    def response_messages(self, body: Any) -> list[Message]:
-        """What the model answered (a stream's reassembled body), one message per choice or candidate."""
+    def system_parts(self, body: dict) -> list[dict]:
+        """Optional: the system prompt the body carries beside its list (`system`, `instructions`,
+        `systemInstruction`), as canonical parts; [] where system messages are in the list (Chat)."""
+        ...
+
+    def input_messages(self, body: dict) -> list[dict]:
+        """Optional, for a family without a message list, or a request without `MESSAGES_KEY` in a family that
+        has both shapes (Ollama's generate beside its chat): the whole request as canonical messages."""
+        ...
+
+    def response_choices(self, body: Any) -> list[Choice]:
+        """Optional: each generation of a response (reassembled when streamed) as canonical messages with the
+        provider's finish reason; the first is what a client continues with. [] for a body with none."""
+        ...
+
+    def genai_tools(self, body: dict) -> list[dict]:
+        """Optional: the tools the request offers, as the GenAI conventions' tool definitions (`genai_parts`)."""
         ...
 
 
-FAMILY_INTERFACE = ("FAMILY", "Stream", "request_info", "prompt_parts", "summary", "request_messages",
-                    "response_messages")  # fmt: skip
+FAMILY_INTERFACE = ("FAMILY", "Stream", "request_info", "prompt_parts", "summary")

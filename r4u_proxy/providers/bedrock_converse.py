@@ -19,8 +19,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from r4u_proxy.messages import canonical
-from r4u_proxy.providers import genai_parts, transcript
-from r4u_proxy.providers.base import Message, Part, StreamBase
+from r4u_proxy.providers import genai_parts
+from r4u_proxy.providers.base import Choice, StreamBase
 from r4u_proxy.providers.common import (
     accumulate,
     bedrock_usage,
@@ -184,11 +184,12 @@ def summary(body: Any) -> dict:
     return result
 
 
-# --- the trace page's chat, canonical messages (sessions) and export, from Converse content blocks ---------
-# A block is an object with one key naming its kind: text, toolUse, toolResult, reasoningContent, image,
-# document, video, guardContent, cachePoint (a cache hint, not content), citationsContent.
+# --- canonical messages (r4u_proxy/messages), from Converse content blocks: sessions hash them, chat and
+# export show them. A block is an object with one key naming its kind: text, toolUse, toolResult,
+# reasoningContent, image, document, video, guardContent, cachePoint (a cache hint, not content), citationsContent.
 
 _MEDIA = ("image", "document", "video")
+MESSAGES_KEY = "messages"
 
 
 def _blocks(content: Any) -> Iterator[tuple[str, Any, dict]]:
@@ -197,58 +198,6 @@ def _blocks(content: Any) -> Iterator[tuple[str, Any, dict]]:
         if isinstance(block, dict) and "cachePoint" not in block:
             kind = next(iter(block), "")
             yield kind, block[kind] if kind else None, block
-
-
-def _result_text(result: dict) -> str:
-    pieces = [p.get("text") if isinstance(p.get("text"), str) else transcript.pretty_json(p.get("json", p))
-              for p in result.get("content") or [] if isinstance(p, dict)]  # fmt: skip
-    return "\n".join(pieces)
-
-
-def _chat_parts(content: Any) -> list[Part]:
-    if isinstance(content, str):
-        return [transcript.part("text", content)] if content else []
-    parts: list[Part] = []
-    for kind, value, block in _blocks(content):
-        if kind == "text" and isinstance(value, str):
-            parts.append(transcript.part("text", value))
-        elif kind == "toolUse" and isinstance(value, dict):
-            arguments = transcript.arguments(value.get("input", {}))
-            parts.append(transcript.part("tool_call", arguments, value.get("name"), value.get("toolUseId")))
-        elif kind == "toolResult" and isinstance(value, dict):
-            text = ("(error) " if value.get("status") == "error" else "") + _result_text(value)
-            parts.append(transcript.part("tool_result", text, id=value.get("toolUseId")))
-        elif kind == "reasoningContent" and isinstance(value, dict):
-            thought = (value.get("reasoningText") or {}).get("text")
-            parts.append(transcript.part("thinking", thought if isinstance(thought, str) else "(redacted thinking)"))
-        elif kind in _MEDIA and isinstance(value, dict):
-            parts.append(transcript.part("image", f"[{kind}: {value.get('format') or '?'}]"))
-        else:
-            parts.append(transcript.part("other", block, name=kind or None))
-    return parts
-
-
-def request_messages(body: dict) -> list[Message]:
-    messages = [transcript.message("system", _chat_parts(body["system"]))] if body.get("system") else []
-    for item in body.get("messages") or []:
-        if isinstance(item, dict):
-            messages.append(transcript.message(item.get("role", "?"), _chat_parts(item.get("content"))))
-    return messages
-
-
-def _output_message(body: Any) -> dict | None:
-    message = (body.get("output") or {}).get("message") if isinstance(body, dict) else None
-    return message if isinstance(message, dict) else None
-
-
-def response_messages(body: Any) -> list[Message]:
-    message = _output_message(body)
-    if message is None:
-        return []
-    return [transcript.message(message.get("role") or "assistant", _chat_parts(message.get("content")))]
-
-
-MESSAGES_KEY = "messages"
 
 
 def _canonical_blocks(content: Any) -> list[dict]:
@@ -261,18 +210,39 @@ def _canonical_blocks(content: Any) -> list[dict]:
         elif kind == "toolUse" and isinstance(value, dict):
             parts.append(canonical.tool_call(value.get("toolUseId"), value.get("name"), value.get("input")))
         elif kind == "toolResult" and isinstance(value, dict):
-            result = value.get("content") or []
-            texts = all(isinstance(p, dict) and set(p) == {"text"} for p in result)
-            shown = "\n".join(str(p["text"]) for p in result) if texts else result
-            parts.append(canonical.tool_result(value.get("toolUseId"), shown, value.get("status") == "error"))
+            parts.append(canonical.tool_result(value.get("toolUseId"), _result(value), value.get("status") == "error"))
         elif kind == "reasoningContent" and isinstance(value, dict):
-            reasoning = value.get("reasoningText") or {}
-            parts.append(canonical.thinking(reasoning.get("text") or value.get("redactedContent") or ""))
+            said = (value.get("reasoningText") or {}).get("text")
+            if not isinstance(said, str) and value.get("redactedContent"):  # encrypted reasoning, not words
+                parts.append(canonical.thinking(value["redactedContent"], redacted=True))
+            else:
+                parts.append(canonical.thinking(said or ""))
         elif kind in _MEDIA:
-            parts.append(canonical.media(value))
+            parts.append(_media(kind, value))
         else:
             parts.append(canonical.other(block))
     return parts
+
+
+def _result(value: dict) -> Any:
+    """A tool result's content blocks: text blocks as their text, one `json` block as its value (shown and
+    exported as the object), anything else as the blocks."""
+    result = value.get("content") or []
+    if all(isinstance(p, dict) and set(p) == {"text"} for p in result):
+        return "\n".join(str(p["text"]) for p in result)
+    if len(result) == 1 and isinstance(result[0], dict) and set(result[0]) == {"json"}:
+        return result[0]["json"]
+    return result
+
+
+def _media(kind: str, value: Any) -> dict:
+    """An image, document or video by its bytes (base64 in the JSON) or its S3 address; shown by its type."""
+    shown = value if isinstance(value, dict) else {}
+    source = shown.get("source") if isinstance(shown.get("source"), dict) else {}
+    mime = f"{'application' if kind == 'document' else kind}/{shown['format']}" if shown.get("format") else None
+    where = (source.get("s3Location") or {}).get("uri") if isinstance(source.get("s3Location"), dict) else None
+    data = source.get("bytes") if isinstance(source.get("bytes"), str) else None
+    return canonical.media(value, mime_type=mime, uri=where, data=data, modality=kind)
 
 
 def canonical_message(item: Any) -> dict | None:
@@ -285,54 +255,22 @@ def system_parts(body: dict) -> list[dict]:
     return _canonical_blocks(body.get("system"))
 
 
-def output_messages(body: Any) -> list[dict]:
-    message = _output_message(body)
-    if message is None:
+def response_choices(body: Any) -> list[Choice]:
+    message = (body.get("output") or {}).get("message") if isinstance(body, dict) else None
+    if not isinstance(message, dict):
         return []
-    return [canonical.message(message.get("role") or "assistant", _canonical_blocks(message.get("content")))]
+    said = canonical.message(message.get("role") or "assistant", _canonical_blocks(message.get("content")))
+    return [{"messages": [said], "finish_reason": body.get("stopReason")}]
 
 
-def _genai_parts(content: Any) -> list[dict]:
-    parts = []
-    for kind, value, _block in _blocks(content):
-        if kind == "text" and isinstance(value, str):
-            parts.append(genai_parts.text(value))
-        elif kind == "toolUse" and isinstance(value, dict):
-            parts.append(genai_parts.tool_call(value.get("toolUseId"), value.get("name"), value.get("input")))
-        elif kind == "toolResult" and isinstance(value, dict):
-            parts.append(genai_parts.tool_response(value.get("toolUseId"), _result_text(value)))
-        elif kind == "reasoningContent" and isinstance(value, dict):
-            parts.append(genai_parts.reasoning(str((value.get("reasoningText") or {}).get("text") or "")))
-        elif kind in _MEDIA and isinstance(value, dict):
-            source, mime = value.get("source") or {}, f"{'application' if kind == 'document' else kind}/{value.get('format')}"
-            if isinstance(source.get("bytes"), str):
-                parts.append(genai_parts.blob(source["bytes"], mime, "image" if kind == "image" else kind))
-            elif isinstance((source.get("s3Location") or {}).get("uri"), str):
-                parts.append(genai_parts.uri(source["s3Location"]["uri"], mime, "image" if kind == "image" else kind))
-            else:
-                parts.append(genai_parts.generic({"type": kind, **value}))
-        else:
-            parts.append(genai_parts.generic({"type": kind or "unknown", "content": value}))
-    return parts
+# --- the tools offered, in the GenAI conventions' shape (export) ---------------------------------------------
 
 
-def genai_input(body: dict) -> dict:
-    result = genai_parts.empty_input()
-    result["system"] = _genai_parts(body.get("system"))
-    for item in body.get("messages") or []:
-        if isinstance(item, dict):
-            result["messages"].append(genai_parts.message(item.get("role"), _genai_parts(item.get("content"))))
+def genai_tools(body: dict) -> list[dict]:
+    tools = []
     for tool in (body.get("toolConfig") or {}).get("tools") or []:
         spec = tool.get("toolSpec") if isinstance(tool, dict) else None
         if isinstance(spec, dict):
             schema = (spec.get("inputSchema") or {}).get("json")
-            result["tools"].append(genai_parts.function_tool(spec.get("name"), spec.get("description"), schema))
-    return result
-
-
-def genai_output(body: Any) -> list[dict]:
-    message = _output_message(body)
-    if message is None:
-        return []
-    parts = _genai_parts(message.get("content"))
-    return [genai_parts.message(message.get("role") or "assistant", parts, body.get("stopReason"), output=True)]
+            tools.append(genai_parts.function_tool(spec.get("name"), spec.get("description"), schema))
+    return tools

@@ -10,7 +10,7 @@ inference profile ARN):
   embedders: small readers here; their streams are rebuilt into the vendor's non-streaming body.
 Usage comes from the body, the last stream chunk's `amazon-bedrock-invocationMetrics`, or (InvokeModel
 bodies of Meta/Mistral/Cohere carry none) the `X-Amzn-Bedrock-*-Token-Count` response headers.
-The chat, session and export hooks go to the family whose shape the body has (Claude Code on Bedrock sends
+The canonical-message hooks go to the family whose shape the body has (Claude Code on Bedrock sends
 Anthropic bodies); a text vendor's prompt and answer are shown as one user and one assistant message.
 """
 
@@ -19,8 +19,9 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from r4u_proxy.providers import anthropic, bedrock_converse, genai_parts, openai_chat, transcript
-from r4u_proxy.providers.base import Message, StreamBase
+from r4u_proxy.messages import canonical
+from r4u_proxy.providers import anthropic, bedrock_converse, openai_chat
+from r4u_proxy.providers.base import Choice, StreamBase
 from r4u_proxy.providers.common import bedrock_usage, flatten_text, token_columns
 
 FAMILY = "bedrock_invoke"
@@ -218,30 +219,7 @@ def _vendor_summary(body: dict) -> dict:
     return {}
 
 
-# --- the chat, sessions and export: the chat vendors' own families; the text vendors' prompt and answer ----
-
-
-def request_messages(body: dict) -> list[Message]:
-    family = _chat_family(body)
-    if family is not None:
-        return family.request_messages(body)
-    messages = [transcript.message("system", [transcript.part("text", flatten_text(body["preamble"]))])] \
-        if body.get("preamble") else []  # fmt: skip
-    texts = _texts(body)
-    if texts:
-        messages.append(transcript.message("user", [transcript.part("text", text) for text in texts]))
-    return messages
-
-
-def response_messages(body: Any) -> list[Message]:
-    family = _response_family(body)
-    if family is not None:
-        return family.response_messages(body)
-    text = summary(body).get("completion_text") if isinstance(body, dict) else None
-    if not text or "embedding" in body or "embeddings" in body:  # vectors, not words
-        return []
-    return [transcript.message("assistant", [transcript.part("text", text)])]
-
+# --- canonical messages: the chat vendors' own families; the text vendors' prompt and answer ----------------
 
 MESSAGES_KEY = "messages"
 
@@ -259,27 +237,34 @@ def canonical_message(item: Any) -> dict | None:
     return _item_family(item).canonical_message(item) if isinstance(item, dict) else None
 
 
-def output_messages(body: Any) -> list[dict]:
-    family = _response_family(body)
-    return family.output_messages(body) if family is not None else []
-
-
-def genai_input(body: dict) -> dict:
+def system_parts(body: dict) -> list[dict]:
     family = _chat_family(body)
     if family is not None:
-        return family.genai_input(body)
-    result = genai_parts.empty_input()
-    if body.get("preamble"):
-        result["system"] = [genai_parts.text(flatten_text(body["preamble"]))]
-    result["messages"] = [genai_parts.message("user", [genai_parts.text(text)]) for text in _texts(body)]
-    return result
+        return family.system_parts(body)
+    return [canonical.text(flatten_text(body["preamble"]))] if body.get("preamble") else []
 
 
-def genai_output(body: Any) -> list[dict]:
+def input_messages(body: dict) -> list[dict]:
+    """A text or embedding vendor's body (no `messages`): the preamble, then its prompt(s) as one user message."""
+    system = system_parts(body)
+    texts = _texts(body)
+    said = [canonical.message("user", [canonical.text(text) for text in texts])] if texts else []
+    return ([canonical.message("system", system)] if system else []) + said
+
+
+def response_choices(body: Any) -> list[Choice]:
     family = _response_family(body)
     if family is not None:
-        return family.genai_output(body)
-    said = response_messages(body)
-    finish = summary(body).get("finish_reason")
-    return [genai_parts.message("assistant", [genai_parts.text(p["text"]) for p in m["parts"]], finish, output=True)
-            for m in said]  # fmt: skip
+        return family.response_choices(body)
+    if not isinstance(body, dict) or "embedding" in body or "embeddings" in body:  # vectors, not words
+        return []
+    found = summary(body)
+    if not found.get("completion_text"):
+        return []
+    said = canonical.message("assistant", [canonical.text(found["completion_text"])])
+    return [{"messages": [said], "finish_reason": found.get("finish_reason")}]
+
+
+def genai_tools(body: dict) -> list[dict]:
+    family = _chat_family(body)
+    return family.genai_tools(body) if family is not None else []

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from r4u_proxy.providers import openai_chat, transcript
-from r4u_proxy.providers.base import Message, StreamBase
+from r4u_proxy.messages import canonical
+from r4u_proxy.providers import openai_chat
+from r4u_proxy.providers.base import Choice, StreamBase
 from r4u_proxy.providers.common import (
     error_message,
     flatten_text,
@@ -144,37 +145,47 @@ def _usage(usage: dict) -> dict[str, int]:
     return token_columns(input_tokens=billed.get("input_tokens"), output_tokens=billed.get("output_tokens"))
 
 
-# --- the trace page's chat and canonical messages: v2 messages are OpenAI's, plus thinking and a tool plan ----
-
-
-def _chat_message(item: dict) -> Message:
-    content = item.get("content")
-    blocks = content if isinstance(content, list) else []
-    thoughts = [b.get("thinking") for b in blocks if isinstance(b, dict) and b.get("type") == "thinking"]
-    if isinstance(item.get("tool_plan"), str) and item["tool_plan"]:
-        thoughts.append(item["tool_plan"])  # the model's plan before its tool calls
-    if blocks:
-        content = [b for b in blocks if not (isinstance(b, dict) and b.get("type") == "thinking")]
-    message = openai_chat.chat_message({**item, "content": content})
-    message["parts"][:0] = [transcript.part("thinking", str(t)) for t in thoughts if t]
-    return message
-
-
-def request_messages(body: dict) -> list[Message]:
-    texts = _embed_texts(body)
-    if texts is not None:
-        return [transcript.message("user", [transcript.part("text", t) for t in texts])]
-    return [_chat_message(m) for m in body.get("messages") or [] if isinstance(m, dict)]
-
-
-def response_messages(body: Any) -> list[Message]:
-    message = body.get("message") if isinstance(body, dict) else None
-    return [_chat_message({**message, "role": "assistant"})] if isinstance(message, dict) else []
-
+# --- canonical messages: v2 messages are OpenAI's, plus thinking blocks and a tool plan ---------------------
 
 MESSAGES_KEY = "messages"
-canonical_message = openai_chat.canonical_message  # what a turn says: text, tool calls, tool results
 
 
-def output_messages(body: Any) -> list[dict]:
-    return openai_chat.canonical_output(body.get("message") if isinstance(body, dict) else None)
+def canonical_message(item: Any) -> dict | None:
+    """What a turn says: text, tool calls, tool results (as in Chat Completions), with the model's thinking and
+    its plan before tool calls (`tool_plan`) as thinking; the plan is shown but not hashed, since clients
+    resend it or not."""
+    if not isinstance(item, dict):
+        return None
+    content = item.get("content")
+    blocks = content if isinstance(content, list) else []
+    thoughts = [canonical.thinking(str(b["thinking"])) for b in blocks if _is_thinking(b) and b.get("thinking")]
+    if isinstance(item.get("tool_plan"), str) and item["tool_plan"]:
+        thoughts.append(canonical.thinking(item["tool_plan"], hashed=False))
+    if blocks:
+        content = [b for b in blocks if not _is_thinking(b)]
+    said = openai_chat.canonical_message({**item, "content": content})
+    if said is not None:
+        said["parts"][:0] = thoughts
+    return said
+
+
+def _is_thinking(block: Any) -> bool:
+    return isinstance(block, dict) and block.get("type") == "thinking"
+
+
+system_parts = openai_chat.system_parts  # system messages are part of `messages`
+genai_tools = openai_chat.genai_tools  # v2 tools are OpenAI's function tools
+
+
+def input_messages(body: dict) -> list[dict]:
+    """An embed request: its inputs as one user message."""
+    texts = _embed_texts(body) or []
+    return [canonical.message("user", [canonical.text(t) for t in texts])] if texts else []
+
+
+def response_choices(body: Any) -> list[Choice]:
+    message = body.get("message") if isinstance(body, dict) else None
+    if not isinstance(message, dict):
+        return []  # an embed response: vectors, not words
+    said = canonical_message({**message, "role": "assistant"})
+    return [{"messages": [said] if said else [], "finish_reason": body.get("finish_reason")}]

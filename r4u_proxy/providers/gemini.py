@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from r4u_proxy.messages import canonical
-from r4u_proxy.providers import genai_parts, transcript
-from r4u_proxy.providers.base import Message, Part, StreamBase
+from r4u_proxy.providers import genai_parts
+from r4u_proxy.providers.base import Choice, StreamBase
 from r4u_proxy.providers.common import (
     error_message,
     flatten_text,
@@ -194,54 +194,7 @@ def summary(body: Any) -> dict:
     return result
 
 
-# --- the trace page's chat ------------------------------------------------------------------------
-
-
-def _chat_parts(parts_in: Any) -> list[Part]:
-    parts: list[Part] = []
-    for p in parts_in or []:
-        if not isinstance(p, dict):
-            continue
-        if "text" in p:
-            parts.append(transcript.part("thinking" if p.get("thought") else "text", p["text"]))
-        elif "functionCall" in p:
-            call = p["functionCall"]
-            arguments = transcript.arguments(call.get("args", {}))
-            parts.append(transcript.part("tool_call", arguments, call.get("name"), call.get("id")))
-        elif "functionResponse" in p:
-            response = p["functionResponse"]
-            result = transcript.pretty_json(response.get("response"))
-            parts.append(transcript.part("tool_result", result, response.get("name")))
-        elif "inlineData" in p or "fileData" in p:
-            parts.append(transcript.image(p))
-        else:
-            parts.append(transcript.part("other", p))
-    return parts
-
-
-def request_messages(body: dict) -> list[Message]:
-    messages: list[Message] = []
-    system = body.get("systemInstruction") or body.get("system_instruction")
-    if isinstance(system, dict):
-        messages.append(transcript.message("system", _chat_parts(system.get("parts"))))
-    for content in body.get("contents") or []:
-        if isinstance(content, dict):
-            role = "assistant" if content.get("role") == "model" else (content.get("role") or "user")
-            messages.append(transcript.message(role, _chat_parts(content.get("parts"))))
-    return messages
-
-
-def response_messages(body: Any) -> list[Message]:
-    if not isinstance(body, dict) or not isinstance(body.get("candidates"), list):
-        return []
-    return [
-        transcript.message("assistant", _chat_parts((c.get("content") or {}).get("parts")))
-        for c in body["candidates"]
-        if isinstance(c, dict)
-    ]
-
-
-# --- canonical messages (r4u_proxy/messages): what a turn says, for sessions and per-message storage -------
+# --- canonical messages (r4u_proxy/messages): what a turn says; sessions hash them, chat and export show them
 
 MESSAGES_KEY = "contents"
 
@@ -258,12 +211,19 @@ def _canonical_parts(parts: Any) -> list[dict]:
             found.append(canonical.tool_call(call.get("id"), call.get("name"), call.get("args") or {}))
         elif isinstance(part.get("functionResponse"), dict):
             response = part["functionResponse"]
-            found.append(canonical.tool_result(response.get("id") or response.get("name"), response.get("response")))
+            call_id = response.get("id") or response.get("name")
+            found.append(canonical.tool_result(call_id, response.get("response"), name=response.get("name")))
         elif "inlineData" in part or "fileData" in part:
-            found.append(canonical.media(part.get("inlineData") or part.get("fileData")))
+            found.append(_media(part.get("inlineData") or part.get("fileData")))
         else:
             found.append(canonical.other({k: v for k, v in part.items() if k != "thoughtSignature"}))
     return found
+
+
+def _media(value: Any) -> dict:
+    shown = value if isinstance(value, dict) else {}
+    where = {"uri": shown.get("fileUri") or ""} if "fileUri" in shown else {"data": shown.get("data") or ""}
+    return canonical.media(value, mime_type=shown.get("mimeType"), **where)
 
 
 def canonical_message(item: Any) -> dict | None:
@@ -282,57 +242,27 @@ def system_parts(body: dict) -> list[dict]:
     return [canonical.text(system)] if isinstance(system, str) and system else []
 
 
-def output_messages(body: Any) -> list[dict]:
-    candidates = body.get("candidates") if isinstance(body, dict) else None
-    if not candidates or not isinstance(candidates[0], dict):
-        return []
-    message = canonical_message({"role": "model", **(candidates[0].get("content") or {})})
-    return [message] if message and message["parts"] else []
+def response_choices(body: Any) -> list[Choice]:
+    """One per candidate; a client continues the conversation with the first."""
+    if isinstance(body, list):  # a saved array stream
+        stream = Stream()
+        for chunk in body:
+            stream.add(None, chunk)
+        body = stream.body()
+    choices = []
+    for candidate in (body.get("candidates") or []) if isinstance(body, dict) else []:
+        if isinstance(candidate, dict):
+            message = canonical_message({"role": "model", **(candidate.get("content") or {})})
+            said = [message] if message and message["parts"] else []
+            choices.append({"messages": said, "finish_reason": candidate.get("finishReason")})
+    return choices
 
 
-# --- the request and response in the GenAI conventions' message shapes (export) ---------------------
-
-_ROLES = {"model": "assistant", "function": "tool"}
+# --- the tools offered, in the GenAI conventions' shape (export) ---------------------------------------------
 
 
-def _gemini_parts(parts: Any) -> list[dict]:
-    out = []
-    for part in parts or []:
-        if not isinstance(part, dict):
-            continue
-        if isinstance(part.get("text"), str):
-            out.append(genai_parts.reasoning(part["text"]) if part.get("thought") else genai_parts.text(part["text"]))
-        elif isinstance(part.get("functionCall"), dict):
-            call = part["functionCall"]
-            out.append(genai_parts.tool_call(call.get("id"), call.get("name"), call.get("args") or {}))
-        elif isinstance(part.get("functionResponse"), dict):
-            response = part["functionResponse"]
-            out.append(genai_parts.tool_response(response.get("id") or response.get("name"), response.get("response")))
-        elif isinstance(part.get("inlineData"), dict):
-            data = part["inlineData"]
-            out.append(genai_parts.blob(data.get("data") or "", data.get("mimeType")))
-        elif isinstance(part.get("fileData"), dict):
-            data = part["fileData"]
-            out.append(genai_parts.uri(data.get("fileUri") or "", data.get("mimeType")))
-        elif part and set(part) != {"thoughtSignature"}:
-            kind = next(k for k in part if k != "thoughtSignature")
-            out.append(genai_parts.generic({"type": kind, **part}))
-    return out
-
-
-def genai_input(body: dict) -> dict:
-    result = genai_parts.empty_input()
-    system = body.get("systemInstruction") or body.get("system_instruction")
-    if isinstance(system, dict):
-        result["system"] = _gemini_parts(system.get("parts"))
-    elif isinstance(system, str):
-        result["system"] = [genai_parts.text(system)]
-    for content in body.get("contents") or []:
-        if isinstance(content, str):
-            result["messages"].append(genai_parts.message("user", [genai_parts.text(content)]))
-        elif isinstance(content, dict):
-            role = _ROLES.get(content.get("role"), content.get("role") or "user")
-            result["messages"].append(genai_parts.message(role, _gemini_parts(content.get("parts"))))
+def genai_tools(body: dict) -> list[dict]:
+    tools: list[dict] = []
     for tool in body.get("tools") or []:
         if not isinstance(tool, dict):
             continue
@@ -340,25 +270,7 @@ def genai_input(body: dict) -> dict:
         for declaration in declarations or []:
             if isinstance(declaration, dict):
                 parameters = declaration.get("parametersJsonSchema") or declaration.get("parameters")
-                result["tools"].append(genai_parts.function_tool(declaration.get("name"), declaration.get("description"), parameters))
+                tools.append(genai_parts.function_tool(declaration.get("name"), declaration.get("description"), parameters))
         if not declarations:
-            result["tools"] += [{"type": str(name), "name": str(name)} for name in tool]
-    return result
-
-
-def genai_output(body: Any) -> list[dict]:
-    """One output message per candidate."""
-    if isinstance(body, list):  # a saved array stream
-        stream = Stream()
-        for chunk in body:
-            stream.add(None, chunk)
-        body = stream.body()
-    if not isinstance(body, dict):
-        return []
-    messages = []
-    for candidate in body.get("candidates") or []:
-        if isinstance(candidate, dict):
-            content = candidate.get("content") or {}
-            parts = _gemini_parts(content.get("parts"))
-            messages.append(genai_parts.message("assistant", parts, candidate.get("finishReason"), output=True))
-    return messages
+            tools += [{"type": str(name), "name": str(name)} for name in tool]
+    return tools

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from r4u_proxy.providers import openai_embeddings, transcript
-from r4u_proxy.providers.base import Message
+from r4u_proxy.messages import canonical
+from r4u_proxy.providers import openai_embeddings
 from r4u_proxy.providers.common import flatten_text, path_model, token_columns
 
 FAMILY = "gemini_embeddings"
@@ -39,12 +39,10 @@ def prompt_parts(body: dict) -> dict:
     return {"system": None, "turns": [{"role": "user", "text": t} for t in _texts(body)], "tools": []}
 
 
-def request_messages(body: dict) -> list[Message]:
+def input_messages(body: dict) -> list[dict]:
+    """The inputs as one user message; the response is vectors, not words (no `response_choices`)."""
     texts = _texts(body)
-    return [transcript.message("user", [transcript.part("text", t) for t in texts])] if texts else []
-
-
-response_messages = openai_embeddings.response_messages  # vectors, not words
+    return [canonical.message("user", [canonical.text(t) for t in texts])] if texts else []
 
 
 Stream = openai_embeddings.Stream  # embeddings do not stream; every family has the same shape

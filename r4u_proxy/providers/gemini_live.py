@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from r4u_proxy.providers import gemini
-from r4u_proxy.providers.base import Message
+from r4u_proxy.providers.base import Choice
 from r4u_proxy.providers.common import audio_token_columns, media_placeholder, placeholder_size
 
 FAMILY = "gemini_live"
@@ -33,14 +33,12 @@ def request_info(body: dict, path: str = "") -> dict:
     return {"request_model": body.get("model"), "stream": True}
 
 
-# The request is a generateContent body: the Gemini family reads it (prompt, chat, canonical messages for
-# sessions, GenAI messages for export).
+# The request is a generateContent body: the Gemini family reads it (prompt, canonical messages, tools).
 prompt_parts = gemini.prompt_parts
-request_messages = gemini.request_messages
 MESSAGES_KEY = gemini.MESSAGES_KEY
 canonical_message = gemini.canonical_message
 system_parts = gemini.system_parts
-genai_input = gemini.genai_input
+genai_tools = gemini.genai_tools
 
 
 _FINISH = (("turnComplete", "STOP"), ("interrupted", "INTERRUPTED"))
@@ -147,13 +145,5 @@ def summary(body: Any) -> dict:
     return result
 
 
-def response_messages(body: Any) -> list[Message]:
-    return gemini.response_messages(_transcript_only(body) or body)
-
-
-def output_messages(body: Any) -> list[dict]:
-    return gemini.output_messages(_transcript_only(body) or body)
-
-
-def genai_output(body: Any) -> list[dict]:
-    return gemini.genai_output(_transcript_only(body) or body)
+def response_choices(body: Any) -> list[Choice]:
+    return gemini.response_choices(_transcript_only(body) or body)

@@ -1,13 +1,19 @@
-"""Message parts in the OpenTelemetry GenAI conventions' JSON shapes (`gen_ai.input.messages`, ...).
+"""A call's messages in the OpenTelemetry GenAI conventions' JSON shapes (`gen_ai.input.messages`, ...).
 
-Each family module turns its own request and response bodies into these parts (`genai_input`,
-`genai_output`); the shapes are the conventions' JSON schemas (see docs/export.md for the version).
+Drawn from the call's canonical messages (`conversation.py`), the same way for every family; a family adds
+only what is its own: its tool definitions (`genai_tools`) and its finish reasons (in `response_choices`).
+The shapes are the conventions' JSON schemas (see docs/export.md for the version).
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+from r4u_proxy.messages.canonical import Message as Canonical
+from r4u_proxy.messages.canonical import Part as CanonicalPart
+from r4u_proxy.providers import conversation
+from r4u_proxy.providers.common import flatten_text
 
 # The conventions' FinishReason enum; providers' own values map onto it, anything else passes through.
 FINISH_REASONS = {
@@ -71,8 +77,8 @@ def blob(data: str, mime_type: Any = None, kind: str | None = None) -> dict:
 
 
 def generic(part: dict) -> dict:
-    """A part the conventions have no shape for: kept whole, under its own type."""
-    return {**part, "type": str(part.get("type") or "unknown")}
+    """A part the conventions have no shape for: kept whole, under its own type (or its first key's name)."""
+    return {**part, "type": str(part.get("type") or next(iter(part), "unknown"))}
 
 
 def message(role: Any, parts: list[dict], finish: Any = None, *, output: bool = False) -> dict:
@@ -95,23 +101,67 @@ def empty_input() -> dict:
     return {"system": [], "messages": [], "tools": []}
 
 
-def from_chat(messages: list[dict], finish: Any = None, *, output: bool = False) -> list[dict]:
-    """The trace page's chat messages (providers/transcript.py) in the conventions' shapes: for the families
-    without `genai_input` / `genai_output` of their own."""
-    converted = []
-    for said in messages:
-        parts = []
-        for part in said["parts"]:
-            kind, content = part["kind"], part["text"]
-            if kind == "text":
-                parts.append(text(content))
-            elif kind == "thinking":
-                parts.append(reasoning(content))
-            elif kind == "tool_call":
-                parts.append(tool_call(part["id"], part["name"], content))
-            elif kind == "tool_result":
-                parts.append(tool_response(part["id"], content))
-            else:  # images are placeholders in the chat, never their bytes
-                parts.append(generic({"type": part["name"] or kind, "content": content}))
-        converted.append(message(said["role"], parts, finish, output=output))
-    return converted
+# --- from canonical messages ----------------------------------------------------------------------------
+
+_ROLES = {"function": "tool"}  # Gemini's older name for the turn that carries function responses
+
+
+def content(family: Any, request_body: Any, response_body: Any) -> dict:
+    """The call as `{"system", "messages", "tools", "output"}` (lists)."""
+    result = empty_input()
+    if isinstance(request_body, dict):
+        messages = conversation.request_messages(family, request_body)
+        # The request's own system prompt (`system`, `instructions`, `systemInstruction`) comes first; Chat
+        # keeps its system messages in the history (no `system_parts`), so there they stay messages.
+        if messages and hasattr(family, "system_parts") and family.system_parts(request_body):
+            result["system"] = [p for p in parts(messages.pop(0)) if p["type"] == "text"]
+        result["messages"] = [message(_role(m), parts(m)) for m in messages]
+        if hasattr(family, "genai_tools"):
+            result["tools"] = family.genai_tools(request_body)
+    result["output"] = output_messages(family, response_body)
+    return result
+
+
+def _role(found: Canonical) -> str:
+    role = found.get("sent_role") or found["role"]  # `developer` as the request said it
+    return _ROLES.get(role, role)
+
+
+def output_messages(family: Any, body: Any) -> list[dict]:
+    """One output message per generation, with its finish reason in the conventions' terms."""
+    return [
+        message("assistant", [p for m in choice["messages"] for p in parts(m)], choice["finish_reason"], output=True)
+        for choice in conversation.response_choices(family, body)
+    ]
+
+
+def parts(found: Canonical) -> list[dict]:
+    return [p for p in map(_part, found["parts"]) if p is not None]
+
+
+def _part(found: CanonicalPart) -> dict | None:
+    kind = found["type"]
+    if kind == "text":
+        return text(found["text"])
+    if kind == "thinking":
+        if found.get("redacted"):
+            return {"type": "redacted_thinking", "data": found["text"]}
+        said = found["text"] or found.get("full_text")
+        return reasoning(said) if said else None
+    if found.get("server"):  # a tool the provider ran: the conventions' tool parts are the client's
+        return generic(found["server"])
+    if kind == "tool_call":
+        return tool_call(found["id"], found["name"], found["arguments"])
+    if kind == "tool_result":
+        result = found["content"]
+        return tool_response(found["id"], flatten_text(result) if result is None or isinstance(result, list) else result)
+    if kind == "media":
+        mime, modality_ = found.get("mime_type"), found.get("modality")
+        if isinstance(found.get("uri"), str):
+            return uri(found["uri"], mime, modality_)
+        if isinstance(found.get("data"), str):
+            return blob(found["data"], mime, modality_)
+    value = found.get("raw") or found.get("value")
+    if not value:
+        return None
+    return generic(value) if isinstance(value, dict) else {"type": "unknown", "value": value}

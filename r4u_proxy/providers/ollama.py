@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from r4u_proxy.providers import openai_chat, transcript
-from r4u_proxy.providers.base import Message, StreamBase
+from r4u_proxy.messages import canonical
+from r4u_proxy.providers import openai_chat
+from r4u_proxy.providers.base import Choice, StreamBase
 from r4u_proxy.providers.common import error_message, render_tool_call, token_columns, with_tool_call
 
 FAMILY = "ollama"
@@ -91,38 +92,43 @@ def summary(body: Any) -> dict:
     return result
 
 
-# --- the trace page's chat and canonical messages: chat messages are OpenAI's, `thinking` and `images` aside ---
-
-
-def _chat_message(item: dict) -> Message:
-    message = openai_chat.chat_message({**item, "reasoning": item.get("thinking")})
-    message["parts"] += [transcript.part("image", "[image]") for _ in item.get("images") or []]
-    return message
-
-
-def request_messages(body: dict) -> list[Message]:
-    if isinstance(body.get("messages"), list):
-        return [_chat_message(m) for m in body["messages"] if isinstance(m, dict)]
-    parts = prompt_parts(body)
-    messages = [transcript.message("system", [transcript.part("text", parts["system"])])] if parts["system"] else []
-    if parts["turns"]:
-        messages.append(transcript.message("user", [transcript.part("text", t["text"]) for t in parts["turns"]]))
-    return messages
-
-
-def response_messages(body: Any) -> list[Message]:
-    if not isinstance(body, dict) or "embeddings" in body or "embedding" in body:
-        return []
-    if isinstance(body.get("message"), dict):
-        return [_chat_message({**body["message"], "role": "assistant"})]
-    if not isinstance(body.get("response"), str):
-        return []
-    return [_chat_message({"role": "assistant", "content": body["response"], "thinking": body.get("thinking")})]
-
+# --- canonical messages: chat messages are OpenAI's, with `thinking` (shown, not resent as said) and `images` ---
 
 MESSAGES_KEY = "messages"  # /api/chat; /api/generate sends a prompt (no conversation to continue)
-canonical_message = openai_chat.canonical_message  # text and tool calls; `thinking` is not resent as said
+genai_tools = openai_chat.genai_tools  # Ollama's tools are OpenAI's function tools
 
 
-def output_messages(body: Any) -> list[dict]:
-    return openai_chat.canonical_output(body.get("message") if isinstance(body, dict) else None)
+def canonical_message(item: Any) -> dict | None:
+    if not isinstance(item, dict):
+        return None
+    said = openai_chat.canonical_message({**item, "reasoning": item.get("thinking")})
+    if said is not None:  # base64 images, no media type
+        said["parts"] += [canonical.media(i, data=i, modality="image") for i in item.get("images") or []]
+    return said
+
+
+def system_parts(body: dict) -> list[dict]:
+    """A generate request's `system` (a chat request has its system messages in `messages`)."""
+    if isinstance(body.get("messages"), list) or not isinstance(body.get("system"), str) or not body["system"]:
+        return []
+    return [canonical.text(body["system"])]
+
+
+def input_messages(body: dict) -> list[dict]:
+    """A generate or embed request: the system prompt, then the prompt(s) as one user message."""
+    system = system_parts(body)
+    turns = prompt_parts(body)["turns"]
+    said = [canonical.message("user", [canonical.text(t["text"]) for t in turns])] if turns else []
+    return ([canonical.message("system", system)] if system else []) + said
+
+
+def response_choices(body: Any) -> list[Choice]:
+    if not isinstance(body, dict) or "embeddings" in body or "embedding" in body:  # vectors, not words
+        return []
+    if isinstance(body.get("message"), dict):
+        said = canonical_message({**body["message"], "role": "assistant"})
+    elif isinstance(body.get("response"), str):
+        said = canonical_message({"role": "assistant", "content": body["response"], "thinking": body.get("thinking")})
+    else:
+        return []
+    return [{"messages": [said] if said else [], "finish_reason": body.get("done_reason")}]

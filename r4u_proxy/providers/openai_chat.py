@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from r4u_proxy.messages import canonical
-from r4u_proxy.providers import genai_parts, transcript
-from r4u_proxy.providers.base import Message, StreamBase
+from r4u_proxy.providers import genai_parts
+from r4u_proxy.providers.base import Choice, StreamBase
 from r4u_proxy.providers.common import (
     accumulate,
     error_message,
@@ -222,49 +222,7 @@ def summary(body: Any) -> dict:
     return result
 
 
-# --- the trace page's chat ------------------------------------------------------------------------
-
-
-def chat_message(message: dict) -> Message:
-    """One Chat Completions message as the trace page shows it (also Cohere's, Ollama's and Mistral's)."""
-    role = message.get("role", "?")
-    parts = []
-    reasoning = message.get("reasoning_content") or message.get("reasoning")
-    if isinstance(reasoning, str) and reasoning:
-        parts.append(transcript.part("thinking", reasoning))
-    if role == "tool":
-        content = transcript.shown_text(message.get("content"))
-        parts.append(transcript.part("tool_result", content, id=message.get("tool_call_id")))
-    else:
-        parts.extend(transcript.content_parts(message.get("content")))
-    if message.get("refusal"):
-        parts.append(transcript.part("text", message["refusal"]))
-    for call in message.get("tool_calls") or []:
-        function = call.get("function") or {}
-        arguments = transcript.arguments(function.get("arguments", ""))
-        parts.append(transcript.part("tool_call", arguments, function.get("name"), call.get("id")))
-    if message.get("function_call"):  # the legacy single function call
-        function = message["function_call"]
-        arguments = transcript.arguments(function.get("arguments", ""))
-        parts.append(transcript.part("tool_call", arguments, function.get("name")))
-    return transcript.message(role, parts)
-
-
-def request_messages(body: dict) -> list[Message]:
-    return [chat_message(m) for m in body.get("messages") or [] if isinstance(m, dict)]
-
-
-def response_messages(body: Any) -> list[Message]:
-    if not isinstance(body, dict):
-        return []
-    return [
-        chat_message({"role": "assistant", **choice["message"]})
-        for choice in body.get("choices") or []
-        if isinstance(choice, dict) and isinstance(choice.get("message"), dict)
-    ]
-
-
-# --- canonical messages (r4u_proxy/messages): what a turn says, for sessions and per-message storage -------
+# --- canonical messages (r4u_proxy/messages): what a turn says; sessions hash them, chat and export show them
 
 MESSAGES_KEY = "messages"
 
@@ -286,10 +244,23 @@ def canonical_content(content: Any) -> list[dict]:
         elif kind == "refusal":
             parts.append(canonical.text(part.get("refusal") or ""))
         elif kind in ("image_url", "input_image", "input_audio", "file", "input_file"):
-            parts.append(canonical.media({k: v for k, v in part.items() if k != "type"}))
+            parts.append(_media(kind, {k: v for k, v in part.items() if k != "type"}))
         else:
             parts.append(canonical.other(part))
     return parts
+
+
+def _media(kind: str, value: dict) -> dict:
+    """An image by address (a URL or a data: URL), audio by its bytes, a file by what names it."""
+    if kind in ("image_url", "input_image"):
+        image = value.get("image_url")
+        address = image.get("url") if isinstance(image, dict) else image
+        return canonical.media(value, uri=address if isinstance(address, str) else None, modality="image")
+    audio = value.get("input_audio")
+    if kind == "input_audio" and isinstance(audio, dict):
+        mime = f"audio/{audio.get('format') or 'wav'}"
+        return canonical.media(value, data=audio.get("data") or "", mime_type=mime, modality="audio")
+    return canonical.media(value, modality="audio" if kind == "input_audio" else "file")
 
 
 def canonical_message(item: Any) -> dict | None:
@@ -299,9 +270,12 @@ def canonical_message(item: Any) -> dict | None:
     if role in ("tool", "function"):
         call_id = item.get("tool_call_id") or item.get("name")
         return canonical.message("tool", [canonical.tool_result(call_id, _result_text(item.get("content")))])
+    reasoning = item.get("reasoning_content") or item.get("reasoning")
+    thought = [canonical.thinking(reasoning, hashed=False)] if isinstance(reasoning, str) and reasoning else []
     parts = canonical_content(item.get("content"))
     if not parts and item.get("refusal"):
         parts.append(canonical.text(item["refusal"]))
+    parts = thought + parts
     for call in item.get("tool_calls") or []:
         if isinstance(call, dict):
             function = call.get("function") or {}
@@ -316,101 +290,31 @@ def _result_text(content: Any) -> Any:
     parts = canonical_content(content)
     if all(p["type"] == "text" for p in parts):
         return "\n".join(p["text"] for p in parts)
-    return parts
+    return [canonical.hashed_part(p) for p in parts]  # what a result says, not how to show its media
 
 
 def system_parts(body: dict) -> list[dict]:
     return []  # system and developer messages are part of `messages`
 
 
-def output_messages(body: Any) -> list[dict]:
-    """The first choice: the one a client continues the conversation with."""
-    choices = body.get("choices") if isinstance(body, dict) else None
-    return canonical_output(choices[0].get("message") if choices and isinstance(choices[0], dict) else None)
+def response_choices(body: Any) -> list[Choice]:
+    """One per choice; a client continues the conversation with the first."""
+    choices = []
+    for choice in (body.get("choices") or []) if isinstance(body, dict) else []:
+        if isinstance(choice, dict):
+            said = choice.get("message")
+            message = canonical_message({"role": "assistant", **said}) if isinstance(said, dict) else None
+            choices.append({"messages": [message] if message else [], "finish_reason": choice.get("finish_reason")})
+    return choices
 
 
-def canonical_output(message: Any) -> list[dict]:
-    """An assistant message (a choice's; Cohere's and Ollama's top-level `message`) as canonical output."""
-    said = canonical_message({"role": "assistant", **message}) if isinstance(message, dict) else None
-    return [said] if said else []
+# --- the tools offered, in the GenAI conventions' shape (export) ---------------------------------------------
 
 
-# --- the request and response in the GenAI conventions' message shapes (export) ---------------------
-
-
-def content_parts(content: Any) -> list[dict]:
-    """OpenAI content (a string, or typed parts of Chat or Responses) as convention parts."""
-    if content is None or content == "":
-        return []
-    if not isinstance(content, list):
-        return [genai_parts.text(content)]
-    parts = []
-    for part in content:
-        if isinstance(part, str):
-            parts.append(genai_parts.text(part))
-            continue
-        if not isinstance(part, dict):
-            continue
-        kind = part.get("type")
-        if kind in ("text", "input_text", "output_text") and isinstance(part.get("text"), str):
-            parts.append(genai_parts.text(part["text"]))
-        elif kind == "refusal":
-            parts.append(genai_parts.text(part.get("refusal") or ""))
-        elif kind in ("image_url", "input_image"):
-            image = part.get("image_url")
-            address = image.get("url") if isinstance(image, dict) else image
-            if isinstance(address, str):
-                parts.append(genai_parts.uri(address, kind="image"))
-            else:
-                parts.append(genai_parts.generic(part))
-        elif kind == "input_audio" and isinstance(part.get("input_audio"), dict):
-            audio = part["input_audio"]
-            parts.append(genai_parts.blob(audio.get("data") or "", f"audio/{audio.get('format') or 'wav'}", "audio"))
-        else:
-            parts.append(genai_parts.generic(part))
-    return parts
-
-
-def genai_input(body: dict) -> dict:
-    """`{"system", "messages", "tools"}`: Chat keeps system messages in the history, so `system` stays empty."""
-    result = genai_parts.empty_input()
-    for item in body.get("messages") or []:
-        if not isinstance(item, dict):
-            continue
-        role = item.get("role") or "user"
-        if role == "tool":
-            parts = [genai_parts.tool_response(item.get("tool_call_id"), flatten_text(item.get("content")))]
-        else:
-            parts = content_parts(item.get("content"))
-            for call in item.get("tool_calls") or []:
-                if isinstance(call, dict):
-                    function = call.get("function") or {}
-                    parts.append(genai_parts.tool_call(call.get("id"), function.get("name"), function.get("arguments")))
-        result["messages"].append(genai_parts.message(role, parts))
+def genai_tools(body: dict) -> list[dict]:
+    tools = []
     for tool in body.get("tools") or []:
         if isinstance(tool, dict):
             function = tool.get("function") or tool
-            result["tools"].append(
-                genai_parts.function_tool(function.get("name"), function.get("description"), function.get("parameters"))
-            )
-    return result
-
-
-def genai_output(body: Any) -> list[dict]:
-    """One output message per choice."""
-    messages = []
-    for choice in (body.get("choices") or []) if isinstance(body, dict) else []:
-        if not isinstance(choice, dict):
-            continue
-        message = choice.get("message") or {}
-        parts = content_parts(message.get("content"))
-        if message.get("refusal"):
-            parts.append(genai_parts.text(message["refusal"]))
-        for call in message.get("tool_calls") or []:
-            if isinstance(call, dict):
-                function = call.get("function") or {}
-                parts.append(genai_parts.tool_call(call.get("id"), function.get("name"), function.get("arguments")))
-        messages.append(
-            genai_parts.message(message.get("role") or "assistant", parts, choice.get("finish_reason"), output=True)
-        )
-    return messages
+            tools.append(genai_parts.function_tool(function.get("name"), function.get("description"), function.get("parameters")))
+    return tools

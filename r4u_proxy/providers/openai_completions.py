@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from r4u_proxy.providers import transcript
-from r4u_proxy.providers.base import Message, StreamBase
+from r4u_proxy.messages import canonical
+from r4u_proxy.providers.base import Choice, StreamBase
 from r4u_proxy.providers.common import (
     accumulate,
     error_message,
@@ -15,6 +15,7 @@ from r4u_proxy.providers.common import (
     request_fields,
     tier_field,
 )
+from r4u_proxy.providers.transcript import shown_text
 
 FAMILY = "openai_completions"
 
@@ -78,29 +79,18 @@ def summary(body: Any) -> dict:
     return result
 
 
-def request_messages(body: dict) -> list[Message]:
+def input_messages(body: dict) -> list[dict]:
+    """The prompt as one user message (a completion has no message list to resend: sessions skip it)."""
     if "prompt" not in body:
         return []
-    return [transcript.message("user", [transcript.part("text", transcript.shown_text(body["prompt"]))])]
+    return [canonical.message("user", [canonical.text(shown_text(body["prompt"]))])]
 
 
-def response_messages(body: Any) -> list[Message]:
-    if not isinstance(body, dict):
-        return []
-    return [
-        transcript.message("assistant", [transcript.part("text", choice["text"])])
-        for choice in body.get("choices") or []
-        if isinstance(choice, dict) and "text" in choice
-    ]
-
-
-def genai_output(body: Any) -> list[dict]:
-    """One output message per choice (the GenAI conventions' shape, for export)."""
-    from r4u_proxy.providers import genai_parts
-
+def response_choices(body: Any) -> list[Choice]:
     choices = (body.get("choices") or []) if isinstance(body, dict) else []
     return [
-        genai_parts.message("assistant", [genai_parts.text(c.get("text") or "")], c.get("finish_reason"), output=True)
+        {"messages": [canonical.message("assistant", [canonical.text(c.get("text") or "")])] if "text" in c else [],
+         "finish_reason": c.get("finish_reason")}
         for c in choices
         if isinstance(c, dict)
-    ]
+    ]  # fmt: skip

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from r4u_proxy.providers import transcript
-from r4u_proxy.providers.base import Message, StreamBase
+from r4u_proxy.messages import canonical
+from r4u_proxy.providers.base import StreamBase
 from r4u_proxy.providers.common import openai_usage, request_fields, tier_field
 
 FAMILY = "openai_embeddings"
@@ -50,11 +50,8 @@ def summary(body: Any) -> dict:
     return result
 
 
-def request_messages(body: dict) -> list[Message]:
+def input_messages(body: dict) -> list[dict]:
+    """The inputs as one user message; the response is vectors, not words (no `response_choices`)."""
     given = body.get("input")
     inputs = given if isinstance(given, list) else [given]
-    return [transcript.message("user", [transcript.part("text", str(text)) for text in inputs])]
-
-
-def response_messages(body: Any) -> list[Message]:
-    return []  # vectors, not words
+    return [canonical.message("user", [canonical.text(str(text)) for text in inputs])]

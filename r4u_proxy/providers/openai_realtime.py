@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from r4u_proxy.providers import openai_responses
-from r4u_proxy.providers.base import Message
+from r4u_proxy.providers.base import Choice
 from r4u_proxy.providers.common import audio_token_columns, error_message, token_columns
 
 FAMILY = "openai_realtime"
@@ -113,32 +113,16 @@ def realtime_usage(usage: Any) -> dict[str, int]:
     }
 
 
-# --- the chat, canonical messages (sessions) and GenAI messages (export): the Responses family's -------------
-
-
-def request_messages(body: dict) -> list[Message]:
-    return openai_responses.request_messages(responses_shape(body, "input"))
-
-
-def response_messages(body: Any) -> list[Message]:
-    return openai_responses.response_messages(responses_shape(body, "output"))
+# --- canonical messages (sessions, chat, export) and tools: the Responses family's --------------------------
 
 
 def canonical_message(item: Any) -> dict | None:
     return openai_responses.canonical_message(_item(item))
 
 
-def system_parts(body: dict) -> list[dict]:
-    return openai_responses.system_parts(body)
+system_parts = openai_responses.system_parts
+genai_tools = openai_responses.genai_tools
 
 
-def output_messages(body: Any) -> list[dict]:
-    return openai_responses.output_messages(responses_shape(body, "output"))
-
-
-def genai_input(body: dict) -> dict:
-    return openai_responses.genai_input(responses_shape(body, "input"))
-
-
-def genai_output(body: Any) -> list[dict]:
-    return openai_responses.genai_output(responses_shape(body, "output"))
+def response_choices(body: Any) -> list[Choice]:
+    return openai_responses.response_choices(responses_shape(body, "output"))

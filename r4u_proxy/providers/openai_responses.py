@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from r4u_proxy.messages import canonical
-from r4u_proxy.providers import genai_parts, transcript
-from r4u_proxy.providers.base import Message, StreamBase
+from r4u_proxy.providers import genai_parts
+from r4u_proxy.providers.base import Choice, StreamBase
 from r4u_proxy.providers.common import (
     error_message,
     flatten_text,
@@ -22,7 +22,7 @@ from r4u_proxy.providers.common import (
     tier_field,
     with_tool_call,
 )
-from r4u_proxy.providers.openai_chat import canonical_content, content_parts
+from r4u_proxy.providers.openai_chat import canonical_content
 
 FAMILY = "openai_responses"
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed")
@@ -216,51 +216,7 @@ def summary(body: Any) -> dict:
     return result
 
 
-# --- the trace page's chat ------------------------------------------------------------------------
-
-
-def _items(items: Any) -> list[Message]:
-    if isinstance(items, str):
-        return [transcript.message("user", [transcript.part("text", items)])]
-    messages: list[Message] = []
-    for item in items or []:
-        if not isinstance(item, dict):
-            continue
-        kind = item.get("type", "message")
-        if kind == "message" or ("role" in item and "content" in item):
-            parts = transcript.content_parts(item.get("content"))
-            messages.append(transcript.message(item.get("role", "assistant"), parts))
-        elif kind == "function_call":
-            arguments = transcript.arguments(item.get("arguments", ""))
-            call = transcript.part("tool_call", arguments, item.get("name"), item.get("call_id"))
-            messages.append(transcript.message("assistant", [call]))
-        elif kind == "function_call_output":
-            text = transcript.shown_text(item.get("output"))
-            output = transcript.part("tool_result", text, id=item.get("call_id"))
-            messages.append(transcript.message("tool", [output]))
-        elif kind == "reasoning":
-            summary = "\n".join(s.get("text", "") for s in item.get("summary") or [] if isinstance(s, dict))
-            thinking = transcript.part("thinking", summary or "(reasoning hidden)")
-            messages.append(transcript.message("assistant", [thinking]))
-        else:
-            messages.append(transcript.message("assistant", [transcript.part("other", item, name=kind)]))
-    return transcript.merge_assistant_turns(messages)
-
-
-def request_messages(body: dict) -> list[Message]:
-    messages = []
-    if body.get("instructions"):
-        messages.append(transcript.message("system", [transcript.part("text", body["instructions"])]))
-    return messages + _items(body.get("input"))
-
-
-def response_messages(body: Any) -> list[Message]:
-    if not isinstance(body, dict) or not isinstance(body.get("output"), list):
-        return []
-    return _items(body["output"])
-
-
-# --- canonical messages (r4u_proxy/messages): what a turn says, for sessions and per-message storage -------
+# --- canonical messages (r4u_proxy/messages): what a turn says; sessions hash them, chat and export show them
 # Each input or output item is one message: clients resend output items as input items.
 
 MESSAGES_KEY = "input"
@@ -281,7 +237,8 @@ def canonical_message(item: Any) -> dict | None:
         return canonical.message("tool", [canonical.tool_result(item.get("call_id"), item.get("output"))])
     if kind == "reasoning":
         summary = "\n".join(s.get("text") or "" for s in item.get("summary") or [] if isinstance(s, dict))
-        return canonical.message("assistant", [canonical.thinking(summary)])
+        full = flatten_text(item.get("content"))  # reasoning text itself, where a server sends it (gpt-oss)
+        return canonical.message("assistant", [canonical.thinking(summary, full_text=full)])
     return canonical.message("assistant", [canonical.other(item)])
 
 
@@ -290,61 +247,27 @@ def system_parts(body: dict) -> list[dict]:
     return [canonical.text(instructions)] if isinstance(instructions, str) and instructions else []
 
 
-def output_messages(body: Any) -> list[dict]:
-    items = body.get("output") if isinstance(body, dict) else None
-    return [m for m in map(canonical_message, items or []) if m is not None]
+def response_choices(body: Any) -> list[Choice]:
+    """A response is one generation: its output items are its messages (a client resends each as an input item)."""
+    if not isinstance(body, dict) or not isinstance(body.get("output"), list):
+        return []
+    messages = [m for m in map(canonical_message, body["output"]) if m is not None]
+    reason = (body.get("incomplete_details") or {}).get("reason") or body.get("status")
+    if reason == "completed" and any(p["type"] == "tool_call" for m in messages for p in m["parts"]):
+        reason = "tool_call"
+    return [{"messages": messages, "finish_reason": reason}]
 
 
-# --- the request and response in the GenAI conventions' message shapes (export) ---------------------
+# --- the tools offered, in the GenAI conventions' shape (export) ---------------------------------------------
 
 
-def _item_parts(item: dict) -> tuple[str, list[dict]]:
-    """One Responses input/output item as (role, convention parts)."""
-    kind = item.get("type", "message")
-    if kind == "message":
-        return item.get("role") or "user", content_parts(item.get("content"))
-    if kind == "function_call":
-        return "assistant", [genai_parts.tool_call(item.get("call_id") or item.get("id"), item.get("name"), item.get("arguments"))]
-    if kind == "custom_tool_call":
-        return "assistant", [genai_parts.tool_call(item.get("call_id") or item.get("id"), item.get("name"), item.get("input"))]
-    if kind in ("function_call_output", "custom_tool_call_output"):
-        return "tool", [genai_parts.tool_response(item.get("call_id"), item.get("output"))]
-    if kind == "reasoning":
-        summary = flatten_text(item.get("summary")) or flatten_text(item.get("content"))
-        return "assistant", [genai_parts.reasoning(summary)] if summary else []
-    return "assistant", [genai_parts.generic(item)]
-
-
-def genai_input(body: dict) -> dict:
-    result = genai_parts.empty_input()
-    if body.get("instructions"):
-        result["system"] = content_parts(body["instructions"])
-    items = body.get("input")
-    if isinstance(items, str):
-        items = [{"type": "message", "role": "user", "content": items}]
-    for item in items or []:
-        if isinstance(item, dict):
-            role, parts = _item_parts(item)
-            result["messages"].append(genai_parts.message(role, parts))
+def genai_tools(body: dict) -> list[dict]:
+    tools = []
     for tool in body.get("tools") or []:
         if not isinstance(tool, dict):
             continue
         if tool.get("type") == "function":
-            result["tools"].append(genai_parts.function_tool(tool.get("name"), tool.get("description"), tool.get("parameters")))
+            tools.append(genai_parts.function_tool(tool.get("name"), tool.get("description"), tool.get("parameters")))
         else:  # built-in tools: web_search, file_search, code_interpreter, ...
-            result["tools"].append({"type": str(tool.get("type")), "name": str(tool.get("name") or tool.get("type"))})
-    return result
-
-
-def genai_output(body: Any) -> list[dict]:
-    """A response is one generation: all its output items are parts of one message."""
-    if not isinstance(body, dict):
-        return []
-    parts: list[dict] = []
-    for item in body.get("output") or []:
-        if isinstance(item, dict):
-            parts += _item_parts(item)[1]
-    reason = (body.get("incomplete_details") or {}).get("reason") or body.get("status")
-    if reason == "completed" and any(p["type"] == "tool_call" for p in parts):
-        reason = "tool_call"
-    return [genai_parts.message("assistant", parts, reason, output=True)]
+            tools.append({"type": str(tool.get("type")), "name": str(tool.get("name") or tool.get("type"))})
+    return tools

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from r4u_proxy.providers import transcript
-from r4u_proxy.providers.base import Message, StreamBase
+from r4u_proxy.messages import canonical
+from r4u_proxy.providers.base import Choice, StreamBase
 from r4u_proxy.providers.common import error_message, flatten_text, token_columns
 
 FAMILY = "tgi"
@@ -87,11 +87,12 @@ def summary(body: Any) -> dict:
     return result
 
 
-def request_messages(body: dict) -> list[Message]:
-    turns = prompt_parts(body)["turns"]
-    return [transcript.message("user", [transcript.part("text", t["text"])]) for t in turns]
+# --- canonical messages: the request reads as its `prompt_parts` turns (no message list of its own) ---------
 
 
-def response_messages(body: Any) -> list[Message]:
+def response_choices(body: Any) -> list[Choice]:
     body = _generated(body)
-    return [transcript.message("assistant", [transcript.part("text", body["generated_text"])])] if body else []
+    if body is None:
+        return []
+    said = canonical.message("assistant", [canonical.text(body["generated_text"])])
+    return [{"messages": [said], "finish_reason": (body.get("details") or {}).get("finish_reason")}]

@@ -1,8 +1,9 @@
-"""Pieces every family's `request_messages` / `response_messages` build the trace page's chat from.
+"""The trace page's chat transcript (`base.Message` / `base.Part`), drawn from a call's canonical messages.
 
-Each provider nests the same ideas (system prompt, turns, tool calls, tool results, thinking, images)
-differently; the family modules flatten them into `base.Message` / `base.Part` with these helpers, so
-the page has one loop. Unknown pieces become an "other" part holding their JSON rather than vanishing.
+Every family reduces its bodies to canonical messages once (`conversation.py`); this module turns those into
+what the page shows, the same way for all of them, so the page has one loop: thinking that is redacted or
+hidden says so, tool arguments and results are pretty-printed, media is a placeholder naming its type (never
+its bytes), and a piece no family understood is an "other" part holding its JSON rather than vanishing.
 """
 
 from __future__ import annotations
@@ -10,7 +11,57 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from r4u_proxy.messages.canonical import Message as Canonical
+from r4u_proxy.messages.canonical import Part as CanonicalPart
+from r4u_proxy.providers import conversation
 from r4u_proxy.providers.base import Message, Part
+from r4u_proxy.providers.genai_parts import modality
+
+
+def request_messages(family: Any, body: Any) -> list[Message]:
+    """The conversation as sent: system prompt first, then the turns."""
+    return shown(conversation.request_messages(family, body))
+
+
+def response_messages(family: Any, body: Any) -> list[Message]:
+    """What the model answered (a stream's reassembled body), each choice or candidate in turn."""
+    return [m for choice in conversation.response_choices(family, body) for m in shown(choice["messages"])]
+
+
+def shown(messages: list[Canonical]) -> list[Message]:
+    """Canonical messages as chat messages; consecutive assistant items read as one turn (reasoning + text +
+    calls, as the Responses API sends them). Choices are shown one by one, never merged."""
+    merged: list[Message] = []
+    for item in messages:
+        parts = [p for p in map(_part, item["parts"]) if p is not None]
+        role = item.get("sent_role") or item["role"]
+        if merged and merged[-1]["role"] == role == "assistant":
+            merged[-1]["parts"].extend(parts)
+        else:
+            merged.append(message(role, parts))
+    return merged
+
+
+def _part(found: CanonicalPart) -> Part | None:
+    kind = found["type"]
+    if kind == "text":
+        return part("text", found["text"])
+    if kind == "thinking":
+        if found.get("redacted"):
+            return part("thinking", "(redacted thinking)")
+        return part("thinking", found["text"] or found.get("full_text") or "(reasoning hidden)")
+    if kind == "tool_call":
+        return part("tool_call", arguments(found["arguments"]), found["name"], found["id"])
+    if kind == "tool_result":
+        content = found["content"]
+        text = shown_text(content) if content is not None else ""
+        return part("tool_result", ("(error) " + text) if found["is_error"] else text, found.get("name"), found["id"])
+    if kind == "media":
+        return part("image", media_label(found))
+    value = found.get("raw") or found.get("value")
+    if not value:
+        return None  # e.g. a Gemini part that only carried a thought signature
+    return part("other", value, name=value.get("type") if isinstance(value, dict) else None)
 
 
 def part(kind: str, text: Any = "", name: str | None = None, id: str | None = None) -> Part:
@@ -28,25 +79,17 @@ def pretty_json(value: Any) -> str:
 
 
 def arguments(raw: Any) -> str:
-    """Tool-call arguments arrive as a JSON string (OpenAI) or an object (Anthropic, Gemini)."""
-    if isinstance(raw, str):
-        try:
-            return pretty_json(json.loads(raw))
-        except ValueError:
-            return raw
-    return pretty_json(raw)
+    """Tool-call arguments: the object pretty-printed, or the text the model produced when it is not JSON."""
+    return raw if isinstance(raw, str) else pretty_json(raw)
 
 
-def image(block: dict) -> Part:
-    """A placeholder naming the media type (or URL) of an image, never its bytes."""
-    source = block.get("source") or block.get("image_url") or block.get("inlineData") or {}
-    kind = ""
-    if isinstance(source, dict):
-        kind = source.get("media_type") or source.get("mimeType") or source.get("type") or ""
-        url = source.get("url", "")
-        if isinstance(url, str) and url.startswith("http"):
-            kind = url[:80]
-    return part("image", f"[image{': ' + kind if kind else ''}]")
+def media_label(found: CanonicalPart) -> str:
+    """`[image: image/png]`, `[audio: audio/pcm]`, `[image: https://...]`: what it is, never its bytes."""
+    mime = found.get("mime_type")
+    uri = found.get("uri")
+    detail = mime or (uri[:80] if isinstance(uri, str) and uri.startswith("http") else "")
+    kind = found.get("modality") or (modality(mime) if mime else "image")
+    return f"[{kind}{': ' + detail if detail else ''}]"
 
 
 def shown_text(content: Any) -> str:
@@ -58,39 +101,3 @@ def shown_text(content: Any) -> str:
         if all(isinstance(b, dict) and "text" in b for b in content):
             return "\n".join(texts)
     return pretty_json(content)
-
-
-def content_parts(content: Any) -> list[Part]:
-    """OpenAI-style content (Chat and Responses): a string or typed blocks."""
-    if content is None:
-        return []
-    if isinstance(content, str):
-        return [part("text", content)] if content else []
-    parts: list[Part] = []
-    for block in content if isinstance(content, list) else [content]:
-        if not isinstance(block, dict):
-            parts.append(part("text", str(block)))
-            continue
-        kind = block.get("type")
-        if kind in ("text", "input_text", "output_text"):
-            parts.append(part("text", block.get("text", "")))
-        elif kind in ("image_url", "input_image", "image"):
-            parts.append(image(block))
-        elif kind in ("input_audio", "audio", "file", "input_file"):
-            parts.append(part("image", f"[{kind}]"))
-        elif kind == "refusal":
-            parts.append(part("text", block.get("refusal", "")))
-        else:
-            parts.append(part("other", block))
-    return parts
-
-
-def merge_assistant_turns(messages: list[Message]) -> list[Message]:
-    """Consecutive assistant items read as one turn (reasoning + text + calls)."""
-    merged: list[Message] = []
-    for item in messages:
-        if merged and merged[-1]["role"] == item["role"] == "assistant":
-            merged[-1]["parts"].extend(item["parts"])
-        else:
-            merged.append(item)
-    return merged

@@ -24,7 +24,7 @@ from typing import Any
 from r4u_proxy.guard import COUNTERS, log
 from r4u_proxy.messages.canonical import digest
 from r4u_proxy.messages.hashing import HashedRequest, RequestHasher, chain, message_hash
-from r4u_proxy.providers import FAMILIES
+from r4u_proxy.providers import FAMILIES, conversation
 from r4u_proxy.providers.common import stored_json
 from r4u_proxy.sessions import context
 from r4u_proxy.sessions.explicit import connection_session, explicit_session
@@ -189,7 +189,7 @@ class SessionTracker:
         self, row: dict[str, Any], hashed: HashedRequest, scope: str, at: float, previous: dict | None
     ) -> None:
         module = FAMILIES[hashed.family]
-        output = module.output_messages(stored_json(row.get("response_body")))
+        output = conversation.output_messages(module, stored_json(row.get("response_body")))
         tip = hashed.prefixes[-1]
         for message in output:
             tip = chain(tip, message_hash(message))

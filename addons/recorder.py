@@ -1,19 +1,22 @@
-"""Hand every finished (or failed) LLM call to the writer thread as a plain-dict Exchange.
+"""Hand every finished (or failed) LLM call to the writer process as a plain-dict Exchange.
 
 Building the Exchange is cheap on purpose — no parsing, no JSON, no disk: the writer
-thread does that. A full queue drops the trace (counted), never delays the app.
+process does that. The proxy keeps each trace until the writer confirms it is on disk
+(r4u_proxy/store/supervisor.py); what does not fit the byte bound is dropped and counted,
+never delays the app.
 """
 
 from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from mitmproxy import ctx, http
 
 from r4u_proxy.guard import COUNTERS, guarded
-from r4u_proxy.store.writer import TraceWriter
+from r4u_proxy.store.supervisor import DEFAULT_QUEUE_BYTES, TraceWriter
 
 PROXY_STOPPED = "proxy stopped before the response ended"
 
@@ -58,6 +61,8 @@ def build_exchange(flow: http.HTTPFlow, error: str | None) -> dict[str, Any]:
         "query": request.path.partition("?")[2],
         "request_headers": list(request.headers.items(multi=True)),
         "request_body": request.raw_content or b"",
+        "request_bytes": len(request.raw_content or b""),
+        "request_truncated": False,
         "t_request_start": request.timestamp_start,
         "t_sent": pending.t_sent or request.timestamp_end or request.timestamp_start,
         "status_code": None,
@@ -69,6 +74,10 @@ def build_exchange(flow: http.HTTPFlow, error: str | None) -> dict[str, Any]:
         "t_end": None,
         "error": error,
     }
+    if pending.request_tap is not None:  # streamed: what the tap kept, up to the capture cap
+        exchange["request_body"] = b"".join(data for _, data in pending.request_tap.chunks)
+        exchange["request_bytes"] = pending.request_tap.total
+        exchange["request_truncated"] = pending.request_tap.truncated
     if response is not None:
         exchange["status_code"] = response.status_code
         exchange["response_headers"] = list(response.headers.items(multi=True))
@@ -95,15 +104,19 @@ class Recorder:
 
     def load(self, loader) -> None:
         loader.add_option("r4u_db", str, "", "Path of the SQLite file traces are written to.")
-        loader.add_option("r4u_queue_size", int, 10_000, "Traces waiting for the writer before drops.")
+        loader.add_option(
+            "r4u_queue_bytes", int, DEFAULT_QUEUE_BYTES, "Bytes of traces held for the writer before drops."
+        )
         loader.add_option("r4u_stats_file", str, "", "Where the counters are published (JSON).")
+        loader.add_option("r4u_redact", Sequence[str], [], "Regular expressions redacted from stored text.")
 
     def running(self) -> None:
         if ctx.options.r4u_db and self.writer is None:
             self.writer = TraceWriter(
                 ctx.options.r4u_db,
-                queue_size=ctx.options.r4u_queue_size,
+                queue_bytes=ctx.options.r4u_queue_bytes,
                 stats_file=ctx.options.r4u_stats_file or None,
+                redact=list(ctx.options.r4u_redact),
             )
             self.writer.start()
 

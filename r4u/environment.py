@@ -35,11 +35,16 @@ PROJECT_PASSWORD = "r4u"
 def project_proxy_url(proxy_url: str, project: str | None) -> str:
     """`http://127.0.0.1:4848` + `billing-bot` → `http://billing-bot:r4u@127.0.0.1:4848`.
 
-    The proxy reads the user part as the project; clients send it as proxy auth.
+    The proxy reads the user part as the project; clients send it as proxy auth. A proxy that needs
+    a password (one listening beyond loopback) has it in its URL, `http://_:PASSWORD@…`: it is kept.
     """
     parts = urlsplit(proxy_url)
     hostport = parts.netloc.rpartition("@")[2]
-    netloc = f"{quote(project, safe='')}:{PROJECT_PASSWORD}@{hostport}" if project else hostport
+    password = parts.password or PROJECT_PASSWORD
+    if project:
+        netloc = f"{quote(project, safe='')}:{password}@{hostport}"
+    else:
+        netloc = f"{parts.username or '_'}:{parts.password}@{hostport}" if parts.password else hostport
     return urlunsplit((parts.scheme or "http", netloc, "", "", ""))
 
 

@@ -46,7 +46,6 @@ def running_state(home: Home) -> dict[str, Any] | None:
 
 
 def read_stats(home: Home) -> dict[str, Any]:
-    try:
-        return json.loads(home.stats_file.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
+    from r4u_proxy.store.stats_file import read_stats as read_stats_file
+
+    return read_stats_file(home.stats_file)

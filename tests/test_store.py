@@ -12,7 +12,7 @@ from r4u_proxy.guard import COUNTERS
 from r4u_proxy.providers import route
 from r4u_proxy.store import schema
 from r4u_proxy.store.migrations import SchemaTooNew, migrate, open_db
-from r4u_proxy.store.writer import TraceWriter
+from r4u_proxy.store.supervisor import TraceWriter, exchange_bytes
 
 
 def test_fresh_file_gets_every_contract_column_in_wal_mode(tmp_path):
@@ -87,14 +87,16 @@ def test_writer_batches_and_flushes_everything_on_close(tmp_path):
 
 
 def test_full_queue_drops_and_counts_instead_of_blocking(tmp_path):
-    writer = TraceWriter(tmp_path / "t.db", queue_size=5)
-    # No thread started: nothing drains the queue, as when the disk stalls.
+    size = exchange_bytes(_exchange(0))
+    writer = TraceWriter(tmp_path / "t.db", queue_bytes=5 * size + size // 2)
+    # No writer started: nothing confirms what is handed over, as when the disk stalls.
     before = COUNTERS.snapshot()["dropped"]
     started = time.perf_counter()
     accepted = [writer.submit(_exchange(n)) for n in range(20)]
     assert time.perf_counter() - started < 0.5  # never waits
     assert accepted.count(True) == 5 and accepted.count(False) == 15
     assert COUNTERS.snapshot()["dropped"] - before == 15
+    assert writer.stats()["queue_depth"] == 5 and writer.stats()["queue_bytes"] == 5 * size
 
 
 def test_writer_survives_a_locked_database(tmp_path):

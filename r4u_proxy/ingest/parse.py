@@ -178,6 +178,8 @@ def _analyze_json(
     raw = b"".join(data for _, data in chunks)
     status = exchange.get("status_code") or 0
     if not raw:
+        if 200 <= status < 300 and status != 204 and exchange.get("error") is None:
+            notes.append(f"response body is empty (HTTP {status}, {content_type or 'no content-type'})")
         return
     try:
         body = json.loads(raw)

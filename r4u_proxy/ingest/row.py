@@ -13,10 +13,12 @@ from mitmproxy.net.encoding import decode as decode_body
 from r4u_proxy.guard import COUNTERS, log
 from r4u_proxy.ids import iso_utc
 from r4u_proxy.ingest.parse import analyze
-from r4u_proxy.ingest.redact import redact_headers, redact_query
+from r4u_proxy.ingest.redact import redact_headers, redact_query, redact_text
 from r4u_proxy.pricing.prices import price_row
 
 TIMELINE_POINTS = 200
+# Text columns searched for key-shaped strings before storage (headers are redacted as they are built).
+REDACTED_COLUMNS = ("url", "tags", "request_body", "response_body", "response_raw", "prompt_text", "completion_text", "error")
 TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
 
 
@@ -64,6 +66,9 @@ def build_row(exchange: dict[str, Any]) -> dict[str, Any]:
         COUNTERS.add("analysis_errors")
         log.exception("r4u: analysis failed for trace %s", exchange["id"])
         parsed = {"parse_note": f"analysis failed: {exc.__class__.__name__}: {exc}"}
+    if exchange.get("request_truncated"):
+        kept = f"capture cap reached: kept {len(exchange['request_body'])} of {exchange['request_bytes']} request bytes"
+        parsed["parse_note"] = f"{kept}; {parsed['parse_note']}" if parsed.get("parse_note") else kept
     stream = bool(parsed.get("stream"))
     if parsed.get("request_body") is None:
         parsed["request_body"] = _request_text(exchange)
@@ -89,9 +94,9 @@ def build_row(exchange: dict[str, Any]) -> dict[str, Any]:
         "stream": int(stream),
         "request_headers": json.dumps(redact_headers(exchange["request_headers"])),
         "response_headers": json.dumps(redact_headers(exchange["response_headers"])),
-        "request_bytes": len(exchange["request_body"]),
+        "request_bytes": exchange.get("request_bytes", len(exchange["request_body"])),
         "response_bytes": exchange["response_bytes"],
-        "body_truncated": int(bool(exchange.get("truncated"))),
+        "body_truncated": int(bool(exchange.get("truncated") or exchange.get("request_truncated"))),
         "error": exchange.get("error"),
     }
     for key in (
@@ -108,6 +113,9 @@ def build_row(exchange: dict[str, Any]) -> dict[str, Any]:
         if seconds > 0:
             row["output_tokens_per_s"] = round(row["output_tokens"] / seconds, 2)
     _add_cost(row)
+    for column in REDACTED_COLUMNS:
+        if row.get(column):
+            row[column] = redact_text(row[column])
     return row
 
 

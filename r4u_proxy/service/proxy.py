@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 import os
@@ -19,11 +20,14 @@ from mitmproxy.master import Master
 from mitmproxy.options import Options
 
 from r4u_proxy import __version__, pricing
-from r4u_proxy.addons import capture, project, recorder, routing
+from r4u_proxy.addons import access, capture, project, recorder, routing
 from r4u_proxy.config import ProxyConfig
 from r4u_proxy.ids import iso_utc
+from r4u_proxy.paths import is_loopback
 from r4u_proxy.pricing.overrides import PricesFileError
 from r4u_proxy.service.ca import ensure_ca, write_client_bundle, write_upstream_bundle
+from r4u_proxy.service.file_modes import private_umask, tighten
+from r4u_proxy.service.reclaim import identity, reclaim, start_time
 from r4u_proxy.state import clear_state, write_state
 
 log = logging.getLogger("r4u")
@@ -33,7 +37,7 @@ class StartError(Exception):
     """The proxy could not start; the message is meant for the user, on one line."""
 
 
-def check_port_free(host: str, port: int, what: str) -> None:
+def check_port_free(host: str, port: int, what: str, flag: str = "--port") -> None:
     if port == 0:
         return
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -43,7 +47,7 @@ def check_port_free(host: str, port: int, what: str) -> None:
             probe.bind((host, port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise StartError(f"{what} port {host}:{port} is already in use (pick another with --port)") from None
+                raise StartError(f"{what} port {host}:{port} is already in use (pick another with {flag})") from None
             raise StartError(f"cannot listen on {host}:{port} for the {what}: {exc.strerror}") from None
 
 
@@ -69,16 +73,22 @@ def _make_master(config: ProxyConfig) -> Master:
     opts = Options(listen_host=config.host, listen_port=config.port, confdir=str(home.ca_dir))
     master = Master(opts)
     master.addons.add(*mitmproxy_addons())
+    if not is_loopback(config.host):  # password and relay checks, before anything reads the request
+        master.addons.add(*access.addons)
     master.addons.add(*routing.addons, *project.addons, *capture.addons, *recorder.addons)
     updates: dict[str, Any] = {
         "r4u_db": str(config.db),
         "r4u_stats_file": str(home.stats_file),
-        "r4u_queue_size": config.queue_size,
+        "r4u_queue_bytes": config.queue_bytes,
+        "r4u_redact": list(config.redact),
         "r4u_capture_cap": config.capture_cap,
         "r4u_resolve": list(config.resolve),
         "r4u_intercept": list(config.intercept),
         "connection_strategy": "lazy",  # connect upstream only for requests we forward
     }
+    if not is_loopback(config.host):
+        updates["r4u_password"] = config.password or ""
+        updates["r4u_allow_private_upstream"] = config.allow_private_upstream
     if config.upstream_ca:
         updates["ssl_verify_upstream_trusted_ca"] = str(write_upstream_bundle(home, config.upstream_ca))
     try:
@@ -101,8 +111,13 @@ async def _wait_listening(master: Master, task: asyncio.Task, timeout: float = 1
     raise StartError("the proxy did not start listening (see the log above)")
 
 
+GRACE_S = 3.0  # on stop, LLM calls in flight get this long to finish before they are cut
+
+
 class Children:
-    """The UI and grouping processes: started after the proxy listens, stopped after it ends."""
+    """The UI and grouping processes: started after the proxy listens, stopped with it. Neither
+    inherits the listening socket (the UI is exec'd, grouping is spawned), both obey SIGTERM and
+    both exit by themselves once the proxy is gone."""
 
     def __init__(self, config: ProxyConfig) -> None:
         self.config = config
@@ -132,6 +147,14 @@ class Children:
         else:
             log.warning("r4u: the UI did not start; see %s", self.config.paths.log_dir / "ui.log")
 
+    def identities(self) -> list[dict[str, Any]]:
+        """pid and start time of each child, for `proxy start` to reclaim them if this proxy dies."""
+        found = [
+            identity(self.ui.process.pid if self.ui else None, "ui"),
+            identity(self.grouping.pid if self.grouping else None, "grouping"),
+        ]
+        return [entry for entry in found if entry]
+
     def stop(self) -> None:
         for child in (self.grouping, self.ui):
             if child is None:
@@ -145,10 +168,12 @@ class Children:
 def prepare(config: ProxyConfig) -> None:
     """Everything that can fail before anything is started: ports, CA, bundles, db."""
     home = config.paths
+    private_umask()
+    reclaim(home)  # what a proxy of this home that died without stopping left running
     check_port_free(config.host, config.port, "proxy")
     if config.ui:
-        check_port_free(config.ui_host, config.ui_port, "UI")
-    home.root.mkdir(parents=True, exist_ok=True)
+        check_port_free(config.ui_host, config.ui_port, "UI", "--ui-port")
+    tighten(home.root, config.db)
     ensure_ca(home)
     write_client_bundle(home)
     try:
@@ -163,25 +188,57 @@ def prepare(config: ProxyConfig) -> None:
         raise StartError(f"cannot open the database {config.db}: {exc}") from None
 
 
+def _proxy_url(config: ProxyConfig, host: str, port: int) -> str:
+    name = f"[{host}]" if ":" in host else host
+    credentials = f"_:{config.password}@" if config.password else ""  # `_`: no project (addons/project.py)
+    return f"http://{credentials}{name}:{port}"
+
+
+async def _drain(master: Master, grace: float) -> None:
+    """Stop listening, then give the LLM calls in flight up to `grace` seconds to finish."""
+    proxyserver = master.addons.get("proxyserver")
+    await proxyserver.servers.update([])
+    recording = master.addons.get("recorder")
+    deadline = time.monotonic() + grace
+    while recording is not None and recording.inflight and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+
+
+async def _close_connections(master: Master) -> None:
+    """End what is still connected (idle keep-alives, tunnels) the way mitmproxy ends an idle client
+    (cancelling its connection task), so none is left for asyncio.run to cancel on the way out."""
+    for handler in list(master.addons.get("proxyserver").connections.values()):
+        with contextlib.suppress(Exception):
+            client = handler.transports.get(handler.client)
+            if client is not None and client.handler is not None:
+                client.handler.cancel("r4u proxy stopped")
+    deadline = time.monotonic() + 1.0
+    while master.addons.get("proxyserver").connections and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+
+
 async def serve(config: ProxyConfig, on_ready=None) -> None:
     """Run until stopped. `on_ready(state)` is called once the proxy listens."""
     prepare(config)
     master = _make_master(config)
     loop = asyncio.get_running_loop()
+    stop_requested = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, master.shutdown)
+        loop.add_signal_handler(sig, stop_requested.set)
     task = asyncio.create_task(master.run())
     children = Children(config)
     home = config.paths
+    stopping_children: asyncio.Future | None = None
     try:
         host, port = await _wait_listening(master, task)
         children.start()
         await asyncio.to_thread(children.wait_ui)
         state = {
             "pid": os.getpid(),
+            "pid_started": start_time(os.getpid()),
             "host": host,
             "port": port,
-            "proxy_url": f"http://{host}:{port}",
+            "proxy_url": _proxy_url(config, host, port),
             "ui_url": children.ui_url,
             "db": str(config.db),
             "home": str(home.root),
@@ -189,16 +246,28 @@ async def serve(config: ProxyConfig, on_ready=None) -> None:
             "ca_bundle": str(home.ca_bundle),
             "started_at": iso_utc(time.time()),
             "version": __version__,
+            "children": children.identities(),
         }
         write_state(home, state)
         if on_ready:
             on_ready(state)
-        await task
+        waiter = asyncio.create_task(stop_requested.wait())
+        await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        if not task.done():
+            stopping_children = asyncio.ensure_future(asyncio.to_thread(children.stop))
+            await _drain(master, GRACE_S)
+            master.shutdown()  # the recorder's done(): what is still in flight is recorded, the writer flushes
+            await task
+            await _close_connections(master)
     except BaseException:
         master.shutdown()
         if not task.done():
             await asyncio.wait_for(task, 60)
         raise
     finally:
-        children.stop()
+        if stopping_children is not None:
+            await stopping_children
+        else:
+            children.stop()
         clear_state(home, os.getpid())

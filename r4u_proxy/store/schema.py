@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Callable
 
 from r4u_proxy.grouping.schema import grouping_v1
+from r4u_proxy.store.bounded_fts import bounded_fts_v1
 from r4u_proxy.store.ui_indexes import add_ui_indexes
 
 TRACE_COLUMNS: dict[str, str] = {
@@ -93,5 +94,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _v1,
     grouping_v1,  # task stats columns, grouping bookmark
     add_ui_indexes,  # dashboard indexes, full-text search over prompts and completions
+    bounded_fts_v1,  # issue-17: the full-text index is fed the first 64k characters of each text
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

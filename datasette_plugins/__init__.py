@@ -24,6 +24,7 @@ from datasette import hookimpl
 from datasette.utils.asgi import Request, Response
 
 from . import (
+    big_bodies,
     dashboard,
     formatting,
     insights_page,

@@ -112,13 +112,13 @@ class RunningProxy:
         return self.process.returncode
 
 
-def start_proxy(home: Path, *args: str, timeout: float = 30) -> RunningProxy:
+def start_proxy(home: Path, *args: str, timeout: float = 30, env: dict[str, str] | None = None) -> RunningProxy:
     home.mkdir(parents=True, exist_ok=True)
     log_path = home / "test-proxy.log"
     log_file = open(log_path, "ab")  # noqa: SIM115 - lives as long as the process
     process = subprocess.Popen(
         r4u_cmd("proxy", "start", "--home", str(home), "--port", "0", *args),
-        stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
     )  # fmt: skip
     proxy = RunningProxy(home, process, log_path)
     deadline = time.monotonic() + timeout

@@ -113,12 +113,15 @@ def _parse_size(text: str, flag: str) -> int:
     return int(float(digits) * units[unit])
 
 
-def _print_ready(state: dict) -> None:
-    click.echo(f"proxy:  {state['proxy_url']}")
+def _print_ready(state: dict, mask: bool = False) -> None:
+    url = state["proxy_url"]
+    if mask and "@" in url:  # output that goes to a file (a log) does not get the password
+        url = re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", url)
+    click.echo(f"proxy:  {url}")
     click.echo(f"CA:     {state['ca_cert']}  (bundle for SSL_CERT_FILE: {state['ca_bundle']})")
     click.echo(f"UI:     {state.get('ui_url') or 'off (--no-ui)'}")
     click.echo(f"db:     {state['db']}")
-    click.echo(f"apps:   export HTTPS_PROXY={state['proxy_url']} SSL_CERT_FILE={state['ca_bundle']}")
+    click.echo(f"apps:   export HTTPS_PROXY={url} SSL_CERT_FILE={state['ca_bundle']}")
 
 
 def _run_foreground(config: ProxyConfig) -> None:
@@ -128,7 +131,7 @@ def _run_foreground(config: ProxyConfig) -> None:
     logging.getLogger("r4u").setLevel(logging.INFO)
 
     def ready(state: dict) -> None:
-        _print_ready(state)
+        _print_ready(state, mask=not sys.stdout.isatty())
         click.echo("recording; Ctrl-C to stop", err=True)
         sys.stdout.flush()
 
@@ -202,12 +205,14 @@ def stop(home: Path | None, timeout: float) -> None:
         clear_state(paths)
         click.echo("r4u proxy is not running")
         return
+    from r4u_proxy.service.reclaim import running
+
     pid = int(state["pid"])
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while pid_alive(pid) and time.monotonic() < deadline:
+    while running(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    if pid_alive(pid):
+    if running(pid):
         raise UserError(f"the proxy (pid {pid}) did not stop within {timeout:.0f} s")
     click.echo(f"r4u proxy stopped (pid {pid})")
 

@@ -255,19 +255,23 @@ async def serve(config: ProxyConfig, on_ready=None) -> None:
         await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
         if not task.done():
+            began = time.monotonic()
             stopping_children = asyncio.ensure_future(asyncio.to_thread(children.stop))
             await _drain(master, GRACE_S)
+            log.info("r4u: stopping; calls in flight done or cut after %.1f s", time.monotonic() - began)
             master.shutdown()  # the recorder's done(): what is still in flight is recorded, the writer flushes
             await task
             await _close_connections(master)
+            await stopping_children
+            log.info("r4u: stopped in %.1f s", time.monotonic() - began)
     except BaseException:
         master.shutdown()
         if not task.done():
             await asyncio.wait_for(task, 60)
         raise
     finally:
-        if stopping_children is not None:
-            await stopping_children
-        else:
+        if stopping_children is None:
             children.stop()
+        elif not stopping_children.done():
+            await stopping_children
         clear_state(home, os.getpid())

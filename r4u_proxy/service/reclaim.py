@@ -25,13 +25,24 @@ log = logging.getLogger("r4u")
 TERM_WAIT_S = 3.0
 
 
-def start_time(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (Linux), or None where /proc has none."""
+def _stat(pid: int) -> list[str] | None:
+    """/proc/PID/stat after the command name (Linux), or None where /proc has none."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     except OSError:
         return None
-    return stat.rpartition(")")[2].split()[19]  # field 22, counted after the command name
+
+
+def start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot, or None."""
+    fields = _stat(pid)
+    return fields[19] if fields else None  # field 22 of stat
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (an exited child its parent has not reaped yet still answers kill 0)."""
+    fields = _stat(pid)
+    return pid_alive(pid) and not (fields and fields[0] == "Z")
 
 
 def identity(pid: int | None, role: str) -> dict[str, Any] | None:
@@ -42,10 +53,21 @@ def identity(pid: int | None, role: str) -> dict[str, Any] | None:
 
 def _same_process(entry: dict[str, Any]) -> bool:
     pid = int(entry.get("pid") or 0)
-    if pid <= 0 or not pid_alive(pid):
+    if pid <= 0 or not running(pid):
         return False
     started = entry.get("started")
     return started is not None and started == start_time(pid)
+
+
+def _signal(pid: int, sig: int) -> None:
+    with contextlib.suppress(OSError):
+        os.kill(pid, sig)
+
+
+def _wait_gone(pids: list[int], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while any(running(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def reclaim(home: Home) -> list[int]:
@@ -59,14 +81,12 @@ def reclaim(home: Home) -> list[int]:
     leftovers = [int(c["pid"]) for c in state.get("children") or [] if isinstance(c, dict) and _same_process(c)]
     for pid in leftovers:
         log.warning("r4u: stopping pid %d, left running by a proxy that did not stop", pid)
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + TERM_WAIT_S
-    while any(pid_alive(p) for p in leftovers) and time.monotonic() < deadline:
-        time.sleep(0.05)
+        _signal(pid, signal.SIGTERM)
+        _signal(pid, signal.SIGCONT)  # a stopped process acts on SIGTERM only once continued
+    _wait_gone(leftovers, TERM_WAIT_S)
     for pid in leftovers:
-        if pid_alive(pid):
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+        if running(pid):
+            _signal(pid, signal.SIGKILL)
+    _wait_gone(leftovers, 1.0)  # its sockets are released only once it has exited
     clear_state(home)
     return leftovers

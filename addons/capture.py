@@ -67,6 +67,30 @@ class Tap:
         return data
 
 
+class BodyCopy:
+    """The request body callable, for bodies that may exceed the cap: one buffer, filled up to the
+    cap, every byte passed on unchanged. (A request needs no per-chunk timing, and one buffer is
+    handed over as it is: no list of pieces, no joined copy.)"""
+
+    __slots__ = ("cap", "data", "total")
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.data = bytearray()
+        self.total = 0
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.data)
+
+    def __call__(self, data: bytes) -> bytes:
+        self.total += len(data)
+        room = self.cap - len(self.data)
+        if room > 0 and data:
+            self.data += memoryview(data)[:room]
+        return data
+
+
 class Pending:
     """What r4u knows of an LLM call in flight (lives in flow.metadata['r4u'])."""
 
@@ -77,7 +101,7 @@ class Pending:
         self.route = route_
         self.t_sent: float | None = None
         self.tap: Tap | None = None
-        self.request_tap: Tap | None = None  # set when the request body is streamed (bigger than the cap)
+        self.request_tap: BodyCopy | None = None  # set when the request body is streamed (may exceed the cap)
 
 
 def _declared_length(request: http.Request) -> int | None:
@@ -108,7 +132,7 @@ class Capture:
         # proxy never holds more of it than the cap (mitmproxy would otherwise buffer all of it).
         length = _declared_length(request)
         if length is None or length > ctx.options.r4u_capture_cap:
-            pending.request_tap = Tap(ctx.options.r4u_capture_cap)
+            pending.request_tap = BodyCopy(ctx.options.r4u_capture_cap)
             request.stream = pending.request_tap
 
     @guarded

@@ -74,10 +74,11 @@ def build_exchange(flow: http.HTTPFlow, error: str | None) -> dict[str, Any]:
         "t_end": None,
         "error": error,
     }
-    if pending.request_tap is not None:  # streamed: what the tap kept, up to the capture cap
-        exchange["request_body"] = b"".join(data for _, data in pending.request_tap.chunks)
-        exchange["request_bytes"] = pending.request_tap.total
-        exchange["request_truncated"] = pending.request_tap.truncated
+    if (copy := pending.request_tap) is not None:  # streamed: what the copy kept, up to the capture cap
+        exchange["request_body"] = copy.data  # a bytearray; the writer receives bytes
+        exchange["request_bytes"] = copy.total
+        exchange["request_truncated"] = copy.truncated
+        copy.data = bytearray()  # the hand-over holds the only reference from now on (the flow keeps `copy`)
     if response is not None:
         exchange["status_code"] = response.status_code
         exchange["response_headers"] = list(response.headers.items(multi=True))

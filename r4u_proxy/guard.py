@@ -21,7 +21,7 @@ class Counters:
     between processes: a process killed while holding one would stop the other for good.
     """
 
-    NAMES = ("recorded", "dropped", "addon_errors", "analysis_errors", "write_errors")
+    NAMES = ("recorded", "dropped", "addon_errors", "analysis_errors", "write_errors", "bodies_lost")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

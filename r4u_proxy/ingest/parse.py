@@ -76,7 +76,7 @@ def _analyze(route: Route | None, exchange: dict, result: dict, notes: list[str]
 
 def _parse_request_body(exchange: dict, notes: list[str]) -> Any:
     raw = exchange.get("request_body") or b""
-    if not raw:
+    if not raw or exchange.get("request_truncated"):  # the head of a JSON document is not JSON
         return None
     encoding = header(exchange.get("request_headers"), "content-encoding")
     if encoding:

@@ -36,7 +36,8 @@ VENDOR_PREFIXES = (
     "sk-svcacct-", "sk-admin-", "sk-proj-", "sk-ant-", "sk-or-v1-", "github_pat_", "sk_live_", "sk_test_",
     "nvapi-", "glpat-", "pplx-", "xai-", "csk-", "gsk_", "ghp_", "AKIA", "ASIA", "AIza", "hf_", "r8_", "fw_", "sk-",
 )  # fmt: skip
-MIN_TAIL_LENGTH = 16  # shorter secrets keep no characters at all
+MIN_TAIL_LENGTH = 16  # vendor keys with fewer random characters keep none of them
+MIN_TAIL_LENGTH_UNKNOWN = 24  # a password or token of unknown shape needs to be longer still
 _SCHEME = re.compile(r"^(Bearer|Token)\s+", re.IGNORECASE)
 _BASIC = re.compile(r"^Basic\s+", re.IGNORECASE)
 
@@ -56,13 +57,14 @@ KEY_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("Bearer ", r"Bearer [A-Za-z0-9._~+/\-]{20,}=*"),
     )
 )
-# "api_key": "…" and friends inside JSON, whatever the value looks like.
+# "api_key": "…" and friends inside JSON, whatever the value looks like; also inside a JSON string that
+# holds JSON (tool-call arguments), where the quotes come escaped (\").
 SECRET_FIELD = re.compile(
-    r'"(?:api[_-]?key|apikey|access[_-]?token|refresh[_-]?token|secret[_-]?key|client[_-]?secret|password)"'
-    r'\s*:\s*"([^"\\]{8,})"',
+    r'\\?"(?:api[_-]?key|apikey|access[_-]?token|refresh[_-]?token|secret[_-]?key|client[_-]?secret|password)'
+    r'\\?"\s*:\s*\\?"([^"\\]{8,})\\?"',
     re.IGNORECASE,
 )
-_FIELD_ENDINGS = ('key"', 'Key"', 'KEY"', 'token"', 'Token"', 'secret"', 'Secret"', 'password"', 'Password"')
+_FIELD_ENDINGS = ("key", "Key", "KEY", "token", "Token", "secret", "Secret", "password", "Password")
 _WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _user_patterns: list[re.Pattern[str]] = []
 
@@ -72,20 +74,28 @@ def configure(patterns: Iterable[str]) -> None:
     _user_patterns[:] = [re.compile(p) for p in patterns]
 
 
+_PREFIXES_BY_START = {c: tuple(p for p in VENDOR_PREFIXES if p[0] == c) for c in {p[0] for p in VENDOR_PREFIXES}}
+
+
 def known_prefix(secret: str) -> str:
-    return next((p for p in VENDOR_PREFIXES if secret.startswith(p)), "")
+    for prefix in _PREFIXES_BY_START.get(secret[:1], ()):
+        if secret.startswith(prefix):
+            return prefix
+    return ""
 
 
 def fingerprint(secret: str) -> str:
     scheme = ""
     keep_tail = True
-    if match := _SCHEME.match(secret):
-        scheme, secret = match.group(0), secret[match.end() :]
-    elif match := _BASIC.match(secret):  # base64 of user:password: its last characters are the password's
-        scheme, secret, keep_tail = match.group(0), secret[match.end() :], False
+    if " " in secret[:8]:
+        if match := _SCHEME.match(secret):
+            scheme, secret = match.group(0), secret[match.end() :]
+        elif match := _BASIC.match(secret):  # base64 of user:password: its last characters are the password's
+            scheme, secret, keep_tail = match.group(0), secret[match.end() :], False
     digest = hashlib.sha256(secret.encode()).hexdigest()[:8]
     prefix = known_prefix(secret)
-    tail = secret[-4:] if keep_tail and len(secret) - len(prefix) >= MIN_TAIL_LENGTH else ""
+    long_enough = len(secret) - len(prefix) >= (MIN_TAIL_LENGTH if prefix else MIN_TAIL_LENGTH_UNKNOWN)
+    tail = secret[-4:] if keep_tail and long_enough else ""
     return f"{scheme}{prefix}…{tail} #{digest}"
 
 
@@ -106,7 +116,8 @@ def _field(match: re.Match[str]) -> str:
     whole, value = match.group(0), match.group(1)
     if "…" in value and " #" in value:  # already a fingerprint
         return whole
-    return whole[: match.start(1) - match.start(0)] + fingerprint(value) + '"'
+    start, end = match.start(1) - match.start(0), match.end(1) - match.start(0)
+    return whole[:start] + fingerprint(value) + whole[end:]
 
 
 def redact_text(text: str | None) -> str | None:

@@ -66,6 +66,9 @@ def build_row(exchange: dict[str, Any]) -> dict[str, Any]:
         COUNTERS.add("analysis_errors")
         log.exception("r4u: analysis failed for trace %s", exchange["id"])
         parsed = {"parse_note": f"analysis failed: {exc.__class__.__name__}: {exc}"}
+    if exchange.get("bodies_lost"):  # see r4u_proxy/store/held.py: a writer died while it held them
+        lost = f"the writer process stopped while it held this call's bodies ({exchange['bodies_lost']} bytes)"
+        parsed["parse_note"] = f"{lost}; {parsed['parse_note']}" if parsed.get("parse_note") else lost
     if exchange.get("request_truncated"):
         kept = f"capture cap reached: kept {len(exchange['request_body'])} of {exchange['request_bytes']} request bytes"
         parsed["parse_note"] = f"{kept}; {parsed['parse_note']}" if parsed.get("parse_note") else kept

@@ -23,6 +23,7 @@ from r4u_proxy import __version__, pricing
 from r4u_proxy.addons import access, capture, project, recorder, routing
 from r4u_proxy.config import ProxyConfig
 from r4u_proxy.ids import iso_utc
+from r4u_proxy.memory import return_big_buffers
 from r4u_proxy.paths import is_loopback
 from r4u_proxy.pricing.overrides import PricesFileError
 from r4u_proxy.service.ca import ensure_ca, write_client_bundle, write_upstream_bundle
@@ -169,6 +170,7 @@ def prepare(config: ProxyConfig) -> None:
     """Everything that can fail before anything is started: ports, CA, bundles, db."""
     home = config.paths
     private_umask()
+    return_big_buffers()
     reclaim(home)  # what a proxy of this home that died without stopping left running
     check_port_free(config.host, config.port, "proxy")
     if config.ui:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import io
 import logging
 import pickle
 import threading
@@ -25,21 +24,27 @@ OUT_OF_BAND_BYTES = 64 * 1024  # bytes objects at least this long are sent as bu
 _LARGE = b"\x00"  # first byte of a message with buffers (a pickle always starts with its PROTO opcode)
 
 
-class _BufferPickler(pickle.Pickler):
-    def reducer_override(self, obj: Any) -> Any:
-        if type(obj) is bytes and len(obj) >= OUT_OF_BAND_BYTES:
-            return bytes, (pickle.PickleBuffer(obj),)
-        return NotImplemented
+def _out_of_band(obj: Any) -> Any:
+    """The message with each large body wrapped for out-of-band pickling (the pickler itself never
+    offers bytes to a reducer: for speed it always copies them into the pickle)."""
+    kind = type(obj)
+    if kind in (bytes, bytearray):
+        return pickle.PickleBuffer(obj) if len(obj) >= OUT_OF_BAND_BYTES else obj
+    if kind is dict:
+        return {key: _out_of_band(value) for key, value in obj.items()}
+    if kind in (list, tuple):
+        return kind(_out_of_band(value) for value in obj)
+    return obj
 
 
 def encode(message: Any, large: bool) -> list[Any]:
-    """The frames of one message: the pickle, then its out-of-band buffers (only when `large`)."""
+    """The frames of one message: the pickle, then its out-of-band buffers (only when `large`).
+    The receiver gets each buffer back as bytes, whether it was bytes or a bytearray here."""
     if not large:
         return [pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)]
     buffers: list[pickle.PickleBuffer] = []
-    out = io.BytesIO()
-    _BufferPickler(out, protocol=5, buffer_callback=buffers.append).dump(message)
-    return [_LARGE + len(buffers).to_bytes(4, "little") + out.getvalue(), *(b.raw() for b in buffers)]
+    head = pickle.dumps(_out_of_band(message), protocol=5, buffer_callback=buffers.append)
+    return [_LARGE + len(buffers).to_bytes(4, "little") + head, *(b.raw() for b in buffers)]
 
 
 def receive(connection: Any) -> Any:
@@ -77,6 +82,8 @@ class Channel:
                 try:
                     for frame in encode(message, large):
                         self.connection.send_bytes(frame)
+                    # the last message sent must not stay alive here while the feeder waits
+                    frame = message = None
                 except (OSError, ValueError):  # EPIPE once the writer died; ValueError once closed
                     self.broken = True
                     self._items.clear()

@@ -8,6 +8,13 @@ nothing with it: its successor gets everything still held, in the original order
 Bounded by bytes (bodies plus a fixed allowance per message), not by count: a count says nothing
 about memory when one call carries 2 MB and the next 2 KB. Single-threaded by contract: the owner
 (`TraceWriter`) serialises access with its lock.
+
+One exception to holding everything: a message of LIGHTEN_BYTES or more (a body near the capture
+cap) is kept only until the writer has *received* it, then replaced by the same message without
+its bodies. SQLite copies a row twice on its way to disk, so the writer needs 3x a big body while
+inserting it; holding a fourth copy here until the commit would put a 50 MB request's cost at 4x
+the cap. Should the writer die in the few milliseconds between, the trace is still written, without
+those bodies and saying so (`bodies_lost`), and counted.
 """
 
 from __future__ import annotations
@@ -17,6 +24,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 OVERHEAD_BYTES = 2048  # headers, timings and Python objects of one message, roughly
+LIGHTEN_BYTES = 1024 * 1024
+
+
+def without_bodies(message: tuple[int, str, Any]) -> tuple[int, str, Any]:
+    """The message as it is re-sent once its bodies are given up (their timing is kept)."""
+    seq, kind, payload = message
+    if isinstance(payload, dict):  # an exchange
+        lost = len(payload.get("request_body") or b"") + sum(len(d) for _, d in payload.get("chunks") or ())
+        light = {**payload, "request_body": b"", "chunks": [(t, b"") for t, _ in payload.get("chunks") or ()]}
+        return seq, kind, {**light, "bodies_lost": lost}
+    trace_id, chunks = payload  # a body part
+    return seq, kind, (trace_id, [(t, b"") for t, _ in chunks])
 
 
 @dataclass
@@ -34,6 +53,8 @@ class HeldTraces:
         self._traces: dict[str, _Trace] = {}
         self._finished: collections.deque[tuple[int, str]] = collections.deque()  # (exchange seq, id)
         self._oldest_at: dict[str, float] = {}
+        self._big: collections.deque[tuple[int, str]] = collections.deque()  # (seq, trace id), to lighten
+        self.lightened = 0
 
     def __len__(self) -> int:
         """Traces whose exchange was handed over and is not confirmed yet."""
@@ -50,6 +71,8 @@ class HeldTraces:
         trace.messages.append((seq, message, nbytes))
         trace.nbytes += nbytes
         self.nbytes += nbytes
+        if nbytes >= LIGHTEN_BYTES:
+            self._big.append((seq, trace_id))
         if finished:
             trace.exchange_seq = seq
             self._finished.append((seq, trace_id))
@@ -67,6 +90,7 @@ class HeldTraces:
         self._traces.clear()
         self._oldest_at.clear()
         self._finished.clear()
+        self._big.clear()
         self.nbytes = 0
 
     def release(self, acked: int) -> int:
@@ -77,6 +101,21 @@ class HeldTraces:
             self.discard(trace_id)
             released += 1
         return released
+
+    def lighten(self, received: int) -> None:
+        """Drop the bodies of big messages the writer has received (see the module docstring)."""
+        while self._big and self._big[0][0] <= received:
+            seq, trace_id = self._big.popleft()
+            trace = self._traces.get(trace_id)
+            if trace is None:
+                continue
+            for i, (held_seq, message, nbytes) in enumerate(trace.messages):
+                if held_seq == seq:
+                    trace.messages[i] = (seq, without_bodies(message), OVERHEAD_BYTES)
+                    trace.nbytes -= nbytes - OVERHEAD_BYTES
+                    self.nbytes -= nbytes - OVERHEAD_BYTES
+                    self.lightened += 1
+                    break
 
     def forget_unfinished(self, older_than: float) -> list[str]:
         """Traces that only ever sent body parts (their exchange never came) since before `older_than`."""

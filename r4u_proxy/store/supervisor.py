@@ -79,7 +79,7 @@ class TraceWriter:
         nbytes = exchange_bytes(exchange)
         trace_id = exchange["id"]
         with self._lock:
-            self.held.release(self.shared.get("acked"))
+            self._release()
             if not self.held.fits(nbytes):
                 self._drop(trace_id, nbytes)
                 return False
@@ -103,6 +103,11 @@ class TraceWriter:
             if self._channel is not None:
                 self._channel.put(message, nbytes >= LARGE_MESSAGE_BYTES)
         return True
+
+    def _release(self) -> None:
+        """With the lock held: forget what the writer committed, lighten what it received."""
+        self.held.release(self.shared.get("acked"))
+        self.held.lighten(self.shared.get("received"))
 
     def _drop(self, trace_id: str, nbytes: int) -> None:
         """Called with the lock held: the trace does not fit; count it, free its parts, say so (rarely)."""
@@ -157,10 +162,12 @@ class TraceWriter:
             raise WriterStartError(error)
         channel = Channel(sending)
         with self._lock:
-            self.held.release(self.shared.get("acked"))
+            self._release()
             messages, given_up = self.held.for_resend(MAX_RESENDS)
             for _seq, message, nbytes in messages:
                 channel.put(message, nbytes >= LARGE_MESSAGE_BYTES)
+                if message[1] == EXCHANGE and message[2].get("bodies_lost"):
+                    COUNTERS.add("bodies_lost")
             self._process, self._channel = process, channel
         if given_up:
             COUNTERS.add("dropped", len(given_up))
@@ -199,7 +206,7 @@ class TraceWriter:
 
     def _housekeep(self) -> None:
         with self._lock:
-            self.held.release(self.shared.get("acked"))
+            self._release()
             stale = self.held.forget_unfinished(time.monotonic() - PART_TTL_S)
             if stale and self._channel is not None:
                 for trace_id in stale:
@@ -239,7 +246,7 @@ class TraceWriter:
         stop_sent_to = None
         while time.monotonic() < deadline:
             with self._lock:
-                self.held.release(self.shared.get("acked"))
+                self._release()
                 if not len(self.held) and stop_sent_to is self._process:
                     break
             process = self._process
@@ -258,7 +265,7 @@ class TraceWriter:
 
     def _finish(self) -> None:
         with self._lock:
-            self.held.release(self.shared.get("acked"))
+            self._release()
             left = len(self.held)
             channel, self._channel = self._channel, None
             self.held.discard_all()

@@ -24,6 +24,7 @@ import time
 from typing import Any
 
 from r4u_proxy.guard import COUNTERS, log
+from r4u_proxy.memory import return_big_buffers
 from r4u_proxy.store.channel import receive
 
 EXCHANGE, PART, FORGET, STOP = "exchange", "part", "forget", "stop"  # message kinds: (seq, kind, payload)
@@ -39,7 +40,7 @@ class WriterShared:
     """What the writer publishes to the proxy: shared memory written by the writer alone (no lock:
     a process killed while holding one would leave the other waiting forever)."""
 
-    FIELDS = ("acked", "failing", "failing_since_ms", "error_at_ms", "error_len")
+    FIELDS = ("acked", "received", "failing", "failing_since_ms", "error_at_ms", "error_len")
 
     def __init__(self, context: Any) -> None:
         self.values = context.RawArray("q", len(self.FIELDS))
@@ -52,8 +53,14 @@ class WriterShared:
         return self.values[self.FIELDS.index(name)]
 
     def ack(self, seq: int) -> None:
+        """Every exchange up to `seq` is committed (or could never be)."""
         if seq > self.get("acked"):
             self._set("acked", seq)
+
+    def receive(self, seq: int) -> None:
+        """Every message up to `seq` is in the writer's hands."""
+        if seq > self.get("received"):
+            self._set("received", seq)
 
     def note_error(self, error: str) -> None:
         data = error[:ERROR_CHARS].encode("utf-8", "replace")[: len(self.error)]
@@ -90,6 +97,7 @@ def run_writer(
 ) -> None:
     # Ctrl-C reaches the whole process group; the proxy decides when the writer stops (after a flush).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return_big_buffers()  # a 10 MB body's copies leave with it
     COUNTERS.attach(counters)
     try:
         from r4u_proxy.ingest import redact as redaction
@@ -135,8 +143,10 @@ class _Loop:
         while not stopping:
             batch, last_seq, stopping = self._next_batch()
             rows = [self._row(exchange) for exchange in batch]
+            del batch  # the raw bodies go before SQLite takes its own copy of the rows
             if rows:
                 self._insert(rows)
+            del rows
             if last_seq:
                 self.shared.ack(last_seq)
             if os.getppid() != self.parent:  # the proxy died without stopping us
@@ -196,6 +206,7 @@ class _Loop:
             if message[1] == STOP:
                 return batch, last_seq, True
             last_seq = message[0]
+            self.shared.receive(last_seq)
             exchange = self._take(message)
             if exchange is not None:
                 batch.append(exchange)

@@ -129,6 +129,7 @@ class PeakTreeRss:
         self.pid = pid
         self.interval = interval
         self.peak_kb = 0
+        self.per_process: dict[int, int] = {}  # pid -> its own peak, for telling which one grew
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -145,7 +146,10 @@ class PeakTreeRss:
         while not self._stop.is_set():
             if time.monotonic() - listed_at > 0.5:  # listing /proc is the slow part: not every sample
                 tree, listed_at = [self.pid, *children_of(self.pid)], time.monotonic()
-            self.peak_kb = max(self.peak_kb, sum(rss_kb(p) for p in tree))
+            sizes = {p: rss_kb(p) for p in tree}
+            self.peak_kb = max(self.peak_kb, sum(sizes.values()))
+            for pid, size in sizes.items():
+                self.per_process[pid] = max(self.per_process.get(pid, 0), size)
             self._stop.wait(self.interval)
 
 

@@ -41,6 +41,11 @@ def tighten(root: Path, *extra_files: Path) -> None:
             _chmod(Path(folder) / name, DIR_MODE)
         for name in files:
             _chmod(Path(folder) / name, FILE_MODE)
-    for path in extra_files:
+    tighten_files(*extra_files)
+
+
+def tighten_files(*databases: Path) -> None:
+    """Make each database file owner-only, with its -wal, -shm and -journal."""
+    for path in databases:
         for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
             _chmod(candidate, FILE_MODE)

@@ -45,12 +45,13 @@ class WriterShared:
     def __init__(self, context: Any) -> None:
         self.values = context.RawArray("q", len(self.FIELDS))
         self.error = context.RawArray("c", ERROR_CHARS * 4)
+        self._index = {name: i for i, name in enumerate(self.FIELDS)}
 
     def _set(self, name: str, value: int) -> None:
-        self.values[self.FIELDS.index(name)] = value
+        self.values[self._index[name]] = value
 
-    def get(self, name: str) -> int:
-        return self.values[self.FIELDS.index(name)]
+    def get(self, name: str) -> int:  # read on the event loop with every hand-over: kept cheap
+        return self.values[self._index[name]]
 
     def ack(self, seq: int) -> None:
         """Every exchange up to `seq` is committed (or could never be)."""

@@ -1,5 +1,6 @@
-"""Prompts stay private to their owner: file modes, a UI that only answers its owner's browser, and a
-proxy that, once it listens beyond loopback, wants a password and relays nowhere into the machine.
+"""Prompts stay private to their owner: owner-only files with no secret in them, a UI that only answers
+its owner's browser, and a proxy that, once it listens beyond loopback, wants a password and relays
+nowhere into the machine.
 """
 
 from __future__ import annotations
@@ -7,13 +8,17 @@ from __future__ import annotations
 import base64
 import http.client
 import os
+import random
 import socket
 import stat
+import string
 import subprocess
 
 import pytest
 from conftest import r4u_cmd, run_app, simulator_args, start_proxy
 from support.faults import wait_for
+
+from r4u_proxy.ingest.redact import fingerprint
 
 
 def _modes(root) -> dict[str, int]:
@@ -32,19 +37,33 @@ def loose_umask():
     os.umask(old)
 
 
-def test_home_and_everything_in_it_are_owner_only_whatever_the_umask(sim, tmp_path, marker, loose_umask):
+REQUEST_WITH_SECRETS = """
+import httpx
+r = httpx.post("https://api.openai.com/v1/chat/completions", timeout=30,
+               headers={"x-test-id": "MARKER", "authorization": "Bearer KEY"},
+               json={"model": "gpt-4o", "metadata": {"api_key": "OWNSECRET-1234567"}, "messages": [
+                   {"role": "system", "content": "Call the weather tool with api key KEY."},
+                   {"role": "user", "content": "employee id EMP-778899 asks: what is the weather?"},
+                   {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function", "function": {
+                       "name": "weather", "arguments": '{"city": "Paris", "password": "OWNSECRET-7654321"}'}}]},
+                   {"role": "tool", "tool_call_id": "c1", "content": "sunny"}]})
+assert r.status_code == 200
+"""
+
+
+def test_what_a_proxy_writes_is_the_owners_alone_and_holds_no_secret(sim, tmp_path, marker, loose_umask):
     home = tmp_path / "home"
     home.mkdir(mode=0o755)
     (home / "traces.db").write_bytes(b"")  # left by an older r4u, readable by everyone
     os.chmod(home / "traces.db", 0o644)
-    proxy = start_proxy(home, "--ui-port", "0", *simulator_args(sim))
+    key = "sk-proj-" + "".join(random.Random(3).choices(string.ascii_letters + string.digits + "-_", k=120))
+    proxy = start_proxy(home, "--ui-port", "0", "--redact", r"EMP-\d{6}", *simulator_args(sim))  # UI, grouping on
     try:
-        run_app(f"""
-        import httpx
-        httpx.post("https://api.openai.com/v1/chat/completions", timeout=30, headers={{"x-test-id": "{marker}"}},
-                   json={{"model": "gpt-4o", "messages": [{{"role": "user", "content": "a private prompt"}}]}})
-        """, proxy.env())  # fmt: skip
-        proxy.row_for(marker)
+        run_app(REQUEST_WITH_SECRETS.replace("MARKER", marker).replace("KEY", key), proxy.env())
+        row = proxy.row_for(marker)
+        assert fingerprint(key) in row["prompt_text"] and fingerprint(key) in row["request_body"]
+        assert "EMP-778899" not in row["prompt_text"]
+        assert proxy.wait_rows("id = ? and task_id is not null", (row["id"],), timeout=30), "grouping did not run"
         modes = _modes(home)
         for name in ("traces.db", "traces.db-wal", "traces.db-shm", "proxy.json", "proxy-stats.json", "logs/ui.log",
                      "logs/grouping.log", "ca/mitmproxy-ca.pem", "ca-bundle.pem", "test-proxy.log"):  # fmt: skip
@@ -54,6 +73,11 @@ def test_home_and_everything_in_it_are_owner_only_whatever_the_umask(sim, tmp_pa
         assert all(mode == 0o700 for path, mode in modes.items() if os.path.isdir(path))
     finally:
         proxy.stop()
+    for path in home.rglob("*"):  # the database, its WAL, the full-text index, logs, stats
+        if path.is_file():
+            data = path.read_bytes()
+            for secret in (key, key[8:40], "OWNSECRET-1234567", "OWNSECRET-7654321", "EMP-778899"):
+                assert secret.encode() not in data, (secret, path)
 
 
 def _get(port: int, path: str, host: str | None = None, origin: str | None = None) -> tuple[int, str]:

@@ -57,9 +57,22 @@ def start_proxy(home: Path, sim) -> tuple[subprocess.Popen, dict]:
 
 
 def stats(home: Path) -> dict:
-    from r4u_proxy.store.stats_file import read_stats
+    try:
+        return json.loads((home / "proxy-stats.json").read_bytes())
+    except (OSError, ValueError):
+        return {}
 
-    return read_stats(home / "proxy-stats.json")
+
+def role(pid: int) -> str:
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return "gone"
+    for needle, name in (("proxy start", "proxy"), ("datasette", "ui"), ("resource_tracker", "tracker"),
+                         ("multiprocessing.spawn", "writer"), ("multiprocess.spawn", "grouping")):  # fmt: skip
+        if needle in command:
+            return name
+    return "other"
 
 
 def recorded(db: Path) -> int:
@@ -150,7 +163,7 @@ def main() -> None:
     print(f"wall: {wall:.1f} s ({args.calls / wall:.0f} calls/s); proxy tree CPU {(cpu_after - cpu_before) * 1000 / args.calls:.2f} "
           f"ms/call, proxy process alone {(own_after - own_before) * 1000 / args.calls:.2f} ms/call")  # fmt: skip
     print(f"peak RSS of the process tree: {peak.peak_kb / 1024:.0f} MB; per process (peak MB): "
-          + ", ".join(f"{pid}: {kb / 1024:.0f}" for pid, kb in sorted(peak.per_process.items())))
+          + ", ".join(f"{role(pid)} {kb / 1024:.0f}" for pid, kb in sorted(peak.per_process.items())))
     if failures:
         print("first client errors:", failures)
     client.close()

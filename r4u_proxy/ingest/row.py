@@ -1,6 +1,6 @@
 """Exchange + analysis → one `traces` row: ids, timing, redaction, cost.
 
-Runs in the writer thread, never on the proxy's event loop.
+Runs in the writer process, never on the proxy's event loop.
 """
 
 from __future__ import annotations

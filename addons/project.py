@@ -15,10 +15,10 @@ import binascii
 
 from mitmproxy import http
 
+from r4u.environment import NO_PROJECT_USER
 from r4u_proxy.guard import guarded
 
 PROJECT_HEADER = "x-r4u-project"
-NO_PROJECT = "_"  # the user part of a proxy URL that only carries the password (addons/access.py)
 TAG_PREFIXES = ("x-r4u-tag-", "helicone-property-")
 SESSION_HEADER = "helicone-session-id"
 LABELS_HEADER = "x-litellm-tags"
@@ -38,7 +38,7 @@ def project_from_proxy_auth(value: str | None) -> str | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     project = user.partition(":")[0].strip()
-    return project if project and project != NO_PROJECT else None
+    return project if project and project != NO_PROJECT_USER else None
 
 
 def pop_tags(headers: http.Headers) -> tuple[str | None, dict[str, object]]:

@@ -30,6 +30,7 @@ _LOCAL_SPELLINGS = {*LOCAL_HOSTS, ".localhost", "[::1]", "127.0.0.0/8", "::1/128
 # The proxy ignores the password, but urllib and requests send proxy credentials only when the
 # URL has a non-empty one: without it, their calls would arrive with no project.
 PROJECT_PASSWORD = "r4u"
+NO_PROJECT_USER = "_"  # the user part of a URL that only carries the proxy's password (addons/access.py)
 
 
 def project_proxy_url(proxy_url: str, project: str | None) -> str:
@@ -40,11 +41,12 @@ def project_proxy_url(proxy_url: str, project: str | None) -> str:
     """
     parts = urlsplit(proxy_url)
     hostport = parts.netloc.rpartition("@")[2]
-    password = parts.password or PROJECT_PASSWORD
+    # `_` marks the proxy's own password; any other user part is an old project, replaced with it.
+    required = parts.password if parts.username == NO_PROJECT_USER and parts.password else None
     if project:
-        netloc = f"{quote(project, safe='')}:{password}@{hostport}"
+        netloc = f"{quote(project, safe='')}:{required or PROJECT_PASSWORD}@{hostport}"
     else:
-        netloc = f"{parts.username or '_'}:{parts.password}@{hostport}" if parts.password else hostport
+        netloc = f"{NO_PROJECT_USER}:{required}@{hostport}" if required else hostport
     return urlunsplit((parts.scheme or "http", netloc, "", "", ""))
 
 

@@ -3,7 +3,7 @@
 One home goes through what a user's machine does: a proxy killed with -9 (its children leave by
 themselves, the next start on the same ports works), a second one killed while its UI cannot notice
 (the next start reclaims it), then a stop while grouping works on 1 MB prompts and a stream is still
-running. And a busy UI port names its own flag.
+running. (A busy UI port naming its own flag: tests/test_proxy_failures.py.)
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import socket
 import subprocess
 import time
 
-from conftest import APP_PYTHON, r4u_cmd, run_app, simulator_args, start_proxy
+from conftest import APP_PYTHON, run_app, simulator_args, start_proxy
 from support.faults import children_of, listening, stats, wait_for
 
 from r4u_proxy.service.reclaim import running
@@ -111,19 +111,3 @@ def test_crash_restart_reclaim_and_a_stop_that_completes(sim, tmp_path, marker):
     assert row["error"] is None and row["completion_text"]
     log = proxy.log_tail(400)
     assert "Traceback" not in log and "CancelledError" not in log, log
-
-
-def test_a_busy_ui_port_names_the_ui_port_flag(tmp_path):
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        result = subprocess.run(
-            r4u_cmd("proxy", "start", "--home", str(tmp_path), "--port", "0", "--ui-port", str(port)),
-            capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        f"r4u: error: UI port 127.0.0.1:{port} is already in use (pick another with --ui-port)"
-    ]
-    assert not (tmp_path / "proxy.json").exists()

@@ -189,14 +189,16 @@ def test_unreadable_upstream_ca_is_exit_2(tmp_path):
     assert result.returncode == 2 and "not a PEM certificate" in result.stderr
 
 
-def test_busy_port_is_exit_2_and_nothing_half_started(proxy, tmp_path):
+@pytest.mark.parametrize(("flags", "what", "flag"), [(["--no-ui", "--port"], "proxy", "--port"),
+                                                     (["--port", "0", "--ui-port"], "UI", "--ui-port")])  # fmt: skip
+def test_busy_port_is_exit_2_names_its_flag_and_nothing_half_started(proxy, tmp_path, flags, what, flag):
     result = subprocess.run(
-        r4u_cmd("proxy", "start", "--home", str(tmp_path), "--no-ui", "--port", str(proxy.port)),
+        r4u_cmd("proxy", "start", "--home", str(tmp_path), *flags, str(proxy.port)),
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        f"r4u: error: proxy port 127.0.0.1:{proxy.port} is already in use (pick another with --port)"
+        f"r4u: error: {what} port 127.0.0.1:{proxy.port} is already in use (pick another with {flag})"
     ]
     assert not (tmp_path / "proxy.json").exists()
 

@@ -19,6 +19,7 @@ from mitmproxy.addons import block, core, disable_h2c, next_layer, proxyserver, 
 from mitmproxy.master import Master
 from mitmproxy.options import Options
 
+from r4u.environment import NO_PROJECT_USER
 from r4u_proxy import __version__, pricing
 from r4u_proxy.addons import access, capture, project, recorder, routing
 from r4u_proxy.config import ProxyConfig
@@ -192,7 +193,7 @@ def prepare(config: ProxyConfig) -> None:
 
 def _proxy_url(config: ProxyConfig, host: str, port: int) -> str:
     name = f"[{host}]" if ":" in host else host
-    credentials = f"_:{config.password}@" if config.password else ""  # `_`: no project (addons/project.py)
+    credentials = f"{NO_PROJECT_USER}:{config.password}@" if config.password else ""  # no project, a password
     return f"http://{credentials}{name}:{port}"
 
 

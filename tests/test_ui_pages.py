@@ -186,6 +186,8 @@ def test_tasks_page_lists_tasks_by_cost(sample):
     assert html.index(TASK_TRANSLATE) < html.index(TASK_SUMMARY)
     assert "Translate the following text to {language}" in html
     assert "$0.02" in html  # 8 x $0.002
+    # a page number past SQLite's integers is an empty page, not a 500
+    assert get(path, "/-/r4u/tasks?page=99999999999999999999999").status_code == 200
 
 
 def test_search_page_highlights_matches_and_escapes_markup(sample):

@@ -2,13 +2,18 @@
 PYTHON ?= python3
 VENV := .venv
 APP_VENV := .venv-app
+PHOENIX_VENV := .venv-phoenix
+# The OTLP receiver the export tests run end to end (tests/test_export_phoenix.py); pinned so its
+# install time and its reading of the GenAI conventions stay what docs/export.md says.
+PHOENIX_VERSION := 20.26.1
 BIN := $(VENV)/bin
 R4U_ARGS ?=
 
-.PHONY: run test lint bench bench-grouping demo venv app-venv system-packages clean
+.PHONY: run test lint bench bench-grouping bench-sessions bench-export demo venv app-venv node-env phoenix-venv system-packages clean
 
 venv: $(VENV)/.installed
 app-venv: $(APP_VENV)/.installed
+phoenix-venv: $(PHOENIX_VENV)/.installed-$(PHOENIX_VERSION)
 
 # The proxy's environment: r4u with the proxy extra (mitmproxy, Datasette, …) and the dev tools.
 $(VENV)/.installed: pyproject.toml
@@ -26,6 +31,25 @@ $(APP_VENV)/.installed: pyproject.toml
 	$(APP_VENV)/bin/python -m pip install -q -e . openai anthropic httpx requests aiohttp
 	@touch $@
 
+# The npm packages the Node tests drive, pinned by tests/node/package-lock.json: the openai and Anthropic
+# SDKs, Claude Code, Gemini CLI, and Node 24 as an npm package (~40 s, ~560 MB, once). Install scripts
+# are not run (Gemini CLI's optional node-pty and keytar would compile), except Claude Code's, which puts
+# its native binary in place.
+NODE_ENV := tests/node/node_modules/.installed
+node-env: $(NODE_ENV)
+$(NODE_ENV): tests/node/package.json tests/node/package-lock.json
+	@command -v npm >/dev/null || { echo "the Node tests need Node.js 20+ and npm (apt-get install nodejs npm)"; exit 1; }
+	cd tests/node && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	cd tests/node && node node_modules/@anthropic-ai/claude-code/install.cjs
+
+# Phoenix in a venv of its own: its ~300 dependencies (FastAPI, SQLAlchemy, pandas, ...) stay out of
+# the proxy's. Built once per PHOENIX_VERSION (not on every Makefile edit): 6-11 min here (docs/export.md).
+$(PHOENIX_VENV)/.installed-$(PHOENIX_VERSION):
+	$(PYTHON) -m venv $(PHOENIX_VENV)
+	$(PHOENIX_VENV)/bin/python -m pip install -q --upgrade pip
+	$(PHOENIX_VENV)/bin/python -m pip install -q 'arize-phoenix==$(PHOENIX_VERSION)'
+	@touch $@
+
 run: venv
 	$(BIN)/r4u proxy start $(R4U_ARGS)
 
@@ -34,7 +58,7 @@ run: venv
 system-packages:
 	@tests/system-packages.sh
 
-test: system-packages venv app-venv
+test: system-packages venv app-venv node-env phoenix-venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: venv
@@ -42,15 +66,25 @@ lint: venv
 
 bench: venv
 	$(BIN)/python bench/bench.py
+	$(BIN)/python bench/startup.py
 
 demo: venv app-venv
 	$(BIN)/r4u demo
 
 clean:
-	rm -rf $(VENV) $(APP_VENV) build *.egg-info test-artifacts
+	rm -rf $(VENV) $(APP_VENV) $(PHOENIX_VENV) build *.egg-info test-artifacts tests/node/node_modules
+
+# OTLP export: proxy p50 with live export on vs off (same run), batch export traces/s; writes its section
+# of docs/benchmarks.md.
+bench-export: venv
+	$(BIN)/python bench/export_bench.py
 
 # Task grouping: prompt corpus GA/exactness, Loghub-2k beside drain3 (bench-only dependency), proxy
 # latency with grouping off vs busy; writes docs/benchmarks-grouping.md.
 bench-grouping: venv
 	$(BIN)/python -c 'import drain3' 2>/dev/null || $(BIN)/python -m pip install -q -e '.[bench]'
 	$(BIN)/python bench/grouping/run.py
+
+# Session inference per call at turn 1 and turn 200 of a long recorded Claude Code session (writer side).
+bench-sessions: venv
+	$(BIN)/python bench/sessions_bench.py

@@ -9,7 +9,8 @@ on loopback, every client is a process of this machine and all of this stays out
   request without it gets 407 with a Basic challenge.
 - **No relaying into the machine or its network**: a call whose target resolves to a loopback,
   link-local, private or otherwise non-public address is refused (403), unless
-  `--allow-private-upstream`; `--resolve` targets are the user's own choice and always allowed.
+  `--allow-private-upstream`; `--resolve` targets and the `--upstream-proxy` (often a company proxy on
+  a private address) are the user's own choice and always allowed.
   The address checked is the address dialled (it is pinned in `server_connect`), so a name that
   resolves to a public address for the check and to 127.0.0.1 for the connection gains nothing.
 """
@@ -22,6 +23,7 @@ import binascii
 import hmac
 import ipaddress
 import socket
+from urllib.parse import urlsplit
 
 from mitmproxy import ctx, http
 from mitmproxy.proxy import server_hooks
@@ -55,7 +57,8 @@ def _refusal(status: int, text: str, headers: dict[str, str] | None = None) -> h
 class Access:
     def __init__(self) -> None:
         self.authenticated: set[str] = set()  # client connection ids that passed a CONNECT
-        self.resolved_by_user: set[str] = set()
+        self.chosen_by_user: set[str] = set()  # --resolve names and the --upstream-proxy host
+        self.via_upstream = False  # --upstream-proxy: that proxy resolves and dials the targets
         self.logical: dict[str, tuple[str, int]] = {}  # server connection id -> HOST:PORT while connecting
 
     def load(self, loader) -> None:
@@ -63,8 +66,12 @@ class Access:
         loader.add_option("r4u_allow_private_upstream", bool, False, "Relay to loopback and private addresses too.")
 
     def configure(self, updated: set[str]) -> None:
-        if "r4u_resolve" in updated:
-            self.resolved_by_user = {parse_resolve(spec)[0] for spec in ctx.options.r4u_resolve}
+        if "r4u_resolve" in updated or "mode" in updated:
+            upstream = [m.partition(":")[2] for m in ctx.options.mode if m.startswith("upstream:")]
+            self.via_upstream = bool(upstream)
+            self.chosen_by_user = {parse_resolve(spec)[0] for spec in ctx.options.r4u_resolve} | {
+                (urlsplit(url).hostname or "").lower() for url in upstream
+            }
 
     # --- the password --------------------------------------------------------------------
     def _authorized(self, flow: http.HTTPFlow) -> bool:
@@ -111,12 +118,14 @@ class Access:
 
     async def _why_not(self, host: str, port: int) -> tuple[str | None, list[str]]:
         """Why the proxy must not relay to HOST:PORT (None: it may), and the addresses checked."""
-        if ctx.options.r4u_allow_private_upstream or host.lower() in self.resolved_by_user:
+        if ctx.options.r4u_allow_private_upstream or host.lower() in self.chosen_by_user:
             return None, []
         try:
             addresses = await self._addresses(host, port)
         except OSError as exc:
-            return f"cannot resolve {host}: {exc}", []
+            # Behind an upstream proxy, names this machine cannot resolve are the upstream's to resolve;
+            # it dials them from its own network, never into this machine's loopback.
+            return (None if self.via_upstream else f"cannot resolve {host}: {exc}"), []
         if not addresses or not all(public(a) for a in addresses):
             return f"refusing to relay to {host} ({', '.join(addresses)}): not a public address", addresses
         return None, addresses
@@ -143,5 +152,3 @@ class Access:
     def server_disconnected(self, data: server_hooks.ServerConnectionHookData) -> None:
         self.logical.pop(data.server.id, None)
 
-
-addons = [Access()]

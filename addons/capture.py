@@ -4,7 +4,8 @@ mitmproxy buffers whole responses (event streams included) unless `flow.response
 is set in `responseheaders`. r4u sets it for every response: LLM calls get a `Tap` that
 copies each chunk (up to the capture cap) with its arrival time and hands the bytes on
 unchanged; other flows stream straight through. All parsing happens later, off the event
-loop, in the writer thread.
+loop, in the writer process. What this addon leaves for the recorder (`flow.metadata["r4u"]`,
+a Pending) is described in addons/__init__.py.
 """
 
 from __future__ import annotations
@@ -151,5 +152,3 @@ class Capture:
         pending.tap = Tap(ctx.options.r4u_capture_cap)
         flow.response.stream = pending.tap
 
-
-addons = [Capture()]

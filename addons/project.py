@@ -5,6 +5,8 @@
   plain HTTP), or an `X-R4U-Project` header, which wins.
 - Tags: `X-R4U-Tag-<name>: value` headers. Code already tagged for other tools works unchanged:
   Helicone's `Helicone-Property-<name>` and `Helicone-Session-Id`, LiteLLM's `x-litellm-tags: a,b`.
+- Session: `X-R4U-Session: <id>` (or Helicone's session id) names the agent run the call belongs to; it
+  becomes the trace's `session_id` (docs/sessions.md).
 All of these headers are removed before the request goes upstream.
 """
 
@@ -21,6 +23,7 @@ from r4u_proxy.guard import guarded
 PROJECT_HEADER = "x-r4u-project"
 TAG_PREFIXES = ("x-r4u-tag-", "helicone-property-")
 SESSION_HEADER = "helicone-session-id"
+R4U_SESSION_HEADER = "x-r4u-session"
 LABELS_HEADER = "x-litellm-tags"
 # Raw-name prefixes of every header this addon reads: most requests carry none of them, and one pass
 # over the raw fields is much cheaper than a Headers.pop() per name.
@@ -39,6 +42,12 @@ def project_from_proxy_auth(value: str | None) -> str | None:
         return None
     project = user.partition(":")[0].strip()
     return project if project and project != NO_PROJECT_USER else None
+
+
+def pop_session(headers: http.Headers) -> tuple[str, str] | None:
+    """Remove `X-R4U-Session`; return (header name, id) for the session tracker."""
+    value = (headers.pop(R4U_SESSION_HEADER, None) or "").strip()
+    return (R4U_SESSION_HEADER, value) if value else None
 
 
 def pop_tags(headers: http.Headers) -> tuple[str | None, dict[str, object]]:
@@ -75,7 +84,12 @@ class Project:
                 flow.metadata["r4u_project"] = project
             return
         from_url = project_from_proxy_auth(headers.pop("proxy-authorization", None))  # plain HTTP: per request
+        session = pop_session(headers)
         from_header, tags = pop_tags(headers)
+        if session is None and isinstance(tags.get("session_id"), str):
+            session = (SESSION_HEADER, tags["session_id"])
+        if session:
+            flow.metadata["r4u_session"] = session
         project = from_header or from_url or self.by_client.get(flow.client_conn.id)
         if project:
             flow.metadata["r4u_project"] = project
@@ -85,5 +99,3 @@ class Project:
     def client_disconnected(self, client) -> None:
         self.by_client.pop(client.id, None)
 
-
-addons = [Project()]

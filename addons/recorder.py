@@ -1,4 +1,4 @@
-"""Hand every finished (or failed) LLM call to the writer process as a plain-dict Exchange.
+"""Hand every finished (or failed) LLM call to the writer process as an Exchange (ingest/exchange.py).
 
 Building the Exchange is cheap on purpose — no parsing, no JSON, no disk: the writer
 process does that. The proxy keeps each trace until the writer confirms it is on disk
@@ -11,11 +11,11 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from mitmproxy import ctx, http
 
 from r4u_proxy.guard import COUNTERS, guarded
+from r4u_proxy.ingest.exchange import Exchange
 from r4u_proxy.store.supervisor import DEFAULT_QUEUE_BYTES, TraceWriter
 
 PROXY_STOPPED = "proxy stopped before the response ended"
@@ -42,16 +42,17 @@ def describe_error(flow: http.HTTPFlow) -> str:
     return f"transfer failed mid-response: {msg}"
 
 
-def build_exchange(flow: http.HTTPFlow, error: str | None) -> dict[str, Any]:
+def build_exchange(flow: http.HTTPFlow, error: str | None) -> Exchange:
     pending = flow.metadata["r4u"]
     request = flow.request
     response = flow.response
     tap = pending.tap
-    exchange: dict[str, Any] = {
+    exchange: Exchange = {
         "id": pending.id,
         "route": pending.route,
         "project": flow.metadata.get("r4u_project"),
         "tags": flow.metadata.get("r4u_tags"),
+        "session_hint": flow.metadata.get("r4u_session"),  # (header, id) from addons/project.py
         "client": "{}:{}".format(*flow.client_conn.peername[:2]) if flow.client_conn.peername else None,
         "method": request.method,
         "scheme": request.scheme,
@@ -73,6 +74,7 @@ def build_exchange(flow: http.HTTPFlow, error: str | None) -> dict[str, Any]:
         "truncated": False,
         "t_end": None,
         "error": error,
+        "bodies_lost": 0,
     }
     if (copy := pending.request_tap) is not None:  # streamed: what the copy kept, up to the capture cap
         exchange["request_body"] = copy.data  # a bytearray; the writer receives bytes
@@ -159,5 +161,3 @@ class Recorder:
             self.writer.close()  # drains the queue: every trace captured so far is written
             self.writer = None
 
-
-addons = [Recorder()]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mitmproxy import ctx, exceptions
+from mitmproxy import ctx, exceptions, http
 from mitmproxy.proxy import server_hooks
 
 from r4u_proxy.guard import guarded
@@ -69,8 +69,15 @@ class Routing:
         if logical is not None:
             vars(data.server)["address"] = logical
 
+    @guarded
+    def http_connect_upstream(self, flow: http.HTTPFlow) -> None:
+        # Through an upstream proxy the socket goes to that proxy; --resolve then names the target of
+        # the CONNECT request r4u sends it.
+        target = self.resolve.get(flow.request.host.lower()) if self.resolve else None
+        if target is not None:
+            flow.request.host, flow.request.port = target
+            flow.request.authority = f"{target[0]}:{target[1]}"
+
     def server_disconnected(self, data: server_hooks.ServerConnectionHookData) -> None:
         self.logical.pop(data.server.id, None)
 
-
-addons = [Routing()]

@@ -147,10 +147,11 @@ class Mitmdump:
 class R4uProxy:
     """`r4u proxy start` as a user runs it, with api.openai.com resolved to the simulator."""
 
-    def __init__(self, sim: SimulatorProcess, workdir: Path, grouping: bool = True) -> None:
+    def __init__(self, sim: SimulatorProcess, workdir: Path, grouping: bool = True, extra_args: tuple[str, ...] = ()) -> None:
         self.sim = sim
         self.home = workdir / "r4u-home"
         self.grouping = grouping
+        self.extra_args = extra_args
         self.process: subprocess.Popen | None = None
         self.state: dict = {}
         self.log = workdir / "r4u-proxy.log"
@@ -174,6 +175,7 @@ class R4uProxy:
         ]  # fmt: skip
         if not self.grouping:
             command.append("--no-grouping")
+        command += self.extra_args
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         state_file = self.home / "proxy.json"

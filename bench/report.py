@@ -100,13 +100,13 @@ def machine_description() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
-def write_docs_section(doc: Path, body: str) -> None:
-    """Replace the bench section of docs/benchmarks.md, keeping whatever else the file holds."""
-    section = f"{SECTION_START}\n{body.rstrip()}\n{SECTION_END}\n"
+def write_docs_section(doc: Path, body: str, start: str = SECTION_START, end: str = SECTION_END) -> None:
+    """Replace one bench's section of docs/benchmarks.md (between `start` and `end`), keeping the rest."""
+    section = f"{start}\n{body.rstrip()}\n{end}\n"
     text = doc.read_text() if doc.exists() else "# Benchmarks\n\n"
-    if SECTION_START in text and SECTION_END in text:
-        before = text.split(SECTION_START, 1)[0]
-        after = text.split(SECTION_END, 1)[1].lstrip("\n")
+    if start in text and end in text:
+        before = text.split(start, 1)[0]
+        after = text.split(end, 1)[1].lstrip("\n")
         text = before + section + ("\n" + after if after else "")
     else:
         text = text.rstrip() + "\n\n" + section

@@ -2,9 +2,9 @@
 
     .venv/bin/python bench/ui_bench.py [--traces 100000] [--repeat 5] [--db bench/out/ui-100k.db]
 
-The database is generated once (rows like real chat calls, ~2 KB each, over 30
-days, 200 tasks, 2% errors, half streamed) with the UI migration applied, and
-reused by later runs. Each page is fetched through Datasette's in-process client
+The database is generated once (rows built like recorded calls by the writer's row
+builder, ~2 KB each, over 30 days, 200 tasks, 2% errors, half streamed: tests/support/bulk.py)
+and reused by later runs. Each page is fetched through Datasette's in-process client
 (routing + SQL + template rendering, no network): once cold, then `repeat` times;
 the median and the worst are reported. Writes bench/out/ui_bench.json.
 """
@@ -22,20 +22,20 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))  # the sample-data generator shared with the UI tests
+sys.path.insert(0, str(ROOT / "tests"))  # tests/support: the row builders shared with the tests
 
 from datasette.app import Datasette  # noqa: E402
-from test_ui_bulk_data import add_bulk_traces  # noqa: E402
-from test_ui_sample import open_ui_db  # noqa: E402
+from support.bulk import add_bulk_traces, bulk_rows, insert_bulk  # noqa: E402
 
 from r4u_proxy.service.ui_server import DATASETTE_SETTINGS  # noqa: E402
+from r4u_proxy.store.migrations import open_db  # noqa: E402
 
 TARGET_MS = 300
 
 
 def build(db: Path, traces: int) -> float:
     started = time.perf_counter()
-    conn = open_ui_db(db)
+    conn = open_db(db)
     add_bulk_traces(conn, traces)
     conn.execute("ANALYZE")
     conn.close()
@@ -43,17 +43,22 @@ def build(db: Path, traces: int) -> float:
 
 
 def insert_cost(workdir: Path, n: int = 20_000, batch_size: int = 100) -> dict[str, float]:
-    """Rows/s the writer can insert (batches of 100, time order) without and with the UI migration."""
-    from r4u_proxy.store.migrations import open_db
+    """Rows/s the writer can insert (batches of 100, time order) without and with the UI's indexes,
+    full-text search and rollup (the rows are built first, untimed)."""
+    from r4u_proxy.store.migrations import MIGRATIONS, Migrations, connect, migrate
 
+    without_ui = Migrations(*(m for m in MIGRATIONS if m.name in ("contract_v1", "grouping_v1", "pricing_inputs_v1")))
+
+    rows = list(bulk_rows(n, n_tasks=50))
     rates = {}
     for label in ("schema only", "with UI indexes + FTS + rollup"):
         db = workdir / f"insert-{label.split()[0]}.db"
         for suffix in ("", "-wal", "-shm"):
             Path(str(db) + suffix).unlink(missing_ok=True)
-        conn = open_db(db) if label == "schema only" else open_ui_db(db)
+        conn = connect(db)  # WAL and synchronous=NORMAL, as the writer's
+        migrate(conn, without_ui if label == "schema only" else MIGRATIONS)
         started = time.perf_counter()
-        add_bulk_traces(conn, n, n_tasks=50, batch_size=batch_size)
+        insert_bulk(conn, rows, batch_size=batch_size)
         rates[label] = round(n / (time.perf_counter() - started))
         conn.close()
         for suffix in ("", "-wal", "-shm"):
@@ -191,6 +196,7 @@ def main() -> None:
         report["insert_rows_per_s"] = insert_cost(args.db.parent)
         print("\ninserts (20k rows, batches of 100, time order), rows/s:", report["insert_rows_per_s"])
     out = ROOT / "bench" / "out" / "ui_bench.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
     if args.docs:
         write_docs(report, "python bench/ui_bench.py " + " ".join(sys.argv[1:]))

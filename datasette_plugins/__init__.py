@@ -12,6 +12,7 @@ Pages (all plain server-rendered HTML, no JavaScript needed):
     /-/r4u/task/<id>           one task: template, variables, traces, trend
     /-/r4u/search?q=           full-text search
     /-/r4u/insights            repeated requests, prompts missing the cache, what-if prices
+    /-/r4u/sessions[.json]     agent sessions; /-/r4u/session/<id>[.json] one session as it grew
 The JSON API is Datasette's own table JSON plus NAMED_QUERIES (named_queries.py).
 """
 
@@ -30,6 +31,7 @@ from . import (
     insights_page,
     privacy,
     search_page,
+    session_pages,
     snippets,
     task_pages,
     trace_page,
@@ -65,6 +67,8 @@ def register_routes(datasette: Datasette) -> list[tuple[str, Any]]:
         (rf"^{PREFIX}/task/(?P<task_id>[^/]+)$", task_pages.task_view),
         (rf"^{PREFIX}/search$", search_page.search_view),
         (rf"^{PREFIX}/insights$", insights_page.insights_view),
+        (rf"^{PREFIX}/sessions(\.(?P<format>json))?$", session_pages.sessions_view),
+        (rf"^{PREFIX}/session/(?P<session_id>[^/]+?)(\.(?P<format>json))?$", session_pages.session_view),
     ]
 
 
@@ -97,6 +101,7 @@ def extra_template_vars(datasette: Datasette) -> dict[str, Any]:
 def menu_links(datasette: Datasette) -> list[dict[str, str]]:
     return [
         {"href": datasette.urls.path("/"), "label": "r4u dashboard"},
+        {"href": datasette.urls.path(f"{PREFIX}/sessions"), "label": "Sessions"},
         {"href": datasette.urls.path(f"{PREFIX}/tasks"), "label": "Tasks by cost"},
         {"href": datasette.urls.path(f"{PREFIX}/search"), "label": "Search prompts"},
         {"href": datasette.urls.path(f"{PREFIX}/insights"), "label": "Insights"},

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from datasette.utils.asgi import Request, Response
 
-from r4u_proxy.store.ui_indexes import ERROR_CONDITION
+from r4u_proxy.reports.metrics import ERROR_SQL, UNPRICED_SQL, error_rate, money, sql_percentiles
 
-from . import charts, formatting, traces_db
+from . import charts, traces_db
 
 if TYPE_CHECKING:
     from datasette.app import Datasette
@@ -59,31 +59,15 @@ PERCENTILE_INDEX = {"latency_ms": "idx_traces_latency_window", "ttft_ms": "idx_t
 
 
 def percentiles(
-    conn: sqlite3.Connection,
-    column: str,
-    where: str,
-    params: list[Any],
-    n: int | None = None,
-    walk: bool = True,
+    conn: sqlite3.Connection, column: str, where: str, params: list[Any], n: int | None = None
 ) -> dict[str, Any]:
-    """p50/p95: walk the column's index in order to the row at that rank (SQLite has no percentile()).
+    """p50/p95 (reports/metrics.py's nearest rank), walking the column's index to the row at that rank.
 
-    The index holds the window and filter columns too, so no sort and no row reads
-    are needed. `n` (values in the set) is counted here unless the caller knows it.
+    The index holds the window and filter columns too, so no sort and no row reads are needed.
     """
     extra = f"{where} and" if where else " where"
-    base = f"from traces indexed by {PERCENTILE_INDEX[column]}{extra} {column} is not null"
-    if n is None:
-        n = conn.execute(f"select count(*) {base}", params).fetchone()[0]
-    result: dict[str, Any] = {"p50": None, "p95": None}
-    for name, fraction in (("p50", 0.50), ("p95", 0.95)):
-        if n:
-            offset = min(n - 1, int(fraction * n))
-            row = conn.execute(
-                f"select {column} {base} order by {column} limit 1 offset ?", [*params, offset]
-            ).fetchone()
-            result[name] = row[0] if row else None
-    return result
+    source = f"from traces indexed by {PERCENTILE_INDEX[column]}{extra} {column} is not null"
+    return sql_percentiles(conn, column, source, params, n)
 
 
 SUMS = ("calls", "cost_usd", "input_tokens", "output_tokens", "errors", "unpriced", "streamed",
@@ -114,13 +98,13 @@ def _has_rollup(conn: sqlite3.Connection) -> bool:
 
 # Per-row contributions, named like SUMS, from either source; SQL then sums them per group.
 TRACE_SOURCE = f"""select {{bucket}} as bucket, provider, {DIMENSIONS["model"]} as model, project,
-  1 as calls, cost_usd, input_tokens, output_tokens, {ERROR_CONDITION} as errors, cost_usd is null as unpriced,
+  1 as calls, cost_usd, input_tokens, output_tokens, {ERROR_SQL} as errors, {UNPRICED_SQL} as unpriced,
   stream as streamed, latency_ms as latency_sum, latency_ms is not null as latency_n,
   ttft_ms as ttft_sum, ttft_ms is not null as ttft_n
 from traces{{where}}"""
 ROLLUP_SOURCE = """select substr(hour, 1, 10) as bucket, nullif(provider, '') as provider, nullif(model, '') as model,
   nullif(project, '') as project, calls, case when priced > 0 then cost_usd end as cost_usd, input_tokens,
-  output_tokens, errors, calls - priced as unpriced, streamed, latency_sum, latency_n, ttft_sum, ttft_n
+  output_tokens, errors, unpriced, streamed, latency_sum, latency_n, ttft_sum, ttft_n
 from traces_rollup where {where}"""
 
 
@@ -183,12 +167,12 @@ def dashboard_data(
     series = groups.pop("series")
     by = groups
     calls = totals["calls"]
-    totals["error_rate"] = totals["errors"] / calls if calls else None
+    totals["error_rate"] = error_rate(totals["errors"], calls)
     totals["latency"] = percentiles(conn, "latency_ms", where, params, n=totals["latency_n"])
     totals["ttft"] = percentiles(conn, "ttft_ms", where, params, n=totals["ttft_n"])
     breakdowns = {dimension: _ranked(groups) for dimension, groups in by.items()}
     breakdowns["task"] = _task_breakdown(conn, where, params, filtered=bool(filters))
-    error_where = f"{where} and {ERROR_CONDITION}" if where else f" where {ERROR_CONDITION}"
+    error_where = f"{where} and {ERROR_SQL}" if where else f" where {ERROR_SQL}"
     recent_errors = conn.execute(
         f"""select id, started_at, provider, {DIMENSIONS["model"]}, status_code, error
             from traces{error_where} order by started_at desc limit 10""",
@@ -224,7 +208,7 @@ def _task_breakdown(
     hint = " indexed by idx_traces_dashboard" if filtered else ""
     rows = conn.execute(
         f"""select task_id, count(*), sum(cost_usd), sum(input_tokens), sum(output_tokens),
-              sum({ERROR_CONDITION}), avg(latency_ms), avg(ttft_ms)
+              sum({ERROR_SQL}), avg(latency_ms), avg(ttft_ms)
             from traces{hint}{extra} task_id is not null
             group by task_id order by sum(cost_usd) desc nulls last, count(*) desc limit 12""",
         params,
@@ -259,7 +243,7 @@ def _charts(series: list[dict[str, Any]]) -> dict[str, Any]:
         "cost": charts.bar_chart(
             [(p["bucket"], p["cost_usd"]) for p in series],
             label="cost (USD)",
-            fmt=formatting.usd,
+            fmt=money,
             css_class="cost",
         ),
         "tokens": charts.bar_chart(

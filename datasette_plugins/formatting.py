@@ -1,42 +1,11 @@
-"""Jinja filters for numbers a user reads: money, durations, token counts."""
+"""Jinja filters for what a user reads. Money, durations, counts and rates come from
+r4u_proxy/reports/metrics.py, so a page shows a figure exactly as the terminal does."""
 
 from __future__ import annotations
 
 from typing import Any
 
-
-def usd(value: Any) -> str:
-    if value is None:
-        return "—"
-    value = float(value)
-    if value == 0:
-        return "$0"
-    if abs(value) < 0.0001:
-        return f"${value:.6f}"
-    if abs(value) < 0.01:
-        return f"${value:.4f}"
-    return f"${value:,.2f}"
-
-
-def ms(value: Any) -> str:
-    if value is None:
-        return "—"
-    value = float(value)
-    if value >= 10_000:
-        return f"{value / 1000:.1f} s"
-    return f"{value:,.0f} ms"
-
-
-def count(value: Any) -> str:
-    if value is None:
-        return "—"
-    return f"{int(value):,}"
-
-
-def percent(value: Any) -> str:
-    if value is None:
-        return "—"
-    return f"{float(value) * 100:.1f}%"
+from r4u_proxy.reports.metrics import count, duration, money, percent
 
 
 def short(value: Any, length: int = 120) -> str:
@@ -54,8 +23,8 @@ def when(value: Any) -> str:
 
 FILTERS = {
     "r4u_when": when,
-    "r4u_usd": usd,
-    "r4u_ms": ms,
+    "r4u_usd": money,
+    "r4u_ms": duration,
     "r4u_count": count,
     "r4u_percent": percent,
     "r4u_short": short,

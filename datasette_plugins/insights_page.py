@@ -19,7 +19,8 @@ from r4u_proxy.reports.timewindow import iso_utc
 from . import traces_db
 from .dashboard import WINDOWS
 
-# Insights read request bodies, not just indexes: 24 h answers in ~0.2 s on 100k traces, 7 d in ~1 s.
+# Insights read request bodies, not just indexes: a short default window keeps the page quick
+# (docs/insights.md, "Speed").
 DEFAULT_WINDOW = "24h"
 
 if TYPE_CHECKING:

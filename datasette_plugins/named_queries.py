@@ -7,8 +7,8 @@ is written to use an index from r4u_proxy/store/ui_indexes.py.
 
 from __future__ import annotations
 
+from r4u_proxy.reports.metrics import ERROR_SQL
 from r4u_proxy.store.bounded_fts import FTS_CHARS
-from r4u_proxy.store.ui_indexes import ERROR_CONDITION
 
 MODEL = "coalesce(request_model, response_model)"
 
@@ -20,7 +20,7 @@ NAMED_QUERIES: dict[str, dict[str, str]] = {
         "sql": """
 select substr(hour, 1, 10) as day, nullif(model, '') as model, sum(calls) as calls,
   sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens,
-  case when sum(priced) > 0 then round(sum(cost_usd), 6) end as cost_usd, sum(calls - priced) as unpriced_calls
+  case when sum(priced) > 0 then round(sum(cost_usd), 6) end as cost_usd, sum(unpriced) as unpriced_calls
 from traces_rollup
 where calls > 0
 group by day, model
@@ -45,7 +45,7 @@ limit 100
         "sql": f"""
 select id, started_at, provider, {MODEL} as model, status_code, error, url, task_id
 from traces
-where {ERROR_CONDITION}
+where {ERROR_SQL}
 order by started_at desc
 limit 200
 """,

@@ -30,7 +30,7 @@ def _highlight(snippet: str | None) -> Markup:
 
 
 # Newest first walks the FTS index in rowid order and stops at LIMIT; relevance (bm25)
-# must score every match first: ~200 ms for a word found in 100k traces.
+# must score every match first (docs/ui.md, "Speed", for what that costs).
 ORDERS = {"newest": "traces_fts.rowid desc", "relevance": "rank"}
 
 

@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from datasette.utils.asgi import NotFound, Request, Response
 
-from r4u_proxy.store.ui_indexes import ERROR_CONDITION
+from r4u_proxy.reports.metrics import ERROR_SQL, UNPRICED_SQL, error_rate, money, sql_percentiles
 
 from . import charts, formatting, traces_db
-from .dashboard import percentiles
 from .named_queries import NAMED_QUERIES
 
 if TYPE_CHECKING:
@@ -84,14 +83,17 @@ def task_data(conn: sqlite3.Connection, task_id: str, page: int) -> dict[str, An
         conn.execute(
             f"""select count(*) as calls, sum(cost_usd) as cost_usd, avg(cost_usd) as avg_cost_usd,
                   sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens,
-                  sum({ERROR_CONDITION}) as errors, min(started_at) as first_call, max(started_at) as last_call
+                  sum({ERROR_SQL}) as errors, sum({UNPRICED_SQL}) as unpriced,
+                  min(started_at) as first_call, max(started_at) as last_call
                 from traces where task_id = ?""",
             [task_id],
         ).fetchone()
     )
-    where, params = " where task_id = ?", [task_id]
-    stats["latency"] = percentiles(conn, "latency_ms", where, params, walk=False)
-    stats["ttft"] = percentiles(conn, "ttft_ms", where, params, walk=False)
+    stats["error_rate"] = error_rate(stats["errors"], stats["calls"])
+    # The task index narrows to the task's traces; sorting one task's values is cheap.
+    for name, column in (("latency", "latency_ms"), ("ttft", "ttft_ms")):
+        source = f"from traces where task_id = ? and {column} is not null"
+        stats[name] = sql_percentiles(conn, column, source, [task_id])
     trend = conn.execute(
         """select substr(started_at, 1, 10) as day, count(*) as calls, sum(cost_usd) as cost_usd
            from traces where task_id = ? group by day order by day""",
@@ -154,6 +156,8 @@ async def task_view(datasette: Datasette, request: Request) -> Response:
     data = await db.execute_fn(lambda conn: task_data(conn, task_id, page))
     if data is None:
         raise NotFound(f"No task with id {task_id}")
+    if request.args.get("_format") == "json":
+        return Response.json({key: data[key] for key in ("task", "stats", "trend")}, default=str)
     names = variable_names(data["task"])
     traces = _with_variables(data["traces"][:PAGE_SIZE], names)
     trend = data["trend"]
@@ -169,7 +173,7 @@ async def task_view(datasette: Datasette, request: Request) -> Response:
         "trend_cost": charts.bar_chart(
             [(t["day"], t["cost_usd"]) for t in trend],
             label="cost per day (USD)",
-            fmt=formatting.usd,
+            fmt=money,
             css_class="cost",
         ),
     }

@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from datasette.utils.asgi import NotFound, Request, Response
 
+from r4u_proxy.reports.metrics import is_error
+from r4u_proxy.sessions.query import turn_neighbours
+
 from . import big_bodies, charts, chat, traces_db
 
 if TYPE_CHECKING:
@@ -71,7 +74,8 @@ def trace_data(conn: sqlite3.Connection, trace_id: str) -> dict[str, Any] | None
     if trace.get("task_id"):
         neighbours["task_older"] = _neighbour(conn, trace_id, older=True, task_id=trace["task_id"])
         neighbours["task_newer"] = _neighbour(conn, trace_id, older=False, task_id=trace["task_id"])
-    return {"trace": trace, "task": task, "neighbours": neighbours}
+    session = turn_neighbours(conn, trace_id) if "session_id" in trace else {"session_id": None}
+    return {"trace": trace, "task": task, "neighbours": neighbours, "session": session}
 
 
 def build_context(data: dict[str, Any]) -> dict[str, Any]:
@@ -82,9 +86,7 @@ def build_context(data: dict[str, Any]) -> dict[str, Any]:
     template_vars = _load_json(trace.get("template_vars"))
     return {
         **data,
-        "request_messages": chat.request_messages(request_body, trace.get("operation")),
-        "response_messages": chat.response_messages(response_body),
-        "tools": chat.tool_names(request_body),
+        **chat.transcript(trace, request_body, response_body),
         "timeline_chart": (
             charts.stream_timeline_chart(
                 timeline, ttft_ms=trace.get("ttft_ms"), latency_ms=trace.get("latency_ms")
@@ -98,7 +100,7 @@ def build_context(data: dict[str, Any]) -> dict[str, Any]:
         "response_pretty": _pretty(trace.get("response_body")),
         "tags": _load_json(trace.get("tags")) or {},
         "template_vars": template_vars if isinstance(template_vars, dict) else {},
-        "is_error": bool(trace.get("error")) or (trace.get("status_code") or 0) >= 400,
+        "is_error": is_error(trace.get("status_code"), trace.get("error")),
     }
 
 

@@ -1,16 +1,12 @@
-"""Find the database that holds r4u's traces and run work on its connection."""
+"""Find the database that holds r4u's traces (pages then run their SQL with its `execute_fn`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from datasette.app import Datasette
     from datasette.database import Database
-
-
-T = TypeVar("T")
 
 
 class NoTracesDatabase(LookupError):
@@ -26,13 +22,3 @@ async def find(datasette: Datasette) -> Database:
             return db
     raise NoTracesDatabase("no attached database has a traces table — is this an r4u traces.db?")
 
-
-async def run(datasette: Datasette, fn: Callable[[Any], T]) -> T:
-    """Run fn(sqlite3.Connection) on the database's read thread.
-
-    Pages use raw connections rather than Datasette's execute(): they issue
-    several small aggregate queries and need no Row objects or time-limit
-    truncation per query.
-    """
-    db = await find(datasette)
-    return await db.execute_fn(fn)

@@ -4,6 +4,10 @@ import sys
 
 
 def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "run":
+        from r4u.run import fast_run
+
+        fast_run(sys.argv[2:])  # exits when it served the command; else click handles it below
     try:
         from r4u_proxy.cli import main as cli_main
     except ImportError as exc:  # the shim-only install has no click/mitmproxy

@@ -14,7 +14,7 @@ import threading
 import warnings
 
 from .aiohttp_support import patch_aiohttp, unpatch_aiohttp
-from .environment import MANAGED_VARS, describe, recording_environment
+from .environment import MANAGED_VARS, describe, prepare_recording
 
 log = logging.getLogger("r4u")
 
@@ -39,13 +39,16 @@ def enable(
     """
     with _lock:
         try:
-            values = recording_environment(
+            recording = prepare_recording(
                 project=project, proxy_url=proxy_url, start=start,
                 include_local=include_local, base_env=_environment_before_r4u(),
             )
         except Exception as exc:  # no proxy, unwritable home, …: the app must keep running
             _warn_once(f"r4u: LLM calls of this process are not recorded: {exc}")
             return False
+        values = recording.values
+        for warning in recording.warnings:
+            log.warning("r4u: %s", warning)
         try:
             _apply(values)
             patch_aiohttp()

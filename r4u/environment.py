@@ -9,18 +9,23 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, NamedTuple
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from .ca_bundle import app_bundle, node_extra_ca_file
+from .node_preload import installed_preload, node_options
 from .proxy_locator import RunningProxy, locate_proxy, proxy_at, r4u_home
+from .upstream import MARKER_ENV, foreign_proxy, upstream_mismatch
 
 # Both spellings: urllib and requests prefer the lowercase one when both exist, curl
 # ignores uppercase HTTP_PROXY, and an old value in either would otherwise win.
 PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
 NO_PROXY_VARS = ("NO_PROXY", "no_proxy")
-CA_VARS = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
-NODE_VARS = ("NODE_EXTRA_CA_CERTS", "NODE_USE_ENV_PROXY")
-MANAGED_VARS = (*PROXY_VARS, *NO_PROXY_VARS, *CA_VARS, *NODE_VARS)
+# The CA bundle under every name a client reads it from: OpenSSL-based clients, requests, curl, and the
+# ones that read only their own variable (Codex CLI, botocore, Deno).
+CA_VARS = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "CODEX_CA_CERTIFICATE", "AWS_CA_BUNDLE", "DENO_CERT")
+NODE_VARS = ("NODE_EXTRA_CA_CERTS", "NODE_USE_ENV_PROXY", "NODE_OPTIONS")
+MANAGED_VARS = (*PROXY_VARS, *NO_PROXY_VARS, *CA_VARS, *NODE_VARS, MARKER_ENV)
 
 # Traffic to these goes direct by default: local servers, and the proxy itself.
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
@@ -66,22 +71,45 @@ def no_proxy_value(existing: str, include_local: bool) -> str:
     return ",".join(entries)
 
 
-def recording_environment(
+class Recording(NamedTuple):
+    """What recording a program takes: the variables to set, the proxy, and warnings for the user."""
+
+    values: dict[str, str]
+    proxy: RunningProxy
+    warnings: list[str]
+
+
+def recording_environment(**options: Any) -> dict[str, str]:
+    """Just the variables of `prepare_recording(**options)`."""
+    return prepare_recording(**options).values
+
+
+def prepare_recording(
     project: str | None = None,
     proxy_url: str | None = None,
     start: bool = True,
     include_local: bool = False,
     home: str | os.PathLike[str] | None = None,
     base_env: Mapping[str, str] | None = None,
-) -> dict[str, str]:
-    """The variables to set, computed against `base_env` (default: os.environ).
+) -> Recording:
+    """The variables to set, computed against `base_env` (default: os.environ), the proxy found, and what
+    the user should be told.
 
     Raises `ProxyUnavailable` when no proxy runs and none can be started, OSError when
     the CA bundle cannot be written.
     """
     env = os.environ if base_env is None else base_env
     home_dir = r4u_home(home if home is not None else env.get("R4U_HOME"))
-    proxy: RunningProxy = proxy_at(proxy_url, home_dir) if proxy_url else locate_proxy(home_dir, start)
+    upstream = foreign_proxy(env)  # a company proxy the program used: the r4u proxy must forward through it
+    if proxy_url:
+        proxy: RunningProxy = proxy_at(proxy_url, home_dir)
+    else:
+        proxy = locate_proxy(home_dir, start, upstream=upstream)
+    warnings = []
+    if upstream and foreign_proxy(env, own=proxy.proxy_url):
+        warning = upstream_mismatch(upstream, proxy.upstream_proxy)
+        if warning:
+            warnings.append(warning)
     if project is None and proxy_url:
         project = project_of(proxy_url)
     url = project_proxy_url(proxy.proxy_url, project)
@@ -92,8 +120,11 @@ def recording_environment(
     values.update({name: no_proxy for name in NO_PROXY_VARS})
     values.update({name: bundle for name in CA_VARS})
     values["NODE_EXTRA_CA_CERTS"] = str(node_extra_ca_file(env, proxy.ca_cert, home_dir))
-    values["NODE_USE_ENV_PROXY"] = "1"  # Node ≥ 22.21 / 24: fetch and http(s) honour HTTPS_PROXY
-    return values
+    values["NODE_USE_ENV_PROXY"] = "1"  # Node ≥ 22.21 / 24.5: fetch and http(s) honour HTTPS_PROXY
+    # Older Node ignores HTTPS_PROXY: the preload tunnels its TLS connections (r4u/node/preload.cjs).
+    values["NODE_OPTIONS"] = node_options(env.get("NODE_OPTIONS", ""), installed_preload(home_dir))
+    values[MARKER_ENV] = proxy.proxy_url
+    return Recording(values, proxy, warnings)
 
 
 def describe(values: Mapping[str, str]) -> str:

@@ -13,15 +13,15 @@ import json
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
+
+from .upstream import UPSTREAM_ENV
 
 START_TIMEOUT_S = 30.0
 # Variables a proxy we start must not inherit: its own upstream calls must not loop back into it.
@@ -32,13 +32,14 @@ class ProxyUnavailable(RuntimeError):
     """No r4u proxy runs and none could be started; the message says why."""
 
 
-@dataclass(frozen=True)
-class RunningProxy:
+# NamedTuples here, not dataclasses: `dataclasses` imports `inspect`, which r4u run would pay for at start.
+class RunningProxy(NamedTuple):
     proxy_url: str  # without a project, e.g. http://127.0.0.1:4848
     host: str
     port: int
     ca_cert: Path  # the r4u CA certificate (no key)
     home: Path
+    upstream_proxy: str | None = None  # the proxy it forwards through, without credentials
 
 
 def r4u_home(home: str | os.PathLike[str] | None = None) -> Path:
@@ -98,7 +99,8 @@ def find_running_proxy(home: Path) -> RunningProxy | None:
     if not ca_cert.is_file():
         return None
     url = str(state.get("proxy_url") or f"http://{host}:{port}")
-    return RunningProxy(proxy_url=url, host=host, port=port, ca_cert=ca_cert, home=home)
+    upstream = state.get("upstream_proxy") or None
+    return RunningProxy(proxy_url=url, host=host, port=port, ca_cert=ca_cert, home=home, upstream_proxy=upstream)
 
 
 def proxy_at(url: str, home: Path) -> RunningProxy:
@@ -113,7 +115,8 @@ def proxy_at(url: str, home: Path) -> RunningProxy:
         raise ProxyUnavailable(f"no r4u CA certificate at {ca_cert} (start the proxy once with this R4U_HOME)")
     if not accepts_connections(parts.hostname, port):
         raise ProxyUnavailable(f"nothing accepts connections at {parts.hostname}:{port}")
-    return RunningProxy(f"http://{parts.hostname}:{port}", parts.hostname, port, ca_cert, home)
+    upstream = state.get("upstream_proxy") or None
+    return RunningProxy(f"http://{parts.hostname}:{port}", parts.hostname, port, ca_cert, home, upstream)
 
 
 def start_commands(home: Path) -> list[list[str]]:
@@ -151,7 +154,7 @@ def _start_lock(home: Path) -> Iterator[None]:
     except ImportError:  # Windows: no advisory locks in the stdlib; a lost race fails on the busy port
         yield
         return
-    with open(home / "proxy-start.lock", "a+b") as lock_file:
+    with os.fdopen(os.open(home / "proxy-start.lock", os.O_RDWR | os.O_CREAT, 0o600), "r+b") as lock_file:
         fcntl.flock(lock_file, fcntl.LOCK_EX)
         try:
             yield
@@ -159,8 +162,11 @@ def _start_lock(home: Path) -> Iterator[None]:
             fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
-def start_detached_proxy(home: Path, timeout: float = START_TIMEOUT_S) -> RunningProxy:
-    home.mkdir(parents=True, exist_ok=True)
+def start_detached_proxy(
+    home: Path, timeout: float = START_TIMEOUT_S, upstream: str | None = None
+) -> RunningProxy:
+    """Start `r4u proxy start --detach`; `upstream`: a proxy it must forward through (see upstream.py)."""
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)  # the proxy makes it 0700 too, whatever the umask
     with _start_lock(home):
         running = find_running_proxy(home)  # someone may have started it while we waited
         if running:
@@ -173,7 +179,7 @@ def start_detached_proxy(home: Path, timeout: float = START_TIMEOUT_S) -> Runnin
             )
         failures = []
         for command in commands:
-            problem = _run_start_command(command, home, timeout)
+            problem = _run_start_command(command, home, timeout, upstream)
             if problem is None:
                 running = _wait_for_proxy(home, timeout)
                 if running:
@@ -183,10 +189,14 @@ def start_detached_proxy(home: Path, timeout: float = START_TIMEOUT_S) -> Runnin
         raise ProxyUnavailable("could not start the r4u proxy: " + "; ".join(failures))
 
 
-def _run_start_command(command: list[str], home: Path, timeout: float) -> str | None:
+def _run_start_command(command: list[str], home: Path, timeout: float, upstream: str | None) -> str | None:
     """None on success, else a one-line reason."""
+    import subprocess  # only when starting a proxy: `r4u run` with one running should not pay for it
+
     env = {k: v for k, v in os.environ.items() if k not in _PROXY_VARS}
     env["R4U_HOME"] = str(home)
+    if upstream:
+        env[UPSTREAM_ENV] = upstream
     # A file, not a pipe: a detached grandchild that inherits a pipe would keep us waiting for EOF.
     with tempfile.TemporaryFile() as output:
         try:
@@ -214,10 +224,10 @@ def _wait_for_proxy(home: Path, timeout: float) -> RunningProxy | None:
         time.sleep(0.1)
 
 
-def locate_proxy(home: Path, start: bool = True) -> RunningProxy:
+def locate_proxy(home: Path, start: bool = True, upstream: str | None = None) -> RunningProxy:
     running = find_running_proxy(home)
     if running:
         return running
     if not start:
         raise ProxyUnavailable(f"no r4u proxy is running (no live state in {home / 'proxy.json'})")
-    return start_detached_proxy(home)
+    return start_detached_proxy(home, upstream=upstream)

@@ -65,5 +65,9 @@ class Home:
         return self.root / "proxy-stats.json"
 
     @property
+    def export_stats_file(self) -> Path:  # the live OTLP exporter's counters (r4u_proxy/export/live.py)
+        return self.root / "export-stats.json"
+
+    @property
     def log_dir(self) -> Path:
         return self.root / "logs"

@@ -13,7 +13,7 @@ from r4u.proxy_locator import accepts_connections, pid_alive
 from r4u.proxy_locator import read_state as _read_state_file
 from r4u_proxy.paths import Home
 
-__all__ = ["clear_state", "pid_alive", "read_state", "read_stats", "running_state", "write_state"]
+__all__ = ["clear_state", "pid_alive", "read_state", "read_export_stats", "read_stats", "running_state", "write_state"]
 
 
 def write_state(home: Home, state: dict[str, Any]) -> None:
@@ -49,3 +49,11 @@ def read_stats(home: Home) -> dict[str, Any]:
     from r4u_proxy.store.stats_file import read_stats as read_stats_file
 
     return read_stats_file(home.stats_file)
+
+
+def read_export_stats(home: Home) -> dict[str, Any] | None:
+    """The live exporter's counters (sent, rejected, unsent, last_error), or None when it is off."""
+    try:
+        return json.loads(home.export_stats_file.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None

@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 
-from conftest import REPO
+from support.proxy import REPO
 
 TINY = [
     "--rounds", "1", "--requests", "30", "--concurrency", "4", "--concurrent-requests", "40",
@@ -42,3 +42,12 @@ def test_bench_measures_all_paths_and_prints_ratios(tmp_path):
     assert recorded and recorded.group(1) == recorded.group(2), out[-1500:]
 
     assert (REPO / "docs" / "benchmarks.md").read_bytes() == docs_before  # --no-docs leaves the docs alone
+
+
+def test_startup_bench_times_r4u_run_and_the_node_preload(tmp_path):
+    run = subprocess.run([sys.executable, str(REPO / "bench" / "startup.py"), "--runs", "2", "--no-docs"],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)  # fmt: skip
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    rows = {line.split("|")[1].strip(): line for line in run.stdout.splitlines() if line.startswith("| ")}
+    assert {"true", "python -c pass", "r4u run -- true", "node -e 0", "node -e 0 + preload"} <= set(rows)
+    assert re.search(r"`r4u run -- true` adds \*\*-?\d+ ms\*\* wall time", run.stdout)

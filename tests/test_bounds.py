@@ -9,8 +9,8 @@ import time
 import urllib.request
 
 import pytest
-from conftest import run_app, simulator_args, start_proxy
 from support.faults import PeakTreeRss, children_of, rss_kb, tree_rss_kb, wait_for
+from support.proxy import run_app, simulator_args, start_proxy
 
 CAP_MB = 10
 

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_ui_sample import TASK_SUMMARY, TICKETS, make_sample_db
+from support.sample import TASK_SUMMARY, TICKETS, make_sample_db
 
 from r4u_proxy.service.ui_server import start_ui
 

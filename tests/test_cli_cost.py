@@ -13,12 +13,13 @@ from pathlib import Path
 import genai_prices
 import pytest
 from click.testing import CliRunner
+from support.rows import assign_task, call, chat_request, chat_response, write
 
 from r4u_proxy import pricing
 from r4u_proxy.cli import main
 from r4u_proxy.pricing.reprice import reprice
 from r4u_proxy.reports.timewindow import iso_utc
-from r4u_proxy.store.migrations import open_db
+from r4u_proxy.store.migrations import MIGRATIONS, Migrations, migrate, open_db
 
 M = 1_000_000
 GENAI_PRICES = f"genai-prices {genai_prices.__version__}"  # the source recorded with each cost
@@ -30,24 +31,39 @@ def ago(**delta: float) -> str:
     return iso_utc(NOW - timedelta(**delta))
 
 
-COLUMNS = ("id", "started_at", "project", "provider", "host", "request_model", "response_model", "status_code",
-           "input_tokens", "output_tokens", "cost_usd", "latency_ms", "ttft_ms", "task_id")
-
-# Five recent calls and one old one. Latency of the five gpt-4o/llama calls: 100, 200, 300, 400, 1000.
+# Five recent calls and one old one, as the writer records them (support/rows.py); the costs in the
+# comments are genai-prices' for the usage each reported. Latency of the five gpt-4o/llama calls:
+# 100, 200, 300, 400, 1000 ms.
+# (id, started, project, host, model asked, model answered, usage in/out, latency, ttft, task)
 SEED = [
-    ("01", ago(hours=1), "shop", "openai", "api.openai.com", "gpt-4o", "gpt-4o-2024-08-06", 200,
-     1000, 500, 0.0075, 100, 40, "task-a"),
-    ("02", ago(hours=2), "shop", "openai", "api.openai.com", "gpt-4o", "gpt-4o-2024-08-06", 200,
-     2000, 100, 0.006, 200, 60, "task-a"),
-    ("03", ago(hours=3), "blog", "openai", "api.openai.com", "gpt-4o", "gpt-4o-2024-08-06", 200,
-     400, 100, 0.002, 300, 80, None),
-    ("04", ago(hours=4), "blog", "openai_compatible", "llm.internal.example", "private-llama", "private-llama", 200,
-     3000, 1000, None, 400, 100, None),
-    ("05", ago(hours=5), None, "openai", "api.openai.com", "gpt-4o", None, 429,
-     None, None, None, 1000, None, None),
-    ("06", ago(days=3), "shop", "openai", "api.openai.com", "gpt-4o", "gpt-4o-2024-08-06", 200,
-     100000, 10000, 0.35, 5000, 900, "task-a"),
-]
+    ("01", {"hours": 1}, "shop", "api.openai.com", "gpt-4o", "gpt-4o-2024-08-06", (1000, 500), 100, 40,
+     "task-a"),  # $0.0075
+    ("02", {"hours": 2}, "shop", "api.openai.com", "gpt-4o", "gpt-4o-2024-08-06", (2000, 100), 200, 60,
+     "task-a"),  # $0.006
+    ("03", {"hours": 3}, "blog", "api.openai.com", "gpt-4o", "gpt-4o-2024-08-06", (400, 100), 300, 80,
+     None),  # $0.002
+    ("04", {"hours": 4}, "blog", "llm.internal.example", "private-llama", "private-llama", (3000, 1000), 400, 100,
+     None),  # openai_compatible, no known price
+    ("05", {"hours": 5}, None, "api.openai.com", "gpt-4o", None, None, 1000, None, None),  # timed out: no answer
+    ("06", {"days": 3}, "shop", "api.openai.com", "gpt-4o", "gpt-4o-2024-08-06", (100000, 10000), 5000, 900,
+     "task-a"),  # $0.35
+]  # fmt: skip
+
+
+def _seed_calls() -> list:
+    calls = []
+    for trace_id, age, project, host, model, answered, usage, latency, ttft, _ in SEED:
+        at = (NOW - timedelta(**age)).timestamp()
+        request = chat_request("Describe the product.", model=model)
+        where = (host, "/v1/chat/completions")
+        if answered is None:
+            calls.append(call(where, request, None, at=at, status=None, latency_ms=latency, project=project,
+                              error="upstream timeout: read timed out", trace_id=trace_id))
+        else:
+            answer = chat_response("A fine product.", usage=usage, model=answered)
+            calls.append(call(where, request, answer, at=at, latency_ms=latency, ttft_ms=ttft, project=project,
+                              trace_id=trace_id))  # fmt: skip
+    return calls
 
 
 @pytest.fixture(autouse=True)
@@ -60,11 +76,9 @@ def no_user_overrides():
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     conn = open_db(tmp_path / "traces.db")
-    with conn:
-        conn.executemany(
-            f"INSERT INTO traces ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", SEED
-        )
-        conn.execute("INSERT INTO tasks (id, template, trace_count) VALUES ('task-a', 'Describe {product}', 3)")
+    write(conn, _seed_calls())
+    assign_task(conn, {"id": "task-a", "template": "Describe {product}"},
+                [(trace_id, {"product": "the product"}) for trace_id, *_, task in SEED if task])  # fmt: skip
     conn.close()
     return tmp_path
 
@@ -90,17 +104,17 @@ def test_stats_last_24h_totals_and_percentiles(home):
     report = stats_json(home, "--since", "24h")
     total = report["total"]
     assert total["calls"] == 5  # the 3-day-old call is outside the window
-    assert total["errors"] == 1  # the 429
+    assert total["errors"] == 1  # the call that timed out
     assert total["spend_usd"] == pytest.approx(0.0075 + 0.006 + 0.002)
     assert total["unpriced_calls"] == 1  # private-llama reported usage but has no price
     assert total["input_tokens"] == 1000 + 2000 + 400 + 3000
-    # latencies 100, 200, 300, 400, 1000: p50 is the middle one; p95 sits at rank 0.95*4 = 3.8,
-    # i.e. 400 + 0.8 * (1000 - 400) = 880.
+    # Nearest rank (reports/metrics.py): the value at rank ceil(p * n / 100).
+    # latencies 100, 200, 300, 400, 1000: p50 at rank 3 = 300, p95 at rank 5 = 1000.
     assert total["latency_p50_ms"] == 300
-    assert total["latency_p95_ms"] == pytest.approx(880)
-    # ttft 40, 60, 80, 100 (the 429 has none): p50 = 70, p95 at rank 2.85 = 80 + 0.85 * 20 = 97.
-    assert total["ttft_p50_ms"] == pytest.approx(70)
-    assert total["ttft_p95_ms"] == pytest.approx(97)
+    assert total["latency_p95_ms"] == pytest.approx(1000)
+    # ttft 40, 60, 80, 100 (the timed-out call has none): p50 at rank 2 = 60, p95 at rank 4 = 100.
+    assert total["ttft_p50_ms"] == pytest.approx(60)
+    assert total["ttft_p95_ms"] == pytest.approx(100)
 
 
 def test_stats_by_model_project_task(home):
@@ -114,7 +128,7 @@ def test_stats_by_model_project_task(home):
 
     projects = by_key(report["by_project"])
     assert projects["shop"]["spend_usd"] == pytest.approx(0.0135)
-    assert projects["shop"]["latency_p50_ms"] == pytest.approx(150)
+    assert projects["shop"]["latency_p50_ms"] == pytest.approx(100)  # 100, 200: rank 1
     assert projects["blog"]["calls"] == 2
     assert projects[None]["label"] == "(no project)"
 
@@ -198,17 +212,23 @@ def test_reprice_since_leaves_older_history_alone(home):
     (home / "prices.toml").write_text('[[model]]\nmatch = "gpt-4o*"\ninput = 1\noutput = 1\n')
     pricing.configure(home / "prices.toml")
     changed = reprice(home / "traces.db", since="24h")
-    assert changed == 5  # every recent call gets new cost or at least a recorded price source
+    # the three recent gpt-4o calls get the override's cost, the timed-out one its matched override; the
+    # llama call keeps the price source it was recorded with
+    assert changed == 4
     assert stored(home, "01")[0] == pytest.approx((1000 + 500) * 1 / M)
     assert stored(home, "06")[0] == pytest.approx(0.35)  # 3 days old: untouched
     assert reprice(home / "traces.db", since="24h") == 0  # nothing left to change
 
 
-def test_reprice_prices_anthropic_one_hour_cache_writes_from_the_stored_body(home):
+def test_reprice_prices_anthropic_one_hour_cache_writes_from_the_stored_body(tmp_path):
     usage = {"input_tokens": 100, "cache_creation_input_tokens": 3000, "cache_read_input_tokens": 0,
              "output_tokens": 200, "cache_creation": {"ephemeral_5m_input_tokens": 1000,
                                                       "ephemeral_1h_input_tokens": 2000}}
+    # A file from before pricing_inputs_v1, whose rows hold the 1-hour writes only inside the body:
+    # the migration reprice runs fills the column from it.
+    home = tmp_path
     conn = sqlite3.connect(home / "traces.db")
+    migrate(conn, Migrations(*(m for m in MIGRATIONS if m.name != "pricing_inputs_v1")))
     with conn:
         conn.execute(
             "INSERT INTO traces (id, started_at, provider, host, response_model, input_tokens, output_tokens,"
@@ -220,6 +240,22 @@ def test_reprice_prices_anthropic_one_hour_cache_writes_from_the_stored_body(hom
     reprice(home / "traces.db", since="1h")
     # claude-sonnet-4: $3 input, $3.75 5-minute write, 2 x $3 = $6 1-hour write, $15 output.
     assert stored(home, "07")[0] == pytest.approx((100 * 3 + 1000 * 3.75 + 2000 * 6 + 200 * 15) / M)
+
+
+def test_reprice_reads_the_tier_from_its_column_not_from_the_bodies(tmp_path):
+    from support.rows import OPENAI_CHAT, call, chat_request, chat_response, write
+
+    conn = open_db(tmp_path / "traces.db")
+    request = chat_request("hi", model="gpt-4o", service_tier="flex")
+    answer = chat_response("yo", usage=(1000, 500), model="gpt-4o-2024-08-06", service_tier="flex")
+    (row,) = write(conn, [call(OPENAI_CHAT, request, answer, at=NOW.timestamp() - 60)])
+    half_price = (1000 * 2.50 + 500 * 10) / M / 2  # OpenAI's flex tier: half the standard rate
+    assert row["service_tier"] == "flex" and row["cost_usd"] == pytest.approx(half_price)
+    with conn:  # bodies gone (as a privacy-minded user might do): the cost can still be recomputed
+        conn.execute("UPDATE traces SET request_body = NULL, response_body = NULL, cost_usd = NULL")
+    conn.close()
+    reprice(tmp_path / "traces.db")
+    assert stored(tmp_path, row["id"])[0] == pytest.approx(half_price)
 
 
 def test_reprice_refuses_a_broken_prices_file(home):

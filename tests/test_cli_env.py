@@ -114,8 +114,8 @@ def test_child_runner_forwards_signals_and_status():
     """The subprocess path `r4u run` takes where exec is unavailable (Windows), exercised here."""
     runner = (
         "import os, sys\n"
-        "from r4u_proxy.cli.env import _run_and_forward_signals\n"
-        "sys.exit(_run_and_forward_signals(sys.argv[1:], os.environ))\n"
+        "from r4u.run import run_and_forward_signals\n"
+        "sys.exit(run_and_forward_signals(sys.argv[1:], os.environ))\n"
     )
     started = time.monotonic()
     status, output = _signal_when_ready([sys.executable, "-c", runner, sys.executable, "-c", WAITS_FOR_SIGTERM],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from conftest import r4u_cmd, run_app, simulator_args
+from support.proxy import r4u_cmd, run_app, simulator_args
 
 
 def r4u(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -14,8 +14,8 @@ import socket
 import subprocess
 import time
 
-from conftest import APP_PYTHON, run_app, simulator_args, start_proxy
 from support.faults import children_of, listening, stats, wait_for
+from support.proxy import APP_PYTHON, run_app, simulator_args, start_proxy
 
 from r4u_proxy.service.reclaim import running
 

@@ -15,8 +15,8 @@ import subprocess
 import time
 
 import pytest
-from conftest import r4u_cmd, simulator_args, start_proxy
 from support.faults import finish_load, recorded_ids, start_load, stats, status_json, wait_for
+from support.proxy import r4u_cmd, simulator_args, start_proxy
 
 # The lock test holds an exclusive lock this long: several of the writer's 2 s busy timeouts (the old
 # writer lost its batch after three 30 s ones). R4U_FAULT_LOCK_S=120 runs the full two minutes.
@@ -50,9 +50,14 @@ def test_kill_9_of_the_writer_mid_load_loses_no_acknowledged_call(supervised):
     assert wait_for(lambda: recorded_ids(proxy.db, "kill") >= set(acknowledged), 60), (
         f"{len(set(acknowledged) - recorded_ids(proxy.db, 'kill'))} acknowledged calls lost; {proxy.log_tail()}"
     )
-    rows = sqlite3.connect(proxy.db).execute("select count(*) from traces where id > ''").fetchone()[0]
+    conn = sqlite3.connect(proxy.db)
+    rows = conn.execute("select count(*) from traces where id > ''").fetchone()[0]
     status = _settled(proxy)
     assert rows == before["recorded"] + CALLS  # none twice, although the unconfirmed ones went again
+    # Each call (a conversation of its own) got its session once: no trace without one, none indexed twice.
+    assert conn.execute("select count(*) from traces where session_id is null").fetchone()[0] == 0
+    assert conn.execute("select count(*), count(distinct trace_id) from session_index where kind = 'tip'").fetchone() == (rows, rows)
+    conn.close()
     assert status["writer_restarts"] == before["writer_restarts"] + 1
     assert status["writer_pid"] not in (None, first_writer)
     assert status["recorded"] == rows and status["dropped"] == 0 and status["write_errors"] == 0

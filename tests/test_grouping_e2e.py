@@ -11,7 +11,7 @@ import json
 import sqlite3
 import time
 
-from conftest import run_app, simulator_args, start_proxy
+from support.proxy import run_app, simulator_args, start_proxy
 
 APP = r'''
 import json, random, threading

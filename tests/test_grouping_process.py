@@ -8,7 +8,7 @@ import signal
 import sqlite3
 import time
 
-from test_grouping_store import fill, insert
+from support.prompts import fill, insert, insert_all, recorded
 
 from r4u_proxy.grouping.process import GroupingProcess
 from r4u_proxy.store.migrations import open_db
@@ -31,6 +31,17 @@ def wait_all_grouped(db, expected: int, timeout: float = 60) -> None:
     raise AssertionError(f"grouped {grouped(db)}, wanted {expected}")
 
 
+def logged_batches(log, total: int, timeout: float = 30) -> list[int]:
+    """The batch sizes the child logged, once they add up to `total` (or what they are at the timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = log.read_text().splitlines() if log.exists() else []
+        batches = [int(line.split("grouped ")[1].split()[0]) for line in lines if "grouped " in line]
+        if sum(batches) >= total or time.monotonic() > deadline:
+            return batches
+        time.sleep(0.1)
+
+
 def test_child_groups_bursts_survives_kill_and_stops(tmp_path):
     db = tmp_path / "traces.db"
     open_db(db).close()
@@ -43,13 +54,15 @@ def test_child_groups_bursts_survives_kill_and_stops(tmp_path):
             insert(db, fill(rng, rng.choice(["translate", "extract", "support"]))[0])
         process.notify()
         wait_all_grouped(db, 600)
-        batches = [int(line.split("grouped ")[1].split()[0]) for line in log.read_text().splitlines() if "grouped " in line]
+        batches = logged_batches(log, 600)  # the child logs a batch just after committing it
         assert sum(batches) == 600 and max(batches) <= 200
 
         first_pid = process.pid
+        while_dead = [recorded(fill(rng, "translate")[0]) for _ in range(50)]
         os.kill(first_pid, signal.SIGKILL)
-        for _ in range(50):  # recorded while the child is dead
-            insert(db, fill(rng, "translate")[0])
+        # Recorded while the child is dead, in one quick batch: a child forked while this process is
+        # inside SQLite would inherit its lock state and wait for a lock nobody holds.
+        insert_all(db, while_dead)
         deadline = time.monotonic() + 30
         while not (process.alive and process.pid != first_pid) and time.monotonic() < deadline:
             time.sleep(0.1)

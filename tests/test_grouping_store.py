@@ -7,54 +7,13 @@ import random
 import sqlite3
 
 import pytest
+from support.prompts import TRANSLATE, chat_body, fill, insert, prose
 
 from r4u_proxy.grouping.parts import grouping_text
 from r4u_proxy.grouping.store import Grouper, group_pending
 from r4u_proxy.ids import iso_utc, ulid
 from r4u_proxy.providers import prompt_parts
 from r4u_proxy.store.migrations import open_db
-
-SYLLABLES = "ka lo mi ne su ta re vo pi da fe gu ho ji ba".split()
-WORDS = [a + b for a in SYLLABLES for b in SYLLABLES]
-
-
-def prose(rng: random.Random, low: int, high: int) -> str:
-    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(low, high))) + rng.choice([".", "!", "?", ""])
-
-
-def chat_body(system: str | None, user: str, model: str = "gpt-4o-mini", later: int = 0) -> dict:
-    messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": user}]
-    for i in range(later):
-        messages += [{"role": "assistant", "content": f"reply {i}"}, {"role": "user", "content": f"more {i}"}]
-    return {"model": model, "messages": messages}
-
-
-def insert(db, body: dict, *, latency: float = 100.0, cost: float | None = 0.001, status: int = 200, t: float = 1.8e9):
-    conn = sqlite3.connect(db)
-    with conn:
-        conn.execute(
-            "INSERT INTO traces (id, started_at, provider, operation, host, path, request_body, status_code, "
-            "latency_ms, cost_usd, request_model, response_model, input_tokens, output_tokens) "
-            "VALUES (?, ?, 'openai', 'chat', 'api.openai.com', '/v1/chat/completions', ?, ?, ?, ?, ?, ?, 10, 5)",
-            (ulid(t), iso_utc(t), json.dumps(body), status, latency, cost, body["model"], body["model"] + "-2024"),
-        )
-    conn.close()
-
-
-TRANSLATE = "Translate the following text to {language}. Keep the formatting.\n\n{text}"
-EXTRACT = 'Extract the fields as JSON with keys "name", "city".\n\n<document>\n{document}\n</document>'
-SUPPORT = "You are the support agent of {shop}. Be brief and friendly."
-
-
-def fill(rng: random.Random, kind: str) -> tuple[dict, dict[str, str]]:
-    if kind == "translate":
-        values = {"language": rng.choice(["French", "German", "Polish"]), "text": prose(rng, 5, 600)}
-        return chat_body(None, TRANSLATE.format(**values)), values
-    if kind == "extract":
-        values = {"document": prose(rng, 20, 900)}
-        return chat_body("You extract data.", EXTRACT.format(**values)), values
-    values = {"shop": rng.choice(["Acme", "Globex", "Initech", "Hooli"]), "message": prose(rng, 2, 30)}
-    return chat_body(SUPPORT.format(**values), values["message"], later=rng.choice([0, 0, 2])), values
 
 
 @pytest.fixture
@@ -109,11 +68,16 @@ def test_traces_become_tasks_whose_template_and_values_give_back_the_prompt(db):
     assert templates["support"] == "[system]\nYou are the support agent of {var1}. Be brief and friendly.\n[user]\n{var2}"
 
 
-def test_task_stats_for_the_ui(db):
+def test_task_stats_for_the_ui(db, tmp_path):
+    prices = tmp_path / "prices.toml"
+    prices.write_text('[[model]]\nmatch = "gpt-4o-mini-2024"\ninput = 100\noutput = 200\n')
     rng = random.Random(3)
     for i in range(20):
         body, _ = fill(rng, "translate")
-        insert(db, body, latency=float(10 * (i + 1)), cost=0.002, status=500 if i < 2 else 200, t=1.8e9 + i)
+        # two calls fail (the app gave up while the answer arrived); a prices.toml prices the model at
+        # $100 in / $200 out per million tokens, so each 10 in / 5 out call costs $0.002
+        gave_up = "client disconnected mid-response: Client disconnected." if i < 2 else None
+        insert(db, body, latency=float(10 * (i + 1)), error=gave_up, t=1.8e9 + i, prices=prices)
     group_pending(db)
     (task,) = tasks(db).values()
     assert task["trace_count"] == 20
@@ -206,11 +170,9 @@ def test_r4u_tasks_command_lists_and_shows_tasks(db):
 
 def test_converging_tasks_are_merged_and_their_traces_follow(db):
     from r4u_proxy.grouping.parts import signature
-    from r4u_proxy.grouping.schema import ensure_grouping_schema
 
     sig = signature("openai", "chat", {"system": None, "turns": [{"role": "user", "text": "x"}], "tools": []})
     conn = open_db(db)
-    ensure_grouping_schema(conn)
     with conn:
         for task_id, language in (("task_A", "French"), ("task_B", "German")):
             head = f"[user]\nTranslate the following to {language}. Keep the formatting:\n\n"

@@ -1,12 +1,12 @@
-"""/-/r4u/insights through Datasette's test client, on the hand-computed database of test_insights."""
+"""/-/r4u/insights through Datasette's test client, on the hand-computed database of support/insights_seed.py."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+from support.insights_seed import seed
 from support.ui import get, text_of
-from test_insights import seed
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +26,12 @@ def test_page_shows_the_three_sections_with_their_numbers(seeded):
     assert "(1 unpriced)" in page  # the my-llama repeat has no price
     support = text_of(re.search(r'<tr>\s*<td><a href="/-/r4u/task/support">.*?</tr>', html, re.S).group(0))
     assert support.split()[:7] == ["support", "claude-sonnet-4", "4", "2", "2,000", "(min", "1,024)"]
-    assert "$0.01 " in support and "cache_control" in support  # $0.0108, as the page rounds money
+    assert "$0.0108 " in support and "cache_control" in support  # money as the terminal shows it
     assert "Price arithmetic on the same token counts — not a quality comparison" in page
     summaries = text_of(
         re.search(r'<tr>\s*<td><a href="/-/r4u/task/summaries">.*?</tr>', html, re.S).group(0)
     )
-    assert summaries.split()[5:8] == ["$3.00", "$0.01", "$0.02"]  # actual, gpt-4.1 ($0.0125), claude-sonnet-4
+    assert summaries.split()[5:8] == ["$3.0000", "$0.0125", "$0.0213"]  # actual, gpt-4.1, claude-sonnet-4
     assert "$0.0025" in summaries  # gpt-4.1-mini: 2 x (400 + 800) + 100 per million
     assert 'href="/-/r4u/insights"' in html  # the nav links here
 

@@ -188,7 +188,7 @@ def test_missing_usage_is_unpriced_but_zero_usage_is_free():
 
 
 def test_impossible_usage_is_reported_not_raised():
-    # More cache reads than input tokens: a parser bug upstream. The writer thread must survive it.
+    # More cache reads than input tokens: a parser bug upstream. The writer process must survive it.
     result = price("openai", "gpt-4o", {"input_tokens": 10, "cache_read_tokens": 100, "output_tokens": 5})
     assert result.cost_usd is None
     assert "unpriced" in result.source

@@ -15,8 +15,8 @@ import string
 import subprocess
 
 import pytest
-from conftest import r4u_cmd, run_app, simulator_args, start_proxy
 from support.faults import wait_for
+from support.proxy import r4u_cmd, run_app, simulator_args, start_proxy
 
 from r4u_proxy.ingest.redact import fingerprint
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import run_app
+from support.proxy import run_app
 
 OPENAI_SYNC = """
 import json, openai

@@ -10,7 +10,7 @@ import textwrap
 import time
 
 import pytest
-from conftest import APP_PYTHON, r4u_cmd, run_app, simulator_args, start_proxy
+from support.proxy import APP_PYTHON, r4u_cmd, run_app, simulator_args, start_proxy
 
 FETCH_RAW = """
 import hashlib, json, httpx

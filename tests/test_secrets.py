@@ -25,6 +25,7 @@ FORMATS = {
     "huggingface": ("hf_", ALNUM, 34),
     "aws access key id": ("AKIA", string.ascii_uppercase + string.digits, 16),
     "github": ("ghp_", ALNUM, 36),
+    "google oauth access token": ("ya29.", URLSAFE, 160),  # Gemini CLI's Google login (Code Assist)
 }
 
 
@@ -69,3 +70,7 @@ def test_key_shaped_strings_in_text_are_fingerprinted_and_json_stays_valid():
     assert redact_text(redacted) == redacted  # a fingerprint is not redacted again
     headers = redact_headers([("x-custom-auth", key), ("authorization", "Bearer " + key)])
     assert key not in str(headers)
+    # A Google OAuth access token (Code Assist) outside an Authorization header, e.g. echoed in a body
+    token = "ya29.a0AfB_byC" + "Xy9-k" * 30
+    assert token not in redact_text(json.dumps({"contents": [{"parts": [{"text": f"token {token}"}]}]}))
+    assert _visible(fingerprint(token)) == "ya29." + token[-4:]

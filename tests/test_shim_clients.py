@@ -15,7 +15,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import APP_PYTHON, REPO
+from support.proxy import APP_PYTHON, REPO
 
 CLIENTS = Path(__file__).parent / "clients"
 R4U = str(Path(sys.executable).parent / "r4u")

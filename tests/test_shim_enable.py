@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from clients.fake_proxy import FakeProxy
-from conftest import APP_PYTHON, REPO
+from support.proxy import APP_PYTHON, REPO
 
 from r4u.environment import MANAGED_VARS
 
@@ -59,6 +59,7 @@ print(json.dumps({"ok": ok, "during": during, "restored": dict(os.environ) == be
 
 
 def test_enable_sets_the_environment_and_disable_restores_it(fake_proxy: FakeProxy):
+    fake_proxy.write_state(upstream_proxy="http://corp-proxy:3128")  # it forwards through the app's proxy
     env = app_env(fake_proxy.home, https_proxy="http://corp-proxy:3128", NO_PROXY="internal.corp")
     out = run_in_app(ENABLE_THEN_DISABLE, env, json.dumps(MANAGED_VARS))
     assert out["ok"] is True
@@ -71,6 +72,15 @@ def test_enable_sets_the_environment_and_disable_restores_it(fake_proxy: FakePro
     assert Path(during["SSL_CERT_FILE"]).is_file() and during["NODE_USE_ENV_PROXY"] == "1"
     assert out["restored"] is True and out["enabled_after"] is False
     assert out["stderr"] == ""  # a successful enable() is silent
+    assert during["NODE_OPTIONS"].startswith("--require ") and "r4u-node-preload-" in during["NODE_OPTIONS"]
+
+
+def test_enable_warns_when_the_running_proxy_would_bypass_the_apps_proxy(fake_proxy: FakeProxy):
+    env = app_env(fake_proxy.home, https_proxy="http://user:pw@corp-proxy:3128")
+    out = run_in_app(ENABLE_THEN_DISABLE, env, json.dumps(MANAGED_VARS))
+    assert out["ok"] is True  # still recording: the warning says how to keep the company route
+    assert "your HTTPS_PROXY (http://user:***@corp-proxy:3128) is not used" in out["stderr"]
+    assert "pw@" not in out["stderr"]
 
 
 IDEMPOTENT = """

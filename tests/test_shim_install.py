@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from support.proxy import REPO
 
 SOURCES = ("pyproject.toml", "README.md", "r4u", "r4u_proxy", "addons", "datasette_plugins")
 
@@ -89,3 +89,24 @@ def test_the_wheel_carries_the_recorded_streams_byte_for_byte(shim_venv: Path):
     shipped = sorted(p.relative_to(installed) for p in installed.rglob("*") if p.is_file())
     assert shipped == ours
     assert all((installed / name).read_bytes() == (RECORDINGS_DIR / name).read_bytes() for name in ours)
+
+
+def test_the_shim_alone_serves_r4u_run_with_the_node_preload(shim_venv: Path, tmp_path: Path):
+    """`r4u run` needs no click: an app venv's own `r4u` command runs programs recorded (proxy running)."""
+    import os
+
+    from clients.fake_proxy import FakeProxy
+
+    from r4u.node_preload import PRELOAD_SOURCE
+
+    proxy = FakeProxy(tmp_path)
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and not k.startswith("R4U_")}
+        env["R4U_HOME"] = str(proxy.home)
+        result = subprocess.run([str(shim_venv / "bin" / "r4u"), "run", "--", "sh", "-c", 'echo "$NODE_OPTIONS"'],
+                                env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    finally:
+        proxy.close()
+    assert result.returncode == 0, result.stderr
+    preload = Path(result.stdout.strip().removeprefix("--require "))
+    assert preload.is_relative_to(proxy.home) and preload.read_bytes() == PRELOAD_SOURCE.read_bytes()

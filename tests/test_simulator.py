@@ -16,8 +16,8 @@ import zlib
 
 import httpx
 import pytest
+from support.proxy import APP_PYTHON
 from support.upstream import (
-    APP_PYTHON,
     direct_app_env,
     fixture_bytes,
     fixture_events,

@@ -1,4 +1,4 @@
-"""Schema migrations and the writer thread: versioned upgrades, batching, drops counted, flush on close."""
+"""Schema migrations and the writer process: named upgrades, batching, drops counted, flush on close."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 
 from r4u_proxy.guard import COUNTERS
 from r4u_proxy.providers import route
-from r4u_proxy.store import schema
-from r4u_proxy.store.migrations import SchemaTooNew, migrate, open_db
+from r4u_proxy.store import migrations
+from r4u_proxy.store.migrations import MIGRATIONS, Migration, Migrations, SchemaTooNew, migrate, open_db
 from r4u_proxy.store.supervisor import TraceWriter, exchange_bytes
 
 
@@ -27,7 +27,7 @@ def test_fresh_file_gets_every_contract_column_in_wal_mode(tmp_path):
         row[1] for row in conn.execute("pragma table_info(tasks)")
     }
     assert conn.execute("pragma journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("pragma user_version").fetchone()[0] == schema.SCHEMA_VERSION
+    assert conn.execute("pragma user_version").fetchone()[0] == migrations.SCHEMA_VERSION
 
 
 def test_migrations_upgrade_an_old_file_and_keep_its_rows(tmp_path, monkeypatch):
@@ -40,20 +40,101 @@ def test_migrations_upgrade_an_old_file_and_keep_its_rows(tmp_path, monkeypatch)
     def v_next(c: sqlite3.Connection) -> None:
         c.execute("alter table traces add column example_new_column text")
 
-    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, v_next])
-    monkeypatch.setattr("r4u_proxy.store.migrations.MIGRATIONS", schema.MIGRATIONS)
-    monkeypatch.setattr("r4u_proxy.store.migrations.SCHEMA_VERSION", len(schema.MIGRATIONS))
+    monkeypatch.setattr(migrations, "MIGRATIONS", Migrations(*MIGRATIONS, Migration("example_v_next", v_next)))
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", len(migrations.MIGRATIONS))
     conn = sqlite3.connect(path)
-    assert migrate(conn) == len(schema.MIGRATIONS)
+    assert migrate(conn) == len(migrations.MIGRATIONS)
     assert conn.execute("select id, example_new_column from traces").fetchall() == [("01OLD", None)]
-    assert migrate(conn) == len(schema.MIGRATIONS)  # idempotent
+    assert migrate(conn) == len(migrations.MIGRATIONS)  # idempotent
 
 
 def test_a_newer_file_is_refused_not_damaged(tmp_path):
     path = tmp_path / "t.db"
-    open_db(path).execute(f"pragma user_version={schema.SCHEMA_VERSION + 5}")
+    open_db(path).execute(f"pragma user_version={migrations.SCHEMA_VERSION + 5}")
     with pytest.raises(SchemaTooNew):
         open_db(path)
+
+
+def _legacy_file(path, version: int) -> None:
+    """A traces.db as the release before named migrations left it: the first `version` migrations run
+    by its loop (each function, then PRAGMA user_version), and a trace recorded."""
+    conn = sqlite3.connect(path)
+    for number, migration in enumerate(list(MIGRATIONS)[:version]):
+        with conn:
+            migration.apply(conn)
+            conn.execute(f"PRAGMA user_version={number + 1}")
+    with conn:
+        conn.execute("insert into traces (id, provider) values ('01OLD', 'openai')")
+    conn.close()
+
+
+@pytest.mark.parametrize("version", [1, 2, 3])
+def test_a_file_from_before_named_migrations_is_upgraded_without_rerunning_its_migrations(tmp_path, version):
+    path = tmp_path / "t.db"
+    _legacy_file(path, version)
+    ran: list[str] = []
+
+    def counted(migration: Migration) -> Migration:
+        def apply(conn: sqlite3.Connection) -> None:
+            ran.append(migration.name)
+            migration.apply(conn)
+
+        return Migration(migration.name, apply)
+
+    conn = sqlite3.connect(path)
+    assert migrate(conn, Migrations(*map(counted, MIGRATIONS))) == len(MIGRATIONS)
+    assert ran == MIGRATIONS.names()[version:]
+    recorded = conn.execute("select name, applied_at from _r4u_migrations order by rowid").fetchall()
+    assert [name for name, _ in recorded] == MIGRATIONS.names()
+    assert all(at is None for _, at in recorded[:version])  # ran before names were recorded
+    assert all(at and at.endswith("Z") for _, at in recorded[version:])
+    assert conn.execute("pragma user_version").fetchone()[0] == len(MIGRATIONS)
+    assert conn.execute("select id from traces").fetchall() == [("01OLD",)]
+    # The upgraded file is whole: the UI's full-text index holds the old row too.
+    assert conn.execute("select count(*) from traces_fts").fetchone()[0] == 1
+    assert migrate(conn, Migrations(*map(counted, MIGRATIONS))) == len(MIGRATIONS)
+    assert ran == MIGRATIONS.names()[version:]  # nothing ran twice
+
+
+def test_a_file_with_a_migration_this_release_does_not_know_is_refused(tmp_path):
+    path = tmp_path / "t.db"
+    open_db(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("insert into _r4u_migrations (name, applied_at) values ('from_the_future_v1', 'x')")
+    with pytest.raises(SchemaTooNew, match="from_the_future_v1"):
+        open_db(path)
+
+
+def test_processes_opening_a_new_file_at_once_run_each_migration_once(tmp_path):
+    path = tmp_path / "t.db"
+    ran: list[str] = []
+    lock = threading.Lock()
+
+    def slow(name: str) -> Migration:
+        def apply(conn: sqlite3.Connection) -> None:
+            with lock:
+                ran.append(name)
+            time.sleep(0.05)  # long enough for the others to reach the lock
+            conn.execute(f"create table [{name}] (x)")
+
+        return Migration(name, apply)
+
+    known = Migrations(*MIGRATIONS, slow("example_a"), slow("example_b"))
+    errors: list[BaseException] = []
+
+    def open_and_migrate() -> None:
+        try:
+            migrate(migrations.connect(path), known)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_and_migrate) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(ran) == ["example_a", "example_b"]
 
 
 def _exchange(n: int) -> dict:
@@ -63,10 +144,12 @@ def _exchange(n: int) -> dict:
         "id": f"01TEST{n:020d}", "route": route("api.openai.com", "/v1/chat/completions"), "project": None,
         "tags": None, "client": "127.0.0.1:1", "method": "POST", "scheme": "https", "host": "api.openai.com",
         "port": 443, "path": "/v1/chat/completions", "query": "", "request_headers": [("content-type", "application/json")],
-        "request_body": body, "t_request_start": now, "t_sent": now, "status_code": 200,
+        "request_body": body, "request_bytes": len(body), "request_truncated": False,
+        "t_request_start": now, "t_sent": now, "status_code": 200,
         "response_headers": [("content-type", "application/json")], "t_first_byte": now + 0.01,
         "chunks": [(now + 0.02, b'{"model":"gpt-4o-2024-08-06","choices":[{"message":{"role":"assistant","content":"yo"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1}}')],
-        "response_bytes": 120, "truncated": False, "t_end": now + 0.02, "error": None,
+        "response_bytes": 120, "truncated": False, "t_end": now + 0.02, "error": None, "bodies_lost": 0,
+        "session_hint": None,
     }  # fmt: skip
 
 

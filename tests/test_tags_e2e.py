@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import run_app
+from support.proxy import run_app
 
 TAGGED_CALL = """
 import openai

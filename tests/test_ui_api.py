@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 from datasette.app import Datasette
-from test_ui_sample import TASK_SUMMARY, TASK_TRANSLATE, make_sample_db
+from support.sample import TASK_SUMMARY, TASK_TRANSLATE, make_sample_db
 
 from r4u_proxy.datasette_plugins.named_queries import NAMED_QUERIES
 
@@ -43,7 +43,8 @@ def test_cost_by_model_per_day(sample):
     days = [r["day"] for r in rows]
     assert days == sorted(days, reverse=True)
     haiku = [r for r in rows if r["model"] == "claude-haiku-4-5"]
-    assert haiku[0]["unpriced_calls"] == 1 and haiku[0]["cost_usd"] is None
+    # The failed call has no cost, but it is an error, not an unpriced call (reports/metrics.py).
+    assert haiku[0]["unpriced_calls"] == 0 and haiku[0]["cost_usd"] is None
 
 
 def test_slowest_calls(sample):

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import sqlite3
 from datetime import UTC, datetime
 
 import pytest
 from datasette.app import Datasette
+from support.rows import OPENAI_CHAT, assign_task, call, chat_request, chat_response, write
+from support.sample import SUMMARY_TEMPLATE, TASK_SUMMARY, TASK_TRANSLATE, TICKETS, make_sample_db
 from support.ui import get, text_of
-from test_ui_sample import (
-    SUMMARY_TEMPLATE,
-    TASK_SUMMARY,
-    TASK_TRANSLATE,
-    TICKETS,
-    base_trace,
-    insert_rows,
-    make_sample_db,
-)
+
+from r4u_proxy.store.migrations import open_db
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +41,7 @@ def test_dashboard_shows_totals_breakdowns_charts_and_errors(sample):
     assert response.status_code == 200
     html = response.text
     assert f'id="total-calls">{calls:,}<' in html
-    assert f'id="total-cost">${cost:,.2f}<' in html
+    assert f'id="total-cost">${cost:,.4f}<' in html  # under $100: four decimals, as in the terminal
     page = text_of(html)
     for heading in ("By model", "By provider", "By project", "Most expensive tasks", "Recent errors"):
         assert heading in page
@@ -83,9 +77,7 @@ def test_dashboard_json(sample):
 
 
 def test_empty_database_dashboard_explains_what_to_do(tmp_path):
-    from test_ui_sample import open_ui_db
-
-    open_ui_db(tmp_path / "traces.db").close()
+    open_db(tmp_path / "traces.db").close()
     page = text_of(get(tmp_path / "traces.db", "/").text)
     assert "No calls recorded in this window" in page and "r4u demo" in page
 
@@ -106,7 +98,7 @@ def test_trace_page_renders_the_streamed_tool_call_as_a_chat(sample):
     # the stream timeline: one dot per chunk, and the TTFT marker
     assert html.count('class="chunk"') == 9
     assert "first token at 210 ms" in html
-    assert "Bearer sk-…3f9a (redacted)" in page
+    assert "Bearer sk-…3f9a #" in page  # the key's fingerprint, never the key
     assert "weather-bot" in page
     assert "This trace as JSON" in page
     # neighbours link to other traces
@@ -163,16 +155,11 @@ def test_task_page_highlights_variables_and_tabulates_their_values(sample):
 
 
 def test_task_page_paginates(tmp_path):
-    from test_ui_sample import open_ui_db
-
-    conn = open_ui_db(tmp_path / "traces.db")
-    now = datetime.now(UTC)
-    rows = [
-        base_trace(now, i, task_id="t1", template_vars=json.dumps({"ticket": f"ticket {i}"}))
-        for i in range(60)
-    ]
-    insert_rows(conn, "traces", rows)
-    insert_rows(conn, "tasks", [{"id": "t1", "template": SUMMARY_TEMPLATE, "variables": '["ticket"]'}])
+    conn = open_db(tmp_path / "traces.db")
+    now = datetime.now(UTC).timestamp()
+    rows = write(conn, [call(OPENAI_CHAT, chat_request(f"ticket {i}"), chat_response("ok"), at=now - i) for i in range(60)])
+    task = {"id": "t1", "template": SUMMARY_TEMPLATE, "variables": '["ticket"]'}
+    assign_task(conn, task, [(row["id"], {"ticket": f"ticket {i}"}) for i, row in enumerate(rows)])
     conn.close()
     first = get(tmp_path / "traces.db", "/-/r4u/task/t1").text
     second = get(tmp_path / "traces.db", "/-/r4u/task/t1?page=1").text
@@ -185,7 +172,7 @@ def test_tasks_page_lists_tasks_by_cost(sample):
     html = get(path, "/-/r4u/tasks").text
     assert html.index(TASK_TRANSLATE) < html.index(TASK_SUMMARY)
     assert "Translate the following text to {language}" in html
-    assert "$0.02" in html  # 8 x $0.002
+    assert "$0.0160" in html  # 8 x $0.002
     # a page number past SQLite's integers is an empty page, not a 500
     assert get(path, "/-/r4u/tasks?page=99999999999999999999999").status_code == 200
 
@@ -216,10 +203,8 @@ def test_search_page_highlights_matches_and_escapes_markup(sample):
 
 def test_new_calls_appear_on_reload(tmp_path):
     """The database is read live: rows written after Datasette opened it show up."""
-    from test_ui_sample import open_ui_db
-
     path = tmp_path / "traces.db"
-    open_ui_db(path).close()
+    open_db(path).close()
     datasette = Datasette([str(path)])
 
     async def calls_shown() -> str:
@@ -228,7 +213,7 @@ def test_new_calls_appear_on_reload(tmp_path):
 
     assert asyncio.run(calls_shown()) == "0"
     conn = sqlite3.connect(path)
-    insert_rows(conn, "traces", [base_trace(datetime.now(UTC), 1)])
+    write(conn, [call(OPENAI_CHAT, chat_request("hi"), chat_response("hello"), at=datetime.now(UTC).timestamp())])
     conn.close()
     assert asyncio.run(calls_shown()) == "1"
 

@@ -10,7 +10,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from test_ui_sample import make_sample_db
+from support.sample import make_sample_db
 
 from r4u_proxy.paths import Home
 from r4u_proxy.service.ui_server import start_ui

@@ -17,14 +17,10 @@ from r4u_proxy.paths import Home
 from r4u_proxy.pricing.overrides import PricesFileError
 from r4u_proxy.pricing.prices import configure
 from r4u_proxy.pricing.reprice import reprice_traces
+from r4u_proxy.reports.metrics import NO_PRICE, duration
 from r4u_proxy.reports.stats import GROUPINGS, GroupStats, StatsReport, collect_stats
 
 # --- r4u stats ------------------------------------------------------------------------------------
-
-
-def _ms(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.0f}"
-
 
 _COLUMNS: list[tuple[str, Callable[[GroupStats], str]]] = [
     ("calls", lambda g: f"{g.calls:,}"),
@@ -33,10 +29,10 @@ _COLUMNS: list[tuple[str, Callable[[GroupStats], str]]] = [
     ("unpriced", lambda g: f"{g.unpriced_calls:,}"),
     ("in tok", lambda g: _tokens(g.input_tokens)),
     ("out tok", lambda g: _tokens(g.output_tokens)),
-    ("p50 ms", lambda g: _ms(g.latency_p50_ms)),
-    ("p95 ms", lambda g: _ms(g.latency_p95_ms)),
-    ("p50 ttft", lambda g: _ms(g.ttft_p50_ms)),
-    ("p95 ttft", lambda g: _ms(g.ttft_p95_ms)),
+    ("p50", lambda g: duration(g.latency_p50_ms)),
+    ("p95", lambda g: duration(g.latency_p95_ms)),
+    ("p50 ttft", lambda g: duration(g.ttft_p50_ms)),
+    ("p95 ttft", lambda g: duration(g.ttft_p95_ms)),
 ]
 
 
@@ -59,6 +55,10 @@ def render_report(report: StatsReport, limit: int) -> str:
     )
     for name, groups in report.groups.items():
         lines += ["", *_section(f"by {name}", groups, limit)]
+    other_reasons = {r: n for r, n in report.total.unpriced_reasons.items() if r != NO_PRICE}
+    if other_reasons:
+        why = ", ".join(f"{n:,} {reason}" for reason, n in other_reasons.items())
+        lines += ["", click.style(f"unpriced, not counted in spend: {why}", fg="yellow")]
     if report.unpriced:
         lines += [
             "",

@@ -8,22 +8,17 @@ from __future__ import annotations
 
 import os
 import shlex
-import signal
-import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import click
 
-from r4u.environment import describe, recording_environment
-from r4u.proxy_locator import ProxyUnavailable, r4u_home
+from r4u.environment import describe
+from r4u.run import CannotRecord, recording_values, run_recorded
 from r4u_proxy.cli import main
 
 SHELLS = ("sh", "bash", "zsh", "fish", "powershell", "pwsh")
-# Signals a terminal or a supervisor sends that the child should see too (Windows path only;
-# on POSIX `run` execs the command, so it receives them directly).
-FORWARDED_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGBREAK")
 
 
 def export_line(shell: str, name: str, value: str) -> str:
@@ -43,14 +38,11 @@ def default_shell() -> str:
     return "powershell" if os.name == "nt" else "sh"
 
 
-def _environment_or_exit(project: str | None, include_local: bool, home: str | None, start: bool) -> dict[str, str]:
+def _values_or_exit(project: str | None, include_local: bool, home: str | None, start: bool) -> dict[str, str]:
     try:
-        values = recording_environment(project=project, start=start, include_local=include_local, home=home)
-    except (ProxyUnavailable, OSError) as exc:
+        return recording_values(project, include_local, home, start)
+    except CannotRecord as exc:
         raise click.ClickException(str(exc)) from None
-    if home:  # so that `r4u.enable()` in the program finds the same proxy
-        values["R4U_HOME"] = str(r4u_home(home).resolve())
-    return values
 
 
 def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -77,7 +69,7 @@ def env_command(project: str | None, include_local: bool, home: str | None, shel
     fish:         r4u env --shell fish | source
     PowerShell:   r4u env --shell powershell | Invoke-Expression
     """
-    values = _environment_or_exit(project, include_local, home, start)
+    values = _values_or_exit(project, include_local, home, start)
     shell = shell or default_shell()
     for name, value in values.items():
         click.echo(export_line(shell, name, value))
@@ -90,36 +82,7 @@ def env_command(project: str | None, include_local: bool, home: str | None, shel
 def run_command(project: str | None, include_local: bool, home: str | None, command: tuple[str, ...]) -> None:
     """Run COMMAND with its LLM calls recorded: r4u run [--project P] -- CMD ARGS…
 
-    Starts a detached proxy when none runs. The exit status of COMMAND is r4u's.
+    Starts a detached proxy when none runs. The exit status of COMMAND is r4u's. When COMMAND's calls
+    cannot be recorded (a runtime that ignores the proxy), r4u says so and how to fix it, then runs it.
     """
-    values = _environment_or_exit(project, include_local, home, start=True)
-    env = {**os.environ, **values}
-    sys.stdout.flush()
-    sys.stderr.flush()
-    if os.name == "posix":
-        # Become the command: its exit status and every signal sent to us are its own.
-        try:
-            os.execvpe(command[0], list(command), env)
-        except OSError as exc:
-            click.echo(f"r4u run: cannot run {command[0]}: {exc.strerror or exc}", err=True)
-            sys.exit(127 if isinstance(exc, FileNotFoundError) else 126)
-    sys.exit(_run_and_forward_signals(list(command), env))
-
-
-def _run_and_forward_signals(command: list[str], env: Mapping[str, str]) -> int:
-    """Where exec is not available (Windows): run a child, pass signals on, return its status."""
-    try:
-        child = subprocess.Popen(command, env=dict(env))
-    except OSError as exc:
-        click.echo(f"r4u run: cannot run {command[0]}: {exc.strerror or exc}", err=True)
-        return 127 if isinstance(exc, FileNotFoundError) else 126
-
-    def forward(signum: int, _frame: object) -> None:
-        child.send_signal(signum)
-
-    for name in FORWARDED_SIGNALS:
-        signum = getattr(signal, name, None)
-        if signum is not None:
-            signal.signal(signum, forward)
-    status = child.wait()
-    return status if status >= 0 else 128 - status  # killed by signal N: the shell convention 128+N
+    sys.exit(run_recorded(command, _values_or_exit(project, include_local, home, start=True)))

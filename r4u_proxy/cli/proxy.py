@@ -14,16 +14,20 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import click
+from pydantic import SecretStr
 
+from r4u.upstream import NO_UPSTREAM, UPSTREAM_ENV, BadProxyURL, foreign_proxy, parse_upstream
 from r4u_proxy.cli import main
+from r4u_proxy.cli.export import export_line, headers_from_env, otlp_options
 from r4u_proxy.cli.options import home_option
 from r4u_proxy.config import ProxyConfig
 from r4u_proxy.paths import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_UI_PORT, Home, is_loopback
 from r4u_proxy.providers.hosts import BadHostSpec, host_regex, parse_resolve
 from r4u_proxy.service.ca import CAError, check_pem
-from r4u_proxy.state import clear_state, pid_alive, read_state, read_stats, running_state
+from r4u_proxy.state import clear_state, pid_alive, read_export_stats, read_state, read_stats, running_state
 
 
 class UserError(click.ClickException):
@@ -48,7 +52,15 @@ def proxy() -> None:
 @click.option("--ui/--no-ui", default=True, show_default=True, help="Serve the Datasette UI beside the proxy.")
 @click.option("--ui-host", default=DEFAULT_HOST, show_default=True, envvar="R4U_UI_HOST", help="Address the UI listens on.")
 @click.option("--ui-port", default=DEFAULT_UI_PORT, show_default=True, type=int, envvar="R4U_UI_PORT", help="UI port (0: any free one).")
-@click.option("--upstream-ca", type=click.Path(dir_okay=False, path_type=Path), help="Also trust this CA (PEM) upstream.")
+@click.option(
+    "--upstream-ca", type=click.Path(dir_okay=False, path_type=Path), envvar="R4U_UPSTREAM_CA", show_envvar=True,
+    help="Also trust this CA (PEM) upstream, e.g. a company proxy's that inspects TLS.",
+)  # fmt: skip
+@click.option(
+    "--upstream-proxy", metavar="URL", envvar=UPSTREAM_ENV, show_envvar=True,
+    help="Forward through this proxy, http://[user:password@]host:port ('none': connect directly). "
+    "Default: the HTTPS_PROXY of r4u's own environment.",
+)  # fmt: skip
 @click.option("--resolve", multiple=True, metavar="HOST=IP:PORT", help="Connect to IP:PORT for HOST (repeatable).")
 @click.option("--intercept", multiple=True, metavar="PATTERN", help="Also intercept these hosts, e.g. '*.internal.ai'.")
 @click.option("--capture-cap", default="10MB", show_default=True, help="Bytes stored of each request and response body.")
@@ -58,10 +70,17 @@ def proxy() -> None:
 @click.option("--allow-private-upstream", is_flag=True, help="Beyond loopback, still relay to loopback and private addresses.")
 @click.option("--no-grouping", is_flag=True, help="Do not run the task grouping process.")
 @click.option("--detach", is_flag=True, help="Run in the background and return once the proxy listens.")
-def start(home: Path | None, detach: bool, **options: Any) -> None:
+@otlp_options
+def start(
+    home: Path | None, detach: bool, upstream_proxy: str | None,
+    otlp_endpoint: str | None, otlp_headers: tuple[tuple[str, str], ...], otlp_content: str, **options: Any,
+) -> None:  # fmt: skip
     """Start the recording proxy (foreground unless --detach)."""
     paths = Home.resolve(home)
     config = _config(paths, **options)
+    config.upstream_proxy = _upstream(upstream_proxy, options["host"], options["port"])
+    headers = headers_from_env(os.environ.get("R4U_OTLP_HEADERS")) | dict(otlp_headers)
+    config = config.model_copy(update={"otlp_endpoint": otlp_endpoint, "otlp_headers": headers, "otlp_content": otlp_content})
     if (state := running_state(paths)) is not None:
         click.echo(f"r4u proxy is already running (pid {state['pid']}) at {state['proxy_url']}")
         _print_ready(state)
@@ -103,6 +122,19 @@ def _config(
     )  # fmt: skip
 
 
+def _upstream(option: str | None, host: str, port: int) -> SecretStr | None:
+    """--upstream-proxy, else a proxy already in this environment's HTTPS_PROXY (never r4u's own address)."""
+    if option is None:
+        option = foreign_proxy(os.environ, own=f"http://{host}:{port}" if port else None)
+    if option is None or option.strip().lower() in NO_UPSTREAM:
+        return None
+    try:
+        parse_upstream(option)
+    except BadProxyURL as exc:
+        raise UserError(str(exc)) from None
+    return SecretStr(option.strip())
+
+
 def _parse_size(text: str, flag: str) -> int:
     units = {"": 1, "b": 1, "kb": 1024, "k": 1024, "mb": 1024**2, "m": 1024**2, "gb": 1024**3, "g": 1024**3}
     number = text.strip().lower().rstrip("ib") if text.lower().endswith("ib") else text.strip().lower()
@@ -121,7 +153,9 @@ def _print_ready(state: dict, mask: bool = False) -> None:
     click.echo(f"CA:     {state['ca_cert']}  (bundle for SSL_CERT_FILE: {state['ca_bundle']})")
     click.echo(f"UI:     {state.get('ui_url') or 'off (--no-ui)'}")
     click.echo(f"db:     {state['db']}")
-    click.echo(f"apps:   export HTTPS_PROXY={url} SSL_CERT_FILE={state['ca_bundle']}")
+    if state.get("upstream_proxy"):
+        click.echo(f"via:    {state['upstream_proxy']} (upstream proxy)")
+    click.echo('apps:   r4u run -- CMD ARGS…   (a shell: eval "$(r4u env)"; Python: r4u.enable())')
 
 
 def _run_foreground(config: ProxyConfig) -> None:
@@ -162,6 +196,10 @@ def _foreground_args(config: ProxyConfig) -> list[str]:
         args += ["--intercept", glob]
     if not config.grouping:
         args.append("--no-grouping")
+    if config.upstream_proxy is None:
+        args += ["--upstream-proxy", "none"]  # the URL itself travels in the child's environment
+    if config.otlp_endpoint:  # its headers go through the environment: they may hold credentials
+        args += ["--otlp-endpoint", config.otlp_endpoint, "--otlp-content", config.otlp_content]
     return args
 
 
@@ -170,9 +208,13 @@ def _start_detached(config: ProxyConfig) -> None:
     paths.log_dir.mkdir(parents=True, exist_ok=True)
     log_path = paths.log_dir / "proxy.log"
     args = _foreground_args(config)
-    env = dict(os.environ)
+    env = {**os.environ}
     if config.password:
         env["R4U_PROXY_PASSWORD"] = config.password
+    if config.upstream_proxy is not None:
+        env[UPSTREAM_ENV] = config.upstream_proxy.get_secret_value()
+    if config.otlp_headers:
+        env["R4U_OTLP_HEADERS"] = ",".join(f"{k}={quote(v)}" for k, v in config.otlp_headers.items())
     with open(log_path, "ab") as log_file:
         child = subprocess.Popen(
             [sys.executable, "-m", "r4u_proxy", "proxy", "start", *args],
@@ -249,8 +291,9 @@ def status(home: Path | None, as_json: bool) -> None:
     paths = Home.resolve(home)
     state = running_state(paths)
     stats = read_stats(paths) if state else {}
+    export = read_export_stats(paths) if state else None
     if as_json:
-        click.echo(json.dumps({"running": state is not None, **(state or {}), "stats": stats}))
+        click.echo(json.dumps({"running": state is not None, **(state or {}), "stats": stats, "export": export}))
     elif state is None:
         click.echo("r4u proxy is not running")
     else:
@@ -258,4 +301,6 @@ def status(home: Path | None, as_json: bool) -> None:
         _print_ready(state)
         if stats:
             _print_stats(stats)
+        if export:
+            click.echo(export_line(export))
     sys.exit(0 if state else 1)

@@ -6,15 +6,13 @@ from collections.abc import Sequence
 
 import click
 
+from r4u_proxy.reports.metrics import money
+
+__all__ = ["money", "render_table", "tokens"]
+
 # Headers whose cells are coloured (after padding): money green, counts that need attention yellow.
 _GREEN_HEADERS = frozenset({"spend", "saving"})
 _YELLOW_HEADERS = frozenset({"unpriced"})
-
-
-def money(value: float | None) -> str:
-    if value is None:
-        return "—"  # unknown, which is not $0
-    return f"${value:,.2f}" if value >= 100 else f"${value:,.4f}"
 
 
 def tokens(value: int) -> str:

@@ -5,34 +5,19 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import click
 
 from r4u_proxy.cli import main
 from r4u_proxy.cli.options import db_options, existing_db
+from r4u_proxy.reports.metrics import duration, money, percent
+from r4u_proxy.store.migrations import open_db
 
 
 def _connect(db: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
     conn.row_factory = sqlite3.Row
     return conn
-
-
-def _has_stats(conn: sqlite3.Connection) -> bool:
-    return "p50_latency_ms" in {r[1] for r in conn.execute("PRAGMA table_info(tasks)")}
-
-
-def _fmt(value: Any, kind: str) -> str:
-    if value is None:
-        return "—"
-    if kind == "usd":
-        return f"${value:,.4f}"
-    if kind == "ms":
-        return f"{value:,.0f}"
-    if kind == "pct":
-        return f"{100 * value:.1f}%"
-    return str(value)
 
 
 def _one_line(template: str, width: int) -> str:
@@ -60,10 +45,9 @@ def tasks(
         done = group_pending(path)
         if not as_json:
             click.echo(f"grouped {done} new traces", err=True)
+    open_db(path).close()  # a file from an older release gets the tasks' stats columns first
     conn = _connect(path)
     try:
-        if not _has_stats(conn):
-            raise click.ClickException("no tasks yet: the grouping process has not run on this database")
         if task_id:
             _show_task(conn, task_id, examples, as_json)
         else:
@@ -84,13 +68,13 @@ def _list_tasks(conn: sqlite3.Connection, limit: int, as_json: bool) -> None:
     if not rows:
         click.echo("no tasks yet")
         return
-    header = f"{'task':32} {'traces':>7} {'mean $':>9} {'p50 ms':>7} {'p95 ms':>7} {'errors':>7}  template"
+    header = f"{'task':32} {'traces':>7} {'mean $':>9} {'p50':>9} {'p95':>9} {'errors':>7}  template"
     click.echo(header)
     for row in rows:
         click.echo(
-            f"{row['id']:32} {row['trace_count'] or 0:>7} {_fmt(row['mean_cost_usd'], 'usd'):>9} "
-            f"{_fmt(row['p50_latency_ms'], 'ms'):>7} {_fmt(row['p95_latency_ms'], 'ms'):>7} "
-            f"{_fmt(row['error_rate'], 'pct'):>7}  {_one_line(row['template'] or '', 70)}"
+            f"{row['id']:32} {row['trace_count'] or 0:>7} {money(row['mean_cost_usd']):>9} "
+            f"{duration(row['p50_latency_ms']):>9} {duration(row['p95_latency_ms']):>9} "
+            f"{percent(row['error_rate']):>7}  {_one_line(row['template'] or '', 70)}"
         )
 
 
@@ -115,10 +99,10 @@ def _show_task(conn: sqlite3.Connection, task_id: str, examples: int, as_json: b
     click.echo(f"task {task_id}: {task['trace_count']} traces, {task['first_seen']} … {task['last_seen']}")
     click.echo(f"models: {', '.join(json.loads(task['models'] or '[]')) or '—'}")
     click.echo(
-        f"cost: total {_fmt(task['total_cost_usd'], 'usd')}, mean {_fmt(task['mean_cost_usd'], 'usd')}; "
+        f"cost: total {money(task['total_cost_usd'])}, mean {money(task['mean_cost_usd'])}; "
         f"tokens in {task['input_tokens'] or 0:,}, out {task['output_tokens'] or 0:,}; "
-        f"latency p50 {_fmt(task['p50_latency_ms'], 'ms')} ms, p95 {_fmt(task['p95_latency_ms'], 'ms')} ms; "
-        f"errors {_fmt(task['error_rate'], 'pct')}"
+        f"latency p50 {duration(task['p50_latency_ms'])}, p95 {duration(task['p95_latency_ms'])}; "
+        f"errors {task['error_count'] or 0:,} ({percent(task['error_rate'])})"
     )
     click.echo("template:")
     click.echo(task["template"])

@@ -89,10 +89,6 @@ def joined(constants: list[str]) -> Template:
     return Template(tuple(constants))
 
 
-def _content(tokens: list[str], profile: Profile) -> int:
-    return sum(1 for t in tokens if profile.is_content(t) and not t.startswith("\x00") and t != WILDCARD)
-
-
 class _Counts:
     """Content tokens in any stretch of a token list, in O(1) after one pass."""
 

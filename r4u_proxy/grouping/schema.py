@@ -1,8 +1,4 @@
-"""The columns and table grouping adds to traces.db, as one idempotent migration.
-
-Meant to be appended to `r4u_proxy.store.schema.MIGRATIONS`; until it is, the grouping process
-calls `ensure_grouping_schema` itself (it only adds what is missing, so running it twice is harmless).
-"""
+"""The columns and table grouping adds to traces.db: migration `grouping_v1` (see store/migrations.py)."""
 
 from __future__ import annotations
 
@@ -37,9 +33,3 @@ def grouping_v1(conn: sqlite3.Connection) -> None:
             conn.execute(f"ALTER TABLE tasks ADD COLUMN [{column}] {decl}")
     conn.execute("CREATE TABLE IF NOT EXISTS grouping_state (key TEXT PRIMARY KEY, value TEXT)")
     conn.execute("CREATE INDEX IF NOT EXISTS idx_traces_task_id ON traces(task_id)")
-
-
-def ensure_grouping_schema(conn: sqlite3.Connection) -> None:
-    if not TASK_STATS_COLUMNS.keys() <= _columns(conn, "tasks") or not _columns(conn, "grouping_state"):
-        with conn:
-            grouping_v1(conn)

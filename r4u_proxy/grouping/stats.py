@@ -7,23 +7,16 @@ import sqlite3
 import time
 from collections.abc import Iterable
 
-
-def percentile(sorted_values: list[float], fraction: float) -> float | None:
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_values:
-        return None
-    rank = max(1, round(fraction * len(sorted_values) + 0.5 - 1e-9))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
+from r4u_proxy.reports.metrics import ERROR_SQL, PERCENTILES, error_rate, percentile
 
 
 def refresh_task_stats(conn: sqlite3.Connection, task_ids: Iterable[str]) -> None:
     """Recompute the stats columns of these tasks from their traces (caller commits)."""
     for task_id in task_ids:
         row = conn.execute(
-            """SELECT COUNT(*), MIN(started_at), MAX(started_at), SUM(cost_usd), AVG(cost_usd),
+            f"""SELECT COUNT(*), MIN(started_at), MAX(started_at), SUM(cost_usd), AVG(cost_usd),
                       SUM(input_tokens), SUM(output_tokens),
-                      SUM(CASE WHEN error IS NOT NULL OR status_code >= 400 OR status_code IS NULL
-                               THEN 1 ELSE 0 END),
+                      COALESCE(SUM({ERROR_SQL}), 0),
                       MAX(rowid)
                FROM traces WHERE task_id = ?""",
             (task_id,),
@@ -58,7 +51,8 @@ def refresh_task_stats(conn: sqlite3.Connection, task_ids: Iterable[str]) -> Non
                WHERE id = ?""",
             (
                 count, first, last, json.dumps(models), total_cost, mean_cost, tokens_in, tokens_out,
-                percentile(latencies, 0.5), percentile(latencies, 0.95), errors, errors / count,
+                percentile(latencies, PERCENTILES["p50"]), percentile(latencies, PERCENTILES["p95"]), errors,
+                error_rate(errors, count),
                 example, task_id,
             ),
         )
@@ -67,8 +61,8 @@ def refresh_task_stats(conn: sqlite3.Connection, task_ids: Iterable[str]) -> Non
 class TaskStatsRefresher:
     """Keeps the tasks' stats columns exact without re-reading a big task on every grouping batch.
 
-    A refresh reads all of a task's traces, so its cost grows with the task (~3 ms per 1,000 traces
-    here): done for every batch, batches over a 25k-trace task took 120 ms instead of ~20. A task is
+    A refresh reads all of a task's traces, so its cost grows with the task: done for every batch,
+    grouping slowed down as a big task grew (docs/grouping.md has the figures). A task is
     refreshed at once while that is cheap; once a refresh took longer than CHEAP_S, the task waits
     until SPACING times that long has passed since, so one big task costs grouping at most about
     1/SPACING of its time and its numbers are at most seconds old. `refresh(..., force=True)`

@@ -17,7 +17,6 @@ from pathlib import Path
 from r4u_proxy.grouping.miner import Miner
 from r4u_proxy.grouping.naming import variable_names
 from r4u_proxy.grouping.parts import grouping_text, parts_from_trace, signature
-from r4u_proxy.grouping.schema import ensure_grouping_schema
 from r4u_proxy.grouping.stats import TaskStatsRefresher
 from r4u_proxy.grouping.template import Template
 from r4u_proxy.ids import iso_utc, ulid
@@ -53,7 +52,6 @@ class Grouper:
 
     def __init__(self, db_path: str | Path) -> None:
         self.conn: sqlite3.Connection = open_db(db_path)
-        ensure_grouping_schema(self.conn)
         self.miner = Miner()
         self.stored: dict[int, _Stored] = {}
         self.task_cluster: dict[str, int] = {}

@@ -1,15 +1,18 @@
 """Exchange → the parsed fields of a trace: models, prompt, reassembled stream, usage, first content time.
 
-Runs on the writer thread for every recorded call, so it must be quick and must never raise: whatever goes
-wrong becomes a `parse_note` and the fields found so far are still returned.
+Runs in the writer process for every recorded call, so it must be quick and must never raise: whatever goes
+wrong becomes a `parse_note` and the fields found so far are still returned. The bodies are parsed here
+once; what pricing needs from them (the service tier, 1-hour cache writes) is handed on as fields, so
+nothing downstream parses a body again.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypedDict
 
 from r4u_proxy.ingest.decoding import decode_chunks
+from r4u_proxy.ingest.exchange import Exchange
 from r4u_proxy.ingest.sse import JSONArraySplitter, SSEDecoder
 from r4u_proxy.providers import Route, family_module
 from r4u_proxy.providers.common import error_message
@@ -27,19 +30,46 @@ def header(headers: Any, name: str) -> str | None:
     return None
 
 
-def analyze(route: Route | None, exchange: dict) -> dict:
+class Parsed(TypedDict, total=False):
+    """What `analyze` found; a key is absent when the call did not say."""
+
+    request_model: str
+    stream: bool
+    prompt_text: str  # the system prompt, then each turn prefixed by its role
+    response_model: str
+    response_body: str  # JSON text; for a stream the reassembled non-streaming body
+    response_raw: str  # streams: the decoded event-stream text
+    completion_text: str
+    finish_reason: str
+    input_tokens: int  # the normalised token columns (docs/architecture.md)
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    reasoning_tokens: int
+    cache_write_1h_tokens: int  # the part of cache_write_tokens kept for an hour (Anthropic)
+    service_tier: str  # as the provider named it: the response's answer, else the request's ask
+    first_content_at: float  # time.time() of the chunk that carried the first generated content
+    error: str  # an error the provider reported (status >= 400, or inside a stream)
+    parse_note: str  # why the bodies could not be (fully) understood
+
+
+def analyze(route: Route | None, exchange: Exchange) -> Parsed:
+    """Parse an exchange's bodies with its family's module. Never raises; reads keys with .get(), so
+    tests may pass only the keys that matter."""
     result: dict = {}
     notes: list[str] = []
     try:
         _analyze(route, exchange, result, notes)
     except Exception as exc:  # never let one odd response stop the writer
         notes.append(f"analysis failed: {type(exc).__name__}: {exc}")
+    requested_tier = result.pop("requested_service_tier", None)
+    result["service_tier"] = result.get("service_tier") or requested_tier
     if notes:
         result["parse_note"] = "; ".join(notes)
-    return {k: v for k, v in result.items() if v is not None}
+    return {k: v for k, v in result.items() if v is not None}  # type: ignore[return-value]
 
 
-def _analyze(route: Route | None, exchange: dict, result: dict, notes: list[str]) -> None:
+def _analyze(route: Route | None, exchange: Exchange, result: dict, notes: list[str]) -> None:
     module = family_module(route.family) if route is not None else None
     path = exchange.get("path") or ""
 
@@ -74,7 +104,7 @@ def _analyze(route: Route | None, exchange: dict, result: dict, notes: list[str]
         _analyze_json(module, chunks, content_type, exchange, result, notes)
 
 
-def _parse_request_body(exchange: dict, notes: list[str]) -> Any:
+def _parse_request_body(exchange: Exchange, notes: list[str]) -> Any:
     raw = exchange.get("request_body") or b""
     if not raw or exchange.get("request_truncated"):  # the head of a JSON document is not JSON
         return None
@@ -117,7 +147,7 @@ def _looks_like_sse(chunks: list) -> bool:
 
 
 def _analyze_stream(
-    module: Any, framing: str, chunks: list, exchange: dict, result: dict, notes: list[str]
+    module: Any, framing: str, chunks: list, exchange: Exchange, result: dict, notes: list[str]
 ) -> None:
     decoder = SSEDecoder() if framing == "sse" else JSONArraySplitter()
     stream = module.Stream()
@@ -173,7 +203,7 @@ def _analyze_stream(
 
 
 def _analyze_json(
-    module: Any, chunks: list, content_type: str, exchange: dict, result: dict, notes: list[str]
+    module: Any, chunks: list, content_type: str, exchange: Exchange, result: dict, notes: list[str]
 ) -> None:
     raw = b"".join(data for _, data in chunks)
     status = exchange.get("status_code") or 0

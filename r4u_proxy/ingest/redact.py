@@ -34,7 +34,8 @@ SECRET_QUERY_PARAMS = frozenset({"key", "api_key", "api-key", "access_token"})
 # Vendor prefixes a fingerprint may keep, longest first. They are the same for every key of the vendor.
 VENDOR_PREFIXES = (
     "sk-svcacct-", "sk-admin-", "sk-proj-", "sk-ant-", "sk-or-v1-", "github_pat_", "sk_live_", "sk_test_",
-    "nvapi-", "glpat-", "pplx-", "xai-", "csk-", "gsk_", "ghp_", "AKIA", "ASIA", "AIza", "hf_", "r8_", "fw_", "sk-",
+    "nvapi-", "glpat-", "pplx-", "ya29.", "xai-", "csk-", "gsk_", "ghp_", "AKIA", "ASIA", "AIza", "hf_", "r8_", "fw_",
+    "sk-",
 )  # fmt: skip
 MIN_TAIL_LENGTH = 16  # vendor keys with fewer random characters keep none of them
 MIN_TAIL_LENGTH_UNKNOWN = 24  # a password or token of unknown shape needs to be longer still
@@ -52,6 +53,7 @@ KEY_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         *((p, re.escape(p) + _KEY_BODY) for p in ("github_pat_", "nvapi-", "glpat-", "pplx-", "xai-", "csk-")),
         *((p, re.escape(p) + _KEY_BODY) for p in ("gsk_", "ghp_", "hf_", "r8_", "fw_")),
         ("AIza", r"AIza[0-9A-Za-z_\-]{35}"),
+        ("ya29.", r"ya29\.[0-9A-Za-z_\-]{20,}"),  # Google OAuth access tokens (Gemini CLI's Code Assist login)
         ("AKIA", r"AKIA[0-9A-Z]{16}"),
         ("ASIA", r"ASIA[0-9A-Z]{16}"),
         ("Bearer ", r"Bearer [A-Za-z0-9._~+/\-]{20,}=*"),

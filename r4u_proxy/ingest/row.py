@@ -1,4 +1,4 @@
-"""Exchange + analysis → one `traces` row: ids, timing, redaction, cost.
+"""Exchange + parsed fields → one `traces` row: ids, timing, redaction, cost.
 
 Runs in the writer process, never on the proxy's event loop.
 """
@@ -12,14 +12,17 @@ from mitmproxy.net.encoding import decode as decode_body
 
 from r4u_proxy.guard import COUNTERS, log
 from r4u_proxy.ids import iso_utc
+from r4u_proxy.ingest.client_name import client_name
+from r4u_proxy.ingest.exchange import Exchange
 from r4u_proxy.ingest.parse import analyze
 from r4u_proxy.ingest.redact import redact_headers, redact_query, redact_text
-from r4u_proxy.pricing.prices import price_row
+from r4u_proxy.pricing.prices import TOKEN_COLUMNS, price_row
 
 TIMELINE_POINTS = 200
+# Read by pricing, stored so that repricing never parses a body (pricing/schema.py).
+PRICING_INPUTS = ("service_tier", "cache_write_1h_tokens")
 # Text columns searched for key-shaped strings before storage (headers are redacted as they are built).
 REDACTED_COLUMNS = ("url", "tags", "request_body", "response_body", "response_raw", "prompt_text", "completion_text", "error")
-TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
 
 
 def _ms(later: float | None, earlier: float | None) -> float | None:
@@ -41,7 +44,7 @@ def _timeline(chunks: list[tuple[float, bytes]], t0: float) -> list[list[float]]
     return merged
 
 
-def _timing(exchange: dict[str, Any], stream: bool, first_content_at: float | None) -> dict[str, Any]:
+def _timing(exchange: Exchange, stream: bool, first_content_at: float | None) -> dict[str, Any]:
     t_sent = exchange["t_sent"]
     chunks = exchange["chunks"]
     times = [t for t, _ in chunks]
@@ -58,7 +61,7 @@ def _timing(exchange: dict[str, Any], stream: bool, first_content_at: float | No
     return timing
 
 
-def build_row(exchange: dict[str, Any]) -> dict[str, Any]:
+def build_row(exchange: Exchange) -> dict[str, Any]:
     route = exchange["route"]
     try:
         parsed = analyze(route, exchange)
@@ -73,8 +76,6 @@ def build_row(exchange: dict[str, Any]) -> dict[str, Any]:
         kept = f"capture cap reached: kept {len(exchange['request_body'])} of {exchange['request_bytes']} request bytes"
         parsed["parse_note"] = f"{kept}; {parsed['parse_note']}" if parsed.get("parse_note") else kept
     stream = bool(parsed.get("stream"))
-    if parsed.get("request_body") is None:
-        parsed["request_body"] = _request_text(exchange)
     query = redact_query(exchange["query"])
     host_port = exchange["host"]
     default_port = 443 if exchange["scheme"] == "https" else 80
@@ -87,6 +88,7 @@ def build_row(exchange: dict[str, Any]) -> dict[str, Any]:
         "project": exchange.get("project"),
         "tags": json.dumps(exchange["tags"]) if exchange.get("tags") else None,
         "client": exchange.get("client"),
+        "client_name": client_name({str(k).lower(): v for k, v in exchange["request_headers"]}),
         "provider": route.provider,
         "operation": route.operation,
         "method": exchange["method"],
@@ -97,13 +99,15 @@ def build_row(exchange: dict[str, Any]) -> dict[str, Any]:
         "stream": int(stream),
         "request_headers": json.dumps(redact_headers(exchange["request_headers"])),
         "response_headers": json.dumps(redact_headers(exchange["response_headers"])),
-        "request_bytes": exchange.get("request_bytes", len(exchange["request_body"])),
+        "request_body": _request_text(exchange),
+        "request_bytes": exchange["request_bytes"],
         "response_bytes": exchange["response_bytes"],
         "body_truncated": int(bool(exchange.get("truncated") or exchange.get("request_truncated"))),
         "error": exchange.get("error"),
+        **{key: parsed.get(key) for key in PRICING_INPUTS},
     }
     for key in (
-        "request_model", "response_model", "request_body", "response_body", "response_raw", "prompt_text",
+        "request_model", "response_model", "response_body", "response_raw", "prompt_text",
         "completion_text", "finish_reason", "parse_note", *TOKEN_COLUMNS,
     ):  # fmt: skip
         if parsed.get(key) is not None:
@@ -122,7 +126,7 @@ def build_row(exchange: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _request_text(exchange: dict[str, Any]) -> str | None:
+def _request_text(exchange: Exchange) -> str | None:
     body: bytes = exchange["request_body"]
     if not body:
         return None

@@ -2,7 +2,7 @@
 
 r4u keeps no price table of its own: prices come from genai-prices (pydantic's maintained data,
 bundled in the package, so it works offline), or from the user's `R4U_HOME/prices.toml` for
-private deployments (see pricing_overrides.py). A call whose model has no known price costs
+private deployments (see pricing/overrides.py). A call whose model has no known price costs
 None (stored as NULL and listed as unpriced), never $0.
 
 Token accounting follows r4u's normalised columns (docs/architecture.md), which happen to be
@@ -11,7 +11,9 @@ what genai-prices' `Usage` expects: `input_tokens` includes cache reads and writ
 rate. genai-prices subtracts the cache tokens from the input itself and applies tiered (by
 prompt size) and dated prices.
 
-`price()` runs in the writer thread for every trace, so model lookups are cached.
+`price()` runs in the writer process for every trace, so model lookups are cached. It never
+parses a body: the parse step hands over the service tier and the 1-hour cache writes, which
+the row stores in its own columns (`service_tier`, `cache_write_1h_tokens`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ import genai_prices
 
 from r4u_proxy.paths import Home
 from r4u_proxy.pricing.overrides import NO_OVERRIDES, Overrides, load_overrides
+from r4u_proxy.providers.common import anthropic_usage
+from r4u_proxy.providers.common import service_tier as named_tier
 
 log = logging.getLogger(__name__)
 
@@ -117,16 +121,7 @@ def service_tier(request: Mapping[str, Any] | None, response: Mapping[str, Any] 
     for "auto" with "default" or "priority"; Anthropic reports `usage.service_tier`).
     """
     for body in (response, request):
-        if not isinstance(body, Mapping):
-            continue
-        usage = body.get("usage")
-        usage_metadata = body.get("usageMetadata")
-        raw = (
-            body.get("service_tier")
-            or (usage.get("service_tier") if isinstance(usage, Mapping) else None)
-            or (usage_metadata.get("trafficType") if isinstance(usage_metadata, Mapping) else None)
-        )
-        if isinstance(raw, str) and raw:
+        if raw := named_tier(body):
             return normal_tier(raw)
     return None
 
@@ -320,9 +315,7 @@ def _json(text: Any, *needles: str) -> Mapping[str, Any] | None:
 def one_hour_cache_writes(response: Mapping[str, Any] | None) -> int | None:
     """Anthropic's `usage.cache_creation.ephemeral_1h_input_tokens`, if the response has it."""
     usage = response.get("usage") if isinstance(response, Mapping) else None
-    creation = usage.get("cache_creation") if isinstance(usage, Mapping) else None
-    count = creation.get("ephemeral_1h_input_tokens") if isinstance(creation, Mapping) else None
-    return count if isinstance(count, int) else None
+    return anthropic_usage(usage).get("cache_write_1h_tokens")
 
 
 def _started(text: Any) -> datetime | None:
@@ -342,8 +335,8 @@ def price_row(row: Mapping[str, Any]) -> Price:
     to the request's when the response's is missing or unpriced.
     """
     usage = {key: row.get(key) for key in TOKEN_COLUMNS}
-    # A caller that already has the tier and 1-hour cache writes (reprice extracts them in SQL,
-    # sparing the bodies) passes them as keys; otherwise they are read from the stored bodies.
+    # The writer's rows and the stored ones carry the tier and the 1-hour cache writes as columns.
+    # A row from elsewhere that has only the bodies gets them read from the bodies.
     if "service_tier" in row:
         tier = row["service_tier"]
         usage["cache_write_1h_tokens"] = row.get("cache_write_1h_tokens")

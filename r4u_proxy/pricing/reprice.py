@@ -13,23 +13,11 @@ from datetime import datetime
 from pathlib import Path
 
 from r4u_proxy.pricing.prices import TOKEN_COLUMNS, price_row
+from r4u_proxy.pricing.schema import PRICING_INPUT_COLUMNS
 from r4u_proxy.reports.timewindow import since_cutoff
 from r4u_proxy.store.migrations import open_db
 
-
-def _json_sql(body: str, path: str) -> str:
-    # json_extract raises on malformed JSON (a truncated body), so guard it with json_valid.
-    return f"CASE WHEN json_valid({body}) THEN json_extract({body}, '{path}') END"
-
-
-# The response reports the tier actually used, so it wins over what the request asked for;
-# pulling only this value in SQL spares reading every stored body into Python.
-_TIER = "COALESCE({}, {}, {}, {})".format(
-    _json_sql("response_body", "$.service_tier"),
-    _json_sql("response_body", "$.usage.service_tier"),
-    _json_sql("response_body", "$.usageMetadata.trafficType"),
-    _json_sql("request_body", "$.service_tier"),
-)
+# Everything price_row reads, none of it a body (pricing/schema.py stores the tier and 1-hour writes).
 _COLUMNS = (
     "id",
     "provider",
@@ -38,15 +26,12 @@ _COLUMNS = (
     "response_model",
     "started_at",
     *TOKEN_COLUMNS,
+    *PRICING_INPUT_COLUMNS,
     "cost_usd",
     "priced_model",
     "price_source",
 )
-_ONE_HOUR_WRITES = _json_sql("response_body", "$.usage.cache_creation.ephemeral_1h_input_tokens")
-_SELECT = (
-    f"SELECT {', '.join(_COLUMNS)}, {_TIER} AS service_tier, {_ONE_HOUR_WRITES} AS cache_write_1h_tokens "
-    "FROM traces"
-)
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM traces"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""What every API family needs: merging stream deltas, normalised token columns, text flattening, errors."""
+"""What every API family needs: merging stream deltas, normalised token columns, text flattening, errors,
+and the request fields and service tier that several families name the same way."""
 
 from __future__ import annotations
 
@@ -73,6 +74,37 @@ def overlay(target: dict, update: dict) -> dict:
     return target
 
 
+def request_fields(body: dict) -> dict:
+    """`request_model`, `stream` and the service tier asked for, where the body names them (OpenAI's and
+    Anthropic's APIs alike)."""
+    fields = {"request_model": body.get("model"), "stream": bool(body.get("stream"))}
+    if tier := service_tier(body):
+        fields["requested_service_tier"] = tier
+    return fields
+
+
+def service_tier(body: Any) -> str | None:
+    """The service tier a body names, as the provider wrote it: `service_tier` (OpenAI; a request's
+    ask, a response's answer), `usage.service_tier` (Anthropic), `usageMetadata.trafficType` (Vertex:
+    "ON_DEMAND", "ON_DEMAND_FLEX", ...). pricing/prices.py says what each one costs."""
+    if not isinstance(body, dict):
+        return None
+    usage = body.get("usage")
+    metadata = body.get("usageMetadata")
+    raw = (
+        body.get("service_tier")
+        or (usage.get("service_tier") if isinstance(usage, dict) else None)
+        or (metadata.get("trafficType") if isinstance(metadata, dict) else None)
+    )
+    return raw if isinstance(raw, str) and raw else None
+
+
+def tier_field(body: Any) -> dict[str, str]:
+    """`{"service_tier": ...}` for a summary, or nothing when the body names no tier."""
+    tier = service_tier(body)
+    return {"service_tier": tier} if tier else {}
+
+
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -83,14 +115,19 @@ def token_columns(
     cache_read: Any = None,
     cache_write: Any = None,
     reasoning: Any = None,
+    cache_write_1h: Any = None,
 ) -> dict[str, int]:
-    """The normalised token columns, leaving out what the provider did not report."""
+    """The normalised token columns, leaving out what the provider did not report.
+
+    `cache_write_1h_tokens` is the part of the cache writes kept for an hour (Anthropic), which costs
+    more than the 5-minute kind."""
     columns = {
         "input_tokens": _int(input_tokens),
         "output_tokens": _int(output_tokens),
         "cache_read_tokens": _int(cache_read),
         "cache_write_tokens": _int(cache_write),
         "reasoning_tokens": _int(reasoning),
+        "cache_write_1h_tokens": _int(cache_write_1h),
     }
     return {k: v for k, v in columns.items() if v is not None}
 
@@ -127,12 +164,14 @@ def anthropic_usage(usage: Any) -> dict[str, int]:
     cache_read = usage.get("cache_read_input_tokens")
     cache_write = usage.get("cache_creation_input_tokens")
     output_details = usage.get("output_tokens_details") or {}
+    creation = usage.get("cache_creation")
     return token_columns(
         input_tokens=_sum(usage.get("input_tokens"), cache_read, cache_write),
         output_tokens=usage.get("output_tokens"),
         cache_read=cache_read,
         cache_write=cache_write,
         reasoning=output_details.get("thinking_tokens"),
+        cache_write_1h=creation.get("ephemeral_1h_input_tokens") if isinstance(creation, dict) else None,
     )
 
 
@@ -201,10 +240,3 @@ def error_message(body: Any) -> str | None:
         return body["message"]
     return None
 
-
-def parse_json_or_note(text: str) -> tuple[Any, str | None]:
-    """Parse JSON text; on failure keep the text and say why (for cut-off tool arguments)."""
-    try:
-        return json.loads(text), None
-    except ValueError as exc:
-        return text, f"invalid JSON ({exc.msg} at char {exc.pos})"

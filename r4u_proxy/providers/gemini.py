@@ -3,6 +3,11 @@
 Every streamed chunk is a whole `GenerateContentResponse` holding only the new parts; reassembly merges the
 parts per candidate (adjacent text joined, thought summaries kept apart from the answer) and keeps the last
 usage, finish reason and metadata. The model is named in the URL path, not the body.
+
+Gemini Code Assist (`cloudcode-pa.googleapis.com/v1internal:generateContent`, what Gemini CLI calls with a
+Google login) wraps the same API in an envelope: the request is `{model, project, request: {...}}` and each
+response (streamed chunk or whole) is `{response: {...}, traceId}`. The envelope is unwrapped here; the
+stored body keeps it, as the service sent it.
 """
 
 from __future__ import annotations
@@ -10,12 +15,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from r4u_proxy.messages import canonical
+from r4u_proxy.providers import genai_parts, transcript
+from r4u_proxy.providers.base import Message, Part, StreamBase
 from r4u_proxy.providers.common import (
     error_message,
     flatten_text,
     gemini_usage,
     overlay,
     render_tool_call,
+    tier_field,
     with_tool_call,
 )
 
@@ -27,13 +36,27 @@ _JOINABLE_PART_KEYS = frozenset({"text", "thought", "thoughtSignature"})
 
 def request_info(body: dict, path: str = "") -> dict:
     match = _MODEL_IN_PATH.search(path or "")
-    return {
-        "request_model": match.group(1) if match else body.get("model"),
-        "stream": ":streamGenerateContent" in (path or ""),
-    }
+    model = match.group(1) if match else body.get("model") or _inner_request(body).get("model")
+    if isinstance(model, str):
+        model = model.removeprefix("models/")  # countTokens envelopes name it "models/gemini-…"
+    return {"request_model": model, "stream": ":streamGenerateContent" in (path or "")}
+
+
+def _inner_request(body: dict) -> dict:
+    """The GenerateContentRequest, inside a Code Assist envelope or not."""
+    inner = body.get("request")
+    return inner if isinstance(inner, dict) and "contents" not in body else body
+
+
+def _inner_response(body: Any) -> Any:
+    """The GenerateContentResponse, inside a Code Assist envelope (`{response, traceId}`) or not."""
+    if isinstance(body, dict) and isinstance(body.get("response"), dict) and "candidates" not in body:
+        return body["response"]
+    return body
 
 
 def prompt_parts(body: dict) -> dict:
+    body = _inner_request(body)
     turns = []
     for content in body.get("contents") or []:
         if isinstance(content, dict):
@@ -74,16 +97,17 @@ def _part_has_content(part: Any) -> bool:
     return any(v not in (None, "", {}, []) for k, v in part.items() if k != "thoughtSignature")
 
 
-class Stream:
+class Stream(StreamBase):
     def __init__(self) -> None:
+        super().__init__()
         self.snapshot: dict = {}
         self.candidates: dict[int, dict] = {}
-        self.error: str | None = None
-        self.notes: list[str] = []
+        self.envelope: dict | None = None  # Code Assist: the keys around `response` (traceId, …)
 
-    def add(self, event: str | None, data: Any) -> bool:
-        if not isinstance(data, dict):
-            return False
+    def add_object(self, event: str | None, data: dict) -> bool:
+        if _inner_response(data) is not data:
+            self.envelope = {**(self.envelope or {}), **{k: v for k, v in data.items() if k != "response"}}
+            data = data["response"]
         if "error" in data:
             self.error = error_message(data) or self.error
             return False
@@ -123,7 +147,7 @@ class Stream:
         if self.candidates:
             body["candidates"] = [self.candidates[i] for i in sorted(self.candidates)]
         body.update(self.snapshot)
-        return body
+        return body if self.envelope is None else {"response": body, **self.envelope}
 
 
 def _append_part(parts: list, part: dict) -> None:
@@ -146,6 +170,7 @@ def _append_part(parts: list, part: dict) -> None:
 
 
 def summary(body: Any) -> dict:
+    body = _inner_response(body)
     if isinstance(body, list):  # a non-streamed call never returns a list, but a saved array stream might
         stream = Stream()
         for chunk in body:
@@ -161,8 +186,179 @@ def summary(body: Any) -> dict:
         "response_model": body.get("modelVersion"),
         "completion_text": "\n\n".join(t for t in texts if t) or None,
         "finish_reason": first.get("finishReason") or feedback.get("blockReason"),
+        **tier_field(body),
     }
     if feedback.get("blockReason"):
         result["error"] = f"prompt blocked: {feedback['blockReason']}"
     result.update(gemini_usage(body.get("usageMetadata")))
     return result
+
+
+# --- the trace page's chat ------------------------------------------------------------------------
+
+
+def _chat_parts(parts_in: Any) -> list[Part]:
+    parts: list[Part] = []
+    for p in parts_in or []:
+        if not isinstance(p, dict):
+            continue
+        if "text" in p:
+            parts.append(transcript.part("thinking" if p.get("thought") else "text", p["text"]))
+        elif "functionCall" in p:
+            call = p["functionCall"]
+            arguments = transcript.arguments(call.get("args", {}))
+            parts.append(transcript.part("tool_call", arguments, call.get("name"), call.get("id")))
+        elif "functionResponse" in p:
+            response = p["functionResponse"]
+            result = transcript.pretty_json(response.get("response"))
+            parts.append(transcript.part("tool_result", result, response.get("name")))
+        elif "inlineData" in p or "fileData" in p:
+            parts.append(transcript.image(p))
+        else:
+            parts.append(transcript.part("other", p))
+    return parts
+
+
+def request_messages(body: dict) -> list[Message]:
+    messages: list[Message] = []
+    system = body.get("systemInstruction") or body.get("system_instruction")
+    if isinstance(system, dict):
+        messages.append(transcript.message("system", _chat_parts(system.get("parts"))))
+    for content in body.get("contents") or []:
+        if isinstance(content, dict):
+            role = "assistant" if content.get("role") == "model" else (content.get("role") or "user")
+            messages.append(transcript.message(role, _chat_parts(content.get("parts"))))
+    return messages
+
+
+def response_messages(body: Any) -> list[Message]:
+    if not isinstance(body, dict) or not isinstance(body.get("candidates"), list):
+        return []
+    return [
+        transcript.message("assistant", _chat_parts((c.get("content") or {}).get("parts")))
+        for c in body["candidates"]
+        if isinstance(c, dict)
+    ]
+
+
+# --- canonical messages (r4u_proxy/messages): what a turn says, for sessions and per-message storage -------
+
+MESSAGES_KEY = "contents"
+
+
+def _canonical_parts(parts: Any) -> list[dict]:
+    found = []
+    for part in parts or []:
+        if not isinstance(part, dict):
+            continue
+        if isinstance(part.get("text"), str):
+            found.append((canonical.thinking if part.get("thought") else canonical.text)(part["text"]))
+        elif isinstance(part.get("functionCall"), dict):
+            call = part["functionCall"]
+            found.append(canonical.tool_call(call.get("id"), call.get("name"), call.get("args") or {}))
+        elif isinstance(part.get("functionResponse"), dict):
+            response = part["functionResponse"]
+            found.append(canonical.tool_result(response.get("id") or response.get("name"), response.get("response")))
+        elif "inlineData" in part or "fileData" in part:
+            found.append(canonical.media(part.get("inlineData") or part.get("fileData")))
+        else:
+            found.append(canonical.other({k: v for k, v in part.items() if k != "thoughtSignature"}))
+    return found
+
+
+def canonical_message(item: Any) -> dict | None:
+    if isinstance(item, str):
+        return canonical.message("user", [canonical.text(item)])
+    if not isinstance(item, dict):
+        return None
+    role = "assistant" if item.get("role") == "model" else item.get("role")
+    return canonical.message(role, _canonical_parts(item.get("parts")))
+
+
+def system_parts(body: dict) -> list[dict]:
+    system = body.get("systemInstruction") or body.get("system_instruction")
+    if isinstance(system, dict):
+        return _canonical_parts(system.get("parts"))
+    return [canonical.text(system)] if isinstance(system, str) and system else []
+
+
+def output_messages(body: Any) -> list[dict]:
+    candidates = body.get("candidates") if isinstance(body, dict) else None
+    if not candidates or not isinstance(candidates[0], dict):
+        return []
+    message = canonical_message({"role": "model", **(candidates[0].get("content") or {})})
+    return [message] if message and message["parts"] else []
+
+
+# --- the request and response in the GenAI conventions' message shapes (export) ---------------------
+
+_ROLES = {"model": "assistant", "function": "tool"}
+
+
+def _gemini_parts(parts: Any) -> list[dict]:
+    out = []
+    for part in parts or []:
+        if not isinstance(part, dict):
+            continue
+        if isinstance(part.get("text"), str):
+            out.append(genai_parts.reasoning(part["text"]) if part.get("thought") else genai_parts.text(part["text"]))
+        elif isinstance(part.get("functionCall"), dict):
+            call = part["functionCall"]
+            out.append(genai_parts.tool_call(call.get("id"), call.get("name"), call.get("args") or {}))
+        elif isinstance(part.get("functionResponse"), dict):
+            response = part["functionResponse"]
+            out.append(genai_parts.tool_response(response.get("id") or response.get("name"), response.get("response")))
+        elif isinstance(part.get("inlineData"), dict):
+            data = part["inlineData"]
+            out.append(genai_parts.blob(data.get("data") or "", data.get("mimeType")))
+        elif isinstance(part.get("fileData"), dict):
+            data = part["fileData"]
+            out.append(genai_parts.uri(data.get("fileUri") or "", data.get("mimeType")))
+        elif part and set(part) != {"thoughtSignature"}:
+            kind = next(k for k in part if k != "thoughtSignature")
+            out.append(genai_parts.generic({"type": kind, **part}))
+    return out
+
+
+def genai_input(body: dict) -> dict:
+    result = genai_parts.empty_input()
+    system = body.get("systemInstruction") or body.get("system_instruction")
+    if isinstance(system, dict):
+        result["system"] = _gemini_parts(system.get("parts"))
+    elif isinstance(system, str):
+        result["system"] = [genai_parts.text(system)]
+    for content in body.get("contents") or []:
+        if isinstance(content, str):
+            result["messages"].append(genai_parts.message("user", [genai_parts.text(content)]))
+        elif isinstance(content, dict):
+            role = _ROLES.get(content.get("role"), content.get("role") or "user")
+            result["messages"].append(genai_parts.message(role, _gemini_parts(content.get("parts"))))
+    for tool in body.get("tools") or []:
+        if not isinstance(tool, dict):
+            continue
+        declarations = tool.get("functionDeclarations") or tool.get("function_declarations")
+        for declaration in declarations or []:
+            if isinstance(declaration, dict):
+                parameters = declaration.get("parametersJsonSchema") or declaration.get("parameters")
+                result["tools"].append(genai_parts.function_tool(declaration.get("name"), declaration.get("description"), parameters))
+        if not declarations:
+            result["tools"] += [{"type": str(name), "name": str(name)} for name in tool]
+    return result
+
+
+def genai_output(body: Any) -> list[dict]:
+    """One output message per candidate."""
+    if isinstance(body, list):  # a saved array stream
+        stream = Stream()
+        for chunk in body:
+            stream.add(None, chunk)
+        body = stream.body()
+    if not isinstance(body, dict):
+        return []
+    messages = []
+    for candidate in body.get("candidates") or []:
+        if isinstance(candidate, dict):
+            content = candidate.get("content") or {}
+            parts = _gemini_parts(content.get("parts"))
+            messages.append(genai_parts.message("assistant", parts, candidate.get("finishReason"), output=True))
+    return messages

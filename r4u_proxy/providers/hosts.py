@@ -1,39 +1,68 @@
-"""Which hosts r4u intercepts, and where `--resolve` sends them."""
+"""The one host table: which hosts r4u intercepts and which provider each one is; `--intercept` and
+`--resolve` specs.
+
+Everything not in `HOSTS` (or added with `--intercept`) is tunnelled untouched: the client sees the real
+server's certificate and r4u sees nothing. `routes.py` reads the provider from the same table; on a
+host without a provider here (an OpenAI-compatible vendor, a local server) the path decides
+(`openai_compatible` or `unknown`).
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-# LLM API hosts that are TLS-intercepted out of the box. Everything else is tunnelled
-# untouched: the client sees the real server's certificate and r4u sees nothing.
-BUILTIN_INTERCEPT: tuple[str, ...] = (
-    "api.openai.com",
-    "*.openai.azure.com",
-    "*.cognitiveservices.azure.com",
-    "*.services.ai.azure.com",
-    "api.anthropic.com",
-    "generativelanguage.googleapis.com",
-    "aiplatform.googleapis.com",
-    "*-aiplatform.googleapis.com",
-    "api.groq.com",
-    "api.mistral.ai",
-    "api.deepseek.com",
-    "openrouter.ai",
-    "api.together.xyz",
-    "api.together.ai",
-    "api.fireworks.ai",
-    "api.x.ai",
-    "api.cohere.com",
-    "api.cohere.ai",
-    "api.perplexity.ai",
-    "api.cerebras.ai",
-    "api.z.ai",
-    "api.moonshot.ai",
-    "api.inference.crusoecloud.com",
-    "api-inference.huggingface.co",
-    "router.huggingface.co",
-    "*.api.aws",
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    pattern: str  # an exact host name, or "*" + a suffix for a family of hosts (Azure resources, Vertex regions)
+    provider: str | None = None  # r4u's provider name; None: the API family decides (see routes.py)
+
+    def matches(self, host: str) -> bool:
+        if self.pattern.startswith("*"):
+            return host.endswith(self.pattern[1:])
+        return host == self.pattern
+
+
+HOSTS: tuple[Host, ...] = (
+    Host("api.openai.com", "openai"),
+    Host("*.openai.azure.com", "openai"),
+    Host("*.cognitiveservices.azure.com", "openai"),
+    Host("*.services.ai.azure.com"),
+    Host("api.anthropic.com", "anthropic"),
+    Host("generativelanguage.googleapis.com", "gemini"),
+    Host("aiplatform.googleapis.com", "gemini"),
+    Host("*-aiplatform.googleapis.com", "gemini"),
+    Host("cloudcode-pa.googleapis.com", "gemini"),  # Gemini Code Assist (Gemini CLI with a Google login)
+    Host("api.groq.com"),
+    Host("api.mistral.ai"),
+    Host("api.deepseek.com"),
+    Host("openrouter.ai"),
+    Host("api.together.xyz"),
+    Host("api.together.ai"),
+    Host("api.fireworks.ai"),
+    Host("api.x.ai"),
+    Host("api.cohere.com"),
+    Host("api.cohere.ai"),
+    Host("api.perplexity.ai"),
+    Host("api.cerebras.ai"),
+    Host("api.z.ai"),
+    Host("api.moonshot.ai"),
+    Host("api.inference.crusoecloud.com"),
+    Host("api-inference.huggingface.co"),
+    Host("router.huggingface.co"),
+    Host("*.api.aws"),
 )
+# The built-in intercept list, as globs (what `--intercept` adds to).
+BUILTIN_INTERCEPT: tuple[str, ...] = tuple(host.pattern for host in HOSTS)
+_WITH_PROVIDER = tuple(host for host in HOSTS if host.provider is not None)
+
+
+def provider_for_host(host: str) -> str | None:
+    """r4u's provider name for a host in HOSTS, or None."""
+    host = host.lower().rstrip(".")
+    return next((h.provider for h in _WITH_PROVIDER if h.matches(host)), None)
+
 
 _HOST_GLOB = re.compile(r"^[A-Za-z0-9*][A-Za-z0-9.*_-]*$")
 

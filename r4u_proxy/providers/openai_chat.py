@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from r4u_proxy.messages import canonical
+from r4u_proxy.providers import genai_parts, transcript
+from r4u_proxy.providers.base import Message, StreamBase
 from r4u_proxy.providers.common import (
     accumulate,
     error_message,
@@ -15,6 +18,8 @@ from r4u_proxy.providers.common import (
     openai_usage,
     overlay,
     render_tool_call,
+    request_fields,
+    tier_field,
     with_tool_call,
 )
 
@@ -27,7 +32,7 @@ _NOT_CONTENT = frozenset({"role", "channel"})
 
 
 def request_info(body: dict, path: str = "") -> dict:
-    return {"request_model": body.get("model"), "stream": bool(body.get("stream"))}
+    return request_fields(body)
 
 
 def prompt_parts(body: dict) -> dict:
@@ -111,18 +116,15 @@ def _as_parts(content: Any) -> list[dict]:
     return [p if isinstance(p, dict) else {"type": "text", "text": str(p)} for p in content]
 
 
-class Stream:
+class Stream(StreamBase):
     """Accumulates chunks; `add` says whether the chunk carried the first generated content."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.snapshot: dict = {}
         self.choices: dict[int, dict] = {}
-        self.error: str | None = None
-        self.notes: list[str] = []
 
-    def add(self, event: str | None, data: Any) -> bool:
-        if not isinstance(data, dict):
-            return False
+    def add_object(self, event: str | None, data: dict) -> bool:
         if data.get("error"):  # OpenRouter puts it in a chunk, Groq in an `event: error`
             self.error = error_message(data) or self.error
         if event == "error":
@@ -197,7 +199,7 @@ def summary(body: Any) -> dict:
     """Model, finish reason, completion text and token columns of a `chat.completion` body."""
     if not isinstance(body, dict):
         return {}
-    result: dict = {"response_model": body.get("model")}
+    result: dict = {"response_model": body.get("model"), **tier_field(body)}
     texts: list[str] = []
     finish_reasons: list[str] = []
     for choice in body.get("choices") or []:
@@ -217,3 +219,193 @@ def summary(body: Any) -> dict:
     usage = body.get("usage") or (body.get("x_groq") or {}).get("usage")
     result.update(openai_usage(usage))
     return result
+
+
+# --- the trace page's chat ------------------------------------------------------------------------
+
+
+def _message(message: dict) -> Message:
+    role = message.get("role", "?")
+    parts = []
+    reasoning = message.get("reasoning_content") or message.get("reasoning")
+    if isinstance(reasoning, str) and reasoning:
+        parts.append(transcript.part("thinking", reasoning))
+    if role == "tool":
+        content = transcript.shown_text(message.get("content"))
+        parts.append(transcript.part("tool_result", content, id=message.get("tool_call_id")))
+    else:
+        parts.extend(transcript.content_parts(message.get("content")))
+    if message.get("refusal"):
+        parts.append(transcript.part("text", message["refusal"]))
+    for call in message.get("tool_calls") or []:
+        function = call.get("function") or {}
+        arguments = transcript.arguments(function.get("arguments", ""))
+        parts.append(transcript.part("tool_call", arguments, function.get("name"), call.get("id")))
+    if message.get("function_call"):  # the legacy single function call
+        function = message["function_call"]
+        arguments = transcript.arguments(function.get("arguments", ""))
+        parts.append(transcript.part("tool_call", arguments, function.get("name")))
+    return transcript.message(role, parts)
+
+
+def request_messages(body: dict) -> list[Message]:
+    return [_message(m) for m in body.get("messages") or [] if isinstance(m, dict)]
+
+
+def response_messages(body: Any) -> list[Message]:
+    if not isinstance(body, dict):
+        return []
+    return [
+        _message({"role": "assistant", **choice["message"]})
+        for choice in body.get("choices") or []
+        if isinstance(choice, dict) and isinstance(choice.get("message"), dict)
+    ]
+
+
+# --- canonical messages (r4u_proxy/messages): what a turn says, for sessions and per-message storage -------
+
+MESSAGES_KEY = "messages"
+
+
+def canonical_content(content: Any) -> list[dict]:
+    """Chat and Responses content: a string or typed parts (text, images, audio, files, refusals)."""
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [canonical.text(content)]
+    parts = []
+    for part in content if isinstance(content, list) else [content]:
+        if not isinstance(part, dict):
+            parts.append(canonical.text(str(part)))
+            continue
+        kind = part.get("type")
+        if kind in ("text", "input_text", "output_text"):
+            parts.append(canonical.text(part.get("text") or ""))
+        elif kind == "refusal":
+            parts.append(canonical.text(part.get("refusal") or ""))
+        elif kind in ("image_url", "input_image", "input_audio", "file", "input_file"):
+            parts.append(canonical.media({k: v for k, v in part.items() if k != "type"}))
+        else:
+            parts.append(canonical.other(part))
+    return parts
+
+
+def canonical_message(item: Any) -> dict | None:
+    if not isinstance(item, dict):
+        return None
+    role = item.get("role") or "user"
+    if role in ("tool", "function"):
+        call_id = item.get("tool_call_id") or item.get("name")
+        return canonical.message("tool", [canonical.tool_result(call_id, _result_text(item.get("content")))])
+    parts = canonical_content(item.get("content"))
+    if not parts and item.get("refusal"):
+        parts.append(canonical.text(item["refusal"]))
+    for call in item.get("tool_calls") or []:
+        if isinstance(call, dict):
+            function = call.get("function") or {}
+            parts.append(canonical.tool_call(call.get("id"), function.get("name"), function.get("arguments")))
+    if isinstance(item.get("function_call"), dict):  # the legacy single function call
+        function = item["function_call"]
+        parts.append(canonical.tool_call(None, function.get("name"), function.get("arguments")))
+    return canonical.message(role, parts)
+
+
+def _result_text(content: Any) -> Any:
+    parts = canonical_content(content)
+    if all(p["type"] == "text" for p in parts):
+        return "\n".join(p["text"] for p in parts)
+    return parts
+
+
+def system_parts(body: dict) -> list[dict]:
+    return []  # system and developer messages are part of `messages`
+
+
+def output_messages(body: Any) -> list[dict]:
+    """The first choice: the one a client continues the conversation with."""
+    choices = body.get("choices") if isinstance(body, dict) else None
+    if not choices or not isinstance(choices[0], dict) or not isinstance(choices[0].get("message"), dict):
+        return []
+    message = canonical_message({"role": "assistant", **choices[0]["message"]})
+    return [message] if message else []
+
+
+# --- the request and response in the GenAI conventions' message shapes (export) ---------------------
+
+
+def content_parts(content: Any) -> list[dict]:
+    """OpenAI content (a string, or typed parts of Chat or Responses) as convention parts."""
+    if content is None or content == "":
+        return []
+    if not isinstance(content, list):
+        return [genai_parts.text(content)]
+    parts = []
+    for part in content:
+        if isinstance(part, str):
+            parts.append(genai_parts.text(part))
+            continue
+        if not isinstance(part, dict):
+            continue
+        kind = part.get("type")
+        if kind in ("text", "input_text", "output_text") and isinstance(part.get("text"), str):
+            parts.append(genai_parts.text(part["text"]))
+        elif kind == "refusal":
+            parts.append(genai_parts.text(part.get("refusal") or ""))
+        elif kind in ("image_url", "input_image"):
+            image = part.get("image_url")
+            address = image.get("url") if isinstance(image, dict) else image
+            if isinstance(address, str):
+                parts.append(genai_parts.uri(address, kind="image"))
+            else:
+                parts.append(genai_parts.generic(part))
+        elif kind == "input_audio" and isinstance(part.get("input_audio"), dict):
+            audio = part["input_audio"]
+            parts.append(genai_parts.blob(audio.get("data") or "", f"audio/{audio.get('format') or 'wav'}", "audio"))
+        else:
+            parts.append(genai_parts.generic(part))
+    return parts
+
+
+def genai_input(body: dict) -> dict:
+    """`{"system", "messages", "tools"}`: Chat keeps system messages in the history, so `system` stays empty."""
+    result = genai_parts.empty_input()
+    for item in body.get("messages") or []:
+        if not isinstance(item, dict):
+            continue
+        role = item.get("role") or "user"
+        if role == "tool":
+            parts = [genai_parts.tool_response(item.get("tool_call_id"), flatten_text(item.get("content")))]
+        else:
+            parts = content_parts(item.get("content"))
+            for call in item.get("tool_calls") or []:
+                if isinstance(call, dict):
+                    function = call.get("function") or {}
+                    parts.append(genai_parts.tool_call(call.get("id"), function.get("name"), function.get("arguments")))
+        result["messages"].append(genai_parts.message(role, parts))
+    for tool in body.get("tools") or []:
+        if isinstance(tool, dict):
+            function = tool.get("function") or tool
+            result["tools"].append(
+                genai_parts.function_tool(function.get("name"), function.get("description"), function.get("parameters"))
+            )
+    return result
+
+
+def genai_output(body: Any) -> list[dict]:
+    """One output message per choice."""
+    messages = []
+    for choice in (body.get("choices") or []) if isinstance(body, dict) else []:
+        if not isinstance(choice, dict):
+            continue
+        message = choice.get("message") or {}
+        parts = content_parts(message.get("content"))
+        if message.get("refusal"):
+            parts.append(genai_parts.text(message["refusal"]))
+        for call in message.get("tool_calls") or []:
+            if isinstance(call, dict):
+                function = call.get("function") or {}
+                parts.append(genai_parts.tool_call(call.get("id"), function.get("name"), function.get("arguments")))
+        messages.append(
+            genai_parts.message(message.get("role") or "assistant", parts, choice.get("finish_reason"), output=True)
+        )
+    return messages

@@ -5,13 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from r4u_proxy.providers.common import accumulate, error_message, flatten_text, openai_usage
+from r4u_proxy.providers import transcript
+from r4u_proxy.providers.base import Message, StreamBase
+from r4u_proxy.providers.common import (
+    accumulate,
+    error_message,
+    flatten_text,
+    openai_usage,
+    request_fields,
+    tier_field,
+)
 
 FAMILY = "openai_completions"
 
 
 def request_info(body: dict, path: str = "") -> dict:
-    return {"request_model": body.get("model"), "stream": bool(body.get("stream"))}
+    return request_fields(body)
 
 
 def prompt_parts(body: dict) -> dict:
@@ -21,16 +30,13 @@ def prompt_parts(body: dict) -> dict:
     return {"system": None, "turns": turns, "tools": []}
 
 
-class Stream:
+class Stream(StreamBase):
     def __init__(self) -> None:
+        super().__init__()
         self.body_so_far: dict = {}
         self.choices: dict[int, dict] = {}
-        self.error: str | None = None
-        self.notes: list[str] = []
 
-    def add(self, event: str | None, data: Any) -> bool:
-        if not isinstance(data, dict):
-            return False
+    def add_object(self, event: str | None, data: dict) -> bool:
         if data.get("error"):
             self.error = error_message(data) or self.error
         produced = False
@@ -66,6 +72,35 @@ def summary(body: Any) -> dict:
         "response_model": body.get("model"),
         "completion_text": "\n\n".join(c.get("text") or "" for c in choices) or None,
         "finish_reason": choices[0].get("finish_reason") if choices else None,
+        **tier_field(body),
     }
     result.update(openai_usage(body.get("usage")))
     return result
+
+
+def request_messages(body: dict) -> list[Message]:
+    if "prompt" not in body:
+        return []
+    return [transcript.message("user", [transcript.part("text", transcript.shown_text(body["prompt"]))])]
+
+
+def response_messages(body: Any) -> list[Message]:
+    if not isinstance(body, dict):
+        return []
+    return [
+        transcript.message("assistant", [transcript.part("text", choice["text"])])
+        for choice in body.get("choices") or []
+        if isinstance(choice, dict) and "text" in choice
+    ]
+
+
+def genai_output(body: Any) -> list[dict]:
+    """One output message per choice (the GenAI conventions' shape, for export)."""
+    from r4u_proxy.providers import genai_parts
+
+    choices = (body.get("choices") or []) if isinstance(body, dict) else []
+    return [
+        genai_parts.message("assistant", [genai_parts.text(c.get("text") or "")], c.get("finish_reason"), output=True)
+        for c in choices
+        if isinstance(c, dict)
+    ]

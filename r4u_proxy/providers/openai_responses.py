@@ -9,14 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from r4u_proxy.messages import canonical
+from r4u_proxy.providers import genai_parts, transcript
+from r4u_proxy.providers.base import Message, StreamBase
 from r4u_proxy.providers.common import (
     error_message,
     flatten_text,
     openai_usage,
     overlay,
     render_tool_call,
+    request_fields,
+    tier_field,
     with_tool_call,
 )
+from r4u_proxy.providers.openai_chat import canonical_content, content_parts
 
 FAMILY = "openai_responses"
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed")
@@ -36,7 +42,7 @@ _DONE_VALUE_KEYS = ("arguments", "input", "code", "text", "refusal")
 
 
 def request_info(body: dict, path: str = "") -> dict:
-    return {"request_model": body.get("model"), "stream": bool(body.get("stream"))}
+    return request_fields(body)
 
 
 def prompt_parts(body: dict) -> dict:
@@ -83,17 +89,14 @@ def _slot(items: list, index: Any) -> int:
     return index
 
 
-class Stream:
+class Stream(StreamBase):
     def __init__(self) -> None:
+        super().__init__()
         self.snapshot: dict = {}
         self.final: dict | None = None
         self.items: list = []
-        self.error: str | None = None
-        self.notes: list[str] = []
 
-    def add(self, event: str | None, data: Any) -> bool:
-        if not isinstance(data, dict):
-            return False
+    def add_object(self, event: str | None, data: dict) -> bool:
         kind = data.get("type") or event or ""
         if kind == "error" or event == "error":
             detail = data.get("error") or {"code": data.get("code"), "message": data.get("message")}
@@ -200,6 +203,141 @@ def summary(body: Any) -> dict:
         "response_model": body.get("model"),
         "completion_text": text or None,
         "finish_reason": reason or body.get("status"),
+        **tier_field(body),
     }
     result.update(openai_usage(body.get("usage")))
     return result
+
+
+# --- the trace page's chat ------------------------------------------------------------------------
+
+
+def _items(items: Any) -> list[Message]:
+    if isinstance(items, str):
+        return [transcript.message("user", [transcript.part("text", items)])]
+    messages: list[Message] = []
+    for item in items or []:
+        if not isinstance(item, dict):
+            continue
+        kind = item.get("type", "message")
+        if kind == "message" or ("role" in item and "content" in item):
+            parts = transcript.content_parts(item.get("content"))
+            messages.append(transcript.message(item.get("role", "assistant"), parts))
+        elif kind == "function_call":
+            arguments = transcript.arguments(item.get("arguments", ""))
+            call = transcript.part("tool_call", arguments, item.get("name"), item.get("call_id"))
+            messages.append(transcript.message("assistant", [call]))
+        elif kind == "function_call_output":
+            text = transcript.shown_text(item.get("output"))
+            output = transcript.part("tool_result", text, id=item.get("call_id"))
+            messages.append(transcript.message("tool", [output]))
+        elif kind == "reasoning":
+            summary = "\n".join(s.get("text", "") for s in item.get("summary") or [] if isinstance(s, dict))
+            thinking = transcript.part("thinking", summary or "(reasoning hidden)")
+            messages.append(transcript.message("assistant", [thinking]))
+        else:
+            messages.append(transcript.message("assistant", [transcript.part("other", item, name=kind)]))
+    return transcript.merge_assistant_turns(messages)
+
+
+def request_messages(body: dict) -> list[Message]:
+    messages = []
+    if body.get("instructions"):
+        messages.append(transcript.message("system", [transcript.part("text", body["instructions"])]))
+    return messages + _items(body.get("input"))
+
+
+def response_messages(body: Any) -> list[Message]:
+    if not isinstance(body, dict) or not isinstance(body.get("output"), list):
+        return []
+    return _items(body["output"])
+
+
+# --- canonical messages (r4u_proxy/messages): what a turn says, for sessions and per-message storage -------
+# Each input or output item is one message: clients resend output items as input items.
+
+MESSAGES_KEY = "input"
+
+
+def canonical_message(item: Any) -> dict | None:
+    if isinstance(item, str):
+        return canonical.message("user", [canonical.text(item)])
+    if not isinstance(item, dict):
+        return None
+    kind = item.get("type", "message")
+    if kind == "message":
+        return canonical.message(item.get("role"), canonical_content(item.get("content")))
+    if kind in ("function_call", "custom_tool_call"):
+        arguments = item.get("arguments") if kind == "function_call" else item.get("input")
+        return canonical.message("assistant", [canonical.tool_call(item.get("call_id"), item.get("name"), arguments)])
+    if kind in ("function_call_output", "custom_tool_call_output"):
+        return canonical.message("tool", [canonical.tool_result(item.get("call_id"), item.get("output"))])
+    if kind == "reasoning":
+        summary = "\n".join(s.get("text") or "" for s in item.get("summary") or [] if isinstance(s, dict))
+        return canonical.message("assistant", [canonical.thinking(summary)])
+    return canonical.message("assistant", [canonical.other(item)])
+
+
+def system_parts(body: dict) -> list[dict]:
+    instructions = body.get("instructions")
+    return [canonical.text(instructions)] if isinstance(instructions, str) and instructions else []
+
+
+def output_messages(body: Any) -> list[dict]:
+    items = body.get("output") if isinstance(body, dict) else None
+    return [m for m in map(canonical_message, items or []) if m is not None]
+
+
+# --- the request and response in the GenAI conventions' message shapes (export) ---------------------
+
+
+def _item_parts(item: dict) -> tuple[str, list[dict]]:
+    """One Responses input/output item as (role, convention parts)."""
+    kind = item.get("type", "message")
+    if kind == "message":
+        return item.get("role") or "user", content_parts(item.get("content"))
+    if kind == "function_call":
+        return "assistant", [genai_parts.tool_call(item.get("call_id") or item.get("id"), item.get("name"), item.get("arguments"))]
+    if kind == "custom_tool_call":
+        return "assistant", [genai_parts.tool_call(item.get("call_id") or item.get("id"), item.get("name"), item.get("input"))]
+    if kind in ("function_call_output", "custom_tool_call_output"):
+        return "tool", [genai_parts.tool_response(item.get("call_id"), item.get("output"))]
+    if kind == "reasoning":
+        summary = flatten_text(item.get("summary")) or flatten_text(item.get("content"))
+        return "assistant", [genai_parts.reasoning(summary)] if summary else []
+    return "assistant", [genai_parts.generic(item)]
+
+
+def genai_input(body: dict) -> dict:
+    result = genai_parts.empty_input()
+    if body.get("instructions"):
+        result["system"] = content_parts(body["instructions"])
+    items = body.get("input")
+    if isinstance(items, str):
+        items = [{"type": "message", "role": "user", "content": items}]
+    for item in items or []:
+        if isinstance(item, dict):
+            role, parts = _item_parts(item)
+            result["messages"].append(genai_parts.message(role, parts))
+    for tool in body.get("tools") or []:
+        if not isinstance(tool, dict):
+            continue
+        if tool.get("type") == "function":
+            result["tools"].append(genai_parts.function_tool(tool.get("name"), tool.get("description"), tool.get("parameters")))
+        else:  # built-in tools: web_search, file_search, code_interpreter, ...
+            result["tools"].append({"type": str(tool.get("type")), "name": str(tool.get("name") or tool.get("type"))})
+    return result
+
+
+def genai_output(body: Any) -> list[dict]:
+    """A response is one generation: all its output items are parts of one message."""
+    if not isinstance(body, dict):
+        return []
+    parts: list[dict] = []
+    for item in body.get("output") or []:
+        if isinstance(item, dict):
+            parts += _item_parts(item)[1]
+    reason = (body.get("incomplete_details") or {}).get("reason") or body.get("status")
+    if reason == "completed" and any(p["type"] == "tool_call" for p in parts):
+        reason = "tool_call"
+    return [genai_parts.message("assistant", parts, reason, output=True)]

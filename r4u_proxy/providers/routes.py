@@ -1,7 +1,7 @@
-"""The one table that says which requests are LLM calls: host → provider, path → operation and parser family.
+"""Which requests are LLM calls: path → operation and parser family; the provider from `hosts.py: HOSTS`.
 
 The provider comes from the host (so Gemini's OpenAI-compatible endpoint is still `gemini`); the operation and
-the family that parses it come from the path. On hosts not listed here, OpenAI-style paths are
+the family that parses it come from the path. On hosts without a provider in HOSTS, OpenAI-style paths are
 `openai_compatible`, and Anthropic- or Gemini-style paths are recorded under provider `unknown`.
 """
 
@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from r4u_proxy.providers.hosts import provider_for_host
+
 
 @dataclass(frozen=True, slots=True)
 class Route:
@@ -17,16 +19,6 @@ class Route:
     operation: str
     family: str
 
-
-# Host patterns: exact names, or "*suffix" for a family of hosts (Azure resources, Vertex regions).
-HOST_PROVIDERS: list[tuple[str, str]] = [
-    ("api.openai.com", "openai"),
-    ("*.openai.azure.com", "openai"),
-    ("*.cognitiveservices.azure.com", "openai"),
-    ("api.anthropic.com", "anthropic"),
-    ("generativelanguage.googleapis.com", "gemini"),
-    ("*aiplatform.googleapis.com", "gemini"),
-]
 
 # (path pattern, operation, family, only on a known provider host). First match wins, so specific first.
 # Patterns match the end of the path, which covers version prefixes and gateways: /v1/chat/completions,
@@ -48,6 +40,9 @@ PATH_OPERATIONS: list[tuple[re.Pattern[str], str, str, bool]] = [
     (re.compile(r"/v1/messages$"), "messages", "anthropic_messages", False),
     (re.compile(r"/models/[^/:]+:(?:stream)?[gG]enerateContent$"), "generate_content", "gemini", False),
     (re.compile(r"/models/[^/:]+:countTokens$"), "count_tokens", "gemini", True),
+    # Gemini Code Assist: the Gemini API in an envelope, the model named in the body.
+    (re.compile(r"/v1internal:(?:stream)?[gG]enerateContent$"), "generate_content", "gemini", True),
+    (re.compile(r"/v1internal:countTokens$"), "count_tokens", "gemini", True),
     # Claude on Vertex AI: the Messages API behind :rawPredict / :streamRawPredict.
     (
         re.compile(r"/publishers/anthropic/models/[^/:]+:(?:stream)?[rR]awPredict$"),
@@ -58,14 +53,6 @@ PATH_OPERATIONS: list[tuple[re.Pattern[str], str, str, bool]] = [
 ]
 
 _OPENAI_FAMILIES = ("openai_chat", "openai_completions", "openai_embeddings", "openai_responses")
-
-
-def provider_for_host(host: str) -> str | None:
-    host = host.lower().rstrip(".")
-    for pattern, provider in HOST_PROVIDERS:
-        if host == pattern or (pattern.startswith("*") and host.endswith(pattern[1:])):
-            return provider
-    return None
 
 
 def route(host: str, path: str) -> Route | None:

@@ -1,39 +1,31 @@
 """`r4u stats`: spend, calls, tokens and latency percentiles over a time window, grouped.
 
 The numbers are computed here as plain data (the CLI renders them as tables or JSON), so
-scripts and tests see exactly what the terminal shows. Calls whose usage has no known
-price are counted apart as unpriced: their cost is unknown, so spend never counts them as $0.
+scripts and tests see exactly what the terminal shows. Errors, unpriced calls and percentiles
+follow reports/metrics.py: unpriced calls are counted apart, with their reason, because their
+cost is unknown, so spend never counts them as $0.
 """
 
 from __future__ import annotations
 
-import math
 import sqlite3
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from r4u_proxy.reports.metrics import NO_PRICE, PERCENTILES, is_error, percentile, unpriced_reason
 from r4u_proxy.reports.timewindow import since_cutoff
 
 GROUPINGS = ("model", "project", "task")
 
 _SELECT = """
-SELECT COALESCE(t.request_model, t.response_model) AS model, t.project, t.task_id, tk.template,
+SELECT COALESCE(t.request_model, t.response_model) AS model, t.request_model, t.response_model,
+       t.project, t.task_id, tk.template,
        t.provider, t.host, t.status_code, t.error, t.cost_usd, t.input_tokens, t.output_tokens,
        t.cache_read_tokens, t.cache_write_tokens, t.reasoning_tokens, t.latency_ms, t.ttft_ms
 FROM traces AS t LEFT JOIN tasks AS tk ON tk.id = t.task_id
 """
-
-
-def percentile(values: list[float], fraction: float) -> float | None:
-    """Linear interpolation between the two nearest ranks (numpy's default); None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * fraction
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 @dataclass
@@ -41,9 +33,10 @@ class GroupStats:
     key: str | None  # model name, project, or task id; None when the trace has none
     label: str  # what a person reads: "(no project)", a task's template start, ...
     calls: int = 0
-    errors: int = 0  # HTTP status >= 400 or a transport/stream error
+    errors: int = 0  # HTTP status >= 400 or a transport/stream error (metrics.is_error)
     spend_usd: float | None = None  # sum over priced calls; None when no call here has a price
-    unpriced_calls: int = 0  # calls that reported usage but whose model has no known price
+    unpriced_calls: int = 0  # calls that succeeded without a known cost (metrics.unpriced_reason)
+    unpriced_reasons: dict[str, int] = field(default_factory=dict)  # reason -> calls
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
@@ -56,14 +49,15 @@ class GroupStats:
     _latencies: list[float] = field(default_factory=list, repr=False)
     _ttfts: list[float] = field(default_factory=list, repr=False)
 
-    def add(self, row: sqlite3.Row) -> None:
+    def add(self, row: dict[str, Any], reason: str | None) -> None:
+        """Count one trace row; `reason` is its metrics.unpriced_reason."""
         self.calls += 1
-        status = row["status_code"]
-        self.errors += bool(row["error"]) or (status is not None and status >= 400)
+        self.errors += is_error(row["status_code"], row["error"])
         if row["cost_usd"] is not None:
             self.spend_usd = (self.spend_usd or 0.0) + row["cost_usd"]
-        elif row["input_tokens"] is not None or row["output_tokens"] is not None:
+        elif reason is not None:
             self.unpriced_calls += 1
+            self.unpriced_reasons[reason] = self.unpriced_reasons.get(reason, 0) + 1
         for name in (
             "input_tokens",
             "output_tokens",
@@ -78,10 +72,12 @@ class GroupStats:
             self._ttfts.append(row["ttft_ms"])
 
     def finish(self) -> None:
-        self.latency_p50_ms = percentile(self._latencies, 0.50)
-        self.latency_p95_ms = percentile(self._latencies, 0.95)
-        self.ttft_p50_ms = percentile(self._ttfts, 0.50)
-        self.ttft_p95_ms = percentile(self._ttfts, 0.95)
+        self._latencies.sort()
+        self._ttfts.sort()
+        self.latency_p50_ms = percentile(self._latencies, PERCENTILES["p50"])
+        self.latency_p95_ms = percentile(self._latencies, PERCENTILES["p95"])
+        self.ttft_p50_ms = percentile(self._ttfts, PERCENTILES["p50"])
+        self.ttft_p95_ms = percentile(self._ttfts, PERCENTILES["p95"])
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
@@ -100,7 +96,7 @@ class StatsReport:
     since: str | None  # the started_at cutoff (ISO UTC), None for all history
     total: GroupStats
     groups: dict[str, list[GroupStats]]  # "model" | "project" | "task" -> rows, most spend first
-    unpriced: list[UnpricedModel]  # models with usage but no price, most calls first
+    unpriced: list[UnpricedModel]  # models the price data has no price for, most calls first
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -111,7 +107,7 @@ class StatsReport:
         }
 
 
-def _group_key(grouping: str, row: sqlite3.Row) -> tuple[str | None, str]:
+def _group_key(grouping: str, row: dict[str, Any]) -> tuple[str | None, str]:
     if grouping == "model":
         return row["model"], row["model"] or "(no model)"
     if grouping == "project":
@@ -144,7 +140,7 @@ def collect_stats(
         query, params = _SELECT, ()
         if cutoff is not None:
             query, params = f"{_SELECT} WHERE t.started_at >= ?", (cutoff,)
-        rows = conn.execute(query, params).fetchall()
+        rows = [dict(row) for row in conn.execute(query, params)]
     finally:
         conn.close()
 
@@ -152,11 +148,12 @@ def collect_stats(
     groups: dict[str, dict[str | None, GroupStats]] = {name: {} for name in by}
     unpriced: dict[tuple[str | None, str | None, str | None], int] = {}
     for row in rows:
-        total.add(row)
+        reason = unpriced_reason(row)
+        total.add(row, reason)
         for name in by:
             key, label = _group_key(name, row)
-            groups[name].setdefault(key, GroupStats(key, label)).add(row)
-        if row["cost_usd"] is None and (row["input_tokens"] is not None or row["output_tokens"] is not None):
+            groups[name].setdefault(key, GroupStats(key, label)).add(row, reason)
+        if reason == NO_PRICE:
             ident = (row["model"], row["provider"], row["host"])
             unpriced[ident] = unpriced.get(ident, 0) + 1
 

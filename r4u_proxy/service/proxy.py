@@ -1,5 +1,5 @@
-"""Run the recording proxy: mitmproxy embedded with r4u's addons, plus its two children
-(the Datasette UI and the grouping process), until Ctrl-C or `r4u proxy stop`.
+"""Run the recording proxy: mitmproxy embedded with r4u's addons, plus its children (the Datasette
+UI, the grouping process and, with --otlp-endpoint, the live exporter), until Ctrl-C or `r4u proxy stop`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from mitmproxy.master import Master
 from mitmproxy.options import Options
 
 from r4u.environment import NO_PROJECT_USER
+from r4u.upstream import parse_upstream
 from r4u_proxy import __version__, pricing
-from r4u_proxy.addons import access, capture, project, recorder, routing
+from r4u_proxy.addons import default_addons
 from r4u_proxy.config import ProxyConfig
 from r4u_proxy.ids import iso_utc
 from r4u_proxy.memory import return_big_buffers
@@ -75,9 +76,8 @@ def _make_master(config: ProxyConfig) -> Master:
     opts = Options(listen_host=config.host, listen_port=config.port, confdir=str(home.ca_dir))
     master = Master(opts)
     master.addons.add(*mitmproxy_addons())
-    if not is_loopback(config.host):  # password and relay checks, before anything reads the request
-        master.addons.add(*access.addons)
-    master.addons.add(*routing.addons, *project.addons, *capture.addons, *recorder.addons)
+    beyond_loopback = not is_loopback(config.host)
+    master.addons.add(*default_addons(beyond_loopback=beyond_loopback))
     updates: dict[str, Any] = {
         "r4u_db": str(config.db),
         "r4u_stats_file": str(home.stats_file),
@@ -88,11 +88,15 @@ def _make_master(config: ProxyConfig) -> Master:
         "r4u_intercept": list(config.intercept),
         "connection_strategy": "lazy",  # connect upstream only for requests we forward
     }
-    if not is_loopback(config.host):
+    if beyond_loopback:
         updates["r4u_password"] = config.password or ""
         updates["r4u_allow_private_upstream"] = config.allow_private_upstream
     if config.upstream_ca:
         updates["ssl_verify_upstream_trusted_ca"] = str(write_upstream_bundle(home, config.upstream_ca))
+    if config.upstream_proxy is not None:
+        address, auth = parse_upstream(config.upstream_proxy.get_secret_value())
+        updates["mode"] = [f"upstream:{address}"]
+        updates["upstream_auth"] = auth
     try:
         master.options.update(**updates)
     except exceptions.OptionsError as exc:
@@ -117,15 +121,16 @@ GRACE_S = 3.0  # on stop, LLM calls in flight get this long to finish before the
 
 
 class Children:
-    """The UI and grouping processes: started after the proxy listens, stopped with it. Neither
-    inherits the listening socket (the UI is exec'd, grouping is spawned), both obey SIGTERM and
-    both exit by themselves once the proxy is gone."""
+    """The UI, grouping and live-export processes: started after the proxy listens, stopped with it.
+    None inherits the listening socket (the UI is exec'd, grouping and the exporter are spawned), all
+    obey SIGTERM and all exit by themselves once the proxy is gone."""
 
     def __init__(self, config: ProxyConfig) -> None:
         self.config = config
         self.ui: Any = None
         self.ui_url: str | None = None
         self.grouping: Any = None
+        self.exporter: Any = None
 
     def start(self) -> None:
         home = self.config.paths
@@ -139,6 +144,13 @@ class Children:
 
             self.grouping = GroupingProcess(str(self.config.db), str(home.log_dir / "grouping.log"))
             self.grouping.start()
+        home.export_stats_file.unlink(missing_ok=True)  # a previous run's counters are not this run's
+        if self.config.otlp_endpoint:
+            from r4u_proxy.export.live import LiveConfig, LiveExporter
+
+            live = LiveConfig.from_env(self.config.otlp_endpoint, self.config.otlp_headers, self.config.otlp_content)
+            self.exporter = LiveExporter(self.config.db, live, home.export_stats_file, home.log_dir / "export.log")
+            self.exporter.start()
 
     def wait_ui(self) -> None:
         """Block until the UI answers (a few hundred ms); a UI that fails leaves the proxy running."""
@@ -154,11 +166,12 @@ class Children:
         found = [
             identity(self.ui.process.pid if self.ui else None, "ui"),
             identity(self.grouping.pid if self.grouping else None, "grouping"),
+            identity(self.exporter.pid if self.exporter else None, "export"),
         ]
         return [entry for entry in found if entry]
 
     def stop(self) -> None:
-        for child in (self.grouping, self.ui):
+        for child in (self.grouping, self.ui, self.exporter):
             if child is None:
                 continue
             try:
@@ -187,6 +200,10 @@ def prepare(config: ProxyConfig) -> None:
 
     try:
         open_db(config.db).close()
+        if config.otlp_endpoint:
+            from r4u_proxy.export.live import start_watermark
+
+            start_watermark(config.db, config.otlp_endpoint)
     except Exception as exc:
         raise StartError(f"cannot open the database {config.db}: {exc}") from None
 
@@ -195,6 +212,10 @@ def _proxy_url(config: ProxyConfig, host: str, port: int) -> str:
     name = f"[{host}]" if ":" in host else host
     credentials = f"{NO_PROJECT_USER}:{config.password}@" if config.password else ""  # no project, a password
     return f"http://{credentials}{name}:{port}"
+
+
+def upstream_address(config: ProxyConfig) -> str | None:
+    return parse_upstream(config.upstream_proxy.get_secret_value())[0] if config.upstream_proxy else None
 
 
 async def _drain(master: Master, grace: float) -> None:
@@ -247,6 +268,8 @@ async def serve(config: ProxyConfig, on_ready=None) -> None:
             "home": str(home.root),
             "ca_cert": str(home.ca_cert),
             "ca_bundle": str(home.ca_bundle),
+            "upstream_proxy": upstream_address(config),  # without credentials
+            "resolve": list(config.resolve),
             "started_at": iso_utc(time.time()),
             "version": __version__,
             "children": children.identities(),

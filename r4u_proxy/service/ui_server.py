@@ -27,13 +27,6 @@ from pathlib import Path
 from typing import IO
 
 
-def ensure_ui_schema(db_path: str | Path) -> None:
-    """Create or upgrade the file's schema (tables, UI indexes, full-text search) before serving it."""
-    from r4u_proxy.store.migrations import open_db
-
-    open_db(db_path).close()
-
-
 def free_port(host: str) -> int:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
@@ -54,8 +47,8 @@ def port_in_use(host: str, port: int) -> bool:
 
 # Datasette settings r4u runs with (tests and the bench use the same).
 DATASETTE_SETTINGS: dict[str, object] = {
-    # Facet suggestions try a query per column (traces has ~50) on every table page:
-    # ~5 s per page at 100k traces. Explicit facets (?_facet=provider) still work.
+    # Facet suggestions try a query per column (traces has ~50) on every table page, which
+    # made table pages take seconds on a large file (docs/ui.md). ?_facet=provider still works.
     "suggest_facets": False,
     # Named queries aggregate whole tables; give SQL a little more room than 1 s.
     "sql_time_limit_ms": 3000,
@@ -126,7 +119,9 @@ def start_ui(
     only for loopback names and `host` (datasette_plugins/privacy.py) and exits once this process
     is gone, however it ends.
     """
-    ensure_ui_schema(db_path)
+    from r4u_proxy.store.migrations import open_db
+
+    open_db(db_path).close()  # create or upgrade the schema (UI indexes, full-text search) before serving
     if port == 0:
         port = free_port(host)
     log_file: IO[bytes] | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from r4u_proxy.simulator.reply import (
@@ -14,6 +15,7 @@ from r4u_proxy.simulator.reply import (
     sse_reply,
     text_of,
 )
+from r4u_proxy.simulator.tool_plan import ToolCall
 
 
 def _prompt(request: dict[str, Any]) -> str:
@@ -22,12 +24,17 @@ def _prompt(request: dict[str, Any]) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def messages(request: dict[str, Any], stream: bool, event_count: int | None) -> Reply:
+def messages(request: dict[str, Any], stream: bool, event_count: int | None, call: ToolCall | None = None) -> Reply:
     model = str(request.get("model") or "")
     prompt = _prompt(request)
     user_turns = [m for m in request.get("messages") or [] if isinstance(m, dict) and m.get("role") == "user"]
     words = reply_words(text_of(user_turns[-1].get("content")) if user_turns else prompt, model, event_count)
     text = "".join(words)
+    block: dict[str, Any] = {"type": "text", "text": text}
+    if call is not None:  # an agent turn: the model asks for a tool (tool_plan.py)
+        arguments = json.dumps(call["arguments"])
+        block = {"type": "tool_use", "id": short_id("toolu_sim", prompt), "name": call["name"], "input": call["arguments"]}
+        words, text = [arguments], arguments
     input_tokens, output_tokens = estimate_tokens(prompt), estimate_tokens(text)
     usage = {
         "input_tokens": input_tokens,
@@ -40,8 +47,8 @@ def messages(request: dict[str, Any], stream: bool, event_count: int | None) -> 
         "type": "message",
         "role": "assistant",
         "model": model,
-        "content": [{"type": "text", "text": text}],
-        "stop_reason": "end_turn",
+        "content": [block],
+        "stop_reason": "tool_use" if call is not None else "end_turn",
         "stop_sequence": None,
         "usage": usage,
     }
@@ -53,17 +60,17 @@ def messages(request: dict[str, Any], stream: bool, event_count: int | None) -> 
 
     # message_start carries the input side of usage; output tokens arrive in message_delta, as upstream.
     started = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}
+    opening = {**block, "input": {}} if call is not None else {"type": "text", "text": ""}
     events = [
         event("message_start", message=started),
-        event("content_block_start", index=0, content_block={"type": "text", "text": ""}),
+        event("content_block_start", index=0, content_block=opening),
         event("ping"),
     ]
-    events += [
-        event("content_block_delta", index=0, delta={"type": "text_delta", "text": word}) for word in words
-    ]
+    delta = (lambda w: {"type": "input_json_delta", "partial_json": w}) if call else (lambda w: {"type": "text_delta", "text": w})
+    events += [event("content_block_delta", index=0, delta=delta(word)) for word in words]
     events += [
         event("content_block_stop", index=0),
-        event("message_delta", delta={"stop_reason": "end_turn", "stop_sequence": None},
+        event("message_delta", delta={"stop_reason": message["stop_reason"], "stop_sequence": None},
               usage={"output_tokens": output_tokens}),
         event("message_stop"),
     ]

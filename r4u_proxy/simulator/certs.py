@@ -29,6 +29,7 @@ DEFAULT_NAMES: tuple[str, ...] = (
     "api.openai.com",
     "api.anthropic.com",
     "generativelanguage.googleapis.com",
+    "cloudcode-pa.googleapis.com",
     "api.groq.com",
     "openrouter.ai",
     "api.mistral.ai",

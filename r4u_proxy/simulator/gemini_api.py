@@ -1,4 +1,6 @@
-"""Gemini API answers: `models/{m}:generateContent` and `:streamGenerateContent` (`?alt=sse` or JSON array)."""
+"""Gemini API answers: `models/{m}:generateContent` and `:streamGenerateContent` (`?alt=sse` or JSON array),
+and Gemini Code Assist's `v1internal:{method}`: the same answers in its envelope (`{response, traceId}`),
+plus the `loadCodeAssist` call Gemini CLI makes before the first one (and `{}` for its other calls)."""
 
 from __future__ import annotations
 
@@ -34,8 +36,9 @@ def _usage(prompt_tokens: int, output_tokens: int) -> dict[str, Any]:
 
 
 def generate_content(
-    model: str, request: dict[str, Any], stream: bool, sse: bool, event_count: int | None
-) -> Reply:
+    model: str, request: dict[str, Any], stream: bool, sse: bool, event_count: int | None,
+    envelope: dict[str, Any] | None = None,
+) -> Reply:  # fmt: skip
     prompt = _prompt(request)
     words = reply_words(prompt, model, event_count)
     text = "".join(words)
@@ -46,12 +49,13 @@ def generate_content(
         candidate: dict[str, Any] = {"content": {"parts": [{"text": piece}], "role": "model"}, "index": 0}
         if last:
             candidate["finishReason"] = "STOP"
-        return {
+        body = {
             "candidates": [candidate],
             "usageMetadata": _usage(prompt_tokens, estimate_tokens(produced)),
             "modelVersion": model,
             "responseId": response_id,
         }
+        return body if envelope is None else {"response": body, **envelope}
 
     if not stream:
         return json_reply(chunk(text, True, text))
@@ -69,6 +73,24 @@ def generate_content(
     pieces.append("]")
     return Reply(status=200, headers=[("content-type", "application/json; charset=UTF-8")],
                  events=[p.encode() for p in pieces])
+
+
+def code_assist(method: str, request: dict[str, Any], stream: bool, sse: bool, event_count: int | None) -> Reply:
+    """`POST /v1internal:{method}` on cloudcode-pa.googleapis.com: body `{model, project, request: {...}}`."""
+    inner = request.get("request") if isinstance(request.get("request"), dict) else {}
+    if method in ("generateContent", "streamGenerateContent"):
+        model = str(request.get("model") or "gemini-2.5-pro")
+        envelope = {"traceId": short_id("trace", _prompt(inner))}
+        return generate_content(model, inner, stream, sse, event_count, envelope=envelope)
+    if method == "countTokens":
+        return json_reply({"totalTokens": estimate_tokens(_prompt(inner))})
+    if method == "loadCodeAssist":
+        project = request.get("cloudaicompanionProject") or "r4u-simulated-project"
+        tier = {"id": "standard-tier", "name": "Gemini Code Assist (r4u simulator)"}
+        return json_reply({"currentTier": tier, "allowedTiers": [tier], "cloudaicompanionProject": project})
+    # The other calls Gemini CLI makes around a session (admin controls, quota, experiments, telemetry)
+    # carry no LLM content: an empty answer lets it go on.
+    return json_reply({})
 
 
 def error(status: int, message: str) -> Reply:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import struct
 import time
 from typing import Any
@@ -18,6 +19,7 @@ from r4u_proxy.simulator.reply import (
     sse_reply,
     text_of,
 )
+from r4u_proxy.simulator.tool_plan import ToolCall
 
 
 def _chat_prompt(request: dict[str, Any]) -> str:
@@ -43,11 +45,22 @@ def _chat_usage(prompt: str, completion: str) -> dict[str, Any]:
     }
 
 
-def chat_completions(request: dict[str, Any], stream: bool, event_count: int | None) -> Reply:
+def chat_completions(
+    request: dict[str, Any], stream: bool, event_count: int | None, call: ToolCall | None = None
+) -> Reply:
     model = str(request.get("model") or "")
     prompt = _chat_prompt(request)
     words = reply_words(_last_user_text(request), model, event_count)
     completion = "".join(words)
+    tool_calls = None
+    if call is not None:  # an agent turn: the model asks for a tool (tool_plan.py)
+        function = {"name": call["name"], "arguments": json.dumps(call["arguments"])}
+        tool_calls = [{"id": short_id("call_sim", prompt)[:29], "type": "function", "function": function}]
+        words, completion = [], function["arguments"]
+    finish = "tool_calls" if call is not None else "stop"
+    message: dict[str, Any] = {"role": "assistant", "content": None if call else completion, "refusal": None}
+    if tool_calls:
+        message["tool_calls"] = tool_calls
     common = {
         "id": short_id("chatcmpl-sim", prompt),
         "created": int(time.time()),
@@ -60,9 +73,9 @@ def chat_completions(request: dict[str, Any], stream: bool, event_count: int | N
             "object": "chat.completion",
             "choices": [{
                 "index": 0,
-                "message": {"role": "assistant", "content": completion, "refusal": None},
+                "message": message,
                 "logprobs": None,
-                "finish_reason": "stop",
+                "finish_reason": finish,
             }],
             "usage": _chat_usage(prompt, completion),
         })
@@ -71,9 +84,11 @@ def chat_completions(request: dict[str, Any], stream: bool, event_count: int | N
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
         return data_event({**common, "object": "chat.completion.chunk", "choices": [choice]})
 
-    events = [chunk({"role": "assistant", "content": "", "refusal": None})]
+    events = [chunk({"role": "assistant", "content": None if call else "", "refusal": None})]
     events += [chunk({"content": word}) for word in words]
-    events.append(chunk({}, finish="stop"))
+    if tool_calls:
+        events.append(chunk({"tool_calls": [{"index": 0, **tool_calls[0]}]}))
+    events.append(chunk({}, finish=finish))
     if (request.get("stream_options") or {}).get("include_usage"):
         usage = _chat_usage(prompt, completion)
         events.append(data_event({**common, "object": "chat.completion.chunk", "choices": [], "usage": usage}))
@@ -91,12 +106,16 @@ def _responses_prompt(request: dict[str, Any]) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def responses(request: dict[str, Any], stream: bool, event_count: int | None) -> Reply:
+def responses(
+    request: dict[str, Any], stream: bool, event_count: int | None, call: ToolCall | None = None
+) -> Reply:
     model = str(request.get("model") or "")
     prompt = _responses_prompt(request)
     words = reply_words(prompt, model, event_count)
     text = "".join(words)
     response_id, item_id = short_id("resp_sim", prompt), short_id("msg_sim", prompt)
+    if call is not None:  # an agent turn: the model asks for a tool (tool_plan.py)
+        return _responses_tool_call(request, stream, call, response_id, item_id)
     input_tokens, output_tokens = estimate_tokens(prompt), estimate_tokens(text)
     usage = {
         "input_tokens": input_tokens,
@@ -142,6 +161,39 @@ def responses(request: dict[str, Any], stream: bool, event_count: int | None) ->
         event("response.completed", response=final),
     ]
     return sse_reply(events)
+
+
+def _responses_tool_call(
+    request: dict[str, Any], stream: bool, call: ToolCall, response_id: str, item_id: str
+) -> Reply:
+    arguments = json.dumps(call["arguments"])
+    item = {"type": "function_call", "id": item_id.replace("msg_", "fc_"), "call_id": short_id("call_sim", item_id)[:29],
+            "name": call["name"], "arguments": arguments, "status": "completed"}
+    input_tokens, output_tokens = estimate_tokens(_responses_prompt(request)), estimate_tokens(arguments)
+    usage = {
+        "input_tokens": input_tokens, "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": output_tokens, "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": input_tokens + output_tokens,
+    }  # fmt: skip
+    base = {"id": response_id, "object": "response", "created_at": int(time.time()),
+            "model": str(request.get("model") or ""), "error": None, "incomplete_details": None}  # fmt: skip
+    final = {**base, "status": "completed", "output": [item], "usage": usage}
+    if not stream:
+        return json_reply(final)
+    sequence = iter(range(10_000))
+
+    def event(kind: str, **fields: Any) -> bytes:
+        return data_event({"type": kind, "sequence_number": next(sequence), **fields}, event=kind)
+
+    pending = {**base, "status": "in_progress", "output": [], "usage": None}
+    return sse_reply([
+        event("response.created", response=pending),
+        event("response.output_item.added", output_index=0, item={**item, "arguments": "", "status": "in_progress"}),
+        event("response.function_call_arguments.delta", item_id=item["id"], output_index=0, delta=arguments),
+        event("response.function_call_arguments.done", item_id=item["id"], output_index=0, arguments=arguments),
+        event("response.output_item.done", output_index=0, item=item),
+        event("response.completed", response=final),
+    ])
 
 
 def _embedding(text: str, dimensions: int) -> list[float]:

@@ -18,8 +18,10 @@ from r4u_proxy.simulator import anthropic_api, gemini_api, openai_api
 from r4u_proxy.simulator.controls import Controls
 from r4u_proxy.simulator.fixtures import FixtureNotFound, load_fixture
 from r4u_proxy.simulator.reply import SSE_TYPE, Reply
+from r4u_proxy.simulator.tool_plan import next_call
 
 _GEMINI_PATH = re.compile(r"^/(?:v1beta|v1|v1alpha)/models/(?P<model>[^/:]+):(?P<method>[A-Za-z]+)$")
+_CODE_ASSIST_PATH = re.compile(r"^/v1internal:(?P<method>[A-Za-z]+)$")
 _TWO_MB = 2 * 1024 * 1024
 
 
@@ -27,7 +29,7 @@ def error_family(path: str) -> str:
     """Whose error shape to copy: the provider the path belongs to."""
     if path.endswith("/messages") and "/chat/" not in path:
         return "anthropic"
-    if path.startswith(("/v1beta/", "/v1alpha/")) or _GEMINI_PATH.match(path):
+    if path.startswith(("/v1beta/", "/v1alpha/", "/v1internal:")) or _GEMINI_PATH.match(path):
         return "gemini"
     return "openai"
 
@@ -94,7 +96,10 @@ def build_reply(
         except FixtureNotFound as missing:
             # 500 with the simulator's name in it: a typo in a test must not look like a proxy bug.
             return error_reply(path, 500, f"r4u simulator: {missing}")
-        reply = Reply(headers=[("content-type", SSE_TYPE), ("cache-control", "no-cache")], events=events)
+        if controls.fixture.endswith(".json"):  # a recorded non-streamed body, sent whole
+            reply = Reply(headers=[("content-type", "application/json")], body=b"".join(events))
+        else:
+            reply = Reply(headers=[("content-type", SSE_TYPE), ("cache-control", "no-cache")], events=events)
     else:
         reply = _endpoint_reply(method, path, query, headers, body, controls)
     if controls.status is not None:
@@ -142,15 +147,25 @@ def _endpoint_reply(
         return controls.stream if controls.stream is not None else default
 
     asked_stream = bool(request.get("stream"))
+    try:
+        call = next_call(request, headers.get("x-sim-tool-plan"))
+    except ValueError as bad:
+        return error_reply(path, 400, f"r4u simulator: {bad}")
     # OpenAI-compatible hosts put the same API under other prefixes (/openai/v1, /api/v1, /v1).
     if path.endswith("/chat/completions"):
-        return openai_api.chat_completions(request, wants_stream(asked_stream), controls.events)
+        return openai_api.chat_completions(request, wants_stream(asked_stream), controls.events, call)
     if path.endswith("/responses"):
-        return openai_api.responses(request, wants_stream(asked_stream), controls.events)
+        return openai_api.responses(request, wants_stream(asked_stream), controls.events, call)
     if path.endswith("/embeddings"):
         return openai_api.embeddings(request)
     if path.endswith("/messages"):
-        return anthropic_api.messages(request, wants_stream(asked_stream), controls.events)
+        return anthropic_api.messages(request, wants_stream(asked_stream), controls.events, call)
+    code_assist = _CODE_ASSIST_PATH.match(path)
+    if code_assist:
+        method_name = code_assist["method"]
+        streaming = wants_stream(method_name == "streamGenerateContent")
+        sse = parse_qs(query).get("alt") == ["sse"]
+        return gemini_api.code_assist(method_name, request, streaming, sse, controls.events)
     gemini = _GEMINI_PATH.match(path)
     if gemini and gemini["method"] in ("generateContent", "streamGenerateContent"):
         streaming = wants_stream(gemini["method"] == "streamGenerateContent")

@@ -1,18 +1,13 @@
-"""The traces.db schema, as versioned migrations.
+"""The contract tables of traces.db: `traces` and `tasks`, and the migration that creates them.
 
 Column names in `traces` and `tasks` are part of r4u's public contract (see
 docs/architecture.md): tools outside the code query them. Add columns with a new
-migration; never rename or drop one.
+migration (store/migrations.py says how); never rename or drop one.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
-
-from r4u_proxy.grouping.schema import grouping_v1
-from r4u_proxy.store.bounded_fts import bounded_fts_v1
-from r4u_proxy.store.ui_indexes import add_ui_indexes
 
 TRACE_COLUMNS: dict[str, str] = {
     # --- contract columns -------------------------------------------------------
@@ -76,24 +71,18 @@ TASK_COLUMNS: dict[str, str] = {
 }
 
 
+def trace_columns(conn: sqlite3.Connection) -> tuple[str, ...]:
+    """The columns `traces` has in this file: the contract's and those later migrations added."""
+    return tuple(row[1] for row in conn.execute("PRAGMA table_info(traces)"))
+
+
 def _create_table(name: str, columns: dict[str, str]) -> str:
     cols = ",\n  ".join(f"[{col}] {decl}" for col, decl in columns.items())
     return f"CREATE TABLE IF NOT EXISTS [{name}] (\n  {cols}\n)"
 
 
-def _v1(conn: sqlite3.Connection) -> None:
+def contract_v1(conn: sqlite3.Connection) -> None:
     conn.execute(_create_table("traces", TRACE_COLUMNS))
     conn.execute(_create_table("tasks", TASK_COLUMNS))
     for column in ("started_at", "task_id", "request_model", "project", "provider"):
         conn.execute(f"CREATE INDEX IF NOT EXISTS idx_traces_{column} ON traces([{column}])")
-
-
-# Each migration runs once, in order; PRAGMA user_version records how far a file got.
-# Later ones live beside the feature that needs them.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
-    _v1,
-    grouping_v1,  # task stats columns, grouping bookmark
-    add_ui_indexes,  # dashboard indexes, full-text search over prompts and completions
-    bounded_fts_v1,  # issue-17: the full-text index is fed the first 64k characters of each text
-]
-SCHEMA_VERSION = len(MIGRATIONS)

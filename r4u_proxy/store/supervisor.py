@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from r4u_proxy.guard import COUNTERS
+from r4u_proxy.ingest.exchange import Exchange
 from r4u_proxy.store.channel import Channel
 from r4u_proxy.store.held import OVERHEAD_BYTES, HeldTraces
 from r4u_proxy.store.stats_file import StatsFile
@@ -41,7 +42,7 @@ class WriterStartError(RuntimeError):
     pass
 
 
-def exchange_bytes(exchange: dict[str, Any]) -> int:
+def exchange_bytes(exchange: Exchange) -> int:
     return len(exchange.get("request_body") or b"") + sum(len(d) for _, d in exchange.get("chunks") or ()) + OVERHEAD_BYTES
 
 
@@ -75,16 +76,20 @@ class TraceWriter:
         self._started_at = 0.0
 
     # --- the event loop's side: never waits --------------------------------------------
-    def submit(self, exchange: dict[str, Any]) -> bool:
-        nbytes = exchange_bytes(exchange)
-        trace_id = exchange["id"]
+    def submit(self, exchange: Exchange) -> bool:
+        return self._hand_over(exchange["id"], EXCHANGE, exchange, exchange_bytes(exchange))
+
+    def _hand_over(self, trace_id: str, kind: str, payload: Any, nbytes: int) -> bool:
+        """Hold one finished item until the writer confirms it, and send it. Any kind of item that must
+        survive a writer's death the way an exchange does goes through here (its own `kind`, handled
+        by the writer in the same ordered stream and committed in the same transactions)."""
         with self._lock:
             self._release()
             if not self.held.fits(nbytes):
                 self._drop(trace_id, nbytes)
                 return False
             self._seq += 1
-            message = (self._seq, EXCHANGE, exchange)
+            message = (self._seq, kind, payload)
             self.held.add(trace_id, self._seq, message, nbytes, finished=True, now=time.monotonic())
             if self._channel is not None:
                 self._channel.put(message, nbytes >= LARGE_MESSAGE_BYTES)

@@ -1,7 +1,7 @@
 """Migration: the indexes and full-text search table the UI needs.
 
-Kept apart from schema.py so the UI's needs are visible in one place; it is
-appended to `MIGRATIONS` in schema.py. Importable without Datasette.
+Kept apart from schema.py so the UI's needs are visible in one place; migration
+`ui_indexes_v1` in store/migrations.py. Importable without Datasette.
 
 Why these indexes: a trace row carries its request and response bodies, so a
 full-table scan reads overflow pages for every row and gets slow fast (100k
@@ -12,6 +12,8 @@ aggregates, so its queries read the index alone.
 from __future__ import annotations
 
 import sqlite3
+
+from r4u_proxy.reports.metrics import ERROR_SQL, error_sql, unpriced_sql
 
 # Columns a dashboard filter can name; indexes that serve filtered pages carry them all.
 FILTER_COLUMNS = "provider, request_model, response_model, project, task_id"
@@ -32,8 +34,9 @@ INDEXES: dict[str, str] = {
 }
 
 # Recent errors: a partial index holds only the failing calls, so "the latest
-# errors" never walks the successful ones. Queries must repeat this exact WHERE.
-ERROR_CONDITION = "(status_code >= 400 OR error IS NOT NULL)"
+# errors" never walks the successful ones. Queries must repeat this exact WHERE
+# (reports/metrics.py defines what an error is).
+ERROR_CONDITION = ERROR_SQL
 ERROR_INDEX = f"CREATE INDEX IF NOT EXISTS idx_traces_errors ON traces(started_at) WHERE {ERROR_CONDITION}"
 
 # External-content FTS5 over the prompt and the completion: the text lives once,
@@ -59,13 +62,13 @@ END""",
 ]
 
 
-# Hourly rollup for the dashboard's long windows: grouping 100k index entries costs
-# ~200 ms in SQLite's sorter, reading a few thousand pre-summed rows costs ~10 ms.
+# Hourly rollup for the dashboard's long windows: grouping every index entry of a month goes
+# through SQLite's sorter, a few thousand pre-summed rows do not (docs/ui.md, "Speed").
 # Triggers keep it exact through inserts, updates (repricing, late fields) and deletes.
 # Key columns hold '' for NULL because NULLs never conflict in a primary key.
 ROLLUP_KEY = "hour, provider, model, project"
 ROLLUP_SUMS = (
-    "calls", "priced", "cost_usd", "input_tokens", "output_tokens", "errors", "streamed",
+    "calls", "priced", "unpriced", "cost_usd", "input_tokens", "output_tokens", "errors", "streamed",
     "latency_sum", "latency_n", "ttft_sum", "ttft_n",
 )  # fmt: skip
 ROLLUP_TABLE = f"""CREATE TABLE IF NOT EXISTS [traces_rollup] (
@@ -80,8 +83,9 @@ def _rollup_values(row: str) -> list[str]:
     return [
         f"coalesce(substr({row}.started_at, 1, 13), '')", f"coalesce({row}.provider, '')",
         f"coalesce({row}.request_model, {row}.response_model, '')", f"coalesce({row}.project, '')",
-        "1", f"{row}.cost_usd IS NOT NULL", f"coalesce({row}.cost_usd, 0)", f"coalesce({row}.input_tokens, 0)",
-        f"coalesce({row}.output_tokens, 0)", f"coalesce(({row}.status_code >= 400 OR {row}.error IS NOT NULL), 0)",
+        "1", f"{row}.cost_usd IS NOT NULL", f"coalesce({unpriced_sql(row)}, 0)", f"coalesce({row}.cost_usd, 0)",
+        f"coalesce({row}.input_tokens, 0)",
+        f"coalesce({row}.output_tokens, 0)", f"coalesce({error_sql(row)}, 0)",
         f"coalesce({row}.stream, 0)", f"coalesce({row}.latency_ms, 0)", f"{row}.latency_ms IS NOT NULL",
         f"coalesce({row}.ttft_ms, 0)", f"{row}.ttft_ms IS NOT NULL",
     ]  # fmt: skip
@@ -118,7 +122,6 @@ ROLLUP_STATEMENTS: list[str] = [
 def _backfill_rollup(conn: sqlite3.Connection) -> None:
     values = _rollup_values("traces")
     sums = ", ".join(f"sum({v})" for v in values[4:])
-    conn.execute("DELETE FROM [traces_rollup]")
     conn.execute(
         f"INSERT INTO [traces_rollup] ({ROLLUP_KEY}, {', '.join(ROLLUP_SUMS)}) "
         f"SELECT {', '.join(values[:4])}, {sums} FROM traces GROUP BY 1, 2, 3, 4"
@@ -126,15 +129,27 @@ def _backfill_rollup(conn: sqlite3.Connection) -> None:
 
 
 def add_ui_indexes(conn: sqlite3.Connection) -> None:
-    """Create the UI's indexes and the FTS table; index text already stored."""
+    """Migration ui_indexes_v1: the UI's indexes, the FTS table and the rollup; index text already stored."""
     for name, target in INDEXES.items():
         conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
     conn.execute(ERROR_INDEX)
     for statement in FTS_STATEMENTS:
         conn.execute(statement)
+    # Rows written before this migration: index them once.
+    conn.execute("INSERT INTO [traces_fts] ([traces_fts]) VALUES ('rebuild')")
+    rebuild_rollup(conn)
+    conn.execute("ANALYZE")
+
+
+def rebuild_rollup(conn: sqlite3.Connection) -> None:
+    """Migration rollup_v2 (the `unpriced` sum); also the rollup part of ui_indexes_v1.
+
+    The rollup is derived data, so a change to what it sums drops it and its triggers and builds
+    it again from traces with the current definition.
+    """
+    for trigger in ("traces_rollup_ai", "traces_rollup_ad", "traces_rollup_au"):
+        conn.execute(f"DROP TRIGGER IF EXISTS [{trigger}]")
+    conn.execute("DROP TABLE IF EXISTS [traces_rollup]")
     for statement in ROLLUP_STATEMENTS:
         conn.execute(statement)
-    # Rows written before this migration: index and sum them once.
-    conn.execute("INSERT INTO [traces_fts] ([traces_fts]) VALUES ('rebuild')")
     _backfill_rollup(conn)
-    conn.execute("ANALYZE")

@@ -1,9 +1,15 @@
 """The writer process: the only place that writes traces.
 
-It reads messages from its channel (r4u_proxy/store/channel.py) in order, turns exchanges into rows
-(parsing, reassembly, pricing, redaction) and inserts them in batches. After each commit it publishes
-the sequence number it got to (`WriterShared.ack`); the proxy holds every trace until then
-(r4u_proxy/store/supervisor.py), so a writer killed at any point loses nothing.
+It reads messages from its channel (r4u_proxy/store/channel.py) in order, turns exchanges
+(ingest/exchange.py) into rows (parsing, reassembly, pricing, redaction), gives them their sessions
+(sessions/tracker.py) and inserts them in batches. After each commit it publishes the sequence number
+it got to (`WriterShared.ack`); the proxy holds every trace until then (r4u_proxy/store/supervisor.py),
+so a writer killed at any point loses nothing.
+
+A batch's session index entries and its rows commit in one transaction: a writer killed in between
+leaves neither, and its successor, handed the same traces again, assigns their sessions once. Traces
+a dead writer had already committed (killed before it could publish the ack) are recognised by their
+id and skipped, so they are neither written nor assigned twice.
 
 A write that fails because of the disk (locked, full, I/O error) is retried with the batch kept, for
 as long as it takes, with the failure published at once for `r4u proxy status`; the proxy meanwhile
@@ -24,10 +30,15 @@ import time
 from typing import Any
 
 from r4u_proxy.guard import COUNTERS, log
+from r4u_proxy.ingest.exchange import Exchange
 from r4u_proxy.memory import return_big_buffers
 from r4u_proxy.store.channel import receive
 
-EXCHANGE, PART, FORGET, STOP = "exchange", "part", "forget", "stop"  # message kinds: (seq, kind, payload)
+# Message kinds, each message (seq, kind, payload): a finished call, the first body chunks of a call
+# still streaming, "forget the parts of this dropped call", and "stop once everything before is written".
+EXCHANGE, PART, FORGET, STOP = "exchange", "part", "forget", "stop"
+# What the session tracker reads of an exchange; the bodies it needs are the row's (redacted) text.
+SESSION_KEYS = ("id", "route", "request_headers", "session_hint", "t_request_start")
 BATCH_WINDOW_S = 0.05  # a trace is on disk at most this much later than without batching
 PART_TTL_S = 600  # parts whose exchange never came (it was dropped) are forgotten after this
 BUSY_TIMEOUT_MS = 2000  # a lock held longer shows up as a failing write this soon, then is retried
@@ -124,14 +135,14 @@ def _open(db_path: str) -> sqlite3.Connection:
 class _Loop:
     def __init__(self, db_path: str, channel: Any, shared: WriterShared, batch_size: int) -> None:
         from r4u_proxy.ingest.row import build_row
-        from r4u_proxy.store.schema import TRACE_COLUMNS
 
         self.db_path = db_path
-        self.conn: sqlite3.Connection | None = _open(db_path)
+        self.conn: sqlite3.Connection | None = None
+        self.sessions: Any = None
+        self.columns: tuple[str, ...] = ()
+        self.insert_sql = ""
+        self._connect()
         self.build_row = build_row
-        self.columns = tuple(TRACE_COLUMNS)
-        names = ", ".join(f"[{c}]" for c in self.columns)
-        self.insert_sql = f"INSERT OR IGNORE INTO traces ({names}) VALUES ({', '.join('?' * len(self.columns))})"
         self.channel = channel
         self.shared = shared
         self.batch_size = batch_size
@@ -139,15 +150,30 @@ class _Loop:
         self.parts: dict[str, list[tuple[float, bytes]]] = {}
         self.parts_since: dict[str, float] = {}
 
+    def _connect(self) -> sqlite3.Connection:
+        from r4u_proxy.sessions.tracker import SessionTracker
+        from r4u_proxy.store.schema import trace_columns
+
+        if self.conn is None:
+            self.conn = _open(self.db_path)
+            self.conn.isolation_level = None  # transactions are begun and committed explicitly below
+            self.sessions = SessionTracker(self.conn)
+            # After the migrations: every column a row can fill, those later migrations added included.
+            self.columns = trace_columns(self.conn)
+            names = ", ".join(f"[{c}]" for c in self.columns)
+            marks = ", ".join("?" * len(self.columns))
+            self.insert_sql = f"INSERT OR IGNORE INTO traces ({names}) VALUES ({marks})"
+        return self.conn
+
     def run(self) -> None:
         stopping = False
         while not stopping:
             batch, last_seq, stopping = self._next_batch()
-            rows = [self._row(exchange) for exchange in batch]
+            rows, calls = self._rows(batch)
             del batch  # the raw bodies go before SQLite takes its own copy of the rows
             if rows:
-                self._insert(rows)
-            del rows
+                self._insert(rows, calls)
+            del rows, calls
             if last_seq:
                 self.shared.ack(last_seq)
             if os.getppid() != self.parent:  # the proxy died without stopping us
@@ -156,7 +182,11 @@ class _Loop:
         if self.conn is not None:
             self.conn.close()
 
-    def _row(self, exchange: dict[str, Any]) -> tuple[Any, ...]:
+    def _rows(self, batch: list[Exchange]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The batch's rows, and what the session tracker reads of each exchange (without its bodies)."""
+        return [self._row(exchange) for exchange in batch], [{k: e.get(k) for k in SESSION_KEYS} for e in batch]
+
+    def _row(self, exchange: Exchange) -> dict[str, Any]:
         if exchange["id"] in self.parts:
             exchange["chunks"] = self.parts.pop(exchange["id"]) + exchange["chunks"]
             self.parts_since.pop(exchange["id"], None)
@@ -166,10 +196,10 @@ class _Loop:
             COUNTERS.add("analysis_errors")
             log.exception("r4u: could not build the row for trace %s", exchange.get("id"))
             row = _minimal_row(exchange, exc)
-        return tuple(row.get(column) for column in self.columns)
+        return row
 
     # --- reading ---------------------------------------------------------------------
-    def _take(self, message: tuple[int, str, Any]) -> dict[str, Any] | None:
+    def _take(self, message: tuple[int, str, Any]) -> Exchange | None:
         """An exchange to write, or None for a message handled here (parts, forgets)."""
         _, kind, payload = message
         if kind == EXCHANGE:
@@ -192,11 +222,11 @@ class _Loop:
         except (EOFError, OSError):
             return (0, STOP, None)
 
-    def _next_batch(self) -> tuple[list[dict[str, Any]], int, bool]:
+    def _next_batch(self) -> tuple[list[Exchange], int, bool]:
         """Up to batch_size exchanges, waiting at most BATCH_WINDOW_S after the first for more: one
         transaction per trace cost 4x the CPU of batches (profiled: 0.29 vs 0.07 ms per row).
         Returns the batch, the last sequence number read and whether STOP came."""
-        batch: list[dict[str, Any]] = []
+        batch: list[Exchange] = []
         last_seq = 0
         deadline: float | None = None
         while len(batch) < self.batch_size:
@@ -222,22 +252,18 @@ class _Loop:
             self.parts_since.pop(trace_id, None)
 
     # --- writing ---------------------------------------------------------------------
-    def _insert(self, rows: list[tuple[Any, ...]]) -> None:
+    def _insert(self, rows: list[dict[str, Any]], calls: list[dict[str, Any]]) -> None:
         """Write the batch, retrying while the disk refuses (locked, full, failing) for as long as it
         takes; rows SQLite refuses for their content are written one by one and the bad ones counted."""
         delay = 0.1
         orphaned_at: float | None = None
         while True:
             try:
-                if self.conn is None:
-                    self.conn = _open(self.db_path)
-                with self.conn:
-                    inserted = self.conn.executemany(self.insert_sql, rows).rowcount
-                COUNTERS.add("recorded", max(inserted, 0))
+                COUNTERS.add("recorded", self._commit(rows, calls))
                 self.shared.recovered()
                 return
             except (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.DataError, sqlite3.ProgrammingError):
-                self._insert_one_by_one(rows)
+                self._insert_one_by_one(rows, calls)
                 self.shared.recovered()
                 return
             except sqlite3.Error as exc:  # the disk's problem, not the rows': keep them and try again
@@ -254,16 +280,36 @@ class _Loop:
             time.sleep(delay)
             delay = min(delay * 2, RETRY_MAX_S)
 
-    def _insert_one_by_one(self, rows: list[tuple[Any, ...]]) -> None:
-        assert self.conn is not None
-        for row in rows:
+    def _commit(self, rows: list[dict[str, Any]], calls: list[dict[str, Any]]) -> int:
+        """Sessions and rows in one write transaction; returns the rows inserted. On any error nothing
+        of it stays (the caller retries with the same rows: copies are given to the tracker, which
+        fills in their session columns)."""
+        conn = self._connect()
+        conn.execute("BEGIN IMMEDIATE")  # the write lock first: a busy database fails here, before any work
+        try:
+            placeholders = ", ".join("?" * len(rows))
+            stored = {r[0] for r in conn.execute(f"SELECT id FROM traces WHERE id IN ({placeholders})", [r["id"] for r in rows])}
+            fresh = [(dict(row), call) for row, call in zip(rows, calls, strict=True) if row["id"] not in stored]
+            inserted = 0
+            if fresh:
+                self.sessions.assign([row for row, _ in fresh], [call for _, call in fresh], commit=False)
+                values = [tuple(row.get(column) for column in self.columns) for row, _ in fresh]
+                inserted = max(conn.executemany(self.insert_sql, values).rowcount, 0)
+            conn.execute("COMMIT")
+            return inserted
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+
+    def _insert_one_by_one(self, rows: list[dict[str, Any]], calls: list[dict[str, Any]]) -> None:
+        for row, call in zip(rows, calls, strict=True):
             try:
-                with self.conn:
-                    COUNTERS.add("recorded", max(self.conn.execute(self.insert_sql, row).rowcount, 0))
+                COUNTERS.add("recorded", self._commit([row], [call]))
             except sqlite3.Error as exc:
                 COUNTERS.add("write_errors")
                 self.shared.note_error(f"{exc.__class__.__name__}: {exc}")
-                log.error("r4u: trace %s cannot be stored: %s", row[0], exc)
+                log.error("r4u: trace %s cannot be stored: %s", row.get("id"), exc)
 
     def _reconnect(self) -> None:
         if self.conn is not None:

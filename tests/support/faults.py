@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from support.upstream import APP_PYTHON
+from support.proxy import APP_PYTHON, r4u_cmd
 
 # N chat calls at C in flight through the proxy, with httpx (as the OpenAI SDK sends them); each call
 # carries `x-test-id: PREFIX-i`. Prints the ids the app got a 200 for: the calls r4u must not lose.
@@ -82,8 +82,6 @@ def stats(home: Path) -> dict[str, Any]:
 
 
 def status_json(home: Path) -> dict[str, Any]:
-    from conftest import r4u_cmd
-
     result = subprocess.run(r4u_cmd("proxy", "status", "--home", str(home), "--json"), capture_output=True, text=True)
     return json.loads(result.stdout)
 

@@ -12,16 +12,14 @@ import os
 import ssl
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from r4u_proxy.simulator import Simulator
 from r4u_proxy.simulator.fixtures import default_fixtures_dir, split_events
+from support.proxy import REPO
 
-REPO = Path(__file__).resolve().parents[2]
-APP_PYTHON = REPO / ".venv-app" / "bin" / "python"
 FIXTURES_DIR = default_fixtures_dir()
 
 

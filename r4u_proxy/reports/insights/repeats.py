@@ -13,10 +13,12 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 
+from r4u_proxy.reports.metrics import SUCCESS_SQL
+
 # Request keys that change how the answer is delivered or labelled, not what it says.
 IGNORED_KEYS = ("stream", "stream_options", "user", "metadata")
 
-_SUCCESS = "status_code < 400 AND error IS NULL"
+_SUCCESS = SUCCESS_SQL
 
 
 def body_fingerprint(body: str | None) -> str:

@@ -11,6 +11,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from r4u_proxy.pricing.prices import price
+from r4u_proxy.reports.metrics import unpriced_sql
 
 LABEL = "price arithmetic on the same token counts — not a quality comparison"
 
@@ -41,7 +42,7 @@ class TaskWhatIf:
     calls: int
     models: list[str]  # the models the task actually used
     actual_usd: float | None  # recorded cost of the priced calls
-    unpriced_calls: int  # calls with usage but no recorded cost
+    unpriced_calls: int  # calls that succeeded without a recorded cost (metrics.UNPRICED_SQL)
     input_tokens: int
     output_tokens: int
     cost_at: dict[str, float | None] = field(default_factory=dict)  # what-if model -> dollars
@@ -78,7 +79,7 @@ def what_if(conn: sqlite3.Connection, cutoff: str | None, limit: int) -> WhatIf:
     since, params = ("AND started_at >= ?", [cutoff]) if cutoff else ("", [])
     top = conn.execute(
         f"""SELECT t.task_id, coalesce(k.template, ''), count(*), sum(t.cost_usd),
-                   sum(t.cost_usd IS NULL AND (t.input_tokens IS NOT NULL OR t.output_tokens IS NOT NULL)),
+                   sum({unpriced_sql("t")}),
                    group_concat(DISTINCT coalesce(t.request_model, t.response_model))
             FROM traces AS t LEFT JOIN tasks AS k ON k.id = t.task_id
             WHERE t.task_id IS NOT NULL {"AND t.started_at >= ?" if cutoff else ""}

@@ -9,7 +9,7 @@ PHOENIX_VERSION := 20.26.1
 BIN := $(VENV)/bin
 R4U_ARGS ?=
 
-.PHONY: run test lint bench bench-grouping bench-sessions bench-export demo venv app-venv node-env phoenix-venv system-packages clean
+.PHONY: run test lint bench bench-grouping bench-sessions bench-export demo venv app-venv node-env phoenix-venv codex system-packages clean
 
 venv: $(VENV)/.installed
 app-venv: $(APP_VENV)/.installed
@@ -28,8 +28,17 @@ $(VENV)/.installed: pyproject.toml
 $(APP_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(APP_VENV)
 	$(APP_VENV)/bin/python -m pip install -q --upgrade pip
-	$(APP_VENV)/bin/python -m pip install -q -e . openai anthropic httpx requests aiohttp
+	$(APP_VENV)/bin/python -m pip install -q -e . openai anthropic httpx requests aiohttp websockets google-genai
 	@touch $@
+
+# The real Codex CLI (a Rust binary in an npm package, ~50 s to install, 420 MB) for the WebSocket tests:
+# Codex talks to the Responses API over a WebSocket. Pinned so that its wire stays what the tests expect.
+CODEX_VERSION := 0.171.0
+CODEX := .tools/codex/node_modules/.bin/codex
+codex: $(CODEX)
+$(CODEX):
+	@command -v npm >/dev/null || { echo "the Codex CLI tests need npm (Node.js >= 20): apt-get install nodejs npm"; exit 1; }
+	npm install --prefix .tools/codex --no-audit --no-fund --loglevel=error @openai/codex@$(CODEX_VERSION)
 
 # The npm packages the Node tests drive, pinned by tests/node/package-lock.json: the openai and Anthropic
 # SDKs, Claude Code, Gemini CLI, and Node 24 as an npm package (~40 s, ~560 MB, once). Install scripts
@@ -41,6 +50,7 @@ $(NODE_ENV): tests/node/package.json tests/node/package-lock.json
 	@command -v npm >/dev/null || { echo "the Node tests need Node.js 20+ and npm (apt-get install nodejs npm)"; exit 1; }
 	cd tests/node && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	cd tests/node && node node_modules/@anthropic-ai/claude-code/install.cjs
+	@touch $@
 
 # Phoenix in a venv of its own: its ~300 dependencies (FastAPI, SQLAlchemy, pandas, ...) stay out of
 # the proxy's. Built once per PHOENIX_VERSION (not on every Makefile edit): 6-11 min here (docs/export.md).
@@ -58,7 +68,7 @@ run: venv
 system-packages:
 	@tests/system-packages.sh
 
-test: system-packages venv app-venv node-env phoenix-venv
+test: system-packages venv app-venv node-env phoenix-venv codex
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: venv
@@ -72,7 +82,7 @@ demo: venv app-venv
 	$(BIN)/r4u demo
 
 clean:
-	rm -rf $(VENV) $(APP_VENV) $(PHOENIX_VENV) build *.egg-info test-artifacts tests/node/node_modules
+	rm -rf $(VENV) $(APP_VENV) $(PHOENIX_VENV) .tools build *.egg-info test-artifacts tests/node/node_modules
 
 # OTLP export: proxy p50 with live export on vs off (same run), batch export traces/s; writes its section
 # of docs/benchmarks.md.

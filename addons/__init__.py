@@ -20,9 +20,14 @@ the addons in the order they were added, and each one relies on the ones before 
    creates the call's in-flight record `flow.metadata["r4u"]` (a `Pending`: trace id, route, the time
    it went upstream, and the `Tap` that copies and times the response body as it streams through).
    Every response is streamed; nothing here parses or blocks.
-6. `Recorder` (recorder.py): owns the writer process. For a flow Capture marked, it hooks the Tap's
+6. `WebSocketTap` (websocket.py): for a WebSocket whose upgrade Capture marked, copies each message as
+   it passes and hands the copies to the Recorder's writer in batches (docs/websocket.md); on every
+   WebSocket it empties mitmproxy's per-connection message history. Before Recorder: at `done` it hands
+   on what open connections still hold, before Recorder closes the writer.
+7. `Recorder` (recorder.py): owns the writer process. For a flow Capture marked, it hooks the Tap's
    spill to the writer queue (`responseheaders`, after Capture made the Tap) and, on `response` or
-   `error`, turns the flow and its Pending into an Exchange (ingest/exchange.py) and submits it.
+   `error`, turns the flow and its Pending into an Exchange (ingest/exchange.py) and submits it (a
+   WebSocket upgrade's 101 is not a trace: WebSocketTap records what the connection carries).
 
 Capture and Recorder stay two addons because they answer to different clocks: Capture runs for every
 chunk of every response on the event loop and must stay cheap; Recorder runs once per call and at
@@ -45,6 +50,7 @@ def default_addons(*, beyond_loopback: bool = False) -> list[Any]:
     from r4u_proxy.addons.project import Project
     from r4u_proxy.addons.recorder import Recorder
     from r4u_proxy.addons.routing import Routing
+    from r4u_proxy.addons.websocket import WebSocketTap
 
     guard = [Access()] if beyond_loopback else []
-    return [*guard, Routing(), Doctor(), Project(), UpstreamAuth(), Capture(), Recorder()]
+    return [*guard, Routing(), Doctor(), Project(), UpstreamAuth(), Capture(), WebSocketTap(), Recorder()]

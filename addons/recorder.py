@@ -136,6 +136,9 @@ class Recorder:
 
     @guarded
     def response(self, flow: http.HTTPFlow) -> None:
+        if flow.websocket is not None:  # an upgrade: addons/websocket.py records what the connection carries
+            self.inflight.pop(flow.id, None)
+            return
         self._finish(flow, None)
 
     @guarded

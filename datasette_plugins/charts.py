@@ -31,6 +31,22 @@ def _fmt_number(value: float) -> str:
     return f"{value:.3g}"
 
 
+def bar_frame(
+    css_class: str, label: str, size: tuple[int, int], plot: tuple[float, float, float], top_label: str
+) -> list[str]:
+    """The opening of a bar chart's SVG: its title, the x axis and the y axis' two ticks (0 and the top).
+    `size` is (width, height); `plot` is (left edge, top edge, height) of the plotting area."""
+    (width, height), (left, top, plot_h) = size, plot
+    return [
+        f'<svg class="r4u-chart {escape(css_class)}" role="img" aria-label="{escape(label)}" '
+        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(label)}</title>",
+        f'<line class="axis" x1="{left}" y1="{top + plot_h}" x2="{width}" y2="{top + plot_h}"/>',
+        f'<text class="tick" x="{left - 4}" y="{top + 10}" text-anchor="end">{escape(top_label)}</text>',
+        f'<text class="tick" x="{left - 4}" y="{top + plot_h}" text-anchor="end">0</text>',
+    ]
+
+
 def bar_chart(
     points: Sequence[tuple[str, float | None]],
     *,
@@ -46,14 +62,7 @@ def bar_chart(
     n = max(len(points), 1)
     step = plot_w / n
     bar_w = max(step * 0.8, 1)
-    out = [
-        f'<svg class="r4u-chart {escape(css_class)}" role="img" aria-label="{escape(label)}" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" xmlns="http://www.w3.org/2000/svg">',
-        f"<title>{escape(label)}</title>",
-        f'<line class="axis" x1="{PAD_LEFT}" y1="{PAD_TOP + plot_h}" x2="{WIDTH}" y2="{PAD_TOP + plot_h}"/>',
-        f'<text class="tick" x="{PAD_LEFT - 4}" y="{PAD_TOP + 10}" text-anchor="end">{escape(fmt(top))}</text>',
-        f'<text class="tick" x="{PAD_LEFT - 4}" y="{PAD_TOP + plot_h}" text-anchor="end">0</text>',
-    ]
+    out = bar_frame(css_class, label, (WIDTH, HEIGHT), (PAD_LEFT, PAD_TOP, plot_h), fmt(top))
     for i, ((x_label, _), value) in enumerate(zip(points, values, strict=True)):
         h = plot_h * value / top
         x = PAD_LEFT + i * step + (step - bar_w) / 2

@@ -14,7 +14,7 @@ from r4u_proxy.reports.metrics import duration as ms
 from r4u_proxy.reports.metrics import money as usd
 from r4u_proxy.sessions.context import PARTS
 
-from .charts import _fmt_number
+from .charts import _fmt_number, bar_frame
 
 WIDTH = 720
 ROW_H = 14
@@ -90,13 +90,8 @@ def context_chart(turns: Sequence[dict[str, Any]]) -> Markup:
     plot_w = WIDTH - PAD_LEFT - 8
     step = plot_w / max(len(turns), 1)
     bar_w = max(step * 0.8, 1)
-    out = [
-        f'<svg class="r4u-chart r4u-context" role="img" aria-label="context composition per turn" '
-        f'viewBox="0 0 {WIDTH} {height}" xmlns="http://www.w3.org/2000/svg"><title>context composition per turn</title>',
-        f'<line class="axis" x1="{PAD_LEFT}" y1="{pad_top + plot_h}" x2="{WIDTH}" y2="{pad_top + plot_h}"/>',
-        f'<text class="tick" x="{PAD_LEFT - 4}" y="{pad_top + 10}" text-anchor="end">{_fmt_number(top)}</text>',
-        f'<text class="tick" x="{PAD_LEFT - 4}" y="{pad_top + plot_h}" text-anchor="end">0</text>',
-    ]
+    label = "context composition per turn"
+    out = bar_frame("r4u-context", label, (WIDTH, height), (PAD_LEFT, pad_top, plot_h), _fmt_number(top))
     for i, (turn, split) in enumerate(zip(turns, splits, strict=True)):
         x = PAD_LEFT + i * step + (step - bar_w) / 2
         y = pad_top + plot_h

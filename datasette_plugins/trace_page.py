@@ -11,7 +11,7 @@ from datasette.utils.asgi import NotFound, Request, Response
 from r4u_proxy.reports.metrics import is_error
 from r4u_proxy.sessions.query import turn_neighbours
 
-from . import big_bodies, charts, chat, traces_db
+from . import big_bodies, charts, chat, traces_db, websocket_info
 
 if TYPE_CHECKING:
     from datasette.app import Datasette
@@ -75,7 +75,8 @@ def trace_data(conn: sqlite3.Connection, trace_id: str) -> dict[str, Any] | None
         neighbours["task_older"] = _neighbour(conn, trace_id, older=True, task_id=trace["task_id"])
         neighbours["task_newer"] = _neighbour(conn, trace_id, older=False, task_id=trace["task_id"])
     session = turn_neighbours(conn, trace_id) if "session_id" in trace else {"session_id": None}
-    return {"trace": trace, "task": task, "neighbours": neighbours, "session": session}
+    websocket = websocket_info.for_trace(conn, trace)
+    return {"trace": trace, "task": task, "neighbours": neighbours, "session": session, "websocket": websocket}
 
 
 def build_context(data: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,6 @@ and never imports `r4u_proxy`.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import os
@@ -16,11 +15,11 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
+from .file_lock import exclusive
 from .upstream import UPSTREAM_ENV
 
 START_TIMEOUT_S = 30.0
@@ -146,28 +145,13 @@ def _importable(name: str) -> bool:
         return False
 
 
-@contextlib.contextmanager
-def _start_lock(home: Path) -> Iterator[None]:
-    """Serialise starts, so that two processes enabling at once start one proxy, not two."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks in the stdlib; a lost race fails on the busy port
-        yield
-        return
-    with os.fdopen(os.open(home / "proxy-start.lock", os.O_RDWR | os.O_CREAT, 0o600), "r+b") as lock_file:
-        fcntl.flock(lock_file, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock_file, fcntl.LOCK_UN)
-
-
 def start_detached_proxy(
     home: Path, timeout: float = START_TIMEOUT_S, upstream: str | None = None
 ) -> RunningProxy:
     """Start `r4u proxy start --detach`; `upstream`: a proxy it must forward through (see upstream.py)."""
     home.mkdir(mode=0o700, parents=True, exist_ok=True)  # the proxy makes it 0700 too, whatever the umask
-    with _start_lock(home):
+    # Serialise starts, so that two processes enabling at once start one proxy, not two.
+    with exclusive(home / "proxy-start.lock"):
         running = find_running_proxy(home)  # someone may have started it while we waited
         if running:
             return running

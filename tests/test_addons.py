@@ -27,6 +27,7 @@ from r4u_proxy.addons.doctor import Doctor
 from r4u_proxy.addons.project import Project
 from r4u_proxy.addons.recorder import PROXY_STOPPED, Recorder, describe_error
 from r4u_proxy.addons.routing import Routing
+from r4u_proxy.addons.websocket import WebSocketTap
 from r4u_proxy.guard import COUNTERS
 from r4u_proxy.ingest.exchange import Exchange
 from r4u_proxy.providers.hosts import intercept_regexes
@@ -61,12 +62,12 @@ def _llm_flow(path: bytes = b"/v1/chat/completions?api-version=1", headers: list
 
 
 def test_default_addons_come_in_their_documented_order():
-    assert [type(a) for a in default_addons()] == [Routing, Doctor, Project, UpstreamAuth, Capture, Recorder]
+    assert [type(a) for a in default_addons()] == [Routing, Doctor, Project, UpstreamAuth, Capture, WebSocketTap, Recorder]
     first, second = default_addons(), default_addons()
     assert all(a is not b for a, b in zip(first, second, strict=True))  # fresh instances each time
     # Beyond loopback the password and relay guard comes first: a refused request reaches no other addon.
     beyond = [type(a) for a in default_addons(beyond_loopback=True)]
-    assert beyond == [Access, Routing, Doctor, Project, UpstreamAuth, Capture, Recorder]
+    assert beyond == [Access, Routing, Doctor, Project, UpstreamAuth, Capture, WebSocketTap, Recorder]
 
 
 @pytest.mark.parametrize(
@@ -168,7 +169,7 @@ def test_capture_and_recorder_hand_the_writer_one_exchange_per_llm_call():
         _run(tctx, HttpResponseHook(not_llm))
     (exchange,) = writer.exchanges  # the pypi.org request was streamed through and not recorded
     assert not_llm.request.stream is True and "r4u" not in not_llm.metadata
-    assert set(exchange) == set(Exchange.__annotations__)
+    assert set(exchange) == set(Exchange.__required_keys__)  # the optional keys are a WebSocket response's
     assert exchange["id"] == pending.id and exchange["route"] == pending.route
     assert (exchange["path"], exchange["query"]) == ("/v1/chat/completions", "api-version=1")
     assert exchange["tags"] == {"run": "7"} and exchange["status_code"] == 200 and exchange["error"] is None

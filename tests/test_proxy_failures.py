@@ -111,7 +111,9 @@ def test_stream_is_not_buffered(proxy, marker):
     """
     out = json.loads(run_app(code.replace("MARKER", marker), proxy.env()).stdout)
     assert out["total"] > 0.9  # 50 gaps of 20 ms
-    assert out["first"] < out["total"] / 3, out  # buffering would make it ≈ total (loaded CI: no fixed bound)
+    # Buffering would hand the app every event at once, at the end; a loaded machine may start late
+    # (connect, TLS) but the events must still arrive spread over most of the 50 gaps.
+    assert out["total"] - out["first"] > 0.6, out
     row = proxy.row_for(marker)
     assert row["chunk_count"] >= 40 and row["latency_ms"] >= 900
     assert row["max_chunk_gap_ms"] >= 15

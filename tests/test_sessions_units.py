@@ -17,7 +17,7 @@ from r4u_proxy.sessions.context import apportion, context_limit, split
 from r4u_proxy.sessions.schema import SESSION_COLUMNS
 from r4u_proxy.simulator import Simulator
 from r4u_proxy.simulator.tool_plan import arguments_for, next_call, parse_plan
-from r4u_proxy.store.migrations import open_db
+from r4u_proxy.store.migrations import MIGRATIONS, applied_migrations, open_db
 
 
 @pytest.mark.parametrize(
@@ -110,11 +110,13 @@ def test_migration_adds_session_columns_to_an_existing_database(tmp_path):
     assert set(SESSION_COLUMNS) <= columns
     indexes = {r[1] for r in conn.execute("PRAGMA index_list(traces)")}
     assert "idx_traces_session_id" in indexes
-    conn.execute("DELETE FROM _r4u_migrations WHERE name = 'sessions_v1'")  # a file from before sessions
+    # As a traces.db that has the columns but no record of sessions_v1 (e.g. made by a pre-release build).
+    conn.execute("DELETE FROM _r4u_migrations WHERE name = 'sessions_v1'")
     conn.commit()
     conn.close()
     conn = open_db(path)  # runs sessions_v1 again: adds only what is missing
-    assert conn.execute("SELECT count(*) FROM _r4u_migrations WHERE name = 'sessions_v1'").fetchone() == (1,)
+    assert "sessions_v1" in applied_migrations(conn)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     assert sqlite3.connect(path).execute("select count(*) from session_index").fetchone() == (0,)
 
 

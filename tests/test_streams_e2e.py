@@ -16,6 +16,7 @@ from support.upstream import FIXTURES_DIR as FIXTURES
 from support.upstream import manifest
 
 MANIFEST = manifest()
+PER_BYTE_MAX = 8192
 
 
 def _target(entry: dict[str, str]) -> tuple[str, str, str, dict]:
@@ -54,9 +55,6 @@ print(json.dumps(out))
 """
 
 
-# Split "1" sends every fixture one byte per write: it took 290 s on 2 shared cores at load 13, so it
-# gets more than the suite's 300 s default (a bound for a loaded machine, not a speed claim).
-@pytest.mark.timeout(900)
 @pytest.mark.parametrize("split", ["random:7", "random:2026", "1"])
 def test_every_fixture_through_the_proxy_at_any_byte_boundary(proxy, marker, split):
     import hashlib
@@ -65,7 +63,11 @@ def test_every_fixture_through_the_proxy_at_any_byte_boundary(proxy, marker, spl
     from support.proxy import APP_PYTHON
 
     calls, expected = [], {}
-    for entry in MANIFEST:
+    # One write per byte costs a proxy round of work per byte: the per-byte cut replays the recordings up
+    # to 8 KB (most of them, every family); the random cuts (1-64 bytes) replay every recording.
+    entries = [e for e in MANIFEST if split != "1" or int(e["bytes"]) <= PER_BYTE_MAX]
+    assert {e["provider"] for e in entries} == {e["provider"] for e in MANIFEST}
+    for entry in entries:
         method, host, path, body = _target(entry)
         test_id = f"{marker}-{entry['file']}"
         calls.append({"method": method, "host": host, "path": path, "body": body, "headers": {

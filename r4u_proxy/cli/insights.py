@@ -17,15 +17,17 @@ def _title(text: str) -> str:
     return click.style(text, fg="cyan", bold=True)
 
 
-def _repeats_section(report: InsightsReport) -> list[str]:
+# A section is (title, what "none" means, its lines when it has rows: an intro line and a table).
+Section = tuple[str, str, list[str]]
+
+
+def _repeats_section(report: InsightsReport) -> Section:
     repeats = report.repeats
-    lines = [_title("repeated identical requests (what a response cache would have saved)")]
+    title = "repeated identical requests (what a response cache would have saved)"
+    none = "no two successful calls sent the same request"
     if not repeats.groups:
-        return [*lines, "none: no two successful calls sent the same request"]
-    lines.append(
-        f"{repeats.repeated_calls:,} repeated calls, {money(repeats.saving_usd)} "
-        "(every call of a group but the first)"
-    )
+        return title, none, []
+    intro = f"{repeats.repeated_calls:,} repeated calls, {money(repeats.saving_usd)} (every call of a group but the first)"
     rows = [
         [
             g.model or "(no model)",
@@ -37,14 +39,15 @@ def _repeats_section(report: InsightsReport) -> list[str]:
         ]
         for g in repeats.groups
     ]
-    return lines + render_table(["model", "example trace", "calls", "saving", "first", "last"], rows, 2)
+    return title, none, [intro, *render_table(["model", "example trace", "calls", "saving", "first", "last"], rows, 2)]
 
 
-def _prefixes_section(report: InsightsReport) -> list[str]:
-    lines = [_title("stable prompt prefixes missing the provider's prompt cache")]
+def _prefixes_section(report: InsightsReport) -> Section:
+    title = "stable prompt prefixes missing the provider's prompt cache"
+    none = "no group of calls shares a cacheable prefix without reading the cache"
     if not report.prefixes:
-        return [*lines, "none: no group of calls shares a cacheable prefix without reading the cache"]
-    lines.append(
+        return title, none, []
+    intro = (
         f"estimated saving: warm calls (within {CACHE_LIFETIME_S // 60} min of the previous one) "
         "x the prefix read at the cache-read price"
     )
@@ -62,19 +65,18 @@ def _prefixes_section(report: InsightsReport) -> list[str]:
         for f in report.prefixes
     ]
     headers = ["task", "model", "calls", "warm", "prefix tok", "cached", "saving", "note"]
-    lines += render_table(headers, rows, 2, trailing_text_columns=1)
-    return lines
+    return title, none, [intro, *render_table(headers, rows, 2, trailing_text_columns=1)]
 
 
-def _what_if_section(report: InsightsReport) -> list[str]:
+def _what_if_section(report: InsightsReport) -> Section:
     what_if = report.what_if
-    lines = [_title(f"what-if: {what_if.label}")]
+    title, none = f"what-if: {what_if.label}", "no tasks yet (grouping finds them in the background)"
     if not what_if.tasks:
-        return [*lines, "none: no tasks yet (grouping finds them in the background)"]
+        return title, none, []
     tiers: dict[str, list[str]] = {}
     for m in what_if.models:
         tiers.setdefault(m.tier, []).append(m.model)
-    lines.append("  ·  ".join(f"{tier}: {', '.join(names)}" for tier, names in tiers.items()))
+    intro = "  ·  ".join(f"{tier}: {', '.join(names)}" for tier, names in tiers.items())
     rows = [
         [
             f"{t.task_id} {t.template[:30]}".strip(),
@@ -84,14 +86,15 @@ def _what_if_section(report: InsightsReport) -> list[str]:
         ]
         for t in what_if.tasks
     ]
-    return lines + render_table(["task", "calls", "actual", *(m.model for m in what_if.models)], rows)
+    return title, none, [intro, *render_table(["task", "calls", "actual", *(m.model for m in what_if.models)], rows)]
 
 
 def render_insights(report: InsightsReport) -> str:
     window = f"since {report.since}" if report.since else "all history"
     lines = [click.style(f"r4u insights — {window}", bold=True)]
     for section in (_repeats_section, _prefixes_section, _what_if_section):
-        lines += ["", *section(report)]
+        title, none, body = section(report)
+        lines += ["", _title(title), *(body or [f"none: {none}"])]
     return "\n".join(lines)
 
 

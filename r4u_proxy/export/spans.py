@@ -17,6 +17,7 @@ from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 from r4u_proxy import providers
+from r4u_proxy.providers.common import stored_json
 
 SCHEMA_URL = "https://opentelemetry.io/schemas/gen-ai-dev/1.42.0-dev"
 CONTENT_MODES = ("none", "span")
@@ -29,6 +30,8 @@ OPERATIONS = {
     "generate_content": "generate_content",
     "completions": "text_completion",
     "embeddings": "embeddings",
+    "realtime": "chat",  # one Realtime response (docs/websocket.md)
+    "live": "generate_content",  # one Gemini Live turn
 }
 # Hosts with a well-known gen_ai.provider.name, by suffix; then r4u's provider column.
 PROVIDER_HOSTS = (
@@ -169,7 +172,7 @@ def trace_span(row: dict[str, Any], *, content: str = "none", task: dict[str, An
     if row.get("operation") == "responses":
         attrs["openai.api.type"] = "responses"
     _put(attrs, "gen_ai.conversation.id", row.get("session_id"))
-    body = _json(row.get("response_body"))
+    body = stored_json(row.get("response_body"))
     response_id = row.get("_response_id")  # lean rows: picked out in SQL
     if response_id is None and isinstance(body, dict):
         response_id = body.get("id") or body.get("responseId")
@@ -235,14 +238,6 @@ def _put(attrs: Attributes, name: str, value: Any) -> None:
         attrs[name] = value
 
 
-def _json(text: Any) -> Any:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
-
 
 def _task_attributes(attrs: Attributes, row: dict[str, Any], task: dict[str, Any] | None, content: str) -> None:
     """The task grouping found is the prompt template: its name, a version that changes with its text,
@@ -253,7 +248,7 @@ def _task_attributes(attrs: Attributes, row: dict[str, Any], task: dict[str, Any
     attrs["gen_ai.prompt.name"] = task.get("name") or row["task_id"]
     if task.get("template"):
         attrs["gen_ai.prompt.version"] = hashlib.sha256(task["template"].encode()).hexdigest()[:12]
-    variables = _json(row.get("template_vars"))
+    variables = stored_json(row.get("template_vars"))
     if content == "span" and isinstance(variables, dict):
         for name, value in variables.items():
             attrs[f"gen_ai.prompt.variable.{name}"] = value if isinstance(value, str) else json.dumps(value)
@@ -274,7 +269,7 @@ def _content_attributes(attrs: Attributes, row: dict[str, Any], response: Any) -
     route = providers.route(row.get("host") or "", row.get("path") or "")
     if route is None:
         return
-    content = providers.genai_content(route.family, _json(row.get("request_body")), response)
+    content = providers.genai_content(route.family, stored_json(row.get("request_body")), response)
     for key, name in (
         ("system", "gen_ai.system_instructions"),
         ("messages", "gen_ai.input.messages"),

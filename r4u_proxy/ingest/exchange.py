@@ -8,12 +8,19 @@ types its keys. Anything derived from the bytes (models, usage, text, cost) is t
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from r4u_proxy.providers.routes import Route
 
 
-class Exchange(TypedDict):
+class WebSocketKeys(TypedDict, total=False):
+    """Only on a model response that came over a WebSocket (ingest/websocket.py, docs/websocket.md)."""
+
+    framing: str  # "messages": each chunk is one whole server message
+    websocket: dict[str, Any]  # the connection that carried it: {connection_id, url, sent, received, status, notes, request_bytes}
+
+
+class Exchange(WebSocketKeys):
     id: str  # ULID of the trace, fixed when the request headers arrived
     route: Route  # provider, operation and parser family (providers.route)
     project: str | None  # from the proxy URL's user part or X-R4U-Project

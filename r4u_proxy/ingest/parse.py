@@ -13,7 +13,7 @@ from typing import Any, TypedDict
 
 from r4u_proxy.ingest.decoding import decode_chunks
 from r4u_proxy.ingest.exchange import Exchange
-from r4u_proxy.ingest.sse import JSONArraySplitter, SSEDecoder
+from r4u_proxy.ingest.sse import JSONArraySplitter, SSEDecoder, WholeMessages
 from r4u_proxy.providers import Route, family_module
 from r4u_proxy.providers.common import error_message
 
@@ -46,6 +46,9 @@ class Parsed(TypedDict, total=False):
     cache_read_tokens: int
     cache_write_tokens: int
     reasoning_tokens: int
+    input_audio_tokens: int  # parts of input_tokens, output_tokens, cache_read_tokens (Realtime, Gemini Live)
+    output_audio_tokens: int
+    cache_audio_read_tokens: int
     cache_write_1h_tokens: int  # the part of cache_write_tokens kept for an hour (Anthropic)
     service_tier: str  # as the provider named it: the response's answer, else the request's ask
     first_content_at: float  # time.time() of the chunk that carried the first generated content
@@ -89,7 +92,8 @@ def _analyze(route: Route | None, exchange: Exchange, result: dict, notes: list[
         notes.append(f"capture cap reached: kept {kept} of {exchange.get('response_bytes')} body bytes")
 
     content_type = (header(exchange.get("response_headers"), "content-type") or "").lower()
-    framing = _stream_framing(content_type, route, path)
+    # WebSocket responses (ingest/websocket.py) come as whole messages, whatever the handshake's headers say.
+    framing = exchange.get("framing") or _stream_framing(content_type, route, path)
     if framing is None and result.get("stream") and _looks_like_sse(chunks):
         # Some servers and gateways send event streams as text/plain, or with no content-type at all.
         framing = "sse"
@@ -149,7 +153,7 @@ def _looks_like_sse(chunks: list) -> bool:
 def _analyze_stream(
     module: Any, framing: str, chunks: list, exchange: Exchange, result: dict, notes: list[str]
 ) -> None:
-    decoder = SSEDecoder() if framing == "sse" else JSONArraySplitter()
+    decoder = {"sse": SSEDecoder, "messages": WholeMessages}.get(framing, JSONArraySplitter)()
     stream = module.Stream()
     first_content_at: float | None = None
     unparsed = 0

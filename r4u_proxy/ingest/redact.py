@@ -136,12 +136,22 @@ def redact_text(text: str | None) -> str | None:
     return text
 
 
+# Browsers cannot set headers on a WebSocket, so the Realtime API takes the key as a subprotocol:
+# `Sec-WebSocket-Protocol: realtime, openai-insecure-api-key.sk-...`.
+_KEY_SUBPROTOCOL = re.compile(r"(openai-insecure-api-key\.)([^\s,]+)")
+
+
 def redact_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
     """Headers as a JSON-ready dict (repeated names joined with ', '), secrets fingerprinted."""
     out: dict[str, str] = {}
     for name, value in headers:
         key = name.lower()
-        value = fingerprint(value) if key in SECRET_HEADERS else redact_text(value) or value
+        if key in SECRET_HEADERS:
+            value = fingerprint(value)
+        elif key == "sec-websocket-protocol":
+            value = _KEY_SUBPROTOCOL.sub(lambda m: m.group(1) + fingerprint(m.group(2)), value)
+        else:
+            value = redact_text(value) or value
         out[key] = f"{out[key]}, {value}" if key in out else value
     return out
 

@@ -16,6 +16,7 @@ from r4u_proxy.ingest.client_name import client_name
 from r4u_proxy.ingest.exchange import Exchange
 from r4u_proxy.ingest.parse import analyze
 from r4u_proxy.ingest.redact import redact_headers, redact_query, redact_text
+from r4u_proxy.ingest.websocket import upgrade_refused, websocket_columns
 from r4u_proxy.pricing.prices import TOKEN_COLUMNS, price_row
 
 TIMELINE_POINTS = 200
@@ -115,6 +116,8 @@ def build_row(exchange: Exchange) -> dict[str, Any]:
     if parsed.get("error"):  # the provider's own error (status >= 400, or inside the stream)
         row["error"] = f"{row['error']}; {parsed['error']}" if row["error"] else parsed["error"]
     row.update(_timing(exchange, stream, parsed.get("first_content_at")))
+    websocket_columns(exchange, row)
+    upgrade_refused(exchange, row)
     if stream and row.get("output_tokens") and parsed.get("first_content_at") and exchange.get("t_end"):
         seconds = exchange["t_end"] - parsed["first_content_at"]
         if seconds > 0:

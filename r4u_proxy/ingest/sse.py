@@ -4,7 +4,7 @@
 same for Gemini's default streamed JSON array (`[{...},\\n{...}]`). Both are byte-boundary safe: a chunk may
 end anywhere (mid-line, mid-UTF-8 character, between `\\r` and `\\n`) and the result is the same as if the
 whole body had arrived at once. Each event carries the arrival time of the chunk that *completed* it, which
-is what time-to-first-token needs.
+is what time-to-first-token needs. `WholeMessages` takes WebSocket messages, which arrive whole: one event each.
 """
 
 from __future__ import annotations
@@ -186,4 +186,15 @@ class JSONArraySplitter:
             self._buffer.clear()
             self._object_start = -1
             return [Event(None, text, None, t, raw=True)]
+        return []
+
+
+class WholeMessages:
+    """Each chunk is one whole message already (a WebSocket message): one event per feed, no framing."""
+
+    def feed(self, data: bytes, t: float) -> list[Event]:
+        text = data.decode("utf-8", errors="replace").rstrip("\n")
+        return [Event(None, text, None, t)] if text.strip() else []
+
+    def close(self, t: float) -> list[Event]:
         return []

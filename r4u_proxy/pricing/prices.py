@@ -45,6 +45,10 @@ TOKEN_COLUMNS = (
     "cache_read_tokens",
     "cache_write_tokens",
     "reasoning_tokens",
+    # Audio (the Realtime API, Gemini Live): parts of the columns above, priced at their own rates.
+    "input_audio_tokens",
+    "output_audio_tokens",
+    "cache_audio_read_tokens",
 )
 
 # r4u provider name -> genai-prices provider id, for the first-party APIs.
@@ -280,11 +284,18 @@ def price(
         where = _lookup(provider, host, model_ref.lower(), _snapshot_key())
         if where is None:
             return Price(None, None, f"unpriced: {GENAI_PRICES_SOURCE} has no price for {model_ref!r}")
+        input_audio = _count(usage, "input_audio_tokens") or None
+        cache_audio_read = _count(usage, "cache_audio_read_tokens") or None
+        if input_audio and cache_read and cache_audio_read is None:
+            cache_audio_read = 0  # genai-prices 0.2 wants the audio part of the cache said outright
         usage_for_prices = genai_prices.Usage(
             input_tokens=input_tokens,
             cache_read_tokens=cache_read or None,
             cache_write_tokens=cache_write or None,
             output_tokens=output_tokens,
+            input_audio_tokens=input_audio,
+            cache_audio_read_tokens=cache_audio_read,
+            output_audio_tokens=_count(usage, "output_audio_tokens") or None,
         )
         when = at or datetime.now(tz=UTC)
         first_party = provider in PROVIDER_IDS

@@ -4,6 +4,7 @@ and the request fields and service tier that several families name the same way.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 # Keys that name or tag a thing rather than carry generated text: a repeat replaces, never concatenates
@@ -132,6 +133,17 @@ def token_columns(
     return {k: v for k, v in columns.items() if v is not None}
 
 
+def audio_token_columns(input_audio: Any = None, output_audio: Any = None, cache_audio_read: Any = None) -> dict:
+    """Audio tokens, billed apart from text: each is a part of its text-and-audio column (input_audio_tokens
+    of input_tokens, output_audio_tokens of output_tokens, cache_audio_read_tokens of cache_read_tokens)."""
+    columns = {
+        "input_audio_tokens": _int(input_audio),
+        "output_audio_tokens": _int(output_audio),
+        "cache_audio_read_tokens": _int(cache_audio_read),
+    }
+    return {k: v for k, v in columns.items() if v}
+
+
 def _sum(*values: Any) -> int | None:
     numbers = [v for v in map(_int, values) if v is not None]
     return sum(numbers) if numbers else None
@@ -187,6 +199,20 @@ def gemini_usage(usage: Any) -> dict[str, int]:
     )
 
 
+_NOT_STORED = re.compile(r"^\[(\d+) bytes of ([^ \]]+) not stored\]$")
+
+
+def media_placeholder(size: int, mime: str) -> str:
+    """What replaces inline audio (or other media) in a stored WebSocket message: its size and type."""
+    return f"[{size} bytes of {mime} not stored]"
+
+
+def placeholder_size(value: Any) -> tuple[int, str] | None:
+    """(bytes, mime type) of a `media_placeholder`, or None for anything else."""
+    match = _NOT_STORED.match(value) if isinstance(value, str) else None
+    return (int(match.group(1)), match.group(2)) if match else None
+
+
 def flatten_text(content: Any) -> str:
     """Plain text of a message's content in any family's shape: a string, or a list of typed parts."""
     if content is None:
@@ -240,3 +266,13 @@ def error_message(body: Any) -> str | None:
         return body["message"]
     return None
 
+
+
+def stored_json(text: Any) -> Any:
+    """A stored body column read back as JSON, or None when it is empty or not JSON (a note, a cut body)."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None

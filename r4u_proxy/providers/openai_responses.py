@@ -38,7 +38,7 @@ _ITEM_FIELDS = {
     "response.reasoning_text": ("text", "content", "content_index"),
     "response.reasoning_summary_text": ("text", "summary", "summary_index"),
 }
-_DONE_VALUE_KEYS = ("arguments", "input", "code", "text", "refusal")
+_DONE_VALUE_KEYS = ("arguments", "input", "code", "text", "refusal", "transcript")
 
 
 def request_info(body: dict, path: str = "") -> dict:
@@ -90,6 +90,13 @@ def _slot(items: list, index: Any) -> int:
 
 
 class Stream(StreamBase):
+    # Which events end a response, carry a snapshot of it, or add to an item's field: the Realtime API
+    # (openai_realtime.py) streams the same item and part events under a few other names.
+    TERMINAL: tuple[str, ...] = _TERMINAL
+    SNAPSHOTS: tuple[str, ...] = _SNAPSHOTS
+    ITEM_FIELDS: dict[str, tuple[str, str | None, str | None]] = _ITEM_FIELDS
+    OBJECT = "response"
+
     def __init__(self) -> None:
         super().__init__()
         self.snapshot: dict = {}
@@ -103,12 +110,12 @@ class Stream(StreamBase):
             self.error = error_message({"error": detail}) or self.error
             return False
         response = data.get("response")
-        if kind in _TERMINAL and isinstance(response, dict):
+        if kind in self.TERMINAL and isinstance(response, dict):
             self.final = response
             if kind == "response.failed":
                 self.error = error_message(response) or self.error or "response failed"
             return False
-        if kind in _SNAPSHOTS and isinstance(response, dict):
+        if kind in self.SNAPSHOTS and isinstance(response, dict):
             overlay(self.snapshot, response)
             return False
         if kind in ("response.output_item.added", "response.output_item.done"):
@@ -131,7 +138,7 @@ class Stream(StreamBase):
             part.setdefault("annotations", []).append(data.get("annotation"))
             return False
         prefix, _, suffix = kind.rpartition(".")
-        if prefix in _ITEM_FIELDS and suffix in ("delta", "done"):
+        if prefix in self.ITEM_FIELDS and suffix in ("delta", "done"):
             return self._apply_text(prefix, suffix, data)
         return False
 
@@ -156,7 +163,7 @@ class Stream(StreamBase):
             self._part(data, list_key, index_key).update(part)
 
     def _apply_text(self, prefix: str, suffix: str, data: dict) -> bool:
-        field, list_key, index_key = _ITEM_FIELDS[prefix]
+        field, list_key, index_key = self.ITEM_FIELDS[prefix]
         target = self._part(data, list_key, index_key) if list_key else self._item(data)
         if suffix == "done":
             value = next((data[k] for k in _DONE_VALUE_KEYS if isinstance(data.get(k), str)), None)
@@ -174,7 +181,7 @@ class Stream(StreamBase):
         if self.final is not None:
             return self.final
         body = dict(self.snapshot)
-        body.setdefault("object", "response")
+        body.setdefault("object", self.OBJECT)
         built = [item for item in self.items if item is not None]
         # A resumed stream (starting_after) can repeat items its snapshot already holds; the stream wins.
         body["output"] = built or body.get("output") or []

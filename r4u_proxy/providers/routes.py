@@ -36,6 +36,9 @@ PATH_OPERATIONS: list[tuple[re.Pattern[str], str, str, bool]] = [
     (re.compile(r"/responses$"), "responses", "openai_responses", False),
     # GET /v1/responses/{id}[?stream=true&starting_after=N]: retrieving or resuming a (background) response.
     (re.compile(r"/responses/(?!input_tokens$|compact$)[\w-]+$"), "responses", "openai_responses", False),
+    # WebSocket APIs (the upgrade request's path): the Realtime API, Gemini Live on AI Studio and Vertex.
+    (re.compile(r"/realtime$"), "realtime", "openai_realtime", False),
+    (re.compile(r"[./]BidiGenerateContent(?:Constrained)?$"), "live", "gemini_live", False),
     (re.compile(r"/v1/messages/count_tokens$"), "count_tokens", "anthropic_messages", True),
     (re.compile(r"/v1/messages$"), "messages", "anthropic_messages", False),
     (re.compile(r"/models/[^/:]+:(?:stream)?[gG]enerateContent$"), "generate_content", "gemini", False),

@@ -6,6 +6,10 @@
 4. Anthropic `metadata.user_id`, a JSON *string* holding `session_id` (Claude Code and the Agent SDK).
 5. Codex's `session-id` / `session_id` / `conversation_id` headers.
 6. OpenAI Responses `conversation` (a conversation object's id).
+7. The WebSocket connection a response came over (`connection_session`, source `websocket`): one connection
+   is one session unless the client's own id above says otherwise. So a Codex run is its `session-id`
+   (the same over HTTP, over a WebSocket, and across its reconnects), and a Realtime or Gemini Live
+   connection, which names no session, is one.
 
 Weaker hints are used later, by the tracker: a Responses `previous_response_id` joins the session of the
 call that produced that response; `prompt_cache_key` only names a session when prefix inference found none.
@@ -55,3 +59,10 @@ def explicit_session(
     if conversation := _conversation(value("conversation")):
         return conversation, "conversation"
     return None
+
+
+def connection_session(exchange: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(connection id, "websocket") for a response that came over a WebSocket (ingest/websocket.py)."""
+    websocket = exchange.get("websocket")
+    connection_id = websocket.get("connection_id") if isinstance(websocket, Mapping) else None
+    return (connection_id, "websocket") if isinstance(connection_id, str) and connection_id else None

@@ -5,10 +5,11 @@ For each new row, in arrival order (docs/sessions.md has the whole story):
 2. look the prefixes of the input up in `session_index` (only the last LOOKBACK positions, one query): the
    longest one that is an earlier call's input + output, same project and client, within TIP_WINDOW_S, is
    the call this one continues;
-3. decide the session: an explicit id the client sent (sessions/explicit.py) wins; else a Responses
-   `previous_response_id`; else the continued call's session — or a new *fork* session when another call
-   already continued that turn; else a *sub-agent* session when the first user message is a prompt an
-   earlier tool call carried; else `prompt_cache_key`; else a new session;
+3. decide the session: an explicit id the client sent, else the WebSocket connection it came over
+   (sessions/explicit.py), wins; else a Responses `previous_response_id`; else the continued call's
+   session — or a new *fork* session when another call already continued that turn; else a *sub-agent*
+   session when the first user message is a prompt an earlier tool call carried; else `prompt_cache_key`;
+   else a new session;
 4. record this call's own input + output hash (and spawn prompts, response id) for the calls after it.
 A fixed number of statements per call, whatever the session's length.
 """
@@ -24,8 +25,9 @@ from r4u_proxy.guard import COUNTERS, log
 from r4u_proxy.messages.canonical import digest
 from r4u_proxy.messages.hashing import HashedRequest, RequestHasher, chain, message_hash
 from r4u_proxy.providers import FAMILIES
+from r4u_proxy.providers.common import stored_json
 from r4u_proxy.sessions import context
-from r4u_proxy.sessions.explicit import explicit_session
+from r4u_proxy.sessions.explicit import connection_session, explicit_session
 
 LOOKBACK = 32  # a turn adds at most this many messages (parallel tool results included)
 FIRST_LOOK = 4
@@ -76,7 +78,7 @@ class SessionTracker:
         headers = _headers(exchange.get("request_headers"))
         hashed = self.hasher.hash_request(family, row.get("request_body") or "") if family else None
         value = hashed.value if hashed else (lambda key: None)
-        explicit = explicit_session(exchange.get("session_hint"), headers, value)
+        explicit = explicit_session(exchange.get("session_hint"), headers, value) or connection_session(exchange)
         scope = f"{row.get('project') or ''}|{row.get('client_name') or ''}"
         at = float(exchange.get("t_request_start") or 0.0)
         if hashed is None:
@@ -88,6 +90,8 @@ class SessionTracker:
         previous = self._continued_call(hashed, scope, at)
         by_response = self._by_response(value("previous_response_id"))
         spawn = None if previous or by_response else self._spawned_by(hashed, scope, at)
+        if explicit and previous is None and by_response is not None:
+            previous = by_response  # only the new input, after a response by id (Codex over a WebSocket)
         trace_id = row["id"]
         resent = previous["k"] if previous else 0
         turn = previous["turn"] + 1 if previous else 1
@@ -191,7 +195,7 @@ class SessionTracker:
         self, row: dict[str, Any], hashed: HashedRequest, scope: str, at: float, previous: dict | None
     ) -> None:
         module = FAMILIES[hashed.family]
-        output = module.output_messages(_json(row.get("response_body")))
+        output = module.output_messages(stored_json(row.get("response_body")))
         tip = hashed.prefixes[-1]
         for message in output:
             tip = chain(tip, message_hash(message))
@@ -204,7 +208,7 @@ class SessionTracker:
         self._remember_session(row, scope, at)
         for prompt in _spawn_prompts(output):
             self.conn.execute(insert, ["spawn", digest(prompt), *values])
-        response_id = (_json(row.get("response_body")) or {}).get("id")
+        response_id = (stored_json(row.get("response_body")) or {}).get("id")
         if hashed.family == "openai_responses" and isinstance(response_id, str):
             self.conn.execute(insert, ["response", response_id.encode(), *values])
 
@@ -239,14 +243,6 @@ class SessionTracker:
 def _derived(session: str | None, explicit: str) -> bool:
     return bool(session) and (session == explicit or session.startswith(explicit + ":"))
 
-
-def _json(text: Any) -> Any:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
 
 
 def _spawn_prompts(output: list[dict]) -> list[str]:

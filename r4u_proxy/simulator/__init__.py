@@ -27,6 +27,9 @@ about 4 characters a token; any path prefix works for the OpenAI ones, e.g. /ope
     POST /v1beta/models/{m}:generateContent
     POST /v1beta/models/{m}:streamGenerateContent   ?alt=sse for SSE, else a JSON array
     GET  /v1/models, GET /health
+WebSocket endpoints (GET + Upgrade: websocket; simulator/websocket_server.py): /v1/responses (the Responses API
+over a WebSocket, as Codex speaks it), /v1/realtime (the Realtime API), .../BidiGenerateContent (Gemini Live),
+with their own x-sim-ws-* controls (close or drop mid-answer, a malformed message, echo).
 
 Test controls, as request headers (stateless, so the SDKs can send them through `extra_headers`):
     x-sim-fixture: openai_chat/gpt4o_text_plain.sse

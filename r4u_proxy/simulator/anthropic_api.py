@@ -5,37 +5,28 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from r4u_proxy.simulator.reply import (
-    Reply,
-    data_event,
-    estimate_tokens,
-    json_reply,
-    reply_words,
-    short_id,
-    sse_reply,
-    text_of,
-)
+from r4u_proxy.simulator import reply
 from r4u_proxy.simulator.tool_plan import ToolCall
 
 
 def _prompt(request: dict[str, Any]) -> str:
-    parts = [text_of(request.get("system") or "")]
-    parts += [text_of(m.get("content")) for m in request.get("messages") or [] if isinstance(m, dict)]
+    parts = [reply.text_of(request.get("system") or "")]
+    parts += [reply.text_of(m.get("content")) for m in request.get("messages") or [] if isinstance(m, dict)]
     return "\n".join(p for p in parts if p)
 
 
-def messages(request: dict[str, Any], stream: bool, event_count: int | None, call: ToolCall | None = None) -> Reply:
+def messages(request: dict[str, Any], stream: bool, event_count: int | None, call: ToolCall | None = None) -> reply.Reply:
     model = str(request.get("model") or "")
     prompt = _prompt(request)
     user_turns = [m for m in request.get("messages") or [] if isinstance(m, dict) and m.get("role") == "user"]
-    words = reply_words(text_of(user_turns[-1].get("content")) if user_turns else prompt, model, event_count)
+    words = reply.reply_words(reply.text_of(user_turns[-1].get("content")) if user_turns else prompt, model, event_count)
     text = "".join(words)
     block: dict[str, Any] = {"type": "text", "text": text}
     if call is not None:  # an agent turn: the model asks for a tool (tool_plan.py)
         arguments = json.dumps(call["arguments"])
-        block = {"type": "tool_use", "id": short_id("toolu_sim", prompt), "name": call["name"], "input": call["arguments"]}
+        block = {"type": "tool_use", "id": reply.short_id("toolu_sim", prompt), "name": call["name"], "input": call["arguments"]}
         words, text = [arguments], arguments
-    input_tokens, output_tokens = estimate_tokens(prompt), estimate_tokens(text)
+    input_tokens, output_tokens = reply.estimate_tokens(prompt), reply.estimate_tokens(text)
     usage = {
         "input_tokens": input_tokens,
         "cache_creation_input_tokens": 0,
@@ -43,7 +34,7 @@ def messages(request: dict[str, Any], stream: bool, event_count: int | None, cal
         "output_tokens": output_tokens,
     }
     message = {
-        "id": short_id("msg_sim", prompt),
+        "id": reply.short_id("msg_sim", prompt),
         "type": "message",
         "role": "assistant",
         "model": model,
@@ -53,10 +44,10 @@ def messages(request: dict[str, Any], stream: bool, event_count: int | None, cal
         "usage": usage,
     }
     if not stream:
-        return json_reply(message)
+        return reply.json_reply(message)
 
     def event(kind: str, **fields: Any) -> bytes:
-        return data_event({"type": kind, **fields}, event=kind)
+        return reply.data_event({"type": kind, **fields}, event=kind)
 
     # message_start carries the input side of usage; output tokens arrive in message_delta, as upstream.
     started = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}
@@ -74,10 +65,10 @@ def messages(request: dict[str, Any], stream: bool, event_count: int | None, cal
               usage={"output_tokens": output_tokens}),
         event("message_stop"),
     ]
-    return sse_reply(events)
+    return reply.sse_reply(events)
 
 
-def error(status: int, message: str) -> Reply:
+def error(status: int, message: str) -> reply.Reply:
     kinds = {
         400: "invalid_request_error",
         401: "authentication_error",
@@ -89,4 +80,4 @@ def error(status: int, message: str) -> Reply:
     }
     payload = {"type": "error", "error": {"type": kinds.get(status, "api_error"), "message": message}}
     headers = [("retry-after", "1")] if status == 429 else []
-    return json_reply(payload, status=status, headers=headers)
+    return reply.json_reply(payload, status=status, headers=headers)

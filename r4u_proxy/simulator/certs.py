@@ -10,7 +10,6 @@ basic constraints and key usage, subject and authority key identifiers, serverAu
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import ipaddress
 import os
@@ -23,6 +22,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from r4u.file_lock import exclusive
 
 # Hosts the simulator answers for out of the box: the providers r4u knows plus local names.
 DEFAULT_NAMES: tuple[str, ...] = (
@@ -106,25 +107,10 @@ def _new_ca() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     return cert, key
 
 
-@contextlib.contextmanager
-def _dir_lock(cert_dir: Path):
-    """Serialise CA creation between processes sharing a cert dir (a test run and a bench child)."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no cross-process lock; sharing a cert dir there is on the caller
-        yield
-        return
-    with open(cert_dir / ".lock", "w") as lock_file:
-        fcntl.flock(lock_file, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock_file, fcntl.LOCK_UN)
-
-
 def _load_or_create_ca(cert_dir: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     ca_path, key_path = cert_dir / "ca.pem", cert_dir / "ca-key.pem"
-    with _dir_lock(cert_dir):
+    # Serialise CA creation between processes sharing a cert dir (a test run and a bench child).
+    with exclusive(cert_dir / ".lock"):
         if ca_path.exists() and key_path.exists():
             cert = x509.load_pem_x509_certificate(ca_path.read_bytes())
             key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)

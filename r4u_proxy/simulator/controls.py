@@ -38,7 +38,7 @@ class Controls:
         return self.gap_ms > 0 or self.first_delay_ms > 0
 
 
-def _number(headers: dict[str, str], name: str) -> float | None:
+def header_number(headers: dict[str, str], name: str) -> float | None:
     raw = headers.get(name)
     if raw is None:
         return None
@@ -51,7 +51,7 @@ def _number(headers: dict[str, str], name: str) -> float | None:
     return value
 
 
-def _flag(headers: dict[str, str], name: str) -> bool | None:
+def header_flag(headers: dict[str, str], name: str) -> bool | None:
     raw = headers.get(name)
     if raw is None:
         return None
@@ -60,11 +60,11 @@ def _flag(headers: dict[str, str], name: str) -> bool | None:
 
 def parse_controls(headers: dict[str, str]) -> Controls:
     """Read the x-sim-* headers (keys already lower-cased) into Controls; raises ControlError."""
-    status = _number(headers, "x-sim-status")
+    status = header_number(headers, "x-sim-status")
     if status is not None and not 100 <= status <= 599:
         raise ControlError(f"x-sim-status must be an HTTP status, got {status:g}")
-    reset_after = _number(headers, "x-sim-reset-after")
-    events = _number(headers, "x-sim-events")
+    reset_after = header_number(headers, "x-sim-reset-after")
+    events = header_number(headers, "x-sim-events")
 
     encoding = headers.get("x-sim-encoding")
     if encoding is not None:
@@ -79,19 +79,19 @@ def parse_controls(headers: dict[str, str]) -> Controls:
 
     return Controls(
         fixture=headers.get("x-sim-fixture") or None,
-        gap_ms=_number(headers, "x-sim-gap-ms") or 0.0,
-        first_delay_ms=_number(headers, "x-sim-first-delay-ms") or 0.0,
-        headers_delay_ms=_number(headers, "x-sim-headers-delay-ms") or 0.0,
+        gap_ms=header_number(headers, "x-sim-gap-ms") or 0.0,
+        first_delay_ms=header_number(headers, "x-sim-first-delay-ms") or 0.0,
+        headers_delay_ms=header_number(headers, "x-sim-headers-delay-ms") or 0.0,
         status=int(status) if status is not None else None,
         body=body,
         reset_after=int(reset_after) if reset_after is not None else None,
-        hang=bool(_flag(headers, "x-sim-hang")),
+        hang=bool(header_flag(headers, "x-sim-hang")),
         encoding=encoding,
         events=int(events) if events is not None else None,
         content_type=headers.get("x-sim-content-type") or None,
-        stream=_flag(headers, "x-sim-stream"),
+        stream=header_flag(headers, "x-sim-stream"),
         split=_split(headers.get("x-sim-split")),
-        pad_bytes=int(_number(headers, "x-sim-pad-bytes") or 0),
+        pad_bytes=int(header_number(headers, "x-sim-pad-bytes") or 0),
     )
 
 

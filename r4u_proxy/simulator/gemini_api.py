@@ -7,23 +7,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from r4u_proxy.simulator.reply import (
-    Reply,
-    data_event,
-    estimate_tokens,
-    json_reply,
-    reply_words,
-    short_id,
-    sse_reply,
-    text_of,
-)
+from r4u_proxy.simulator import reply
 
 
 def _prompt(request: dict[str, Any]) -> str:
-    parts = [text_of(request.get("systemInstruction") or request.get("system_instruction") or {})]
+    parts = [reply.text_of(request.get("systemInstruction") or request.get("system_instruction") or {})]
     for content in request.get("contents") or []:
         if isinstance(content, dict):
-            parts.append(text_of(content.get("parts") or []))
+            parts.append(reply.text_of(content.get("parts") or []))
     return "\n".join(p for p in parts if p)
 
 
@@ -38,12 +29,12 @@ def _usage(prompt_tokens: int, output_tokens: int) -> dict[str, Any]:
 def generate_content(
     model: str, request: dict[str, Any], stream: bool, sse: bool, event_count: int | None,
     envelope: dict[str, Any] | None = None,
-) -> Reply:  # fmt: skip
+) -> reply.Reply:  # fmt: skip
     prompt = _prompt(request)
-    words = reply_words(prompt, model, event_count)
+    words = reply.reply_words(prompt, model, event_count)
     text = "".join(words)
-    prompt_tokens = estimate_tokens(prompt)
-    response_id = short_id("sim", prompt)
+    prompt_tokens = reply.estimate_tokens(prompt)
+    response_id = reply.short_id("sim", prompt)
 
     def chunk(piece: str, last: bool, produced: str) -> dict[str, Any]:
         candidate: dict[str, Any] = {"content": {"parts": [{"text": piece}], "role": "model"}, "index": 0}
@@ -51,14 +42,14 @@ def generate_content(
             candidate["finishReason"] = "STOP"
         body = {
             "candidates": [candidate],
-            "usageMetadata": _usage(prompt_tokens, estimate_tokens(produced)),
+            "usageMetadata": _usage(prompt_tokens, reply.estimate_tokens(produced)),
             "modelVersion": model,
             "responseId": response_id,
         }
         return body if envelope is None else {"response": body, **envelope}
 
     if not stream:
-        return json_reply(chunk(text, True, text))
+        return reply.json_reply(chunk(text, True, text))
 
     produced = ""
     chunks = []
@@ -67,33 +58,33 @@ def generate_content(
         chunks.append(chunk(word, index == len(words) - 1, produced))
     if sse:
         # Google ends each event with CRLF CRLF; the recorded fixtures do the same.
-        return sse_reply([data_event(c, newline=b"\r\n") for c in chunks])
+        return reply.sse_reply([reply.data_event(c, newline=b"\r\n") for c in chunks])
     # Without alt=sse the stream is one JSON array, delivered piece by piece.
     pieces = [("[" if i == 0 else ",\r\n") + json.dumps(c) for i, c in enumerate(chunks)]
     pieces.append("]")
-    return Reply(status=200, headers=[("content-type", "application/json; charset=UTF-8")],
+    return reply.Reply(status=200, headers=[("content-type", "application/json; charset=UTF-8")],
                  events=[p.encode() for p in pieces])
 
 
-def code_assist(method: str, request: dict[str, Any], stream: bool, sse: bool, event_count: int | None) -> Reply:
+def code_assist(method: str, request: dict[str, Any], stream: bool, sse: bool, event_count: int | None) -> reply.Reply:
     """`POST /v1internal:{method}` on cloudcode-pa.googleapis.com: body `{model, project, request: {...}}`."""
     inner = request.get("request") if isinstance(request.get("request"), dict) else {}
     if method in ("generateContent", "streamGenerateContent"):
         model = str(request.get("model") or "gemini-2.5-pro")
-        envelope = {"traceId": short_id("trace", _prompt(inner))}
+        envelope = {"traceId": reply.short_id("trace", _prompt(inner))}
         return generate_content(model, inner, stream, sse, event_count, envelope=envelope)
     if method == "countTokens":
-        return json_reply({"totalTokens": estimate_tokens(_prompt(inner))})
+        return reply.json_reply({"totalTokens": reply.estimate_tokens(_prompt(inner))})
     if method == "loadCodeAssist":
         project = request.get("cloudaicompanionProject") or "r4u-simulated-project"
         tier = {"id": "standard-tier", "name": "Gemini Code Assist (r4u simulator)"}
-        return json_reply({"currentTier": tier, "allowedTiers": [tier], "cloudaicompanionProject": project})
+        return reply.json_reply({"currentTier": tier, "allowedTiers": [tier], "cloudaicompanionProject": project})
     # The other calls Gemini CLI makes around a session (admin controls, quota, experiments, telemetry)
     # carry no LLM content: an empty answer lets it go on.
-    return json_reply({})
+    return reply.json_reply({})
 
 
-def error(status: int, message: str) -> Reply:
+def error(status: int, message: str) -> reply.Reply:
     statuses = {
         400: "INVALID_ARGUMENT",
         401: "UNAUTHENTICATED",
@@ -105,4 +96,4 @@ def error(status: int, message: str) -> Reply:
         504: "DEADLINE_EXCEEDED",
     }
     payload = {"error": {"code": status, "message": message, "status": statuses.get(status, "UNKNOWN")}}
-    return json_reply(payload, status=status)
+    return reply.json_reply(payload, status=status)

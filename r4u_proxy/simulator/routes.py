@@ -29,7 +29,7 @@ def error_family(path: str) -> str:
     """Whose error shape to copy: the provider the path belongs to."""
     if path.endswith("/messages") and "/chat/" not in path:
         return "anthropic"
-    if path.startswith(("/v1beta/", "/v1alpha/", "/v1internal:")) or _GEMINI_PATH.match(path):
+    if path.startswith(("/v1beta/", "/v1alpha/", "/v1internal:")) or _GEMINI_PATH.match(path) or "BidiGenerateContent" in path:
         return "gemini"
     return "openai"
 

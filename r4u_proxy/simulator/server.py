@@ -25,6 +25,12 @@ from r4u_proxy.simulator.controls import ControlError, Controls, parse_controls
 from r4u_proxy.simulator.encoding import encode_whole, stream_encoder, unavailable_reason
 from r4u_proxy.simulator.reply import Reply
 from r4u_proxy.simulator.routes import build_reply, error_reply
+from r4u_proxy.simulator.websocket_server import (
+    WebSocketRecord,
+    protocol_for,
+    serve_websocket,
+    socket_controls,
+)
 
 _REASONS = {
     100: "Continue", 200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request",
@@ -84,9 +90,15 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
 class ConnectionHandler:
     """Serves the requests of one client connection after another (keep-alive) until it closes."""
 
-    def __init__(self, fixtures_dir: Path, record: Callable[[ReceivedRequest], None]) -> None:
+    def __init__(
+        self,
+        fixtures_dir: Path,
+        record: Callable[[ReceivedRequest], None],
+        record_websocket: Callable[[WebSocketRecord], None] = lambda record: None,
+    ) -> None:
         self.fixtures_dir = fixtures_dir
         self.record = record
+        self.record_websocket = record_websocket
         self._ids = itertools.count(1)
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -96,6 +108,8 @@ class ConnectionHandler:
                 if request is None:
                     return
                 self.record(request)
+                if await self._upgrade(request, reader, writer):
+                    return
                 keep_alive = await self._respond(request, reader, writer)
                 if not keep_alive:
                     return
@@ -151,6 +165,28 @@ class ConnectionHandler:
             request_id=f"req_sim{next(self._ids)}",
             client=f"{peer[0]}:{peer[1]}",
         )
+
+    async def _upgrade(
+        self, request: ReceivedRequest, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        """Serve a WebSocket on this connection if the request asks for one this path speaks; a refused
+        upgrade (x-sim-status, a bad control, an unknown path) is answered by `_respond` as plain HTTP."""
+        lower = {name.lower(): value for name, value in request.headers}
+        if request.method != "GET" or lower.get("upgrade", "").lower() != "websocket":
+            return False
+        try:
+            controls = parse_controls(lower)
+            socket_controls(lower)
+        except ControlError:
+            return False
+        protocol = protocol_for(request.path, request.query, controls, self.fixtures_dir)
+        if protocol is None or controls.status is not None:
+            return False
+        if controls.headers_delay_ms:
+            await asyncio.sleep(controls.headers_delay_ms / 1000)
+        record = WebSocketRecord(request.path, request.query, request.headers)
+        await serve_websocket(reader, writer, lower, protocol, controls, record, self.record_websocket)
+        return True
 
     async def _respond(
         self, request: ReceivedRequest, reader: asyncio.StreamReader, writer: asyncio.StreamWriter

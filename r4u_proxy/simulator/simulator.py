@@ -11,6 +11,7 @@ from pathlib import Path
 from r4u_proxy.simulator.certs import create_identity
 from r4u_proxy.simulator.fixtures import default_fixtures_dir
 from r4u_proxy.simulator.server import ConnectionHandler, ReceivedRequest
+from r4u_proxy.simulator.websocket_server import WebSocketRecord
 
 
 class Simulator:
@@ -42,6 +43,7 @@ class Simulator:
         self.cert_dir = Path(cert_dir) if cert_dir else None
         self._identity = create_identity(self.cert_dir, extra_names) if tls and self.cert_dir else None
         self._recorded: collections.deque[ReceivedRequest] = collections.deque(maxlen=max_recorded)
+        self._sockets: collections.deque[WebSocketRecord] = collections.deque(maxlen=100)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None
@@ -78,6 +80,12 @@ class Simulator:
 
     def clear_requests(self) -> None:
         self._recorded.clear()
+        self._sockets.clear()
+
+    @property
+    def websockets(self) -> list[WebSocketRecord]:
+        """The WebSocket connections served so far, oldest first, with every message each way."""
+        return list(self._sockets)
 
     def info(self) -> dict[str, object]:
         return {
@@ -90,7 +98,7 @@ class Simulator:
 
     # ---- lifecycle ------------------------------------------------------------------------------
     async def _open(self) -> None:
-        handler = ConnectionHandler(self.fixtures_dir, self._recorded.append)
+        handler = ConnectionHandler(self.fixtures_dir, self._recorded.append, self._sockets.append)
 
         async def on_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             task = asyncio.current_task()

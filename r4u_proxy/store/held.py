@@ -23,6 +23,8 @@ import collections
 from dataclasses import dataclass, field
 from typing import Any
 
+from r4u_proxy.store.writer import SOCKET
+
 OVERHEAD_BYTES = 2048  # headers, timings and Python objects of one message, roughly
 LIGHTEN_BYTES = 1024 * 1024
 
@@ -30,6 +32,8 @@ LIGHTEN_BYTES = 1024 * 1024
 def without_bodies(message: tuple[int, str, Any]) -> tuple[int, str, Any]:
     """The message as it is re-sent once its bodies are given up (their timing is kept)."""
     seq, kind, payload = message
+    if kind == SOCKET:  # WebSocket messages: kept whole (a batch is at most 256 KB plus one message)
+        return message
     if isinstance(payload, dict):  # an exchange
         lost = len(payload.get("request_body") or b"") + sum(len(d) for _, d in payload.get("chunks") or ())
         light = {**payload, "request_body": b"", "chunks": [(t, b"") for t, _ in payload.get("chunks") or ()]}
@@ -111,7 +115,10 @@ class HeldTraces:
                 continue
             for i, (held_seq, message, nbytes) in enumerate(trace.messages):
                 if held_seq == seq:
-                    trace.messages[i] = (seq, without_bodies(message), OVERHEAD_BYTES)
+                    light = without_bodies(message)
+                    if light is message:
+                        break
+                    trace.messages[i] = (seq, light, OVERHEAD_BYTES)
                     trace.nbytes -= nbytes - OVERHEAD_BYTES
                     self.nbytes -= nbytes - OVERHEAD_BYTES
                     self.lightened += 1

@@ -37,6 +37,7 @@ from r4u_proxy.sessions.schema import sessions_v1
 from r4u_proxy.store.bounded_fts import bounded_fts_v1
 from r4u_proxy.store.schema import contract_v1
 from r4u_proxy.store.ui_indexes import add_ui_indexes, rebuild_rollup
+from r4u_proxy.store.websocket_schema import websocket_v1
 
 MIGRATIONS_TABLE = "_r4u_migrations"
 # What PRAGMA user_version 1, 2 and 3 meant before migrations were recorded by name.
@@ -95,6 +96,7 @@ MIGRATIONS.add("pricing_inputs_v1", pricing_inputs_v1)  # pricing/schema.py: ser
 MIGRATIONS.add("sessions_v1", sessions_v1)  # sessions/schema.py: session columns, client_name, session_index
 MIGRATIONS.add("export_v1", export_v1)  # export/schema.py: the live exporter's watermark and session root spans
 MIGRATIONS.add("tasknames_temp", sessions_tasknames_temp)  # TEMP until issue-19 merges: tasks.name
+MIGRATIONS.add("websocket_v1", websocket_v1)  # store/websocket_schema.py: audio tokens, WebSocket columns, connections
 MIGRATIONS.add("bounded_fts_v1", bounded_fts_v1)  # store/bounded_fts.py: the FTS index sees 64k characters a text
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -76,6 +76,14 @@ def trace_columns(conn: sqlite3.Connection) -> tuple[str, ...]:
     return tuple(row[1] for row in conn.execute("PRAGMA table_info(traces)"))
 
 
+def add_columns(conn: sqlite3.Connection, table: str, columns: dict[str, str]) -> None:
+    """`ALTER TABLE ... ADD COLUMN` for each of `columns` the table lacks (for a migration)."""
+    existing = {row[1] for row in conn.execute(f"PRAGMA table_info([{table}])")}
+    for column, decl in columns.items():
+        if column not in existing:
+            conn.execute(f"ALTER TABLE [{table}] ADD COLUMN [{column}] {decl}")
+
+
 def _create_table(name: str, columns: dict[str, str]) -> str:
     cols = ",\n  ".join(f"[{col}] {decl}" for col, decl in columns.items())
     return f"CREATE TABLE IF NOT EXISTS [{name}] (\n  {cols}\n)"

@@ -14,6 +14,7 @@ is dropped, counted and logged — never silently, and the app's traffic never w
 
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing
 import threading
@@ -26,7 +27,7 @@ from r4u_proxy.ingest.exchange import Exchange
 from r4u_proxy.store.channel import Channel
 from r4u_proxy.store.held import OVERHEAD_BYTES, HeldTraces
 from r4u_proxy.store.stats_file import StatsFile
-from r4u_proxy.store.writer import EXCHANGE, FORGET, PART, PART_TTL_S, STOP, WriterShared, run_writer
+from r4u_proxy.store.writer import EXCHANGE, FORGET, PART, PART_TTL_S, SOCKET, STOP, WriterShared, run_writer
 
 log = logging.getLogger("r4u")
 
@@ -66,6 +67,7 @@ class TraceWriter:
         self.dropped_bytes = 0
         self._lock = threading.Lock()
         self._seq = 0
+        self._socket_batches = itertools.count()
         self._channel: Channel | None = None
         self._process: Any = None
         self._closing = threading.Event()
@@ -94,6 +96,16 @@ class TraceWriter:
             if self._channel is not None:
                 self._channel.put(message, nbytes >= LARGE_MESSAGE_BYTES)
         return True
+
+    def submit_socket(self, batch: tuple) -> bool:
+        """Hand on a batch of one WebSocket's messages (addons/websocket.py); False when it does not fit.
+        Held like an exchange until the writer has committed what it finished. Each batch is held on
+        its own (a connection sends many), so confirming one never releases a later one."""
+        _, socket_id, opening, messages, _lost, _ending = batch
+        nbytes = sum(len(m[3]) for m in messages) + OVERHEAD_BYTES
+        if opening is not None:
+            nbytes += len(opening.get("request_body") or b"")
+        return self._hand_over(f"{socket_id}/{next(self._socket_batches)}", SOCKET, batch, nbytes)
 
     def submit_part(self, trace_id: str, chunks: list[tuple[float, bytes]]) -> bool:
         """Hand on the first chunks of a long response body before its exchange is complete; False

@@ -35,10 +35,12 @@ from r4u_proxy.memory import return_big_buffers
 from r4u_proxy.store.channel import receive
 
 # Message kinds, each message (seq, kind, payload): a finished call, the first body chunks of a call
-# still streaming, "forget the parts of this dropped call", and "stop once everything before is written".
-EXCHANGE, PART, FORGET, STOP = "exchange", "part", "forget", "stop"
+# still streaming, "forget the parts of this dropped call", "stop once everything before is written",
+# and a batch of one WebSocket's messages, `(SOCKET, connection id, opening, messages, lost, ending)`
+# (addons/websocket.py; ingest/websocket.py turns them into one exchange per model response).
+EXCHANGE, PART, FORGET, STOP, SOCKET = "exchange", "part", "forget", "stop", "socket"
 # What the session tracker reads of an exchange; the bodies it needs are the row's (redacted) text.
-SESSION_KEYS = ("id", "route", "request_headers", "session_hint", "t_request_start")
+SESSION_KEYS = ("id", "route", "request_headers", "session_hint", "t_request_start", "websocket")
 BATCH_WINDOW_S = 0.05  # a trace is on disk at most this much later than without batching
 PART_TTL_S = 600  # parts whose exchange never came (it was dropped) are forgotten after this
 BUSY_TIMEOUT_MS = 2000  # a lock held longer shows up as a failing write this soon, then is retried
@@ -135,6 +137,7 @@ def _open(db_path: str) -> sqlite3.Connection:
 class _Loop:
     def __init__(self, db_path: str, channel: Any, shared: WriterShared, batch_size: int) -> None:
         from r4u_proxy.ingest.row import build_row
+        from r4u_proxy.ingest.websocket import Sockets
 
         self.db_path = db_path
         self.conn: sqlite3.Connection | None = None
@@ -143,6 +146,7 @@ class _Loop:
         self.insert_sql = ""
         self._connect()
         self.build_row = build_row
+        self.sockets = Sockets()
         self.channel = channel
         self.shared = shared
         self.batch_size = batch_size
@@ -169,11 +173,14 @@ class _Loop:
         stopping = False
         while not stopping:
             batch, last_seq, stopping = self._next_batch()
+            # WebSocket responses that waited for a late usage message, or that the stop cuts short.
+            batch += self.sockets.stop() if stopping else self.sockets.tick()
             rows, calls = self._rows(batch)
             del batch  # the raw bodies go before SQLite takes its own copy of the rows
             if rows:
                 self._insert(rows, calls)
             del rows, calls
+            self._write_connections()
             if last_seq:
                 self.shared.ack(last_seq)
             if os.getppid() != self.parent:  # the proxy died without stopping us
@@ -199,11 +206,19 @@ class _Loop:
         return row
 
     # --- reading ---------------------------------------------------------------------
-    def _take(self, message: tuple[int, str, Any]) -> Exchange | None:
-        """An exchange to write, or None for a message handled here (parts, forgets)."""
+    def _take(self, message: tuple[int, str, Any]) -> list[Exchange]:
+        """The exchanges a message completes: an exchange itself, none for a message handled here
+        (parts, forgets), or the model responses a batch of WebSocket messages finished."""
         _, kind, payload = message
         if kind == EXCHANGE:
-            return payload
+            return [payload]
+        if kind == SOCKET:
+            try:
+                return self.sockets.take(payload)
+            except Exception:  # one odd connection must not stop the writer
+                COUNTERS.add("analysis_errors")
+                log.exception("r4u: could not read the messages of WebSocket %s", payload[1])
+                return []
         if kind == PART:
             trace_id, chunks = payload
             self.parts.setdefault(trace_id, []).extend(chunks)
@@ -211,7 +226,7 @@ class _Loop:
         elif kind == FORGET:
             self.parts.pop(payload, None)
             self.parts_since.pop(payload, None)
-        return None
+        return []
 
     def _receive(self, timeout: float) -> tuple[int, str, Any] | None:
         """The next message, None after `timeout`; a closed pipe (the proxy is gone) reads as STOP."""
@@ -224,25 +239,29 @@ class _Loop:
 
     def _next_batch(self) -> tuple[list[Exchange], int, bool]:
         """Up to batch_size exchanges, waiting at most BATCH_WINDOW_S after the first for more: one
-        transaction per trace cost 4x the CPU of batches (profiled: 0.29 vs 0.07 ms per row).
-        Returns the batch, the last sequence number read and whether STOP came."""
+        transaction per trace cost 4x the CPU of batches (profiled: 0.29 vs 0.07 ms per row). Also
+        returns after at most a second while only body parts, or WebSocket messages that finish no
+        response, arrive: late WebSocket usage and the connections' rows are written in between, and
+        the ack lets the proxy release what it holds. Returns the batch, the last sequence number
+        read and whether STOP came."""
         batch: list[Exchange] = []
         last_seq = 0
-        deadline: float | None = None
+        deadline = time.monotonic() + 1.0
         while len(batch) < self.batch_size:
-            timeout = 1.0 if deadline is None else deadline - time.monotonic()
-            message = self._receive(timeout)
+            remaining = deadline - time.monotonic()
+            message = self._receive(remaining)
             if message is None:
                 break
             if message[1] == STOP:
                 return batch, last_seq, True
             last_seq = message[0]
             self.shared.receive(last_seq)
-            exchange = self._take(message)
-            if exchange is not None:
-                batch.append(exchange)
-                if deadline is None:
-                    deadline = time.monotonic() + BATCH_WINDOW_S
+            taken = self._take(message)
+            if taken and not batch:
+                deadline = min(deadline, time.monotonic() + BATCH_WINDOW_S)
+            batch += taken
+            if remaining <= 0:
+                break  # past the deadline with a backlog: write what there is, then read on
         return batch, last_seq, False
 
     def _forget_stale_parts(self) -> None:
@@ -310,6 +329,16 @@ class _Loop:
                 COUNTERS.add("write_errors")
                 self.shared.note_error(f"{exc.__class__.__name__}: {exc}")
                 log.error("r4u: trace %s cannot be stored: %s", row.get("id"), exc)
+
+    def _write_connections(self) -> None:
+        """The `websocket_connections` rows of the connections that changed (ingest/websocket.py)."""
+        import sqlite_utils
+
+        try:
+            self.sockets.write_connections(sqlite_utils.Database(self._connect()))
+        except Exception:
+            COUNTERS.add("write_errors")
+            log.exception("r4u: could not write the WebSocket connections")
 
     def _reconnect(self) -> None:
         if self.conn is not None:

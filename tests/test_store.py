@@ -113,9 +113,10 @@ def test_a_file_that_ran_the_temporary_task_names_migration_keeps_opening_and_ge
         c.execute("alter table tasks add column name text")
 
     before = Migrations()
-    for migration in MIGRATIONS:
-        if migration.name != "task_names_v1":
-            before.add(migration.name, migration.apply)
+    for migration in MIGRATIONS:  # the file as that release left it: the migrations before task_names_v1
+        if migration.name == "task_names_v1":
+            break
+        before.add(migration.name, migration.apply)
         if migration.name == "export_v1":
             before.add("tasknames_temp", tasknames_temp)
     conn = migrations.connect(path)

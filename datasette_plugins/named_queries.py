@@ -8,6 +8,7 @@ is written to use an index from r4u_proxy/store/ui_indexes.py.
 from __future__ import annotations
 
 from r4u_proxy.reports.metrics import ERROR_SQL
+from r4u_proxy.store.bounded_fts import FTS_CHARS
 
 MODEL = "coalesce(request_model, response_model)"
 
@@ -83,8 +84,8 @@ where traces.id = :id
         "Parameter: q.",
         "sql": f"""
 select traces.id, traces.started_at, traces.provider, {MODEL} as model, traces.task_id,
-  snippet(traces_fts, 0, '[', ']', '…', 16) as prompt_snippet,
-  snippet(traces_fts, 1, '[', ']', '…', 16) as completion_snippet
+  r4u_snippet(substr(traces.prompt_text, 1, {FTS_CHARS}), :q) as prompt_snippet,
+  r4u_snippet(substr(traces.completion_text, 1, {FTS_CHARS}), :q) as completion_snippet
 from traces_fts join traces on traces.rowid = traces_fts.rowid
 where traces_fts match escape_fts(:q)
 order by traces_fts.rowid desc

@@ -268,6 +268,13 @@ def test_cut_off_stream_still_returns_the_partial_reassembly():
     assert body["content"][0]["type"] == "thinking" and body["content"][0]["thinking"]
 
 
+def test_an_empty_200_body_is_noted_and_an_empty_204_is_not():
+    found = route("api.openai.com", "/v1/chat/completions")
+    base = {"path": "/v1/chat/completions", "response_headers": [("content-type", "application/json")], "chunks": []}
+    assert "response body is empty (HTTP 200" in analyze(found, {**base, "status_code": 200})["parse_note"]
+    assert "parse_note" not in analyze(found, {**base, "status_code": 204})
+
+
 def test_capture_cap_is_noted():
     name = "openai_chat/gpt4o_json_object_long.sse"
     data = (STREAMS / name).read_bytes()

@@ -197,8 +197,10 @@ def test_a_200mb_stream_passes_with_memory_bounded_by_the_capture_cap(sim, tmp_p
         print(f"200 MB stream: {passed / 1e6:.0f} MB in {float(out[1]):.1f} s, proxy peak RSS grew {grown_mb:.1f} MB")
         assert row["body_truncated"] == 1 and row["response_bytes"] == passed
         assert "capture cap" in row["parse_note"]
-        # The copy is handed to the writer process 256 KB at a time as it arrives, so the proxy holds
-        # little of it at any moment: measured +2.4 MB (before spilling: +23 MB, the cap and its pickle).
-        assert grown_mb < 10, grown_mb  # never more than the capture cap
+        # The copy goes to the writer process 256 KB at a time as it arrives, out of band (no pickle copy);
+        # the proxy keeps what it handed over until the writer confirms the commit, so that a writer that
+        # dies loses nothing: the capped copy once (10 MB) and little else (measured +13 MB; before
+        # supervision, when a writer crash lost the copy, +2.4 MB; before spilling, +23 MB).
+        assert grown_mb < 10 * 1.6, grown_mb  # the capture cap, held once
     finally:
         proxy.stop()

@@ -119,7 +119,7 @@ def _analyze(route: Route | None, exchange: Exchange, result: dict, notes: list[
 
 def _parse_request_body(exchange: Exchange, notes: list[str]) -> Any:
     raw = exchange.get("request_body") or b""
-    if not raw:
+    if not raw or exchange.get("request_truncated"):  # the head of a JSON document is not JSON
         return None
     encoding = header(exchange.get("request_headers"), "content-encoding")
     if encoding:
@@ -227,6 +227,8 @@ def _analyze_json(
     raw = b"".join(data for _, data in chunks)
     status = exchange.get("status_code") or 0
     if not raw:
+        if 200 <= status < 300 and status != 204 and exchange.get("error") is None:
+            notes.append(f"response body is empty (HTTP {status}, {content_type or 'no content-type'})")
         return
     try:
         body = json.loads(raw)

@@ -51,14 +51,20 @@ class SessionTracker:
         self.conn = conn
         self.hasher = RequestHasher()
 
-    def assign(self, rows: list[dict[str, Any]], exchanges: list[Mapping[str, Any]]) -> None:
-        """Fill the session columns of `rows` (before they are inserted). Never raises."""
+    def assign(self, rows: list[dict[str, Any]], exchanges: list[Mapping[str, Any]], *, commit: bool = True) -> None:
+        """Fill the session columns of `rows` (before they are inserted). Never raises, unless
+        `commit=False`: then the caller owns the transaction (the writer commits the index and the rows
+        together, store/writer.py) and a database error (locked, full) is raised for it to retry."""
         for row, exchange in zip(rows, exchanges, strict=True):
             try:
                 self._assign(row, exchange)
-            except Exception:
+            except Exception as exc:
+                if not commit and isinstance(exc, sqlite3.OperationalError):
+                    raise
                 COUNTERS.add("analysis_errors")
                 log.exception("r4u: session inference failed for trace %s", row.get("id"))
+        if not commit:
+            return
         try:
             self.conn.commit()  # its own transaction: the batch insert that follows opens one of its own
         except sqlite3.Error:

@@ -36,6 +36,7 @@ from r4u_proxy.grouping.schema import grouping_v1, task_names_v1
 from r4u_proxy.ids import iso_utc
 from r4u_proxy.pricing.schema import pricing_inputs_v1
 from r4u_proxy.sessions.schema import sessions_v1
+from r4u_proxy.store.bounded_fts import bounded_fts_v1
 from r4u_proxy.store.schema import contract_v1
 from r4u_proxy.store.ui_indexes import add_ui_indexes, add_unpriced_index, rebuild_rollup
 from r4u_proxy.store.websocket_schema import websocket_v1
@@ -98,6 +99,7 @@ MIGRATIONS.add("sessions_v1", sessions_v1)  # sessions/schema.py: session column
 MIGRATIONS.add("export_v1", export_v1)  # export/schema.py: the live exporter's watermark and session root spans
 MIGRATIONS.add("websocket_v1", websocket_v1)  # store/websocket_schema.py: audio tokens, WebSocket columns, connections
 MIGRATIONS.add("task_names_v1", task_names_v1)  # grouping/schema.py: tasks.name, a readable name per task
+MIGRATIONS.add("bounded_fts_v1", bounded_fts_v1)  # store/bounded_fts.py: the FTS index sees 64k characters a text
 MIGRATIONS.add("unpriced_index_v1", add_unpriced_index)  # store/ui_indexes.py: unpriced calls by reason
 
 # Names a file may record that no longer run: temporary migrations whose change a named one now makes.

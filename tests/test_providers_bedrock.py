@@ -8,6 +8,7 @@ are the per-million figures of the `aws` entries in r4u's price snapshot.
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 from support.upstream import manifest
@@ -175,6 +176,15 @@ def test_a_stream_cut_inside_a_message_says_so():
     result = analysed("claude_v2_invoke_stream.eventstream", data[: len(data) - 40])
     assert "AWS event stream ended" in result["parse_note"] and "bytes into a message" in result["parse_note"]
     assert result["completion_text"].startswith("Okay")
+
+
+def test_without_botocore_a_bedrock_stream_is_a_note_and_other_calls_still_parse(monkeypatch):
+    # botocore comes with the proxy extra; an install without it must not stop the writer (it once did:
+    # the import at the top of ingest/eventstream.py failed the writer's start, so nothing was recorded).
+    monkeypatch.setitem(sys.modules, "botocore.eventstream", None)  # `import` of it raises ImportError
+    result = analysed("nova_micro_converse_stream_text.eventstream")
+    assert "botocore is not installed" in result["parse_note"] and result["stream"] is True
+    assert analysed("claude_v2_invoke.json")["completion_text"]
 
 
 def test_an_exception_frame_is_the_calls_error():

@@ -175,7 +175,13 @@ def _run_foreground(config: ProxyConfig) -> None:
         raise UserError(str(exc)) from None
     except KeyboardInterrupt:
         pass
-    click.echo("r4u proxy stopped; every captured trace was written", err=True)
+    from r4u_proxy.guard import COUNTERS
+
+    dropped = COUNTERS.snapshot().get("dropped", 0)
+    if dropped:
+        click.echo(f"r4u proxy stopped; {dropped:,} captured traces were not written (see the log above)", err=True)
+    else:
+        click.echo("r4u proxy stopped; every captured trace was written", err=True)
 
 
 def _foreground_args(config: ProxyConfig) -> list[str]:

@@ -14,22 +14,33 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-
-from botocore.eventstream import EventStreamBuffer, EventStreamMessage, ParserError
+from typing import TYPE_CHECKING
 
 from r4u_proxy.ingest.sse import Event
+
+if TYPE_CHECKING:
+    from botocore.eventstream import EventStreamMessage
 
 
 class EventStreamDecoder:
     """Feed bytes with their arrival time; get back the events each feed completed."""
 
     def __init__(self) -> None:
-        self._buffer = EventStreamBuffer()
         self._received = 0
         self._consumed = 0
         self._rendered: list[str] = []
         self.notes: list[str] = []
         self._stopped = False
+        # Imported here, not at the top: without botocore (it comes with the proxy extra) only Bedrock
+        # streams go undecoded; every other call is still parsed and recorded.
+        try:
+            from botocore.eventstream import EventStreamBuffer, ParserError
+        except ImportError:
+            self.notes.append("AWS event stream: botocore is not installed; the stream was not decoded")
+            self._stopped = True
+            return
+        self._buffer = EventStreamBuffer()
+        self._parser_error = ParserError
 
     def feed(self, data: bytes, t: float) -> list[Event]:
         if self._stopped or not data:
@@ -42,7 +53,7 @@ class EventStreamDecoder:
                 message = next(self._buffer)
             except StopIteration:
                 break
-            except ParserError as exc:
+            except self._parser_error as exc:
                 self.notes.append(
                     f"AWS event stream: {type(exc).__name__} in message {len(self._rendered) + 1} ({exc}); "
                     "the rest of the stream was not decoded"

@@ -9,7 +9,7 @@ PHOENIX_VERSION := 20.26.1
 BIN := $(VENV)/bin
 R4U_ARGS ?=
 
-.PHONY: run test lint bench bench-grouping bench-sessions bench-storage bench-export demo venv app-venv node-env phoenix-venv codex system-packages clean
+.PHONY: run test lint bench bench-grouping bench-sessions bench-storage bench-export demo venv app-venv node-env phoenix-venv codex system-packages clean update-prices
 
 venv: $(VENV)/.installed
 app-venv: $(APP_VENV)/.installed
@@ -25,10 +25,11 @@ $(VENV)/.installed: pyproject.toml
 
 # An application's environment, as a user's app would have it: the stdlib-only shim plus the
 # official SDKs and HTTP clients. Kept apart because mitmproxy 11 pins h11 below what openai 3 needs.
+APP_SDKS := openai 'anthropic[vertex]' google-genai boto3 cohere ollama huggingface_hub
 $(APP_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(APP_VENV)
 	$(APP_VENV)/bin/python -m pip install -q --upgrade pip
-	$(APP_VENV)/bin/python -m pip install -q -e . openai anthropic httpx requests aiohttp websockets google-genai
+	$(APP_VENV)/bin/python -m pip install -q -e . $(APP_SDKS) httpx requests aiohttp websockets
 	@touch $@
 
 # The real Codex CLI (a Rust binary in an npm package, ~50 s to install, 420 MB) for the WebSocket tests:
@@ -80,6 +81,12 @@ bench: venv
 
 demo: venv app-venv
 	$(BIN)/r4u demo
+
+# Copy the newest genai-prices release's price data into r4u_proxy/pricing/data (and the reference prices
+# tests check against). Needs Python 3.12+ (PYTHON=python3.12 VENV=.venv-py312): see pricing/snapshot.py.
+update-prices: venv
+	$(BIN)/python -m pip install -q --upgrade genai-prices
+	$(BIN)/python -m r4u_proxy.pricing.update_snapshot
 
 clean:
 	rm -rf $(VENV) $(APP_VENV) $(PHOENIX_VENV) .tools build *.egg-info test-artifacts tests/node/node_modules

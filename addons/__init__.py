@@ -3,6 +3,11 @@
 `default_addons()` returns them in the order mitmproxy must call them; for every event mitmproxy calls
 the addons in the order they were added, and each one relies on the ones before it:
 
+0. `Access` (access.py), only when the proxy listens beyond loopback (`default_addons(beyond_loopback=True)`,
+   `--host` not a loopback address): the proxy password and the refusal to relay into loopback and private
+   networks. First, so that a request it refuses reaches no other addon, and it reads the password from
+   Proxy-Authorization before Project removes that header. On loopback it is not added at all (every
+   client is a process of this machine), so it costs the common case nothing.
 1. `Routing` (routing.py): which hosts are TLS-intercepted (`allow_hosts`, `--intercept`) and where
    `--resolve` sends them (`server_connect`). Works on connections, before any request exists.
 2. `Doctor` (doctor.py): answers `r4u doctor`'s probe (`GET /__r4u/doctor` on an intercepted host)
@@ -35,10 +40,11 @@ from __future__ import annotations
 from typing import Any
 
 
-def default_addons() -> list[Any]:
+def default_addons(*, beyond_loopback: bool = False) -> list[Any]:
     """Fresh instances of r4u's addons, in the order above (like mitmproxy's own `default_addons()`)."""
     from mitmproxy.addons.upstream_auth import UpstreamAuth
 
+    from r4u_proxy.addons.access import Access
     from r4u_proxy.addons.capture import Capture
     from r4u_proxy.addons.doctor import Doctor
     from r4u_proxy.addons.project import Project
@@ -46,4 +52,5 @@ def default_addons() -> list[Any]:
     from r4u_proxy.addons.routing import Routing
     from r4u_proxy.addons.websocket import WebSocketTap
 
-    return [Routing(), Doctor(), Project(), UpstreamAuth(), Capture(), WebSocketTap(), Recorder()]
+    guard = [Access()] if beyond_loopback else []
+    return [*guard, Routing(), Doctor(), Project(), UpstreamAuth(), Capture(), WebSocketTap(), Recorder()]

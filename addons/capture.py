@@ -68,16 +68,48 @@ class Tap:
         return data
 
 
+class BodyCopy:
+    """The request body callable, for bodies that may exceed the cap: one buffer, filled up to the
+    cap, every byte passed on unchanged. (A request needs no per-chunk timing, and one buffer is
+    handed over as it is: no list of pieces, no joined copy.)"""
+
+    __slots__ = ("cap", "data", "total")
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.data = bytearray()
+        self.total = 0
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.data)
+
+    def __call__(self, data: bytes) -> bytes:
+        self.total += len(data)
+        room = self.cap - len(self.data)
+        if room > 0 and data:
+            self.data += memoryview(data)[:room]
+        return data
+
+
 class Pending:
     """What r4u knows of an LLM call in flight (lives in flow.metadata['r4u'])."""
 
-    __slots__ = ("id", "route", "t_sent", "tap")
+    __slots__ = ("id", "route", "t_sent", "tap", "request_tap")
 
     def __init__(self, route_) -> None:
         self.id = ulid()
         self.route = route_
         self.t_sent: float | None = None
         self.tap: Tap | None = None
+        self.request_tap: BodyCopy | None = None  # set when the request body is streamed (may exceed the cap)
+
+
+def _declared_length(request: http.Request) -> int | None:
+    try:
+        return int(request.headers.get("content-length", ""))
+    except ValueError:
+        return None
 
 
 class Capture:
@@ -86,7 +118,7 @@ class Capture:
             "r4u_capture_cap",
             int,
             DEFAULT_CAPTURE_CAP,
-            "Bytes of each response body r4u stores; traffic past it passes untouched but unstored.",
+            "Bytes of each request and response body r4u stores; traffic past it passes untouched but unstored.",
         )
 
     @guarded
@@ -96,7 +128,13 @@ class Capture:
         if found is None:
             request.stream = True  # not an LLM call: pass through, never held in memory
             return
-        flow.metadata["r4u"] = Pending(found)
+        pending = flow.metadata["r4u"] = Pending(found)
+        # A body that may exceed the cap is streamed through a tap like responses are, so that the
+        # proxy never holds more of it than the cap (mitmproxy would otherwise buffer all of it).
+        length = _declared_length(request)
+        if length is None or length > ctx.options.r4u_capture_cap:
+            pending.request_tap = BodyCopy(ctx.options.r4u_capture_cap)
+            request.stream = pending.request_tap
 
     @guarded
     def request(self, flow: http.HTTPFlow) -> None:

@@ -17,6 +17,7 @@ import binascii
 
 from mitmproxy import http
 
+from r4u.environment import NO_PROJECT_USER
 from r4u_proxy.guard import guarded
 
 PROJECT_HEADER = "x-r4u-project"
@@ -40,7 +41,7 @@ def project_from_proxy_auth(value: str | None) -> str | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     project = user.partition(":")[0].strip()
-    return project or None
+    return project if project and project != NO_PROJECT_USER else None
 
 
 def pop_session(headers: http.Headers) -> tuple[str, str] | None:

@@ -1,19 +1,22 @@
 """Hand every finished (or failed) LLM call to the writer process as an Exchange (ingest/exchange.py).
 
 Building the Exchange is cheap on purpose — no parsing, no JSON, no disk: the writer
-process does that. A full queue drops the trace (counted), never delays the app.
+process does that. The proxy keeps each trace until the writer confirms it is on disk
+(r4u_proxy/store/supervisor.py); what does not fit the byte bound is dropped and counted,
+never delays the app.
 """
 
 from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Sequence
 
 from mitmproxy import ctx, http
 
 from r4u_proxy.guard import COUNTERS, guarded
 from r4u_proxy.ingest.exchange import Exchange
-from r4u_proxy.store.writer import TraceWriter
+from r4u_proxy.store.supervisor import DEFAULT_QUEUE_BYTES, TraceWriter
 
 PROXY_STOPPED = "proxy stopped before the response ended"
 
@@ -59,6 +62,8 @@ def build_exchange(flow: http.HTTPFlow, error: str | None) -> Exchange:
         "query": request.path.partition("?")[2],
         "request_headers": list(request.headers.items(multi=True)),
         "request_body": request.raw_content or b"",
+        "request_bytes": len(request.raw_content or b""),
+        "request_truncated": False,
         "t_request_start": request.timestamp_start,
         "t_sent": pending.t_sent or request.timestamp_end or request.timestamp_start,
         "status_code": None,
@@ -69,7 +74,13 @@ def build_exchange(flow: http.HTTPFlow, error: str | None) -> Exchange:
         "truncated": False,
         "t_end": None,
         "error": error,
+        "bodies_lost": 0,
     }
+    if (copy := pending.request_tap) is not None:  # streamed: what the copy kept, up to the capture cap
+        exchange["request_body"] = copy.data  # a bytearray; the writer receives bytes
+        exchange["request_bytes"] = copy.total
+        exchange["request_truncated"] = copy.truncated
+        copy.data = bytearray()  # the hand-over holds the only reference from now on (the flow keeps `copy`)
     if response is not None:
         exchange["status_code"] = response.status_code
         exchange["response_headers"] = list(response.headers.items(multi=True))
@@ -96,15 +107,19 @@ class Recorder:
 
     def load(self, loader) -> None:
         loader.add_option("r4u_db", str, "", "Path of the SQLite file traces are written to.")
-        loader.add_option("r4u_queue_size", int, 10_000, "Traces waiting for the writer before drops.")
+        loader.add_option(
+            "r4u_queue_bytes", int, DEFAULT_QUEUE_BYTES, "Bytes of traces held for the writer before drops."
+        )
         loader.add_option("r4u_stats_file", str, "", "Where the counters are published (JSON).")
+        loader.add_option("r4u_redact", Sequence[str], [], "Regular expressions redacted from stored text.")
 
     def running(self) -> None:
         if ctx.options.r4u_db and self.writer is None:
             self.writer = TraceWriter(
                 ctx.options.r4u_db,
-                queue_size=ctx.options.r4u_queue_size,
+                queue_bytes=ctx.options.r4u_queue_bytes,
                 stats_file=ctx.options.r4u_stats_file or None,
+                redact=list(ctx.options.r4u_redact),
             )
             self.writer.start()
 

@@ -7,6 +7,7 @@ Registered as the datasette entry point `r4u` (pyproject.toml), installed as
 Pages (all plain server-rendered HTML, no JavaScript needed):
     /                          dashboard (falls back to Datasette's index when no traces table exists)
     /-/r4u/trace/<id>          one trace as a chat
+    /-/r4u/trace/<id>/body/<which>  a stored body as a download (request, response, raw, completion)
     /-/r4u/tasks               tasks by cost
     /-/r4u/task/<id>           one task: template, variables, traces, trend
     /-/r4u/search?q=           full-text search
@@ -17,6 +18,7 @@ The JSON API is Datasette's own table JSON plus NAMED_QUERIES (named_queries.py)
 
 from __future__ import annotations
 
+import os
 from html import escape
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -26,11 +28,14 @@ from datasette.utils.asgi import Request, Response
 from markupsafe import Markup
 
 from . import (
+    big_bodies,
     dashboard,
     formatting,
     insights_page,
+    privacy,
     search_page,
     session_pages,
+    snippets,
     task_pages,
     trace_page,
     traces_db,
@@ -60,6 +65,7 @@ def register_routes(datasette: Datasette) -> list[tuple[str, Any]]:
     return [
         (r"^/$", _home),
         (rf"^{PREFIX}/trace/(?P<trace_id>[^/]+)$", trace_page.trace_view),
+        (rf"^{PREFIX}/trace/(?P<trace_id>[^/]+)/body/(?P<which>[a-z]+)$", big_bodies.body_download),
         (rf"^{PREFIX}/tasks$", task_pages.tasks_view),
         (rf"^{PREFIX}/task/(?P<task_id>[^/]+)$", task_pages.task_view),
         (rf"^{PREFIX}/search$", search_page.search_view),
@@ -119,3 +125,20 @@ def menu_links(datasette: Datasette) -> list[dict[str, str]]:
         {"href": datasette.urls.path(f"{PREFIX}/search"), "label": "Search prompts"},
         {"href": datasette.urls.path(f"{PREFIX}/insights"), "label": "Insights"},
     ]
+
+
+@hookimpl
+def asgi_wrapper(datasette: Datasette) -> Any:
+    policy = privacy.HostPolicy(os.environ.get(privacy.ALLOWED_HOSTS_ENV, ""))
+    return lambda app: privacy.guard(app, policy)
+
+
+@hookimpl
+def startup(datasette: Datasette) -> None:
+    if parent := os.environ.get(privacy.PARENT_ENV):
+        privacy.watch_parent(int(parent))
+
+
+@hookimpl
+def prepare_connection(conn: Any) -> None:
+    conn.create_function("r4u_snippet", -1, snippets.snippet, deterministic=True)

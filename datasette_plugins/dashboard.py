@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from datasette.utils.asgi import Request, Response
 
-from r4u_proxy.reports.metrics import ERROR_SQL, UNPRICED_SQL, error_rate, money, sql_percentiles
+from r4u_proxy.reports.metrics import (
+    ERROR_SQL,
+    UNPRICED_REASON_SQL,
+    UNPRICED_SQL,
+    error_rate,
+    money,
+    sql_percentiles,
+)
 from r4u_proxy.store.content.schema import TRACE_TABLE  # INDEXED BY names the table, not the traces view
 
 from . import charts, time_buckets, traces_db
@@ -185,6 +192,7 @@ def dashboard_data(
     totals["error_rate"] = error_rate(totals["errors"], calls)
     totals["latency"] = percentiles(conn, "latency_ms", where, params, n=totals["latency_n"])
     totals["ttft"] = percentiles(conn, "ttft_ms", where, params, n=totals["ttft_n"])
+    totals["unpriced_reasons"] = unpriced_reasons(conn, where, params) if totals["unpriced"] else {}
     breakdowns = {dimension: _ranked(groups) for dimension, groups in by.items()}
     breakdowns["task"] = _task_breakdown(conn, where, params, filtered=bool(filters))
     error_where = f"{where} and {ERROR_SQL}" if where else f" where {ERROR_SQL}"
@@ -215,6 +223,20 @@ def dashboard_data(
     }
 
 
+def unpriced_reasons(conn: sqlite3.Connection, where: str, params: list[Any]) -> dict[str, int]:
+    """Unpriced calls in the window by reason (reports/metrics.py), most first; idx_traces_unpriced holds
+    only those calls."""
+    extra = f"{where} and" if where else " where"
+    rows = conn.execute(
+        f"select {UNPRICED_REASON_SQL}, count(*) from traces{extra} {UNPRICED_SQL} group by 1 order by 2 desc, 1",
+        params,
+    ).fetchall()
+    return dict(rows)
+
+
+TASK_KEYS = ("value", "calls", "cost_usd", "input_tokens", "output_tokens", "errors", "avg_latency_ms", "avg_ttft_ms")
+
+
 def _task_breakdown(
     conn: sqlite3.Connection, where: str, params: list[Any], filtered: bool
 ) -> list[dict[str, Any]]:
@@ -229,17 +251,10 @@ def _task_breakdown(
             group by task_id order by sum(cost_usd) desc nulls last, count(*) desc limit 12""",
         params,
     ).fetchall()
-    keys = (
-        "value",
-        "calls",
-        "cost_usd",
-        "input_tokens",
-        "output_tokens",
-        "errors",
-        "avg_latency_ms",
-        "avg_ttft_ms",
-    )
-    tasks = [dict(zip(keys, row, strict=True)) for row in rows]
+    return _with_templates(conn, [dict(zip(TASK_KEYS, row, strict=True)) for row in rows])
+
+
+def _with_templates(conn: sqlite3.Connection, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if tasks:
         ids = [t["value"] for t in tasks]
         marks = ",".join("?" * len(ids))

@@ -83,9 +83,10 @@ where traces.id = :id
         "Parameter: q.",
         "sql": f"""
 select traces.id, traces.started_at, traces.provider, {MODEL} as model, traces.task_id,
-  snippet(traces_fts, 0, '[', ']', '…', 16) as prompt_snippet,
-  snippet(traces_fts, 1, '[', ']', '…', 16) as completion_snippet
+  r4u_snippet(trace_search.prompt_text, :q) as prompt_snippet,
+  r4u_snippet(trace_search.completion_text, :q) as completion_snippet
 from traces_fts join traces on traces.rowid = traces_fts.rowid
+  join trace_search on trace_search.rowid = traces_fts.rowid
 where traces_fts match escape_fts(:q)
 order by traces_fts.rowid desc
 limit 100

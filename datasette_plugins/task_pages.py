@@ -125,9 +125,12 @@ def _with_variables(traces: list[dict[str, Any]], names: list[str]) -> list[dict
     return traces
 
 
+MAX_PAGE = 1_000_000  # an OFFSET beyond SQLite's 64-bit integers was a 500
+
+
 def _page(request: Request) -> int:
     try:
-        return max(int(request.args.get("page", "0")), 0)
+        return min(max(int(request.args.get("page", "0")), 0), MAX_PAGE)
     except ValueError:
         return 0
 

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from datasette.utils.asgi import NotFound, Request, Response
 
-from r4u_proxy.reports.metrics import is_error
+from r4u_proxy.reports.metrics import is_error, unpriced_reason
 from r4u_proxy.sessions.query import turn_neighbours
 
-from . import charts, chat, traces_db, websocket_info
+from . import big_bodies, charts, chat, traces_db, websocket_info
 
 if TYPE_CHECKING:
     from datasette.app import Datasette
@@ -102,6 +102,7 @@ def build_context(data: dict[str, Any]) -> dict[str, Any]:
         "tags": _load_json(trace.get("tags")) or {},
         "template_vars": template_vars if isinstance(template_vars, dict) else {},
         "is_error": is_error(trace.get("status_code"), trace.get("error")),
+        "unpriced_reason": unpriced_reason(trace),
     }
 
 
@@ -111,5 +112,6 @@ async def trace_view(datasette: Datasette, request: Request) -> Response:
     data = await db.execute_fn(lambda conn: trace_data(conn, trace_id))
     if data is None:
         raise NotFound(f"No trace with id {trace_id}")
-    context = {"database": db.name, **build_context(data)}
+    data["trace"], cut = big_bodies.bound_trace(data["trace"])  # before parsing: a huge body shows its head
+    context = {"database": db.name, **build_context(data), "cut_bodies": cut}
     return Response.html(await datasette.render_template("r4u_trace.html", context, request=request))

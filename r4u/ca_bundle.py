@@ -113,12 +113,19 @@ def write_bundle(content: bytes, home: Path, stem: str = "ca-bundle", suffix: st
             if target.is_file() and target.read_bytes() == content:
                 return target
             partial = directory / f".{target.name}.{os.getpid()}.tmp"
-            partial.write_bytes(content)
+            write_private(partial, content)
             os.replace(partial, target)  # readers never see half a bundle
             return target
         except OSError:
             continue  # R4U_HOME not writable: fall back to the temp dir
     raise OSError(f"cannot write {stem}{suffix} under {home / 'bundles'} or the temp directory")
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a file only its owner can read, whatever the app's umask (R4U_HOME is the owner's alone)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
 
 
 def _owned_by_us(directory: Path) -> bool:
@@ -154,7 +161,7 @@ def app_bundle(env: Mapping[str, str], r4u_ca: Path, home: Path) -> Path:
         pass
     bundle = write_bundle(merge_certificates([*previous_trust_sources(env), r4u_ca]), home)
     with contextlib.suppress(OSError):  # only a lost shortcut: the next run merges again
-        memo.write_text(str(bundle), encoding="utf-8")
+        write_private(memo, str(bundle).encode("utf-8"))
     return bundle
 
 

@@ -35,16 +35,23 @@ _LOCAL_SPELLINGS = {*LOCAL_HOSTS, ".localhost", "[::1]", "127.0.0.0/8", "::1/128
 # The proxy ignores the password, but urllib and requests send proxy credentials only when the
 # URL has a non-empty one: without it, their calls would arrive with no project.
 PROJECT_PASSWORD = "r4u"
+NO_PROJECT_USER = "_"  # the user part of a URL that only carries the proxy's password (addons/access.py)
 
 
 def project_proxy_url(proxy_url: str, project: str | None) -> str:
     """`http://127.0.0.1:4848` + `billing-bot` → `http://billing-bot:r4u@127.0.0.1:4848`.
 
-    The proxy reads the user part as the project; clients send it as proxy auth.
+    The proxy reads the user part as the project; clients send it as proxy auth. A proxy that needs
+    a password (one listening beyond loopback) has it in its URL, `http://_:PASSWORD@…`: it is kept.
     """
     parts = urlsplit(proxy_url)
     hostport = parts.netloc.rpartition("@")[2]
-    netloc = f"{quote(project, safe='')}:{PROJECT_PASSWORD}@{hostport}" if project else hostport
+    # `_` marks the proxy's own password; any other user part is an old project, replaced with it.
+    required = parts.password if parts.username == NO_PROJECT_USER and parts.password else None
+    if project:
+        netloc = f"{quote(project, safe='')}:{required or PROJECT_PASSWORD}@{hostport}"
+    else:
+        netloc = f"{NO_PROJECT_USER}:{required}@{hostport}" if required else hostport
     return urlunsplit((parts.scheme or "http", netloc, "", "", ""))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +19,8 @@ def exclusive(path: Path) -> Iterator[None]:
     except ImportError:
         yield
         return
-    with open(path, "a+b") as lock_file:
+    # 0600 whatever the umask: files under R4U_HOME are the owner's alone (docs/faults.md).
+    with os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o600), "r+b") as lock_file:
         fcntl.flock(lock_file, fcntl.LOCK_EX)
         try:
             yield

@@ -149,7 +149,7 @@ def start_detached_proxy(
     home: Path, timeout: float = START_TIMEOUT_S, upstream: str | None = None
 ) -> RunningProxy:
     """Start `r4u proxy start --detach`; `upstream`: a proxy it must forward through (see upstream.py)."""
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)  # the proxy makes it 0700 too, whatever the umask
     # Serialise starts, so that two processes enabling at once start one proxy, not two.
     with exclusive(home / "proxy-start.lock"):
         running = find_running_proxy(home)  # someone may have started it while we waited

@@ -23,8 +23,11 @@ class ProxyConfig(BaseModel):
     upstream_proxy: SecretStr | None = None
     resolve: list[str] = []  # HOST=IP:PORT, already checked
     intercept: list[str] = []  # extra host globs
-    capture_cap: int = 10 * 1024 * 1024
-    queue_size: int = 10_000
+    capture_cap: int = 10 * 1024 * 1024  # bytes stored of each request and response body
+    queue_bytes: int = 256 * 1024 * 1024  # traces held for the writer until it confirms them
+    redact: list[str] = []  # extra regular expressions redacted before storage, already checked
+    password: str | None = None  # proxy auth; required when `host` is not a loopback address
+    allow_private_upstream: bool = False  # relay to loopback/private addresses although bound beyond loopback
     grouping: bool = True
     otlp_endpoint: str | None = None  # live export (r4u_proxy/export/live.py); None: off
     otlp_headers: dict[str, str] = {}

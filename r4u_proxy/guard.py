@@ -16,37 +16,37 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Counters:
     """Counters reported in proxy-stats.json and `r4u proxy status`.
 
-    The proxy and its writer process count into one shared-memory array once `attach()` is
-    called in each, so either can publish the totals.
+    Each process counts into its own numbers: the proxy in this object, the writer process in a shared
+    array it alone writes (`attach()`), which the proxy reads to publish the totals. No lock is shared
+    between processes: a process killed while holding one would stop the other for good.
     """
 
-    NAMES = ("recorded", "dropped", "addon_errors", "analysis_errors", "write_errors")
+    NAMES = ("recorded", "dropped", "addon_errors", "analysis_errors", "write_errors", "bodies_lost")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._local = dict.fromkeys(self.NAMES, 0)
-        self._shared: Any = None  # a multiprocessing Array("q") once attached
+        self._shared: Any = None  # a multiprocessing RawArray("q") once attached, written by this process only
 
     def attach(self, shared: Any) -> None:
-        current = self.snapshot()  # counts so far carry over into the shared array
-        with self._lock, shared.get_lock():
+        """Count into `shared` from now on (the writer process; it is single-threaded)."""
+        with self._lock:
             for i, name in enumerate(self.NAMES):
-                shared[i] += current[name]
+                shared[i] += self._local[name]
+                self._local[name] = 0
             self._shared = shared
 
     def add(self, name: str, n: int = 1) -> None:
         index = self.NAMES.index(name)
         if self._shared is not None:
-            with self._shared.get_lock():
-                self._shared[index] += n
+            self._shared[index] += n
             return
         with self._lock:
             self._local[name] += n
 
     def snapshot(self) -> dict[str, int]:
         if self._shared is not None:
-            with self._shared.get_lock():
-                return dict(zip(self.NAMES, self._shared[:], strict=True))
+            return dict(zip(self.NAMES, self._shared[:], strict=True))
         with self._lock:
             return dict(self._local)
 

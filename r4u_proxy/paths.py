@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,17 @@ from r4u.proxy_locator import r4u_home
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4848
 DEFAULT_UI_PORT = 8484
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a listen address or a name) only ever means this machine."""
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def default_home() -> Path:

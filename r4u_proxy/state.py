@@ -46,16 +46,14 @@ def running_state(home: Home) -> dict[str, Any] | None:
 
 
 def read_stats(home: Home) -> dict[str, Any]:
-    return _read_json(home.stats_file) or {}
+    from r4u_proxy.store.stats_file import read_stats as read_stats_file
+
+    return read_stats_file(home.stats_file)
 
 
 def read_export_stats(home: Home) -> dict[str, Any] | None:
     """The live exporter's counters (sent, rejected, unsent, last_error), or None when it is off."""
-    return _read_json(home.export_stats_file)
-
-
-def _read_json(path) -> dict[str, Any] | None:
     try:
-        return json.loads(path.read_text())
+        return json.loads(home.export_stats_file.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return None

@@ -21,7 +21,8 @@ from mitmproxy.proxy.layers.http import (
 from mitmproxy.test import taddons, tflow, tutils
 
 from r4u_proxy.addons import default_addons
-from r4u_proxy.addons.capture import Capture, Pending, Tap
+from r4u_proxy.addons.access import Access
+from r4u_proxy.addons.capture import BodyCopy, Capture, Pending, Tap
 from r4u_proxy.addons.doctor import Doctor
 from r4u_proxy.addons.project import Project
 from r4u_proxy.addons.recorder import PROXY_STOPPED, Recorder, describe_error
@@ -64,6 +65,9 @@ def test_default_addons_come_in_their_documented_order():
     assert [type(a) for a in default_addons()] == [Routing, Doctor, Project, UpstreamAuth, Capture, WebSocketTap, Recorder]
     first, second = default_addons(), default_addons()
     assert all(a is not b for a, b in zip(first, second, strict=True))  # fresh instances each time
+    # Beyond loopback the password and relay guard comes first: a refused request reaches no other addon.
+    beyond = [type(a) for a in default_addons(beyond_loopback=True)]
+    assert beyond == [Access, Routing, Doctor, Project, UpstreamAuth, Capture, WebSocketTap, Recorder]
 
 
 @pytest.mark.parametrize(
@@ -147,7 +151,8 @@ def test_capture_and_recorder_hand_the_writer_one_exchange_per_llm_call():
     capture, recorder = Capture(), Recorder()
     with taddons.context(Project(), capture, recorder) as tctx:
         recorder.writer = writer = CollectingWriter()
-        flow = _llm_flow(headers=[(b"content-type", b"application/json"), (b"x-r4u-tag-run", b"7")])
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"18"), (b"x-r4u-tag-run", b"7")]
+        flow = _llm_flow(headers=headers)
         _run(tctx, HttpRequestHeadersHook(flow))
         pending = flow.metadata["r4u"]
         assert isinstance(pending, Pending) and pending.route.family == "openai_chat"
@@ -171,6 +176,28 @@ def test_capture_and_recorder_hand_the_writer_one_exchange_per_llm_call():
     assert [data for _, data in exchange["chunks"]] == [b'data: {"choices":[]}\n\n', b"data: [DONE]\n\n"]
     assert exchange["response_bytes"] == 36 and exchange["t_end"] == tap.t_end
     assert exchange["request_body"] == b'{"model":"gpt-4o"}' and exchange["t_sent"] == pending.t_sent
+    assert exchange["request_bytes"] == 18 and exchange["request_truncated"] is False
+    assert exchange["bodies_lost"] == 0
+
+
+def test_a_request_body_of_unknown_length_is_streamed_and_kept_up_to_the_cap():
+    capture, recorder = Capture(), Recorder()
+    with taddons.context(capture, recorder) as tctx:
+        tctx.options.r4u_capture_cap = 10
+        recorder.writer = writer = CollectingWriter()
+        flow = _llm_flow()  # no content-length (a chunked upload): may be larger than the cap
+        _run(tctx, HttpRequestHeadersHook(flow))
+        copy = flow.request.stream
+        assert isinstance(copy, BodyCopy)  # mitmproxy streams it on instead of buffering it whole
+        for piece in (b'{"model":', b'"gpt-4o"}', b""):
+            assert copy(piece) == piece  # every byte passed on unchanged
+        _run(tctx, HttpRequestHook(flow))
+        flow.response = tutils.tresp()
+        _run(tctx, HttpResponseHeadersHook(flow))
+        _run(tctx, HttpResponseHook(flow))
+    (exchange,) = writer.exchanges
+    assert bytes(exchange["request_body"]) == b'{"model":"' and exchange["request_bytes"] == 18
+    assert exchange["request_truncated"] is True
 
 
 def test_a_failed_call_and_one_cut_off_by_stopping_are_recorded_with_their_reason():

@@ -13,10 +13,11 @@ import json
 import random
 
 import pytest
+from support.streams import is_stream_fixture, recorded_status
 
 from r4u_proxy.ingest.parse import analyze
 from r4u_proxy.providers import Route, route
-from r4u_proxy.simulator.fixtures import RECORDINGS_DIR
+from r4u_proxy.simulator.fixtures import RECORDINGS_DIR, fixture_content_type
 
 STREAMS = RECORDINGS_DIR
 DEFAULT_HOSTS = {
@@ -43,9 +44,9 @@ def endpoint(name: str) -> tuple[str, str, str]:
     method, url = MANIFEST[name]["endpoint"].split()[:2]
     url = url.replace("{model}", "gemini-2.0-flash").replace("{response_id}", "resp_abc123")
     url = url.replace("{account}", "acct").replace("{p}", "p")
-    if url.startswith("https://"):
-        host, _, rest = url[len("https://") :].partition("/")
-        return method, host, "/" + rest
+    if url.startswith(("https://", "http://")):
+        host, _, rest = url.partition("://")[2].partition("/")
+        return method, host.split(":")[0], "/" + rest
     if url.startswith(".../"):
         return method, VERTEX_HOST, VERTEX_PREFIX + url[3:]
     if "/projects/" in url:
@@ -71,8 +72,8 @@ def exchange(name: str, chunks: list[tuple[float, bytes]], **extra) -> dict:
         "query": query,
         "request_headers": [("content-type", "application/json")],
         "request_body": b"",
-        "status_code": 200,
-        "response_headers": [("content-type", "text/event-stream; charset=utf-8")],
+        "status_code": recorded_status(MANIFEST[name]),
+        "response_headers": [("content-type", fixture_content_type(name))],
         "chunks": chunks,
         "response_bytes": len(body),
         "truncated": False,
@@ -106,10 +107,13 @@ def byte_level() -> dict[str, dict]:
 @pytest.mark.parametrize("name", FIXTURES)
 def test_every_fixture_reassembles_with_content(name, byte_level):
     result = byte_level[name]
-    assert result["stream"] is True
+    assert result["stream"] is is_stream_fixture(name)
     body = json.loads(result["response_body"])
-    assert isinstance(body, dict) and body
-    assert result["response_raw"] == (STREAMS / name).read_bytes().decode("utf-8")
+    assert isinstance(body, dict | list) and body
+    if name.endswith(".eventstream"):  # binary framing: stored as the decoded messages, one block each
+        assert result["response_raw"].startswith("event: ") and "\ndata: {" in result["response_raw"]
+    elif is_stream_fixture(name):
+        assert result["response_raw"] == (STREAMS / name).read_bytes().decode("utf-8")
     said_something = [result.get(k) for k in ("completion_text", "error", "finish_reason", "parse_note")]
     assert any(said_something), f"{name}: no text, error, finish reason or note: {result}"
 
@@ -264,6 +268,13 @@ def test_cut_off_stream_still_returns_the_partial_reassembly():
     assert body["content"][0]["type"] == "thinking" and body["content"][0]["thinking"]
 
 
+def test_an_empty_200_body_is_noted_and_an_empty_204_is_not():
+    found = route("api.openai.com", "/v1/chat/completions")
+    base = {"path": "/v1/chat/completions", "response_headers": [("content-type", "application/json")], "chunks": []}
+    assert "response body is empty (HTTP 200" in analyze(found, {**base, "status_code": 200})["parse_note"]
+    assert "parse_note" not in analyze(found, {**base, "status_code": 204})
+
+
 def test_capture_cap_is_noted():
     name = "openai_chat/gpt4o_json_object_long.sse"
     data = (STREAMS / name).read_bytes()
@@ -285,7 +296,7 @@ def test_gzip_encoded_stream_is_decoded_chunk_by_chunk():
 
 
 def test_gemini_json_array_stream_matches_the_sse_form():
-    for name in [n for n in FIXTURES if n.startswith("gemini/") and "error" not in n]:
+    for name in [n for n in FIXTURES if n.startswith("gemini/") and n.endswith(".sse") and "error" not in n]:
         sse = (STREAMS / name).read_bytes().decode()
         datas = [
             line[len("data: ") :]

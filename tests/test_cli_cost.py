@@ -10,19 +10,21 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import genai_prices
 import pytest
 from click.testing import CliRunner
 from support.rows import assign_task, call, chat_request, chat_response, write
 
 from r4u_proxy import pricing
 from r4u_proxy.cli import main
+from r4u_proxy.pricing.prices import data_source
 from r4u_proxy.pricing.reprice import reprice
 from r4u_proxy.reports.timewindow import iso_utc
 from r4u_proxy.store.migrations import MIGRATIONS, migrate, open_db
 
+pytestmark = pytest.mark.usefixtures("no_price_overrides")
+
 M = 1_000_000
-GENAI_PRICES = f"genai-prices {genai_prices.__version__}"  # the source recorded with each cost
+GENAI_PRICES = data_source()  # the source recorded with each cost: the data in force
 NOW = datetime.now(tz=UTC)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -66,11 +68,6 @@ def _seed_calls() -> list:
     return calls
 
 
-@pytest.fixture(autouse=True)
-def no_user_overrides():
-    pricing.configure(None)
-    yield
-    pricing.configure(None)
 
 
 @pytest.fixture

@@ -143,6 +143,29 @@ def test_totals_agree_in_stats_and_the_dashboard(dataset):
         assert totals["error_rate"] == metrics.error_rate(expected["errors"], expected["calls"])
     reasons = {metrics.NO_USAGE: 1, metrics.NO_PRICE: 1}
     assert total["unpriced_reasons"] == reasons
+    for totals in windows:
+        assert totals["unpriced_reasons"] == reasons
+
+
+def test_every_unpriced_call_says_why_alike_in_stats_the_dashboard_and_its_trace_page(dataset):
+    """The reason pricing stored, read back by reports/metrics.py in Python and in SQL, is what the terminal,
+    the dashboard and the trace page say."""
+    path, rows = dataset
+    unpriced = {r["id"]: metrics.unpriced_reason(r) for r in rows if metrics.is_unpriced(r)}
+    # pricing said why in price_source, in the words every view uses
+    assert {metrics.stored_unpriced_reason(r["price_source"]) for r in rows if r["id"] in unpriced} == set(
+        unpriced.values()) == {metrics.NO_USAGE, metrics.NO_PRICE}  # fmt: skip
+    conn = open_db(path)
+    by_sql = dict(conn.execute(f"select id, {metrics.UNPRICED_REASON_SQL} from traces where {metrics.UNPRICED_SQL}"))
+    conn.close()
+    assert by_sql == unpriced
+    stats_text = " ".join(_cli("stats", "--db", str(path)).split())
+    assert f"unpriced, not counted in spend: 1 {metrics.NO_USAGE}" in stats_text
+    assert "meta-llama/Llama-3.3-70B-Instruct openai_compatible api.inference.crusoecloud.com 1" in stats_text
+    dashboard = text_of(get(path, "/?window=all").text)
+    assert f"2 unpriced: 1 {metrics.NO_PRICE}, 1 {metrics.NO_USAGE}" in dashboard
+    for trace_id, reason in unpriced.items():
+        assert f"unpriced: {reason}" in text_of(get(path, f"/-/r4u/trace/{trace_id}").text)
 
 
 def test_the_task_agrees_in_stats_tasks_the_dashboard_and_the_task_page(dataset):

@@ -18,7 +18,8 @@ import pytest
 from click.testing import CliRunner
 from support.agent_recordings import agent_session, exchange, load, long_session, replay
 
-from datasette_plugins.search_page import search_data
+from datasette_plugins import prepare_connection
+from datasette_plugins.search_page import search_data as page_search
 from r4u_proxy.cli import main
 from r4u_proxy.ids import iso_utc
 from r4u_proxy.store.batch import BatchWriter
@@ -26,11 +27,17 @@ from r4u_proxy.store.content import convert
 from r4u_proxy.store.content.convert import Converter
 from r4u_proxy.store.content.prune import prune as run_prune
 from r4u_proxy.store.migrations import open_db
-from r4u_proxy.store.writer import TraceWriter
+from r4u_proxy.store.supervisor import TraceWriter
 
 PHRASE = "quarterly reconciliation of the zebra ledger"
 AGENTS = ("claude_code_20_turns", "openai_agents_20_turns", "pydantic_ai_20_turns", "langchain_20_turns",
           "llm_conversation_20_turns")  # fmt: skip
+
+
+def search_data(conn: sqlite3.Connection, query: str) -> list[dict]:
+    """What the Search page runs, on a connection prepared as Datasette prepares it (r4u_snippet)."""
+    prepare_connection(conn)
+    return page_search(conn, query)
 
 
 def _read(db: Path, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
@@ -82,9 +89,10 @@ def test_a_database_the_release_wrote_migrates_in_place_and_converts_resumably(t
     db.write_bytes(gzip.decompress(RELEASE_DB.read_bytes()))
     release = [dict(r) for r in _read(db, "select * from traces order by id")]
     totals = _read(db, "select count(*), sum(cost_usd), sum(input_tokens) from traces_rollup")[0]
-    assert search_data(_row_conn(db), "weather")  # the release's own index finds it
+    assert _read(db, "select count(*) from traces_fts where traces_fts match 'weather'")[0][0]  # the release's own index
     conn = open_db(db)  # content_store_v1: quick, bodies untouched yet
-    assert conn.execute("select name from _r4u_migrations order by rowid desc limit 1").fetchone() == ("content_store_v1",)
+    applied = [r[0] for r in conn.execute("select name from _r4u_migrations order by rowid")]
+    assert applied[-1] == "content_store_v1"
 
     def same_as_the_release() -> None:  # every column the release had reads the same through the view
         now = [dict(r) for r in _read(db, "select * from traces order by id")]

@@ -49,15 +49,21 @@ ERRORS = (None, "upstream connect failed: refused", "")
 COSTS = (None, 0.0, 0.002)
 MODELS = ((None, None), ("gpt-4o", None), (None, "gpt-4o-2024-08-06"))
 USAGE = ((None, None), (10, None), (None, 5), (10, 5))
+# What pricing stored (a reason it decided, which may differ from what the columns imply), a price, or
+# what an r4u from before stored reasons wrote.
+SOURCES = (None, "genai-prices 0.2.3", "unpriced: pricing failed: ValueError: cache > input",
+           "unpriced: no price for the model (genai-prices 0.2.3): no token price for 'dall-e-3'",
+           "unpriced: genai-prices 0.0.61 has no price for 'my-llama'")  # fmt: skip
 
 
 def _rows():
-    for status, error, cost, (request_model, response_model), (tokens_in, tokens_out) in itertools.product(
-        STATUSES, ERRORS, COSTS, MODELS, USAGE
+    for status, error, cost, (request_model, response_model), (tokens_in, tokens_out), source in itertools.product(
+        STATUSES, ERRORS, COSTS, MODELS, USAGE, SOURCES
     ):
         yield {
             "status_code": status, "error": error, "cost_usd": cost, "request_model": request_model,
             "response_model": response_model, "input_tokens": tokens_in, "output_tokens": tokens_out,
+            "price_source": source,
         }  # fmt: skip
 
 
@@ -100,6 +106,14 @@ def test_what_is_an_error_and_what_is_unpriced():
     assert metrics.unpriced_reason({**ok, "input_tokens": None, "output_tokens": None}) == metrics.NO_USAGE
     assert metrics.unpriced_reason({**ok, "request_model": None}) == metrics.NO_MODEL
     assert metrics.unpriced_reason({**ok, "status_code": 500}) is None  # an error, not unpriced
+    # The reason pricing stored wins over what the columns imply; every reason reads back from its source.
+    failed = {**ok, "cost_usd": None, "price_source": metrics.unpriced_source(metrics.PRICING_FAILED, ": boom")}
+    assert metrics.unpriced_reason(failed) == metrics.PRICING_FAILED
+    for reason in metrics.UNPRICED_REASONS:
+        assert metrics.stored_unpriced_reason(metrics.unpriced_source(reason, " (genai-prices 0.2.3): 'x'")) == reason
+    assert metrics.stored_unpriced_reason("genai-prices 0.2.3") is None
+    with pytest.raises(ValueError):
+        metrics.unpriced_source("too expensive")
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """Cost per call: known usage bodies priced against figures worked out by hand.
 
 Every expected figure below is arithmetic on the per-million-token prices in the installed
-genai-prices data (0.0.61), written out in the test so a reader can check it; none comes
+genai-prices data (the release r4u's snapshot was taken from), written out in the test so a reader can check it; none comes
 from calling the function under test.
 """
 
@@ -11,25 +11,20 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-import genai_prices
 import pytest
 
 from r4u_proxy import pricing
 from r4u_proxy.pricing.overrides import PricesFileError, load_overrides
-from r4u_proxy.pricing.prices import price, price_row
+from r4u_proxy.pricing.prices import data_source, price, price_row
 from r4u_proxy.simulator.fixtures import RECORDINGS_DIR
+
+pytestmark = pytest.mark.usefixtures("no_price_overrides")
 
 STREAMS = RECORDINGS_DIR
 M = 1_000_000
-GENAI_PRICES = f"genai-prices {genai_prices.__version__}"  # the source recorded with each cost
+GENAI_PRICES = data_source()  # the source recorded with each cost: the data in force
 
 
-@pytest.fixture(autouse=True)
-def no_user_overrides():
-    # The developer's own ~/.r4u/prices.toml must not leak into these figures.
-    pricing.configure(None)
-    yield
-    pricing.configure(None)
 
 
 # --- provider usage -> r4u's normalised columns (the rules in docs/architecture.md) -------------

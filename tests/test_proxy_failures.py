@@ -96,8 +96,10 @@ def test_stream_is_not_buffered(proxy, marker):
     """50 events 20 ms apart: the app sees the first event long before the stream ends."""
     code = """
     import json, time, httpx
-    t0 = time.perf_counter()
-    with httpx.stream("POST", "https://api.openai.com/v1/chat/completions", timeout=30,
+    client = httpx.Client(timeout=30)
+    client.post("https://api.openai.com/v1/chat/completions", json={"model": "gpt-4o", "messages": []})
+    t0 = time.perf_counter()  # on the warm connection: a loaded machine's TLS set-up is not what is timed
+    with client.stream("POST", "https://api.openai.com/v1/chat/completions",
                       json={"model": "gpt-4o", "messages": [{"role": "user", "content": "go"}], "stream": True},
                       headers={"x-test-id": "MARKER", "x-sim-events": "50", "x-sim-gap-ms": "20"}) as r:
         first = last = None
@@ -190,14 +192,16 @@ def test_unreadable_upstream_ca_is_exit_2(tmp_path):
     assert result.returncode == 2 and "not a PEM certificate" in result.stderr
 
 
-def test_busy_port_is_exit_2_and_nothing_half_started(proxy, tmp_path):
+@pytest.mark.parametrize(("flags", "what", "flag"), [(["--no-ui", "--port"], "proxy", "--port"),
+                                                     (["--port", "0", "--ui-port"], "UI", "--ui-port")])  # fmt: skip
+def test_busy_port_is_exit_2_names_its_flag_and_nothing_half_started(proxy, tmp_path, flags, what, flag):
     result = subprocess.run(
-        r4u_cmd("proxy", "start", "--home", str(tmp_path), "--no-ui", "--port", str(proxy.port)),
+        r4u_cmd("proxy", "start", "--home", str(tmp_path), *flags, str(proxy.port)),
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        f"r4u: error: proxy port 127.0.0.1:{proxy.port} is already in use (pick another with --port)"
+        f"r4u: error: {what} port 127.0.0.1:{proxy.port} is already in use (pick another with {flag})"
     ]
     assert not (tmp_path / "proxy.json").exists()
 

@@ -31,6 +31,9 @@ def other_ca(tmp_path: Path) -> Path:
 def test_project_goes_into_the_proxy_url_user_part():
     assert project_proxy_url("http://127.0.0.1:4848", "billing-bot") == "http://billing-bot:r4u@127.0.0.1:4848"
     assert project_proxy_url("http://old:pw@127.0.0.1:4848", None) == "http://127.0.0.1:4848"
+    # A proxy beyond loopback has its password in its URL (user `_`): it is kept, the project added.
+    assert project_proxy_url("http://_:s3cret@0.0.0.0:4848", None) == "http://_:s3cret@0.0.0.0:4848"
+    assert project_proxy_url("http://_:s3cret@0.0.0.0:4848", "bot") == "http://bot:s3cret@0.0.0.0:4848"
     # Characters that would end the user part are escaped; clients unescape them before sending.
     assert project_proxy_url("http://127.0.0.1:4848", "a b@c:d") == "http://a%20b%40c%3Ad:r4u@127.0.0.1:4848"
 

@@ -28,6 +28,7 @@ from support.upstream import (
 )
 
 from r4u_proxy.simulator import Simulator, SimulatorProcess
+from r4u_proxy.simulator.fixtures import fixture_content_type, split_fixture
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Tell me about the sea"}]}
 CHAT_STREAM = {**CHAT, "stream": True, "stream_options": {"include_usage": True}}
@@ -157,13 +158,25 @@ def test_responses_anthropic_and_gemini_shapes(sim: Simulator) -> None:
 def test_fixture_replayed_byte_for_byte(sim: Simulator, row: dict[str, str]) -> None:
     response = post(sim, "/v1/chat/completions", {}, **{"x-sim-fixture": row["file"]})
     assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/event-stream")
+    assert response.headers["content-type"] == fixture_content_type(row["file"])  # by the file's extension
     assert sha256(response.content) == row["sha256"]
+
+
+def test_fixture_replayed_with_the_recorded_status(sim: Simulator) -> None:
+    response = post(sim, "/model/does-not-exist/invoke", {},
+                    **{"x-sim-fixture": "bedrock/invalid_model_invoke_400.json", "x-sim-status": "400"})  # fmt: skip
+    assert response.status_code == 400
+    assert response.json() == {"message": "The provided model identifier is invalid."}
 
 
 def test_fixture_events_join_back_to_the_file() -> None:
     for row in manifest():
+        pieces = split_fixture(row["file"], fixture_bytes(row["file"]))
+        assert b"".join(pieces) == fixture_bytes(row["file"]) and pieces, row["file"]
         assert b"".join(fixture_events(row["file"])) == fixture_bytes(row["file"])
+    # An AWS event stream is cut at its message boundaries: each piece is one whole message.
+    messages = split_fixture("x.eventstream", fixture_bytes("bedrock/nova_micro_converse_stream_text.eventstream"))
+    assert all(int.from_bytes(m[:4], "big") == len(m) for m in messages) and len(messages) > 10
 
 
 def test_unknown_fixture_is_a_loud_error(sim: Simulator) -> None:

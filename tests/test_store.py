@@ -13,7 +13,7 @@ from r4u_proxy.providers import route
 from r4u_proxy.store import migrations
 from r4u_proxy.store.content.schema import add_trace_column
 from r4u_proxy.store.migrations import MIGRATIONS, Migration, Migrations, SchemaTooNew, migrate, open_db
-from r4u_proxy.store.writer import TraceWriter
+from r4u_proxy.store.supervisor import TraceWriter, exchange_bytes
 
 
 def test_fresh_file_gets_every_contract_column_in_wal_mode(tmp_path):
@@ -173,10 +173,12 @@ def _exchange(n: int) -> dict:
         "id": f"01TEST{n:020d}", "route": route("api.openai.com", "/v1/chat/completions"), "project": None,
         "tags": None, "client": "127.0.0.1:1", "method": "POST", "scheme": "https", "host": "api.openai.com",
         "port": 443, "path": "/v1/chat/completions", "query": "", "request_headers": [("content-type", "application/json")],
-        "request_body": body, "t_request_start": now, "t_sent": now, "status_code": 200,
+        "request_body": body, "request_bytes": len(body), "request_truncated": False,
+        "t_request_start": now, "t_sent": now, "status_code": 200,
         "response_headers": [("content-type", "application/json")], "t_first_byte": now + 0.01,
         "chunks": [(now + 0.02, b'{"model":"gpt-4o-2024-08-06","choices":[{"message":{"role":"assistant","content":"yo"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1}}')],
-        "response_bytes": 120, "truncated": False, "t_end": now + 0.02, "error": None,
+        "response_bytes": 120, "truncated": False, "t_end": now + 0.02, "error": None, "bodies_lost": 0,
+        "session_hint": None,
     }  # fmt: skip
 
 
@@ -197,14 +199,16 @@ def test_writer_batches_and_flushes_everything_on_close(tmp_path):
 
 
 def test_full_queue_drops_and_counts_instead_of_blocking(tmp_path):
-    writer = TraceWriter(tmp_path / "t.db", queue_size=5)
-    # No thread started: nothing drains the queue, as when the disk stalls.
+    size = exchange_bytes(_exchange(0))
+    writer = TraceWriter(tmp_path / "t.db", queue_bytes=5 * size + size // 2)
+    # No writer started: nothing confirms what is handed over, as when the disk stalls.
     before = COUNTERS.snapshot()["dropped"]
     started = time.perf_counter()
     accepted = [writer.submit(_exchange(n)) for n in range(20)]
     assert time.perf_counter() - started < 0.5  # never waits
     assert accepted.count(True) == 5 and accepted.count(False) == 15
     assert COUNTERS.snapshot()["dropped"] - before == 15
+    assert writer.stats()["queue_depth"] == 5 and writer.stats()["queue_bytes"] == 5 * size
 
 
 def test_writer_survives_a_locked_database(tmp_path):

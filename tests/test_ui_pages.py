@@ -25,8 +25,10 @@ def sample(tmp_path_factory):
 
 def test_plugin_is_loaded_and_serves_its_css(sample):
     path, _ = sample
-    plugins = get(path, "/-/plugins.json").json()
-    assert any(p["name"] == "r4u" and p["static"] for p in plugins)
+    from datasette.plugins import get_plugins
+
+    assert any(p["name"] == "r4u" and p["static_path"] for p in get_plugins())
+    assert get(path, "/-/plugins.json").status_code == 404  # introspection pages are off (privacy.py)
     css = get(path, "/-/static-plugins/r4u/r4u.css")
     assert css.status_code == 200 and ".r4u-msg" in css.text
 
@@ -171,6 +173,8 @@ def test_tasks_page_lists_tasks_by_cost(sample):
     assert html.index(TASK_TRANSLATE) < html.index(TASK_SUMMARY)
     assert "Translate the following text to {language}" in html
     assert "$0.0160" in html  # 8 x $0.002
+    # a page number past SQLite's integers is an empty page, not a 500
+    assert get(path, "/-/r4u/tasks?page=99999999999999999999999").status_code == 200
 
 
 def test_search_page_highlights_matches_and_escapes_markup(sample):

@@ -39,8 +39,8 @@ def test_start_ui_serves_a_live_database_and_stops(tmp_path):
             )
         assert 'id="total-calls">25<' in fetch(ui.url)[1]
         # table pages stay fast: no facet suggestions (a query per column) on ~50 columns
-        settings = json.loads(fetch(ui.url + "-/settings.json")[1])
-        assert settings["suggest_facets"] is False
+        table = json.loads(fetch(ui.url + "traces/traces.json?_extra=suggested_facets&_size=1")[1])
+        assert table["suggested_facets"] == []
         css_status, css = fetch(ui.url + "-/static-plugins/r4u/r4u.css")
         assert css_status == 200 and "r4u-chart" in css
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from r4u_proxy.cli.tables import money as _money
 from r4u_proxy.cli.tables import render_table
 from r4u_proxy.cli.tables import tokens as _tokens
 from r4u_proxy.paths import Home
+from r4u_proxy.pricing import snapshot
 from r4u_proxy.pricing.overrides import PricesFileError
 from r4u_proxy.pricing.prices import configure
 from r4u_proxy.pricing.reprice import reprice_traces
@@ -133,38 +133,20 @@ def reprice(
     if overrides.entries:
         click.echo(f"using {len(overrides.entries)} price override(s) from {overrides.path}")
 
-    updater = None
+    fetched = False
     if update_prices or prices_url:
-        from genai_prices import UpdatePrices
-
-        updater = UpdatePrices(**({"url": prices_url} if prices_url else {}))
         try:
-            updater.start()
-            fetched = updater.wait(timeout=30)
-        except Exception as exc:
-            _stop(updater)
+            snapshot.fetch(prices_url or snapshot.UPDATE_URL)
+        except (OSError, ValueError) as exc:
             raise click.ClickException(f"could not fetch price data: {exc}") from None
-        if not fetched:
-            _stop(updater)
-            raise click.ClickException("could not fetch price data: no answer within 30 s")
+        fetched = True
     try:
         result = reprice_traces(path, since)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
     finally:
-        if updater is not None:
-            _stop(updater)
+        if fetched:  # the fetched data was for this command only
+            snapshot.reset()
     click.echo(
         f"repriced {result.checked:,} calls: {result.changed:,} changed, {result.unpriced:,} without a price"
     )
-
-
-def _stop(updater: object) -> None:
-    # stop() re-raises a fetch error we have already reported.
-    with contextlib.suppress(Exception):
-        updater.stop()  # type: ignore[attr-defined]
-    # genai-prices up to 0.0.61 went back to its bundled data on stop(); later releases keep fetched
-    # prices in force. The fetched data was for this command only: put the bundled data back.
-    from genai_prices import data_snapshot
-
-    data_snapshot.set_custom_snapshot(None)

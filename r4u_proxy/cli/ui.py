@@ -18,8 +18,11 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def serve_foreground(db: Path, host: str, port: int) -> None:
     """Serve db until Ctrl-C; exits non-zero if Datasette does not come up."""
+    from r4u_proxy.service.file_modes import private_umask, tighten_files
     from r4u_proxy.service.ui_server import port_in_use, start_ui
 
+    private_umask()  # a database the UI creates, and its WAL, are the owner's alone
+    tighten_files(db)
     if port and port_in_use(host, port):
         raise click.ClickException(f"UI port {host}:{port} is already in use (pick another with --port)")
     server = start_ui(db, host, port)

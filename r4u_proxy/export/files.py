@@ -13,6 +13,7 @@ from typing import IO, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from r4u_proxy import __version__
+from r4u_proxy.reports.metrics import unpriced_reason
 
 PRIVATE_KEYS = ("_rowid", "_task_name", "_task_template")
 _REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
@@ -81,8 +82,9 @@ def har_entry(row: dict[str, Any]) -> dict[str, Any]:
         },
         "cache": {},
         "timings": {"send": 0, "wait": wait, "receive": max(latency - wait, 0.0)},
-        "_r4u": {k: row.get(k) for k in ("id", "provider", "operation", "request_model", "project",
-                                          "input_tokens", "output_tokens", "cost_usd", "error")},  # fmt: skip
+        "_r4u": {**{k: row.get(k) for k in ("id", "provider", "operation", "request_model", "project",
+                                             "input_tokens", "output_tokens", "cost_usd", "error")},
+                 "unpriced_reason": unpriced_reason(row)},  # fmt: skip
     }
     if request_text:
         mime = _header(request_headers, "content-type", "application/json")

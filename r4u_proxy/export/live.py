@@ -31,6 +31,11 @@ from r4u_proxy.ids import iso_utc
 
 log = logging.getLogger("r4u.export")
 _CONTEXT = multiprocessing.get_context("spawn")  # never fork the proxy's threads and event loop
+# On stop the child gets this long to finish a batch, then SIGTERM: a batch whose commit was cut is
+# sent again next time from the watermark (receivers keep the last copy of a span id). The proxy's
+# whole stop must fit in a few seconds (docs/faults.md).
+STOP_GRACE_S = 1.0
+PARENT_GONE_EXIT_S = 2.0  # with the proxy gone, a child stuck in a post or a lock exits after this
 
 
 @dataclass
@@ -241,10 +246,11 @@ def run_child(db_path: str, config: dict[str, Any], stats_path: str, log_path: s
 
 
 def _watch_parent(parent: int, stop: Any) -> None:
-    while not stop.is_set():
-        if os.getppid() != parent:  # the proxy is gone: do not linger
-            stop.set()
-        time.sleep(1.0)
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    stop.set()  # the proxy is gone: do not linger, even in the middle of a post or a lock wait
+    time.sleep(PARENT_GONE_EXIT_S)
+    os._exit(0)
 
 
 class LiveExporter:
@@ -282,7 +288,11 @@ class LiveExporter:
             self._spawn()
             delay = min(delay * 2, 30.0)
 
-    def stop(self, timeout: float = 10.0) -> None:
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def stop(self, timeout: float = STOP_GRACE_S) -> None:
         self._stopping.set()
         if self._process is None:
             return

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from r4u_proxy import providers
 from r4u_proxy.providers.common import stored_json
+from r4u_proxy.reports.metrics import unpriced_reason
 
 SCHEMA_URL = "https://opentelemetry.io/schemas/gen-ai-dev/1.42.0-dev"
 CONTENT_MODES = ("none", "span")
@@ -48,7 +49,8 @@ PROVIDER_HOSTS = (
     ("api.moonshot.ai", "moonshot_ai"),
     ("api.cohere.com", "cohere"),
 )
-PROVIDERS = {"openai": "openai", "anthropic": "anthropic", "gemini": "gcp.gen_ai"}
+PROVIDERS = {"openai": "openai", "anthropic": "anthropic", "gemini": "gcp.gen_ai", "vertex": "gcp.vertex_ai",
+             "azure": "azure.ai.openai", "bedrock": "aws.bedrock", "cohere": "cohere", "mistral": "mistral_ai"}  # fmt: skip
 TOKENS = (
     ("input_tokens", "gen_ai.usage.input_tokens"),  # includes cache reads and writes, as the conventions ask
     ("output_tokens", "gen_ai.usage.output_tokens"),  # includes reasoning
@@ -259,6 +261,7 @@ def _r4u_attributes(attrs: Attributes, row: dict[str, Any]) -> None:
     for column in ("project", "client_name", "task_id", "priced_model"):
         _put(attrs, f"r4u.{column}", row.get(column))
     _put(attrs, "r4u.cost_usd", row.get("cost_usd"))  # unset when the price is unknown, never 0
+    _put(attrs, "r4u.unpriced_reason", unpriced_reason(row))  # why it is unknown (reports/metrics.py)
     _put(attrs, "r4u.latency_ms", row.get("latency_ms"))
     if not row.get("stream"):
         _put(attrs, "r4u.time_to_first_byte_ms", row.get("ttft_ms"))

@@ -2,7 +2,10 @@
 
 The proxy starts one `GroupingProcess`; it runs the grouper in a `multiprocess.Process` (its own
 interpreter, so mining never takes the proxy's GIL), restarts it with backoff if it dies, and stops it
-with the proxy. The child reads traces through a rowid bookmark in batches, so a burst of hundreds of
+with the proxy: a short grace to finish its batch, then SIGTERM (a batch is one transaction, so a
+cut one is simply done again). The child is spawned, not forked: a fork of the proxy would inherit
+its listening socket and signal handlers (and keep the port busy after a stop). It exits by itself
+when the proxy is gone. The child reads traces through a rowid bookmark in batches, so a burst of hundreds of
 traces is worked off batch by batch with bounded memory; the database is the queue. Work recorded
 while the child was down is picked up when it starts again, from the bookmark.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import threading
 import time
 from typing import Any
@@ -21,14 +25,25 @@ import multiprocess
 BATCH = 200  # traces per write transaction: short enough to never hold the writer up for long
 IDLE_WAIT_S = 1.0  # how often an idle child looks for new traces when nobody calls notify()
 MAX_BACKOFF_S = 30.0
-# Fork where there is one: the child touches nothing it inherits (it opens its own database connection
-# and log file, and logging re-creates its locks after a fork), and it starts in milliseconds without
-# re-running the parent's main module as spawn does.
-_CONTEXT = multiprocess.get_context("fork" if "fork" in multiprocess.get_all_start_methods() else "spawn")
+STOP_GRACE_S = 1.0  # then SIGTERM: a mining batch need not run to its end for the proxy to stop
+_CONTEXT = multiprocess.get_context("spawn")
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """A thread that ends the child once the proxy is gone, even in the middle of a long batch."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="r4u-grouping-lifeline", daemon=True).start()
 
 
 def _run_child(db_path: str, log_path: str, stop: Any, wake: Any, parent_pid: int) -> None:
     """The child's main loop. Module-level so that it pickles; imports stay inside the child."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the proxy stops us
+    _exit_with_parent(parent_pid)
     handler = logging.FileHandler(log_path)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log = logging.getLogger("r4u.grouping")
@@ -102,7 +117,7 @@ class GroupingProcess:
             if self._process is not None and self._process.is_alive():
                 self._wake.set()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = STOP_GRACE_S) -> None:
         self._stopping.set()
         with self._lock:
             process = self._process
@@ -114,6 +129,9 @@ class GroupingProcess:
             if process.is_alive():
                 process.terminate()
                 process.join(2)
+            if process.is_alive():
+                process.kill()
+                process.join(1)
         if self._watcher is not None:
             self._watcher.join(2)
 

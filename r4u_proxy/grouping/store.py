@@ -26,6 +26,10 @@ from r4u_proxy.store.migrations import open_db
 log = logging.getLogger("r4u.grouping")
 
 _BOOKMARK = "last_rowid"
+# Work per prompt is bounded where prompts come in, whatever the miner does with them: a template is
+# found in the head of a prompt, and three 1 MB prompts once kept a proxy from stopping for 49 s.
+MAX_BODY_BYTES = 2 * 1024 * 1024  # bodies larger than this are not parsed for grouping at all
+MAX_TEXT_CHARS = 32 * 1024  # of the grouping text, only this much reaches the miner
 
 
 @dataclass
@@ -106,9 +110,10 @@ class Grouper:
     def run_batch(self, limit: int = 200) -> int:
         """Group up to `limit` traces not seen yet; returns how many were read."""
         rows = self.conn.execute(
-            "SELECT rowid, id, provider, operation, host, path, request_body FROM traces "
+            "SELECT rowid, id, provider, operation, host, path, "
+            "CASE WHEN coalesce(request_bytes, 0) > ? THEN NULL ELSE request_body END FROM traces "
             "WHERE rowid > ? ORDER BY rowid LIMIT ?",
-            (self.bookmark(), limit),
+            (MAX_BODY_BYTES, self.bookmark(), limit),
         ).fetchall()
         if not rows:
             return 0
@@ -117,7 +122,7 @@ class Grouper:
             parts = parts_from_trace(_family(host, path), body)
             if parts is None:
                 continue
-            key, text = signature(provider, operation, parts), grouping_text(parts)
+            key, text = signature(provider, operation, parts), grouping_text(parts)[:MAX_TEXT_CHARS]
             pending[trace_id] = (self.miner.add(key, text)[0], text)
             self._follow_events(pending)
         self._write(pending, last_rowid=rows[-1][0])

@@ -34,7 +34,11 @@ class Exchange(WebSocketKeys):
     path: str  # without the query string
     query: str  # raw, may hold `key=` (redacted in the row)
     request_headers: list[tuple[str, str]]  # as received from the app, tagging headers removed
-    request_body: bytes  # as sent, possibly content-encoded (see the headers)
+    # As sent, possibly content-encoded (see the headers); up to the capture cap. A bytearray when the
+    # request was streamed through addons/capture.py's copy (the writer receives bytes either way).
+    request_body: bytes | bytearray
+    request_bytes: int  # all request body bytes sent, including those past the cap
+    request_truncated: bool  # the capture cap was hit on the request
     t_request_start: float  # time.time() when the request began
     t_sent: float  # time.time() when the request went upstream
     status_code: int | None  # None when no response arrived
@@ -50,3 +54,6 @@ class Exchange(WebSocketKeys):
     # A transport problem: "client disconnected …", "upstream connection reset …", "upstream connect
     # failed: …", "upstream TLS failed: …", "upstream timeout: …", "proxy stopped before the response ended".
     error: str | None
+    # Body bytes the proxy no longer held when a writer died with this call (store/held.py); the row
+    # is written without them and says so. Always 0 from the recorder.
+    bodies_lost: int

@@ -12,6 +12,7 @@ import json
 from typing import Any, TypedDict
 
 from r4u_proxy.ingest.decoding import decode_chunks
+from r4u_proxy.ingest.eventstream import EventStreamDecoder
 from r4u_proxy.ingest.exchange import Exchange
 from r4u_proxy.ingest.sse import JSONArraySplitter, SSEDecoder, WholeMessages
 from r4u_proxy.messages.hashing import HashedRequest
@@ -20,6 +21,14 @@ from r4u_proxy.providers.common import error_message
 
 _STREAM_CONTENT_TYPES = ("text/event-stream",)
 _JSON_SEQUENCE_CONTENT_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-seq")
+_AWS_EVENT_STREAM_TYPE = "application/vnd.amazon.eventstream"
+# Stream framing -> its incremental decoder (all yield sse.Event).
+_DECODERS = {
+    "sse": SSEDecoder,
+    "json_objects": JSONArraySplitter,
+    "aws_event_stream": EventStreamDecoder,
+    "messages": WholeMessages,  # WebSocket messages, one whole message a chunk
+}
 
 
 def header(headers: Any, name: str) -> str | None:
@@ -117,7 +126,7 @@ def _analyze(route: Route | None, exchange: Exchange, result: dict, notes: list[
 
 def _parse_request_body(exchange: Exchange, notes: list[str]) -> Any:
     raw = exchange.get("request_body") or b""
-    if not raw:
+    if not raw or exchange.get("request_truncated"):  # the head of a JSON document is not JSON
         return None
     encoding = header(exchange.get("request_headers"), "content-encoding")
     if encoding:
@@ -146,6 +155,8 @@ def _stream_framing(content_type: str, route: Route | None, path: str) -> str | 
         return "sse"
     if content_type.startswith(_JSON_SEQUENCE_CONTENT_TYPES):
         return "json_objects"
+    if content_type.startswith(_AWS_EVENT_STREAM_TYPE):
+        return "aws_event_stream"
     # Gemini without alt=sse streams one JSON array, sent as application/json.
     if route is not None and route.family == "gemini" and ":streamGenerateContent" in path:
         return "json_objects"
@@ -160,7 +171,7 @@ def _looks_like_sse(chunks: list) -> bool:
 def _analyze_stream(
     module: Any, framing: str, chunks: list, exchange: Exchange, result: dict, notes: list[str]
 ) -> None:
-    decoder = {"sse": SSEDecoder, "messages": WholeMessages}.get(framing, JSONArraySplitter)()
+    decoder = _DECODERS[framing]()
     stream = module.Stream()
     first_content_at: float | None = None
     unparsed = 0
@@ -196,7 +207,11 @@ def _analyze_stream(
     end_time = exchange.get("t_end") or (chunks[-1][0] if chunks else 0.0)
     take(decoder.close(end_time))
 
-    result["response_raw"] = b"".join(data for _, data in chunks).decode("utf-8", errors="replace")
+    if isinstance(decoder, EventStreamDecoder):  # binary framing: the decoded messages as text
+        result["response_raw"] = decoder.rendered()
+        notes.extend(decoder.notes)
+    else:
+        result["response_raw"] = b"".join(data for _, data in chunks).decode("utf-8", errors="replace")
     if unparsed:
         notes.append(f"{unparsed} stream event(s) were not JSON")
     if rejected:
@@ -204,7 +219,7 @@ def _analyze_stream(
     if saw_event:
         body = stream.body()
         result["response_body"] = _compact(body)
-        result.update(module.summary(body))
+        result.update(_summary(module, body, exchange))
     elif exchange.get("status_code") and exchange["status_code"] < 400:
         notes.append("stream carried no events")
     notes.extend(stream.notes)
@@ -219,6 +234,8 @@ def _analyze_json(
     raw = b"".join(data for _, data in chunks)
     status = exchange.get("status_code") or 0
     if not raw:
+        if 200 <= status < 300 and status != 204 and exchange.get("error") is None:
+            notes.append(f"response body is empty (HTTP {status}, {content_type or 'no content-type'})")
         return
     try:
         body = json.loads(raw)
@@ -230,9 +247,19 @@ def _analyze_json(
         return
     result["response_body"] = _compact(body)
     if module is not None and status < 400:
-        result.update(module.summary(body))
+        result.update(_summary(module, body, exchange))
     if status >= 400:
         result["error"] = error_message(body) or f"HTTP {status}"
+
+
+def _summary(module: Any, body: Any, exchange: Exchange) -> dict:
+    """The family's summary of a body; a family whose API reports usage in response headers only (Bedrock
+    InvokeModel for some vendors) offers `header_usage(headers)` for when the body has none."""
+    found = module.summary(body)
+    header_usage = getattr(module, "header_usage", None)
+    if header_usage is not None and "input_tokens" not in found and "output_tokens" not in found:
+        found.update(header_usage(exchange.get("response_headers")))
+    return found
 
 
 def _compact(body: Any) -> str:

@@ -15,7 +15,7 @@ from r4u_proxy.ids import iso_utc
 from r4u_proxy.ingest.client_name import client_name
 from r4u_proxy.ingest.exchange import Exchange
 from r4u_proxy.ingest.parse import analyze
-from r4u_proxy.ingest.redact import redact_headers, redact_query
+from r4u_proxy.ingest.redact import redact_headers, redact_query, redact_text
 from r4u_proxy.ingest.websocket import upgrade_refused, websocket_columns
 from r4u_proxy.messages.hashing import HashedRequest
 from r4u_proxy.pricing.prices import TOKEN_COLUMNS, price_row
@@ -23,6 +23,8 @@ from r4u_proxy.pricing.prices import TOKEN_COLUMNS, price_row
 TIMELINE_POINTS = 200
 # Read by pricing, stored so that repricing never parses a body (pricing/schema.py).
 PRICING_INPUTS = ("service_tier", "cache_write_1h_tokens")
+# Text columns searched for key-shaped strings before storage (headers are redacted as they are built).
+REDACTED_COLUMNS = ("url", "tags", "request_body", "response_body", "response_raw", "prompt_text", "completion_text", "error")
 
 
 def _ms(later: float | None, earlier: float | None) -> float | None:
@@ -62,8 +64,8 @@ def _timing(exchange: Exchange, stream: bool, first_content_at: float | None) ->
 
 
 def build_row(exchange: Exchange, text: str | None = None, hashed: HashedRequest | None = None) -> dict[str, Any]:
-    """`text`, `hashed`: the request body as `request_text` decoded it and the session tracker hashed it,
-    when the caller has them (store/batch.py), so neither is done twice."""
+    """`text`, `hashed`: the request body as `request_text` decoded and `redact_text` redacted it, and as the
+    session tracker hashed it, when the caller has them (store/batch.py), so none of it is done twice."""
     route = exchange["route"]
     try:
         parsed = analyze(route, exchange, hashed)
@@ -71,6 +73,12 @@ def build_row(exchange: Exchange, text: str | None = None, hashed: HashedRequest
         COUNTERS.add("analysis_errors")
         log.exception("r4u: analysis failed for trace %s", exchange["id"])
         parsed = {"parse_note": f"analysis failed: {exc.__class__.__name__}: {exc}"}
+    if exchange.get("bodies_lost"):  # see r4u_proxy/store/held.py: a writer died while it held them
+        lost = f"the writer process stopped while it held this call's bodies ({exchange['bodies_lost']} bytes)"
+        parsed["parse_note"] = f"{lost}; {parsed['parse_note']}" if parsed.get("parse_note") else lost
+    if exchange.get("request_truncated"):
+        kept = f"capture cap reached: kept {len(exchange['request_body'])} of {exchange['request_bytes']} request bytes"
+        parsed["parse_note"] = f"{kept}; {parsed['parse_note']}" if parsed.get("parse_note") else kept
     stream = bool(parsed.get("stream"))
     query = redact_query(exchange["query"])
     host_port = exchange["host"]
@@ -96,9 +104,9 @@ def build_row(exchange: Exchange, text: str | None = None, hashed: HashedRequest
         "request_headers": json.dumps(redact_headers(exchange["request_headers"])),
         "response_headers": json.dumps(redact_headers(exchange["response_headers"])),
         "request_body": text if text is not None else request_text(exchange),
-        "request_bytes": len(exchange["request_body"]),
+        "request_bytes": exchange["request_bytes"],
         "response_bytes": exchange["response_bytes"],
-        "body_truncated": int(bool(exchange.get("truncated"))),
+        "body_truncated": int(bool(exchange.get("truncated") or exchange.get("request_truncated"))),
         "error": exchange.get("error"),
         **{key: parsed.get(key) for key in PRICING_INPUTS},
     }
@@ -118,6 +126,9 @@ def build_row(exchange: Exchange, text: str | None = None, hashed: HashedRequest
         if seconds > 0:
             row["output_tokens_per_s"] = round(row["output_tokens"] / seconds, 2)
     _add_cost(row)
+    for column in REDACTED_COLUMNS:
+        if row.get(column) and not (column == "request_body" and text is not None):  # `text` is redacted
+            row[column] = redact_text(row[column])
     return row
 
 

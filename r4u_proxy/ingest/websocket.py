@@ -191,6 +191,8 @@ class Connection:
             **opening,
             "id": ulid(turn.t_start),
             "request_body": body,
+            "request_bytes": len(body),  # the row takes the message as sent from `websocket` below
+            "request_truncated": False,
             "t_request_start": turn.t_start,
             "t_sent": turn.t_start,
             "t_first_byte": turn.events[0][0] if turn.events else None,

@@ -19,7 +19,6 @@ the row stores in its own columns (`service_tier`, `cache_write_1h_tokens`).
 from __future__ import annotations
 
 import functools
-import inspect
 import json
 import logging
 from collections.abc import Mapping
@@ -32,13 +31,14 @@ from typing import Any
 import genai_prices
 
 from r4u_proxy.paths import Home
+from r4u_proxy.pricing import snapshot
 from r4u_proxy.pricing.overrides import NO_OVERRIDES, Overrides, load_overrides
+from r4u_proxy.pricing.tiers import HALF_PRICE_TIERS, normal_tier, service_tier, tier_calc
 from r4u_proxy.providers.common import anthropic_usage
-from r4u_proxy.providers.common import service_tier as named_tier
+from r4u_proxy.reports.metrics import NO_MODEL, NO_PRICE, NO_USAGE, PRICING_FAILED, unpriced_source
 
 log = logging.getLogger(__name__)
 
-GENAI_PRICES_SOURCE = f"genai-prices {genai_prices.__version__}"
 TOKEN_COLUMNS = (
     "input_tokens",
     "output_tokens",
@@ -51,29 +51,37 @@ TOKEN_COLUMNS = (
     "cache_audio_read_tokens",
 )
 
-# r4u provider name -> genai-prices provider id, for the first-party APIs.
-PROVIDER_IDS = {"openai": "openai", "anthropic": "anthropic", "gemini": "google"}
-
-# Tiers that the first-party APIs bill at half the standard rate: OpenAI's Batch API and flex
-# processing, Anthropic's Message Batches and Gemini's Batch Mode all publish a 50% discount
-# (other sellers' "flex" is not a discount: Groq's costs the same as on-demand). genai-prices
-# 0.0.61 has no tier data at all, so the discount is applied here; newer releases price flex
-# and priority themselves when given the tier (see _calculate).
-HALF_PRICE_TIERS = frozenset({"batch", "flex"})
-# What providers call the ordinary rate; these mean "no adjustment".
-STANDARD_TIERS = frozenset(
-    {"auto", "default", "standard", "standard_only", "scale", "on_demand", "provisioned_throughput"}
-)
-
-# genai-prices added `price_context` (service-tier prices) after 0.0.61.
-_SUPPORTS_PRICE_CONTEXT = "price_context" in inspect.signature(genai_prices.calc_price).parameters
+# r4u provider name -> genai-prices provider id, for APIs with a price list of their own (gateways and
+# compatible vendors are found by their host instead).
+PROVIDER_IDS = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "gemini": "google",
+    "vertex": "google",
+    "azure": "azure",
+    "bedrock": "aws",
+    "cohere": "cohere",
+    "mistral": "mistral",
+}
+# Where the request's model id is what is billed and the response's name drops part of it: Bedrock's
+# `us.`/`global.` inference profiles are priced apart, the body says only "claude-sonnet-4-5-20250929".
+REQUEST_MODEL_FIRST = frozenset({"bedrock"})
+# The first-party APIs whose batch and flex tiers are half price.
+FIRST_PARTY = frozenset({"openai", "anthropic", "gemini", "vertex"})
 
 
 @dataclass(frozen=True)
 class Price:
     cost_usd: float | None  # None: unknown price or no usage reported, never a made-up 0
     priced_model: str | None  # the price entry that matched, e.g. "gpt-4o" for "gpt-4o-2024-08-06"
-    source: str  # "genai-prices 0.0.61", "override:/home/me/.r4u/prices.toml", or why unpriced
+    # "genai-prices 0.2.3", "override:/home/me/.r4u/prices.toml", or why unpriced: one of reports/metrics.py's
+    # UNPRICED_REASONS, the one list of reasons pricing, `r4u stats`, the UI and exports share (unpriced_source)
+    source: str
+
+
+def data_source() -> str:
+    """The price data prices come from, as price_source names it: "genai-prices 0.2.3"."""
+    return snapshot.current().label
 
 
 # --- configuration -------------------------------------------------------------------------
@@ -101,33 +109,6 @@ def current_overrides() -> Overrides:
             log.warning("price overrides ignored: %s", exc)
             _overrides = NO_OVERRIDES
     return _overrides
-
-
-# --- service tier ----------------------------------------------------------------------------
-
-
-def normal_tier(raw: Any) -> str | None:
-    """A provider's tier name as r4u prices it: "flex", "priority", "batch", ... or None for standard.
-
-    Vertex reports `usageMetadata.trafficType` ("ON_DEMAND", "ON_DEMAND_FLEX", ...) instead.
-    """
-    if not isinstance(raw, str) or not raw.strip():
-        return None
-    tier = raw.strip().lower()
-    tier = tier.removeprefix("on_demand_")
-    return None if tier in STANDARD_TIERS else tier
-
-
-def service_tier(request: Mapping[str, Any] | None, response: Mapping[str, Any] | None) -> str | None:
-    """The tier the call was billed on, or None for the standard rate.
-
-    The response wins because it reports the tier actually used (OpenAI answers a request
-    for "auto" with "default" or "priority"; Anthropic reports `usage.service_tier`).
-    """
-    for body in (response, request):
-        if raw := named_tier(body):
-            return normal_tier(raw)
-    return None
 
 
 # --- genai-prices lookup -----------------------------------------------------------------------
@@ -214,17 +195,13 @@ def _calculate(
     tier: str | None,
     first_party: bool,
     one_hour_writes: int = 0,
-) -> tuple[Decimal, str, str]:
-    """(dollars, matched model id, a note for the price source) from genai-prices."""
+) -> tuple[Decimal, Any, str]:
+    """(dollars, the genai-prices calculation, a note for the price source)."""
     calc_kwargs: dict[str, Any] = {"genai_request_timestamp": at, **where}
     calc = genai_prices.calc_price(usage, model_ref, **calc_kwargs)
     note = ""
-    if tier in ("flex", "priority") and _SUPPORTS_PRICE_CONTEXT:
-        tiered = genai_prices.calc_price(
-            usage, model_ref, price_context={"service_tier": tier}, **calc_kwargs
-        )
-        if tiered.model_price != calc.model_price:  # the data has a price for this tier
-            calc, note = tiered, f"{tier} price"
+    if tier is not None and (tiered := tier_calc(usage, model_ref, calc, tier, calc_kwargs)) is not None:
+        calc, note = tiered, f"{tier} price"
     total = calc.total_price + _one_hour_cache_surcharge(calc.model_price, usage, one_hour_writes)
     if tier is not None and not note:
         if tier in HALF_PRICE_TIERS and first_party:
@@ -233,7 +210,11 @@ def _calculate(
             note = f"{tier} tier billed at the standard price: no {tier} price in the data"
     if calc.auto_update_timestamp is not None:
         note = "; ".join(filter(None, [f"prices fetched {calc.auto_update_timestamp:%Y-%m-%d %H:%M}", note]))
-    return total, calc.model.id, note
+    return total, calc, note
+
+
+def _has_token_price(model_price: Any) -> bool:
+    return any(getattr(model_price, key, None) is not None for key in ("input_mtok", "output_mtok"))
 
 
 # --- the interface -------------------------------------------------------------------------------
@@ -265,9 +246,10 @@ def price(
     happened (prices change over time; default now).
     """
     if not model:
-        return Price(None, None, "unpriced: no model name")
+        return Price(None, None, unpriced_source(NO_MODEL))
     input_tokens = _count(usage, "input_tokens")
     output_tokens = _count(usage, "output_tokens")
+    no_usage = input_tokens is None and output_tokens is None
     cache_read = _count(usage, "cache_read_tokens") or 0
     cache_write = _count(usage, "cache_write_tokens") or 0
     one_hour_writes = min(_count(usage, "cache_write_1h_tokens") or 0, cache_write)
@@ -276,14 +258,17 @@ def price(
     try:
         override = current_overrides().find(provider, host, model_ref, used_tier)
         if override is not None:
-            if input_tokens is None and output_tokens is None:
-                return Price(None, override.name or override.match, "unpriced: no usage reported")
+            if no_usage:
+                return Price(None, override.name or override.match, unpriced_source(NO_USAGE))
             dollars = override.cost(input_tokens or 0, cache_read, cache_write, output_tokens or 0)
             return Price(float(dollars), override.name or override.match, current_overrides().source)
 
+        label = data_source()
         where = _lookup(provider, host, model_ref.lower(), _snapshot_key())
         if where is None:
-            return Price(None, None, f"unpriced: {GENAI_PRICES_SOURCE} has no price for {model_ref!r}")
+            if no_usage:
+                return Price(None, None, unpriced_source(NO_USAGE))
+            return Price(None, None, unpriced_source(NO_PRICE, f" ({label}): {model_ref!r}"))
         input_audio = _count(usage, "input_audio_tokens") or None
         cache_audio_read = _count(usage, "cache_audio_read_tokens") or None
         if input_audio and cache_read and cache_audio_read is None:
@@ -298,17 +283,19 @@ def price(
             output_audio_tokens=_count(usage, "output_audio_tokens") or None,
         )
         when = at or datetime.now(tz=UTC)
-        first_party = provider in PROVIDER_IDS
-        dollars, matched, note = _calculate(
-            usage_for_prices, model_ref, where, when, used_tier, first_party, one_hour_writes
+        dollars, calc, note = _calculate(
+            usage_for_prices, model_ref, where, when, used_tier, provider in FIRST_PARTY, one_hour_writes
         )
-        if input_tokens is None and output_tokens is None:
-            return Price(None, matched, "unpriced: no usage reported")
-        source = f"{GENAI_PRICES_SOURCE} ({note})" if note else GENAI_PRICES_SOURCE
-        return Price(float(dollars), matched, source)
+        matched = calc.model.id
+        if no_usage:
+            return Price(None, matched, unpriced_source(NO_USAGE))
+        if not dollars and (input_tokens or output_tokens) and not _has_token_price(calc.model_price):
+            # e.g. a model priced per image or per request only: $0 would claim the tokens were free.
+            return Price(None, matched, unpriced_source(NO_PRICE, f" ({label}): no token price for {matched!r}"))
+        return Price(float(dollars), matched, f"{label} ({note})" if note else label)
     except Exception as exc:  # bad numbers from a parser (e.g. cache > input) or a library change
         log.warning("pricing %s %s failed: %s", provider, model, exc)
-        return Price(None, None, f"unpriced: {type(exc).__name__}: {exc}")
+        return Price(None, None, unpriced_source(PRICING_FAILED, f": {type(exc).__name__}: {exc}"))
 
 
 def _json(text: Any, *needles: str) -> Mapping[str, Any] | None:
@@ -343,7 +330,7 @@ def price_row(row: Mapping[str, Any]) -> Price:
     """Price a `traces` row (column name -> value): what `r4u reprice` runs for each trace.
 
     Tries the response's model name first (it is the exact version billed) and falls back
-    to the request's when the response's is missing or unpriced.
+    to the request's when the response's is missing or unpriced (Bedrock: the other way round).
     """
     usage = {key: row.get(key) for key in TOKEN_COLUMNS}
     # The writer's rows and the stored ones carry the tier and the 1-hour cache writes as columns.
@@ -358,7 +345,9 @@ def price_row(row: Mapping[str, Any]) -> Price:
     common: dict[str, Any] = {"host": row.get("host"), "at": _started(row.get("started_at")), "tier": tier}
     provider = row.get("provider") or "unknown"
     models = [m for m in (row.get("response_model"), row.get("request_model")) if m]
-    result = Price(None, None, "unpriced: no model name")
+    if provider in REQUEST_MODEL_FIRST:
+        models.reverse()
+    result = Price(None, None, unpriced_source(NO_MODEL))
     for model in dict.fromkeys(models):  # dedupe, keep order
         result = price(provider, model, usage, **common)
         if result.priced_model is not None:

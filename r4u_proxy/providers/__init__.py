@@ -2,8 +2,9 @@
 
 Every family module offers the interface in `base.py` (`Family`): `request_info`, `prompt_parts`, `Stream`,
 `summary`, and its messages as canonical messages, which sessions, the trace page's chat (`transcript.py`)
-and export (`genai_parts.py`) all draw on. `ingest/parse.py`,
-grouping and the UI only ever reach a family through `family_module(route.family)`.
+and export (`genai_parts.py`) all draw on; optionally `header_usage(response_headers)` for APIs that report
+usage in headers when the body has none (Bedrock InvokeModel). `ingest/parse.py`, grouping and the UI only
+ever reach a family through `family_module(route.family)`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def _load(family: str) -> ModuleType:
 
 
 # Every family a routing row names, loaded once: a new family is its module plus its routing row.
-FAMILIES: dict[str, ModuleType] = {family: _load(family) for family in dict.fromkeys(r[2] for r in PATH_OPERATIONS)}
+FAMILIES: dict[str, ModuleType] = {family: _load(family) for family in dict.fromkeys(rule.family for rule in PATH_OPERATIONS)}
 
 __all__ = ["FAMILIES", "Route", "family_module", "genai_content", "prompt_parts", "route"]
 

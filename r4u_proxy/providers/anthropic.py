@@ -6,7 +6,6 @@ fragments when the block stops, and block or delta types this module does not kn
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from r4u_proxy.messages import canonical
@@ -18,6 +17,8 @@ from r4u_proxy.providers.common import (
     error_message,
     flatten_text,
     overlay,
+    parse_json_or_note,
+    path_model,
     render_tool_call,
     request_fields,
     tier_field,
@@ -31,7 +32,8 @@ _NON_CONTENT_BLOCKS = ("text", "thinking")
 
 
 def request_info(body: dict, path: str = "") -> dict:
-    return request_fields(body)
+    # On Vertex AI and Bedrock the model is in the URL, not the body.
+    return {**request_fields(body), "request_model": body.get("model") or path_model(path)}
 
 
 def prompt_parts(body: dict) -> dict:
@@ -116,13 +118,9 @@ class Stream(StreamBase):
         if not text:
             block.setdefault("input", {})
             return
-        try:
-            block["input"] = json.loads(text)
-        except ValueError as exc:
-            block["input"] = text  # kept verbatim so the user can see what the model produced
-            self.notes.append(
-                f"content block {index}: tool input is not valid JSON ({exc.msg}); kept as text"
-            )
+        block["input"], note = parse_json_or_note(text)  # bad JSON kept verbatim: what the model produced
+        if note:
+            self.notes.append(f"content block {index}: tool input is {note}; kept as text")
 
     def _add_message_delta(self, data: dict) -> None:
         for key, value in (data.get("delta") or {}).items():

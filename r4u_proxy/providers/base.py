@@ -152,7 +152,8 @@ class Family(Protocol):
         ...
 
     def input_messages(self, body: dict) -> list[dict]:
-        """Optional, for a family without a message list: the whole request as canonical messages."""
+        """Optional, for a family without a message list, or a request without `MESSAGES_KEY` in a family that
+        has both shapes (Ollama's generate beside its chat): the whole request as canonical messages."""
         ...
 
     def response_choices(self, body: Any) -> list[Choice]:

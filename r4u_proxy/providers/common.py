@@ -199,6 +199,43 @@ def gemini_usage(usage: Any) -> dict[str, int]:
     )
 
 
+def _first_int(usage: dict, *keys: str) -> int | None:
+    return next((v for v in map(_int, (usage.get(k) for k in keys)) if v is not None), None)
+
+
+def bedrock_usage(usage: Any) -> dict[str, int]:
+    """Bedrock's Converse `usage`, Nova's InvokeModel usage and the `amazon-bedrock-invocationMetrics` of
+    InvokeModel streams (`…TokenCount` names): like Anthropic's, input excludes cache reads and writes."""
+    if not isinstance(usage, dict):
+        return {}
+    cache_read = _first_int(usage, "cacheReadInputTokens", "cacheReadInputTokenCount")
+    cache_write = _first_int(usage, "cacheWriteInputTokens", "cacheWriteInputTokenCount")
+    return token_columns(
+        input_tokens=_sum(_first_int(usage, "inputTokens", "inputTokenCount"), cache_read, cache_write),
+        output_tokens=_first_int(usage, "outputTokens", "outputTokenCount"),
+        cache_read=cache_read,
+        cache_write=cache_write,
+    )
+
+
+_MODEL_IN_PATH = re.compile(r"/models/([^/:]+)(?::|$)")
+
+
+def path_model(path: str) -> str | None:
+    """The model a Gemini or Vertex AI URL names: `/models/gemini-2.5-flash:generateContent`,
+    `…/publishers/anthropic/models/claude-sonnet-4@20250514:streamRawPredict`."""
+    match = _MODEL_IN_PATH.search(path or "")
+    return match.group(1) if match else None
+
+
+def parse_json_or_note(text: str) -> tuple[Any, str | None]:
+    """Parse JSON text; on failure keep the text and say why (streamed tool inputs cut off or malformed)."""
+    try:
+        return json.loads(text), None
+    except ValueError as exc:
+        return text, f"not valid JSON ({exc.msg})"
+
+
 _NOT_STORED = re.compile(r"^\[(\d+) bytes of ([^ \]]+) not stored\]$")
 
 
@@ -262,7 +299,7 @@ def error_message(body: Any) -> str | None:
         if message is None:
             return json.dumps(error, ensure_ascii=False)[:500]
         return f"{kind}: {message}" if kind and kind != message else str(message)
-    if body.get("type") == "error" and isinstance(body.get("message"), str):
+    if isinstance(body.get("message"), str):  # {"type": "error", "message"}; Bedrock's and Cohere's bodies
         return body["message"]
     return None
 

@@ -18,13 +18,14 @@ from r4u_proxy.providers.base import Choice
 def request_messages(family: Any, body: Any) -> list[Message]:
     """The request as sent: the system prompt as one `system` message, then every message of the list.
 
-    A family without a message list (completions' prompt, embeddings' inputs) says it in `input_messages`;
-    one with neither reads as its `prompt_parts` turns."""
+    A family without a message list (completions' prompt, embeddings' inputs) says it in `input_messages`, as
+    does one whose requests come in two shapes, for a body without the list (Ollama's generate, Mistral's FIM,
+    Cohere's embed); one with neither reads as its `prompt_parts` turns."""
     if not isinstance(body, dict):
         return []
-    if hasattr(family, "input_messages"):
-        return family.input_messages(body)
     key = getattr(family, "MESSAGES_KEY", None)
+    if hasattr(family, "input_messages") and (key is None or key not in body):
+        return family.input_messages(body)
     if key is None:
         turns = family.prompt_parts(body)["turns"]
         return [canonical.message(turn["role"], [canonical.text(turn["text"])]) for turn in turns]

@@ -12,7 +12,6 @@ stored body keeps it, as the service sent it.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from r4u_proxy.messages import canonical
@@ -23,20 +22,19 @@ from r4u_proxy.providers.common import (
     flatten_text,
     gemini_usage,
     overlay,
+    path_model,
     render_tool_call,
     tier_field,
     with_tool_call,
 )
 
 FAMILY = "gemini"
-_MODEL_IN_PATH = re.compile(r"/models/([^/:]+)(?::|$)")
 # Keys a text part may carry and still be joined with its neighbour.
 _JOINABLE_PART_KEYS = frozenset({"text", "thought", "thoughtSignature"})
 
 
 def request_info(body: dict, path: str = "") -> dict:
-    match = _MODEL_IN_PATH.search(path or "")
-    model = match.group(1) if match else body.get("model") or _inner_request(body).get("model")
+    model = path_model(path) or body.get("model") or _inner_request(body).get("model")
     if isinstance(model, str):
         model = model.removeprefix("models/")  # countTokens envelopes name it "models/gemini-…"
     return {"request_model": model, "stream": ":streamGenerateContent" in (path or "")}
@@ -179,6 +177,8 @@ def summary(body: Any) -> dict:
     if not isinstance(body, dict):
         return {}
     candidates = [c for c in body.get("candidates") or [] if isinstance(c, dict)]
+    if not candidates and isinstance(body.get("totalTokens"), int):  # countTokens: counted, not generated
+        return {"completion_text": f"[{body['totalTokens']} tokens counted]"}
     first = candidates[0] if candidates else {}
     texts = [_parts_text((c.get("content") or {}).get("parts")) for c in candidates]
     feedback = body.get("promptFeedback") or {}

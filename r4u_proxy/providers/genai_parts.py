@@ -23,6 +23,10 @@ FINISH_REASONS = {
     "content_filter": "content_filter", "refusal": "content_filter", "SAFETY": "content_filter",
     "RECITATION": "content_filter", "BLOCKLIST": "content_filter", "PROHIBITED_CONTENT": "content_filter",
     "SPII": "content_filter", "failed": "error",
+    # Bedrock, Cohere, TGI, Titan:
+    "guardrail_intervened": "content_filter", "content_filtered": "content_filter", "CONTENT_FILTERED": "content_filter",
+    "COMPLETE": "stop", "STOP_SEQUENCE": "stop", "FINISH": "stop", "eos_token": "stop", "LENGTH": "length",
+    "TOOL_CALL": "tool_call", "ERROR": "error", "TIMEOUT": "error",
 }  # fmt: skip
 _MODALITIES = ("image", "video", "audio")
 

@@ -141,7 +141,8 @@ class Stream(StreamBase):
             if key in ("choices", "object", "obfuscation") or value is None:
                 continue
             if key in _FIRST_WINS:
-                self.snapshot.setdefault(key, value)
+                if not self.snapshot.get(key):  # Azure's first chunk (prompt filter results) has model ""
+                    self.snapshot[key] = value
             elif isinstance(value, dict) and isinstance(self.snapshot.get(key), dict):
                 overlay(self.snapshot[key], value)
             else:

@@ -15,9 +15,14 @@ transport or stream error (`error` is set). A call succeeded when it got a statu
 error. (A row with neither a status nor an error, which the proxy never writes, is neither.)
 
 Unpriced — a call that succeeded but has no cost (`cost_usd` is NULL): its cost is unknown, which
-is not $0, so spend never counts it. The reason, in this order: it names no model; it reported no
-usage (e.g. an OpenAI stream without `stream_options.include_usage`); the price data has no price
-for its model (add one in R4U_HOME/prices.toml). Failed calls are not unpriced: they are errors.
+is not $0, so spend never counts it. Failed calls are not unpriced: they are errors. Why, one of
+UNPRICED_REASONS: it names no model; it reported no usage (e.g. an OpenAI stream without
+`stream_options.include_usage`, Gemini embeddings); the price data has no (token) price for its model
+(add one in R4U_HOME/prices.toml); pricing failed (usage that makes no sense, e.g. more cache tokens
+than input). Pricing decides and stores the reason as the start of `price_source`
+(`unpriced_source`: "unpriced: no usage reported", ...); `unpriced_reason` reads it back. A row
+without a stored reason (priced by an r4u from before reasons were stored) gets the one its columns
+imply, checked in the order pricing checks: no model, then no usage, else no price.
 
 Money — `$0`, then 6 decimals below $0.0001, 4 decimals below $100, cents from $100 up, with
 thousands separators: $0.000042, $0.0123, $12.3456, $1,234.57. LLM calls cost fractions of a cent,
@@ -61,13 +66,28 @@ UNPRICED_SQL = unpriced_sql()
 NO_MODEL = "no model name"
 NO_USAGE = "no usage reported"
 NO_PRICE = "no price for the model"
-UNPRICED_REASONS = (NO_MODEL, NO_USAGE, NO_PRICE)
-UNPRICED_REASON_SQL = (
-    f"CASE WHEN NOT coalesce({UNPRICED_SQL}, 0) THEN NULL"
-    f" WHEN request_model IS NULL AND response_model IS NULL THEN '{NO_MODEL}'"
-    f" WHEN input_tokens IS NULL AND output_tokens IS NULL THEN '{NO_USAGE}'"
-    f" ELSE '{NO_PRICE}' END"
-)
+PRICING_FAILED = "pricing failed"
+UNPRICED_REASONS = (NO_MODEL, NO_USAGE, NO_PRICE, PRICING_FAILED)
+UNPRICED_PREFIX = "unpriced: "
+
+
+def unpriced_reason_sql(row: str = "") -> str:
+    """unpriced_reason as SQL: NULL, or one of UNPRICED_REASONS."""
+    p = f"{row}." if row else ""
+    stored = "".join(
+        f" WHEN substr({p}price_source, 1, {len(UNPRICED_PREFIX + reason)}) = '{UNPRICED_PREFIX}{reason}'"
+        f" THEN '{reason}'"
+        for reason in UNPRICED_REASONS
+    )
+    return (
+        f"CASE WHEN NOT coalesce({unpriced_sql(row)}, 0) THEN NULL{stored}"
+        f" WHEN {p}request_model IS NULL AND {p}response_model IS NULL THEN '{NO_MODEL}'"
+        f" WHEN {p}input_tokens IS NULL AND {p}output_tokens IS NULL THEN '{NO_USAGE}'"
+        f" ELSE '{NO_PRICE}' END"
+    )
+
+
+UNPRICED_REASON_SQL = unpriced_reason_sql()
 
 
 # --- percentiles -----------------------------------------------------------------------------
@@ -129,10 +149,27 @@ def error_rate(errors: int | None, calls: int | None) -> float | None:
     return (errors or 0) / calls if calls else None
 
 
+def unpriced_source(reason: str, detail: str = "") -> str:
+    """The `price_source` pricing stores for a call it could not price: the reason, then what it names."""
+    if reason not in UNPRICED_REASONS:
+        raise ValueError(f"not an unpriced reason: {reason!r}")
+    return f"{UNPRICED_PREFIX}{reason}{detail}"
+
+
+def stored_unpriced_reason(price_source: str | None) -> str | None:
+    """The reason a `price_source` names (see unpriced_source), or None: a price, or no reason stored."""
+    if not price_source or not price_source.startswith(UNPRICED_PREFIX):
+        return None
+    return next((r for r in UNPRICED_REASONS if price_source.startswith(UNPRICED_PREFIX + r)), None)
+
+
 def unpriced_reason(row: Mapping[str, Any]) -> str | None:
     """Why a trace row has no cost (UNPRICED_REASON_SQL in Python), or None when it is not unpriced."""
     if row.get("cost_usd") is not None or not succeeded(row.get("status_code"), row.get("error")):
         return None
+    stored = stored_unpriced_reason(row.get("price_source"))
+    if stored is not None:
+        return stored
     if row.get("request_model") is None and row.get("response_model") is None:
         return NO_MODEL
     if row.get("input_tokens") is None and row.get("output_tokens") is None:

@@ -22,7 +22,7 @@ GROUPINGS = ("model", "project", "task")
 _SELECT = """
 SELECT COALESCE(t.request_model, t.response_model) AS model, t.request_model, t.response_model,
        t.project, t.task_id, tk.template, tk.name AS task_name,
-       t.provider, t.host, t.status_code, t.error, t.cost_usd, t.input_tokens, t.output_tokens,
+       t.provider, t.host, t.status_code, t.error, t.cost_usd, t.price_source, t.input_tokens, t.output_tokens,
        t.cache_read_tokens, t.cache_write_tokens, t.reasoning_tokens, t.latency_ms, t.ttft_ms
 FROM traces AS t LEFT JOIN tasks AS tk ON tk.id = t.task_id
 """

@@ -81,7 +81,7 @@ class UIServer:
     def wait_ready(self, timeout: float = 20.0) -> bool:
         """Poll until Datasette answers (True) or the process exits / time runs out (False)."""
         deadline = time.monotonic() + timeout
-        probe = self.url + "-/versions.json"
+        probe = self.url + "-/static-plugins/r4u/r4u.css"  # Datasette is up, with r4u's plugin
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 return False
@@ -115,7 +115,9 @@ def start_ui(
 ) -> UIServer:
     """Start Datasette on db_path in the background; returns at once (call wait_ready() to block).
 
-    port 0 picks a free port. Output goes to log_path (appended), or is discarded.
+    port 0 picks a free port. Output goes to log_path (appended), or is discarded. The child answers
+    only for loopback names and `host` (datasette_plugins/privacy.py) and exits once this process
+    is gone, however it ends.
     """
     from r4u_proxy.store.migrations import open_db
 
@@ -128,6 +130,8 @@ def start_ui(
         log_file = open(log_path, "ab")  # noqa: SIM115 (kept open for the child's lifetime)
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
+    env["R4U_UI_ALLOWED_HOSTS"] = host
+    env["R4U_PARENT_PID"] = str(os.getpid())
     process = subprocess.Popen(
         datasette_command(db_path, host, port),
         stdin=subprocess.DEVNULL,

@@ -70,8 +70,11 @@ def _genai_prices_limit(provider: str, model: str) -> int | None:
     try:
         from genai_prices.data_snapshot import get_snapshot
 
-        provider_id = {"openai": "openai", "anthropic": "anthropic", "gemini": "google"}.get(provider)
-        _, info = get_snapshot().find_provider_model(model, None, provider_id, None)
+        from r4u_proxy.pricing import snapshot
+        from r4u_proxy.pricing.prices import PROVIDER_IDS
+
+        snapshot.current()  # the price data pricing uses (r4u's snapshot on every Python), not only the bundled one
+        _, info = get_snapshot().find_provider_model(model, None, PROVIDER_IDS.get(provider), None)
         return getattr(info, "context_window", None)
     except Exception:  # unknown model, or a genai-prices without model data: fall back to the table
         return None

@@ -52,15 +52,17 @@ class SessionTracker:
         self.hasher = RequestHasher()
         self.hashed: dict[str, HashedRequest] = {}  # this batch's hashed requests by trace id (for the content store)
 
-    def assign(self, rows: list[dict[str, Any]], exchanges: list[Mapping[str, Any]], commit: bool = True) -> None:
-        """Fill the session columns of `rows` (before they are inserted). Never raises.
-
-        commit=False: the caller's transaction holds the index rows, to commit with the rows themselves."""
+    def assign(self, rows: list[dict[str, Any]], exchanges: list[Mapping[str, Any]], *, commit: bool = True) -> None:
+        """Fill the session columns of `rows` (before they are inserted). Never raises, unless
+        `commit=False`: then the caller owns the transaction (the writer commits the index, the contents
+        and the rows together, store/batch.py) and a database error (locked, full) is raised for it to retry."""
         self.hashed = {r["id"]: self.hashed[r["id"]] for r in rows if r["id"] in self.hashed}
         for row, exchange in zip(rows, exchanges, strict=True):
             try:
                 self._assign(row, exchange)
-            except Exception:
+            except Exception as exc:
+                if not commit and isinstance(exc, sqlite3.OperationalError):
+                    raise
                 COUNTERS.add("analysis_errors")
                 log.exception("r4u: session inference failed for trace %s", row.get("id"))
         if not commit:

@@ -3,7 +3,9 @@
 Tests use it as the only faked part ("the upstream LLM server"); `r4u demo` and `make bench` use it too.
 It has its own CA (`ca.pem` in the cert dir) and a server certificate for the provider hosts
 (api.openai.com, api.anthropic.com, generativelanguage.googleapis.com, api.groq.com, openrouter.ai,
-api.mistral.ai, api.deepseek.com), example.test, localhost and 127.0.0.1, plus any extra names given.
+api.mistral.ai, api.deepseek.com, a Bedrock region, Vertex AI regions, an Azure resource, api.cohere.com,
+Hugging Face's inference hosts: certs.DEFAULT_NAMES), example.test, localhost and 127.0.0.1, plus any
+extra names given.
 
 In process::
 
@@ -24,8 +26,17 @@ about 4 characters a token; any path prefix works for the OpenAI ones, e.g. /ope
     POST /v1/responses                 JSON, or SSE with typed events ending in response.completed
     POST /v1/embeddings                floats, or base64 with encoding_format=base64 (the SDK default)
     POST /v1/messages                  Anthropic JSON, or SSE message_start … message_stop
-    POST /v1beta/models/{m}:generateContent
+    POST /v1beta/models/{m}:generateContent         also under Vertex's /v1/projects/P/locations/L/publishers/google
     POST /v1beta/models/{m}:streamGenerateContent   ?alt=sse for SSE, else a JSON array
+    POST /v1beta/models/{m}:embedContent | :batchEmbedContents | :countTokens, Vertex …/models/{m}:predict
+    POST …/publishers/anthropic/models/{m}:rawPredict | :streamRawPredict   (Claude on Vertex AI)
+    POST /model/{id}/converse | /converse-stream | /invoke | /invoke-with-response-stream
+                                       AWS Bedrock; streams in the AWS event-stream framing; InvokeModel
+                                       speaks the vendor's body (Anthropic, Nova, Titan, Llama, Mistral, Cohere)
+    POST /v2/chat, /v2/embed           Cohere (typed SSE events when streamed)
+    POST /api/chat, /api/generate, /api/embed, /api/embeddings   Ollama (NDJSON streams)
+    POST /generate, /generate_stream, /models/{id}               Hugging Face TGI / Inference API
+    POST /v1/fim/completions           Mistral fill-in-the-middle (answered as a chat completion)
     GET  /v1/models, GET /health
 WebSocket endpoints (GET + Upgrade: websocket; simulator/websocket_server.py): /v1/responses (the Responses API
 over a WebSocket, as Codex speaks it), /v1/realtime (the Realtime API), .../BidiGenerateContent (Gemini Live),
@@ -33,8 +44,9 @@ with their own x-sim-ws-* controls (close or drop mid-answer, a malformed messag
 
 Test controls, as request headers (stateless, so the SDKs can send them through `extra_headers`):
     x-sim-fixture: openai_chat/gpt4o_text_plain.sse
-        replay that recorded body from the fixtures dir byte for byte (content-type text/event-stream),
-        one write per SSE event. Fixtures dir: --fixtures / fixtures_dir=, else $R4U_SIM_FIXTURES, else
+        replay that recorded body from the fixtures dir byte for byte, one write per event (SSE, NDJSON line,
+        AWS event-stream message; a .json body in one write), content-type by the file's extension; with
+        x-sim-status, under that status. Fixtures dir: --fixtures / fixtures_dir=, else $R4U_SIM_FIXTURES, else
         the recordings shipped in r4u_proxy/simulator/recordings/.
     x-sim-split: 1 | random:SEED re-cut the streamed body into 1-byte (or random 1-64 byte) writes
     x-sim-pad-bytes: 100000      follow each event with an SSE comment of that size (large streams)

@@ -1,7 +1,10 @@
-"""Recorded event streams (`x-sim-fixture`), cut into events without changing a byte.
+"""Recorded response bodies (`x-sim-fixture`), cut into writes without changing a byte.
 
 The recordings keep their quirks (CRLF or LF, `:` comments, no final newline), and the simulator must send
-them exactly as recorded; cutting at blank lines only decides where the writes (and the gaps) fall.
+them exactly as recorded; cutting only decides where the writes (and the gaps) fall: after each blank line
+of an event stream (`.sse`), after each line of NDJSON (`.ndjson`), after each message of an AWS event
+stream (`.eventstream`, length-prefixed binary); a JSON body (`.json`) is one write. The extension also
+gives the reply's content type.
 """
 
 from __future__ import annotations
@@ -11,6 +14,12 @@ from functools import lru_cache
 from pathlib import Path
 
 _BLANK_LINES = (b"\n", b"\r\n", b"\r")
+CONTENT_TYPES = {
+    ".sse": "text/event-stream; charset=utf-8",
+    ".ndjson": "application/x-ndjson",
+    ".eventstream": "application/vnd.amazon.eventstream",
+    ".json": "application/json",
+}
 
 
 # Shipped as package data, so an installed r4u (and `r4u demo`) has them; sources and licences in its README.
@@ -38,13 +47,39 @@ def split_events(raw: bytes) -> list[bytes]:
     return events
 
 
+def split_messages(raw: bytes) -> list[bytes]:
+    """Cut an AWS event stream after each message (each starts with its total length, 4 bytes big-endian)."""
+    pieces, at = [], 0
+    while at < len(raw):
+        length = int.from_bytes(raw[at : at + 4], "big") if len(raw) - at >= 4 else len(raw) - at
+        pieces.append(raw[at : at + max(length, 1)])
+        at += max(length, 1)
+    return pieces
+
+
+def fixture_content_type(name: str) -> str:
+    return CONTENT_TYPES.get(Path(name).suffix, CONTENT_TYPES[".sse"])
+
+
+def split_fixture(name: str, raw: bytes) -> list[bytes]:
+    """A recording cut into the writes the simulator sends (joined, they are `raw` again)."""
+    suffix = Path(name).suffix
+    if suffix == ".eventstream":
+        return split_messages(raw)
+    if suffix == ".ndjson":
+        return raw.splitlines(keepends=True)
+    if suffix == ".json":
+        return [raw]
+    return split_events(raw)
+
+
 class FixtureNotFound(LookupError):
     pass
 
 
 @lru_cache(maxsize=256)
 def _load(path: Path, mtime_ns: int) -> tuple[bytes, ...]:
-    return tuple(split_events(path.read_bytes()))
+    return tuple(split_fixture(path.name, path.read_bytes()))
 
 
 def load_fixture(fixtures_dir: Path, name: str) -> list[bytes]:

@@ -1,6 +1,7 @@
 """Gemini API answers: `models/{m}:generateContent` and `:streamGenerateContent` (`?alt=sse` or JSON array),
 and Gemini Code Assist's `v1internal:{method}`: the same answers in its envelope (`{response, traceId}`),
-plus the `loadCodeAssist` call Gemini CLI makes before the first one (and `{}` for its other calls)."""
+plus the `loadCodeAssist` call Gemini CLI makes before the first one (and `{}` for its other calls); the
+embeddings (`:embedContent`, `:batchEmbedContents`, Vertex `:predict`) and `:countTokens`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 from typing import Any
 
 from r4u_proxy.simulator import reply
+from r4u_proxy.simulator.openai_api import embedding_vector
 
 
 def _prompt(request: dict[str, Any]) -> str:
@@ -64,6 +66,38 @@ def generate_content(
     pieces.append("]")
     return reply.Reply(status=200, headers=[("content-type", "application/json; charset=UTF-8")],
                  events=[p.encode() for p in pieces])
+
+
+def embeddings(method: str, request: dict[str, Any], vertex: bool = False) -> reply.Reply:
+    """`:embedContent` (one vector), `:batchEmbedContents` (one per request), Vertex `:predict`, `:countTokens`.
+
+    Vertex AI adds `usageMetadata` to embedContent and batchEmbedContents answers; the Gemini API does not.
+    """
+    if method == "countTokens":
+        total = reply.estimate_tokens(_prompt(request))
+        return reply.json_reply(
+            {"totalTokens": total, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": total}]}
+        )
+    if method == "predict":
+        texts = [
+            reply.text_of(i.get("content") or "") for i in request.get("instances") or [] if isinstance(i, dict)
+        ]
+        predictions = [{"embeddings": {"values": embedding_vector(t, 768),
+                                       "statistics": {"token_count": reply.estimate_tokens(t), "truncated": False}}}
+                       for t in texts]  # fmt: skip
+        return reply.json_reply(
+            {"predictions": predictions, "metadata": {"billableCharacterCount": sum(map(len, texts))}}
+        )
+    if method == "batchEmbedContents":
+        texts = [reply.text_of((r.get("content") or {}).get("parts") or []) for r in request.get("requests") or []]
+        body: dict[str, Any] = {"embeddings": [{"values": embedding_vector(t, 768)} for t in texts]}
+    else:
+        texts = [reply.text_of((request.get("content") or {}).get("parts") or [])]
+        body = {"embedding": {"values": embedding_vector(texts[0], 768)}}
+    if vertex:
+        count = sum(reply.estimate_tokens(t) for t in texts)
+        body["usageMetadata"] = {"promptTokenCount": count, "totalTokenCount": count}
+    return reply.json_reply(body)
 
 
 def code_assist(method: str, request: dict[str, Any], stream: bool, sse: bool, event_count: int | None) -> reply.Reply:

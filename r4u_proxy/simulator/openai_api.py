@@ -193,7 +193,7 @@ def _responses_tool_call(
     ]
 
 
-def _embedding(text: str, dimensions: int) -> list[float]:
+def embedding_vector(text: str, dimensions: int) -> list[float]:
     """A repeatable unit-ish vector derived from the text, so equal inputs embed equally."""
     values: list[float] = []
     counter = 0
@@ -213,7 +213,7 @@ def embeddings(request: dict[str, Any]) -> reply.Reply:
     as_base64 = request.get("encoding_format") == "base64"  # what the openai SDK asks for by default
     data = []
     for index, text in enumerate(texts):
-        vector = _embedding(text, dimensions)
+        vector = embedding_vector(text, dimensions)
         encoded: Any = vector
         if as_base64:
             encoded = base64.b64encode(struct.pack(f"<{dimensions}f", *vector)).decode()

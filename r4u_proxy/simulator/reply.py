@@ -71,6 +71,17 @@ def text_of(content: Any) -> str:
     return ""
 
 
+def request_prompt(request: dict[str, Any]) -> str:
+    """The text of a request in any of the simulated APIs' shapes (messages, prompt, inputs, texts, …)."""
+    parts = [text_of(request.get("system") or request.get("preamble") or "")]
+    parts += [text_of(m.get("content")) for m in request.get("messages") or [] if isinstance(m, dict)]
+    for key in ("prompt", "inputs", "inputText", "message"):
+        if isinstance(request.get(key), str):
+            parts.append(request[key])
+    parts += [t for t in request.get("texts") or [] if isinstance(t, str)]
+    return "\n".join(p for p in parts if p)
+
+
 def reply_words(prompt: str, model: str, count: int | None) -> list[str]:
     """The pieces of the answer, each a content delta: `count` words if given, else a short sentence.
 

@@ -14,33 +14,53 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from r4u_proxy.simulator import anthropic_api, gemini_api, openai_api
+from r4u_proxy.simulator import (
+    anthropic_api,
+    bedrock_api,
+    cohere_api,
+    gemini_api,
+    ollama_api,
+    openai_api,
+    tgi_api,
+)
 from r4u_proxy.simulator.controls import Controls
-from r4u_proxy.simulator.fixtures import FixtureNotFound, load_fixture
-from r4u_proxy.simulator.reply import SSE_TYPE, Reply
+from r4u_proxy.simulator.fixtures import FixtureNotFound, fixture_content_type, load_fixture
+from r4u_proxy.simulator.reply import Reply
 from r4u_proxy.simulator.tool_plan import next_call
 
-_GEMINI_PATH = re.compile(r"^/(?:v1beta|v1|v1alpha)/models/(?P<model>[^/:]+):(?P<method>[A-Za-z]+)$")
+# Gemini API (/v1beta/models/M:method) and Vertex AI (/v1/projects/P/locations/L/publishers/google/models/M:method).
+_GEMINI_PATH = re.compile(
+    r"^/(?:v1beta1|v1beta|v1|v1alpha)/(?:projects/[^/]+/locations/[^/]+/publishers/google/)?"
+    r"models/(?P<model>[^/:]+):(?P<method>[A-Za-z]+)$"
+)
 _CODE_ASSIST_PATH = re.compile(r"^/v1internal:(?P<method>[A-Za-z]+)$")
+_VERTEX_ANTHROPIC_PATH = re.compile(
+    r"^/v1(?:beta1)?/projects/[^/]+/locations/[^/]+/publishers/anthropic/models/(?P<model>[^/:]+):(?P<method>\w+)$"
+)
+_COHERE_PATHS = ("/v2/chat", "/v2/embed", "/v1/embed")
+_TGI_PATH = re.compile(r"(?:^/?|/generate(?:_stream)?|^(?:/hf-inference)?/models/[^:]+)$")
 _TWO_MB = 2 * 1024 * 1024
 
 
-def error_family(path: str) -> str:
-    """Whose error shape to copy: the provider the path belongs to."""
-    if path.endswith("/messages") and "/chat/" not in path:
-        return "anthropic"
+def error_family(path: str) -> Any:
+    """Whose error shape to copy: the module of the API the path belongs to."""
+    if bedrock_api.PATH.match(path):
+        return bedrock_api
+    if path.startswith("/api/"):
+        return ollama_api
+    if path in _COHERE_PATHS:
+        return cohere_api
+    if (path.endswith("/messages") and "/chat/" not in path) or _VERTEX_ANTHROPIC_PATH.match(path):
+        return anthropic_api
     if path.startswith(("/v1beta/", "/v1alpha/", "/v1internal:")) or _GEMINI_PATH.match(path) or "BidiGenerateContent" in path:
-        return "gemini"
-    return "openai"
+        return gemini_api
+    if _TGI_PATH.search(path):
+        return tgi_api
+    return openai_api
 
 
 def error_reply(path: str, status: int, message: str) -> Reply:
-    family = error_family(path)
-    if family == "anthropic":
-        return anthropic_api.error(status, message)
-    if family == "gemini":
-        return gemini_api.error(status, message)
-    return openai_api.error(status, message)
+    return error_family(path).error(status, message)
 
 
 def _special_body(kind: str) -> Reply:
@@ -86,7 +106,7 @@ def build_reply(
     fixtures_dir: Path,
 ) -> Reply:
     """The answer to one request (headers lower-cased), before delivery controls."""
-    if controls.status is not None and controls.status >= 400:
+    if controls.status is not None and controls.status >= 400 and controls.fixture is None:
         return error_reply(path, controls.status, f"simulated error {controls.status} (x-sim-status)")
     if controls.body is not None:
         reply = _special_body(controls.body)
@@ -99,7 +119,8 @@ def build_reply(
         if controls.fixture.endswith(".json"):  # a recorded non-streamed body, sent whole
             reply = Reply(headers=[("content-type", "application/json")], body=b"".join(events))
         else:
-            reply = Reply(headers=[("content-type", SSE_TYPE), ("cache-control", "no-cache")], events=events)
+            content_type = fixture_content_type(controls.fixture)
+            reply = Reply(headers=[("content-type", content_type), ("cache-control", "no-cache")], events=events)
     else:
         reply = _endpoint_reply(method, path, query, headers, body, controls)
     if controls.status is not None:
@@ -151,6 +172,15 @@ def _endpoint_reply(
         call = next_call(request, headers.get("x-sim-tool-plan"))
     except ValueError as bad:
         return error_reply(path, 400, f"r4u simulator: {bad}")
+    if bedrock := bedrock_api.answer(path, request, controls.events):
+        return bedrock
+    if path.startswith("/api/"):
+        return ollama_api.answer(path, request, controls.stream, controls.events)
+    if path in _COHERE_PATHS:
+        return cohere_api.answer(path, request, controls.stream, controls.events)
+    if path.endswith("/fim/completions"):  # Mistral: a prompt and a suffix, answered as a chat completion
+        as_chat = {**request, "messages": [{"role": "user", "content": str(request.get("prompt") or "")}]}
+        return openai_api.chat_completions(as_chat, wants_stream(asked_stream), controls.events)
     # OpenAI-compatible hosts put the same API under other prefixes (/openai/v1, /api/v1, /v1).
     if path.endswith("/chat/completions"):
         return openai_api.chat_completions(request, wants_stream(asked_stream), controls.events, call)
@@ -160,6 +190,9 @@ def _endpoint_reply(
         return openai_api.embeddings(request)
     if path.endswith("/messages"):
         return anthropic_api.messages(request, wants_stream(asked_stream), controls.events, call)
+    if vertex := _VERTEX_ANTHROPIC_PATH.match(path):  # Claude on Vertex AI: the model is in the URL
+        model_request = {**request, "model": vertex["model"]}
+        return anthropic_api.messages(model_request, wants_stream(asked_stream), controls.events, call)
     code_assist = _CODE_ASSIST_PATH.match(path)
     if code_assist:
         method_name = code_assist["method"]
@@ -171,5 +204,8 @@ def _endpoint_reply(
         streaming = wants_stream(gemini["method"] == "streamGenerateContent")
         sse = parse_qs(query).get("alt") == ["sse"]
         return gemini_api.generate_content(gemini["model"], request, streaming, sse, controls.events)
+    if gemini and gemini["method"] in ("embedContent", "batchEmbedContents", "countTokens", "predict"):
+        return gemini_api.embeddings(gemini["method"], request, vertex="/projects/" in path)
+    if _TGI_PATH.search(path):
+        return tgi_api.generate(path, request, controls.stream, controls.events)
     return error_reply(path, 404, f"r4u simulator: no route for {method} {path}")
-

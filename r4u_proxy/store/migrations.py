@@ -36,9 +36,10 @@ from r4u_proxy.grouping.schema import grouping_v1, task_names_v1
 from r4u_proxy.ids import iso_utc
 from r4u_proxy.pricing.schema import pricing_inputs_v1
 from r4u_proxy.sessions.schema import sessions_v1
+from r4u_proxy.store.bounded_fts import bounded_fts_v1
 from r4u_proxy.store.content.schema import content_store_v1
 from r4u_proxy.store.schema import contract_v1
-from r4u_proxy.store.ui_indexes import add_ui_indexes, rebuild_rollup
+from r4u_proxy.store.ui_indexes import add_ui_indexes, add_unpriced_index, rebuild_rollup
 from r4u_proxy.store.websocket_schema import websocket_v1
 
 MIGRATIONS_TABLE = "_r4u_migrations"
@@ -109,8 +110,11 @@ MIGRATIONS.add("sessions_v1", sessions_v1)  # sessions/schema.py: session column
 MIGRATIONS.add("export_v1", export_v1)  # export/schema.py: the live exporter's watermark and session root spans
 MIGRATIONS.add("websocket_v1", websocket_v1)  # store/websocket_schema.py: audio tokens, WebSocket columns, connections
 MIGRATIONS.add("task_names_v1", task_names_v1)  # grouping/schema.py: tasks.name, a readable name per task
-# store/content/schema.py: traces becomes a view over trace_rows, request content stored once. A migration
-# after this one adds a traces column with add_trace_column() (ALTER TABLE on trace_rows, view rebuilt).
+MIGRATIONS.add("bounded_fts_v1", bounded_fts_v1)  # store/bounded_fts.py: the FTS index sees 64k characters a text
+MIGRATIONS.add("unpriced_index_v1", add_unpriced_index)  # store/ui_indexes.py: unpriced calls by reason
+# store/content/schema.py: traces becomes a view over trace_rows, request content stored once, the FTS index
+# fed what each call sent first (bounded). A migration after this one adds a traces column with
+# add_trace_column() (ALTER TABLE on trace_rows, view rebuilt).
 MIGRATIONS.add("content_store_v1", content_store_v1)
 
 # Names a file may record that no longer run: temporary migrations whose change a named one now makes.

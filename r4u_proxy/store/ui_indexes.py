@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from r4u_proxy.reports.metrics import ERROR_SQL, error_sql, unpriced_sql
+from r4u_proxy.reports.metrics import ERROR_SQL, UNPRICED_SQL, error_sql, unpriced_sql
 
 # Columns a dashboard filter can name; indexes that serve filtered pages carry them all.
 FILTER_COLUMNS = "provider, request_model, response_model, project, task_id"
@@ -38,6 +38,10 @@ INDEXES: dict[str, str] = {
 # (reports/metrics.py defines what an error is).
 ERROR_CONDITION = ERROR_SQL
 ERROR_INDEX = f"CREATE INDEX IF NOT EXISTS idx_traces_errors ON traces(started_at) WHERE {ERROR_CONDITION}"
+
+# Why calls are unpriced (the dashboard's reasons): the same, for the successful calls without a cost, which
+# are few; the reason is read from each one's row. Queries repeat UNPRICED_SQL verbatim.
+UNPRICED_INDEX = f"CREATE INDEX IF NOT EXISTS idx_traces_unpriced ON traces(started_at) WHERE {UNPRICED_SQL}"
 
 # External-content FTS5 over the prompt and the completion: the text lives once,
 # in traces; triggers keep the index in step with the writer's inserts. The update
@@ -139,6 +143,11 @@ def add_ui_indexes(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO [traces_fts] ([traces_fts]) VALUES ('rebuild')")
     rebuild_rollup(conn)
     conn.execute("ANALYZE")
+
+
+def add_unpriced_index(conn: sqlite3.Connection) -> None:
+    """Migration unpriced_index_v1: the partial index the dashboard counts unpriced calls by reason with."""
+    conn.execute(UNPRICED_INDEX)
 
 
 def rebuild_rollup(conn: sqlite3.Connection) -> None:

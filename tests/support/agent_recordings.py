@@ -41,15 +41,17 @@ def without_ids(call: dict[str, Any]) -> dict[str, Any]:
 
 def exchange(call: dict[str, Any], at: float, project: str | None = None, **extra: Any) -> dict[str, Any]:
     body = (call["response_body"] or "").encode()
+    request_body = call["request_body"].encode()
     response_headers = [("content-type", call.get("response_content_type") or "application/json")]
     return {
         "id": ulid(at), "route": route(call["host"], call["path"]), "project": project, "tags": None,
         "client": "127.0.0.1:50000", "method": call["method"], "scheme": "https", "host": call["host"],
         "port": 443, "path": call["path"], "query": "", "request_headers": list(call["request_headers"].items()),
-        "request_body": call["request_body"].encode(), "t_request_start": at, "t_sent": at,
+        "request_body": request_body, "request_bytes": len(request_body), "request_truncated": False,
+        "t_request_start": at, "t_sent": at,
         "status_code": call["status_code"], "response_headers": response_headers, "t_first_byte": at + 0.05,
         "chunks": [(at + 0.05, body)] if body else [], "response_bytes": len(body), "truncated": False,
-        "t_end": at + 0.1, "error": None, **extra,
+        "t_end": at + 0.1, "error": None, "bodies_lost": 0, **extra,
     }  # fmt: skip
 
 

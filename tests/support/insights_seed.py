@@ -109,27 +109,21 @@ def seed(path: Path) -> dict[str, str]:
                 input_tokens=2050, output_tokens=100, cache_read_tokens=0, cost_usd=0.0077,
                 request_body=json.dumps({"i": i}), prompt_text=SUPPORT_PREFIX + question,
             )  # fmt: skip
-        # task "cached" on gpt-4o: the same long prefix, but half the input is read from cache.
-        for i in range(3):
-            add_trace(
-                conn, at=t1 + timedelta(seconds=i), request_model="gpt-4o", task_id="cached",
-                input_tokens=2050, output_tokens=10, cache_read_tokens=1024, cost_usd=0.004,
-                request_body=json.dumps({"c": i}), prompt_text=SUPPORT_PREFIX + chr(ord("A") + i) * 100,
-            )  # fmt: skip
-        # task "short": a stable prefix, but 800 tokens is under OpenAI's 1,024 minimum.
-        for i in range(3):
-            add_trace(
-                conn, at=t1 + timedelta(seconds=i), request_model="gpt-4o", task_id="short",
-                input_tokens=800, output_tokens=10, cost_usd=0.002,
-                request_body=json.dumps({"s": i}), prompt_text=SUPPORT_PREFIX + chr(ord("A") + i) * 100,
-            )  # fmt: skip
-        # gpt-3.5-turbo: a long shared prefix, but the price data has no cache-read price for it.
-        for i in range(2):
-            add_trace(
-                conn, at=t1 + timedelta(seconds=i), request_model="gpt-3.5-turbo", task_id="legacy",
-                input_tokens=2050, output_tokens=10, cost_usd=0.001,
-                request_body=json.dumps({"l": i}), prompt_text=SUPPORT_PREFIX + chr(ord("A") + i) * 100,
-            )  # fmt: skip
+        # A long shared prefix in three more tasks, each missing the prompt cache saving for its own reason:
+        # "cached" reads half its input from cache; "short" (800 tokens) is under OpenAI's 1,024 minimum;
+        # "legacy" is gpt-3.5-turbo, which the price data gives no cache-read price.
+        for task_id, model, calls, input_tokens, cache_read, cost in (
+            ("cached", "gpt-4o", 3, 2050, 1024, 0.004),
+            ("short", "gpt-4o", 3, 800, None, 0.002),
+            ("legacy", "gpt-3.5-turbo", 2, 2050, None, 0.001),
+        ):
+            for i in range(calls):
+                add_trace(
+                    conn, at=t1 + timedelta(seconds=i), request_model=model, task_id=task_id,
+                    input_tokens=input_tokens, output_tokens=10, cost_usd=cost,
+                    **({"cache_read_tokens": cache_read} if cache_read else {}),
+                    request_body=json.dumps({task_id[0]: i}), prompt_text=SUPPORT_PREFIX + chr(ord("A") + i) * 100,
+                )  # fmt: skip
 
         # --- what-if: task "summaries", 2 calls of 1,000 in / 500 out, and one call reading
         # 1,000 cached tokens -- the most expensive task by recorded cost.

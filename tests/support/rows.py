@@ -116,9 +116,10 @@ def call(
     exchange: Exchange = {
         "id": trace_id or ulid(at), "route": route(host, path), "project": project, "tags": tags, "client": "127.0.0.1:50000",
         "method": "POST", "scheme": "https", "host": host, "port": 443, "path": path, "query": query,
-        "request_headers": headers, "request_body": body, "t_request_start": at, "t_sent": t_sent,
+        "request_headers": headers, "request_body": body, "request_bytes": len(body), "request_truncated": False,
+        "t_request_start": at, "t_sent": t_sent,
         "status_code": None, "response_headers": [], "t_first_byte": None, "chunks": [], "response_bytes": 0,
-        "truncated": False, "t_end": t_sent + latency_ms / 1000, "error": error,
+        "truncated": False, "t_end": t_sent + latency_ms / 1000, "error": error, "bodies_lost": 0,
     }  # fmt: skip
     if status is None or response is None:
         return exchange

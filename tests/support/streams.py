@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+import re
+
 from r4u_proxy.ingest.parse import analyze
 from r4u_proxy.providers import route
+from r4u_proxy.simulator.fixtures import fixture_content_type
+
+_STATUS_NOTE = re.compile(r"recorded response status (\d+)")
 
 
-def analyze_recorded(host: str, path: str, data: bytes, request_body: bytes = b"") -> dict:
-    """analyze() of a 200 text/event-stream response whose whole body arrived in one chunk."""
+def is_stream_fixture(name: str) -> bool:
+    """A recording of a streamed reply (SSE, NDJSON, AWS event stream), not one JSON body."""
+    return not name.endswith(".json")
+
+
+def recorded_status(row: dict) -> int:
+    """The HTTP status a MANIFEST row's notes give for its recording (200 when they name none)."""
+    match = _STATUS_NOTE.search(row.get("notes") or "")
+    return int(match.group(1)) if match else 200
+
+
+def analyze_recorded(
+    host: str, path: str, data: bytes, request_body: bytes = b"", name: str = ".sse", status: int = 200
+) -> dict:
+    """analyze() of a recorded response (content type by the recording's `name`) that arrived in one chunk."""
     bare_path = path.partition("?")[0]
     exchange = {
         "path": bare_path,
-        "status_code": 200,
-        "response_headers": [("content-type", "text/event-stream")],
+        "status_code": status,
+        "response_headers": [("content-type", fixture_content_type(name).split(";")[0])],
         "chunks": [(1.0, data)],
     }
     if request_body:

@@ -13,7 +13,10 @@
                     SQL (JSON1 json_each, a recursive walk up message_nodes, group_concat). Writes through
                     it work too (INSTEAD OF triggers) for tools and tests; r4u itself writes trace_rows.
     traces_fts      FTS5 over `trace_search`: per call, only the text it was the first to send (new
-                    messages, a system prompt no call sent before) and its completion
+                    messages, a system prompt no call sent before) and its completion, bounded: the
+                    first FTS_CHARS characters of each message (and of the completion), FTS_TRACE_CHARS
+                    of a call's prompt in all. Each message is indexed once, by the call that sent it
+                    first, and no call feeds the index more than that (store/bounded_fts.py says why)
 
 Pieces (`contents.pieces`, a JSON array) hold JSON text with other contents cut out of it: a string is
 literal text, an integer the id of the content that goes there (a string content as json_quote(text)),
@@ -25,6 +28,11 @@ from __future__ import annotations
 
 import sqlite3
 
+from r4u_proxy.store.bounded_fts import FTS_CHARS
+
+# The most prompt text the index sees of one call (FTS_CHARS per message): a call that opens a long
+# conversation (a resumed session) sends many messages first; excerpts are cut from the same text.
+FTS_TRACE_CHARS = 4 * FTS_CHARS
 TRACE_TABLE = "trace_rows"
 # traces column -> the trace_rows column holding it for rows written before content storage
 LEGACY_COLUMNS = {"request_body": "legacy_request_body", "prompt_text": "legacy_prompt_text"}
@@ -122,16 +130,20 @@ def _prompt(only_new: bool) -> str:
 
     only_new: just what this call sent first (what traces_fts indexes for it)."""
     mine = " and v.trace_id = r.id" if only_new else ""
-    whole_body = f"case when s.trace_id = r.id then {readable('s')} end" if only_new else readable("s")
+
+    def block(alias: str) -> str:  # what the index sees of one message or value
+        return f"substr({readable(alias)}, 1, {FTS_CHARS})" if only_new else readable(alias)
+
+    whole_body = f"case when s.trace_id = r.id then {block('s')} end" if only_new else readable("s")
     return f"""case when r.request_content is null then r.legacy_prompt_text else (
   select case when s.kind = 'shape' then (
       {_walk("r.request_tip", "r.id" if only_new else None)}
       select group_concat(t, {NL2}) from (
-        select {readable("v")} as t, 0 as part, p.key as k from json_each(s.pieces) p
+        select {block("v")} as t, 0 as part, p.key as k from json_each(s.pieces) p
           left join contents v on p.type = 'integer' and v.id = p.value
           where (v.text is not null or v.text_pieces is not null){mine}
         union all
-        select {readable("c")}, 1, -walk.depth from walk join message_nodes n on n.id = walk.node
+        select {block("c")}, 1, -walk.depth from walk join message_nodes n on n.id = walk.node
           join contents c on c.id = n.content where c.text is not null or c.text_pieces is not null
         order by 2, 3))
     else {whole_body} end
@@ -139,7 +151,9 @@ def _prompt(only_new: bool) -> str:
 
 
 PROMPT_TEXT = _prompt(only_new=False)
-NEW_PROMPT_TEXT = _prompt(only_new=True)
+# What traces_fts indexes of a call's prompt; a row written before content storage (legacy_prompt_text,
+# indexed once converted) or through the view (one 'body' content) is bounded as a whole.
+NEW_PROMPT_TEXT = f"substr({_prompt(only_new=True)}, 1, {FTS_TRACE_CHARS})"
 RESPONSE_BODY = f"""case when r.response_content is null then r.response_body else (
   select {expand("s")} from contents s where s.id = r.response_content) end"""
 # A long raw event stream is a string content: kept in the row it made the row span a page of its own.
@@ -175,7 +189,7 @@ def _fts_statements() -> list[str]:
     )
     return [
         f"""CREATE VIEW IF NOT EXISTS trace_search AS SELECT r.rowid AS rowid, {NEW_PROMPT_TEXT} AS prompt_text,
-  r.completion_text AS completion_text FROM {TRACE_TABLE} r""",
+  substr(r.completion_text, 1, {FTS_CHARS}) AS completion_text FROM {TRACE_TABLE} r""",
         "CREATE VIRTUAL TABLE IF NOT EXISTS traces_fts USING FTS5 (prompt_text, completion_text, content=trace_search)",
         f"CREATE TRIGGER IF NOT EXISTS trace_rows_fts_ai AFTER INSERT ON {TRACE_TABLE} "
         f"WHEN {INDEXED.format(row='new')} BEGIN {add.format(row='new')} END",

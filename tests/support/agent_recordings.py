@@ -125,6 +125,9 @@ def _log_results(count: int) -> list[str]:
     return results
 
 
+RECORDED_SESSION = "63c2c020-01e0-4197-9e6f-7521c0269f69"  # claude_code_20_turns' session id
+
+
 def agent_session(turns: int, seed: int) -> list[dict[str, Any]]:
     """The issue's session shape (bench/storage_bench.py says where each part comes from): a ~20 KB system
     prompt and 20 tools from Claude Code's recording, a streamed tool call per turn, ~4 KB of Loghub-2k
@@ -142,6 +145,9 @@ def agent_session(turns: int, seed: int) -> list[dict[str, Any]]:
         for i in range(TOOLS)
     ]
     results = _log_results(turns)
+    # Each run its own Claude Code session id (the recording's, its last 12 digits the seed).
+    session = RECORDED_SESSION[:-12] + f"{seed:012d}"
+    first = {**first, "metadata": {"user_id": first["metadata"]["user_id"].replace(RECORDED_SESSION, session)}}
     messages: list[dict[str, Any]] = [{"role": "user", "content": [{"type": "text", "text": f"Look through the logs and report what failed (run {seed})."}]}]
     calls = []
     for turn in range(turns):
@@ -152,7 +158,7 @@ def agent_session(turns: int, seed: int) -> list[dict[str, Any]]:
         raw = b"".join(reply.events or [])
         calls.append({**recorded, "request_body": json.dumps(body, ensure_ascii=False), "response_body": raw.decode(),
                       "response_content_type": "text/event-stream; charset=utf-8"})  # fmt: skip
-        tool_id = f"toolu_bench{seed:03d}{turn:05d}"
+        tool_id = json.loads(raw.split(b"data: ", 2)[2].split(b"\n", 1)[0])["content_block"]["id"]  # as answered
         messages = [
             *messages,
             {"role": "assistant", "content": [{"type": "tool_use", "id": tool_id, "name": name, "input": call["arguments"]}]},

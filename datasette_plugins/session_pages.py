@@ -1,7 +1,8 @@
 """Sessions: the agent runs and conversations r4u found, and one session as it grew.
 
     /-/r4u/sessions[.json]        ?since=24h&project=NAME&page=N
-    /-/r4u/session/<id>[.json]    totals, timeline, context chart, the conversation turn by turn, sub-sessions
+    /-/r4u/session/<id>[.json]    totals, timeline, context chart, the conversation turn by turn (?page=N,
+                                  CONVERSATION_TURNS a page), sub-sessions
 The numbers come from r4u_proxy.sessions.query, the same functions `r4u sessions` prints.
 """
 
@@ -17,6 +18,7 @@ from datasette.utils.asgi import NotFound, Request, Response
 from r4u_proxy.providers import FAMILIES, route, transcript
 from r4u_proxy.sessions import query
 from r4u_proxy.sessions.context import PARTS
+from r4u_proxy.store.content import read
 
 from . import session_charts, traces_db
 
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
     from datasette.app import Datasette
 
 PAGE_SIZE = 100
-CONVERSATION_TURNS = 200  # turns whose bodies are read for the conversation view
+CONVERSATION_TURNS = 50  # turns of the conversation view a page shows
 _SYSTEM_KEYS = ("system", "instructions", "systemInstruction", "system_instruction")
 
 
@@ -59,29 +61,38 @@ async def sessions_view(datasette: Datasette, request: Request) -> Response:
 
 
 def _conversation(conn: sqlite3.Connection, turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each turn with only what it added: its new input messages and its output."""
+    """Each turn with only what it added: its new input messages and its output.
+
+    A turn that resent earlier messages reads only its new ones, from the end of its path in message_nodes
+    (store/content/read.py): rebuilding every turn's whole body made a 200-turn session quadratic."""
     shown = []
-    for turn in turns[:CONVERSATION_TURNS]:
-        row = conn.execute(
-            "select host, path, operation, request_body, response_body from traces where id = ?", [turn["id"]]
-        ).fetchone()
-        request_body, response_body = _load(row[3]), _load(row[4])
+    for turn in turns:
+        row = conn.execute("select host, path from traces where id = ?", [turn["id"]]).fetchone()
         found = route(row[0], row[1])
         module = FAMILIES.get(found.family) if found else None
         key = getattr(module, "MESSAGES_KEY", None)
-        resent = turn.get("resent_messages") or 0
-        if isinstance(request_body, dict) and key and isinstance(request_body.get(key), list):
-            request_body = dict(request_body)
-            request_body[key] = request_body[key][resent:]
-            if resent:
-                for name in _SYSTEM_KEYS:
-                    request_body.pop(name, None)
+        resent, new = turn.get("resent_messages") or 0, turn.get("new_messages")
+        added = read.last_messages(conn, turn["id"], new) if key and resent and new is not None else None
+        request_body = {key: added} if added is not None else _added(conn, turn["id"], key, resent)
+        response_body = _load(read.response_body(conn, turn["id"]))
         shown.append({
             "turn": turn,
             "added": transcript.request_messages(module, request_body) if module else [],
             "output": transcript.response_messages(module, response_body) if module else [],
         })  # fmt: skip
     return shown
+
+
+def _added(conn: sqlite3.Connection, trace_id: str, key: str | None, resent: int) -> Any:
+    """What a turn added, cut from its whole request body (a first turn, a body not stored as messages)."""
+    request_body = _load(conn.execute("select request_body from traces where id = ?", [trace_id]).fetchone()[0])
+    if isinstance(request_body, dict) and key and isinstance(request_body.get(key), list):
+        request_body = dict(request_body)
+        request_body[key] = request_body[key][resent:]
+        if resent:
+            for name in _SYSTEM_KEYS:
+                request_body.pop(name, None)
+    return request_body
 
 
 def _load(text: str | None) -> Any:
@@ -96,10 +107,13 @@ async def session_view(datasette: Datasette, request: Request) -> Response:
     db = await traces_db.find(datasette)
     as_json = request.url_vars.get("format") == "json"
 
+    page = _page(request)
+    first = page * CONVERSATION_TURNS
+
     def collect(conn: sqlite3.Connection) -> dict[str, Any] | None:
         detail = query.session_detail(conn, session_id)
         if detail is not None and not as_json:
-            detail["conversation"] = _conversation(conn, detail["turns"])
+            detail["conversation"] = _conversation(conn, detail["turns"][first : first + CONVERSATION_TURNS])
         return detail
 
     detail = await db.execute_fn(collect)
@@ -112,6 +126,6 @@ async def session_view(datasette: Datasette, request: Request) -> Response:
         "database": db.name, **detail, "parts": PARTS, "part_labels": session_charts.LABELS, "totals": totals,
         "timeline_chart": session_charts.timeline_chart(detail["turns"], datasette.urls.path("/-/r4u")),
         "context_chart": session_charts.context_chart(detail["turns"]),
-        "truncated": len(detail["turns"]) > CONVERSATION_TURNS,
+        "page": page, "first_turn": first, "has_more": len(detail["turns"]) > first + CONVERSATION_TURNS,
     }  # fmt: skip
     return Response.html(await datasette.render_template("r4u_session.html", context, request=request))

@@ -6,6 +6,7 @@ Browser checks (real headless Chromium) are at the end; they share tests/test_br
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 
@@ -91,6 +92,29 @@ def test_cli_lists_and_shows_sessions_like_the_ui(db):
     assert bad.returncode == 2 and "cannot read --since" in bad.stderr
     missing = _cli(db, "nope")
     assert missing.returncode == 1 and "no session nope" in missing.stderr
+
+
+def test_a_long_session_page_shows_each_turns_new_messages_from_the_stored_nodes_a_page_at_a_time(tmp_path, monkeypatch):
+    """60 turns: the conversation is paged (50 a page), and what each turn added reads from message_nodes
+    exactly as slicing its whole rebuilt request body showed it (the page no longer rebuilds bodies)."""
+    db = tmp_path / "traces.db"
+    rows = recordings.replay(db, [recordings.exchange(c, 1_800_000_000.0 + 20 * i)
+                                  for i, c in enumerate(recordings.long_session(60, seed=3))])  # fmt: skip
+    session = rows[-1]["session_id"]
+    assert [r["session_turn"] for r in rows] == list(range(1, 61))
+    first, second = get(db, f"/-/r4u/session/{session}").text, get(db, f"/-/r4u/session/{session}?page=1").text
+    assert first.count('class="r4u-turn"') == 50 and second.count('class="r4u-turn"') == 10
+    assert 'href="?page=1"' in first and 'id="turn-51"' in second and "Turns 51–60 of 60" in text_of(second)
+    assert rows[55]["id"] in second and rows[55]["id"] not in first.split("Conversation as it grew")[1]
+    from datasette_plugins import session_pages
+
+    with sqlite3.connect(db) as conn:  # the page's way: the last nodes of the call's path, no body rebuilt
+        sent = json.loads(rows[40]["request_body"])["messages"]
+        new = rows[40]["new_messages"]
+        assert session_pages.read.last_messages(conn, rows[40]["id"], new) == sent[-new:] and new >= 1
+    monkeypatch.setattr(session_pages.read, "last_messages", lambda *args: None)  # every turn from its whole body
+    assert get(db, f"/-/r4u/session/{session}").text == first
+    assert get(db, f"/-/r4u/session/{session}?page=1").text == second
 
 
 # --- in Chromium -----------------------------------------------------------------------------------

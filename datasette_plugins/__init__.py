@@ -13,6 +13,7 @@ Pages (all plain server-rendered HTML, no JavaScript needed):
     /-/r4u/search?q=           full-text search
     /-/r4u/insights            repeated requests, prompts missing the cache, what-if prices
     /-/r4u/sessions[.json]     agent sessions; /-/r4u/session/<id>[.json] one session as it grew
+    /<db>/traces               Datasette's table page, opened without the body columns (traces_table.py)
 The JSON API is Datasette's own table JSON plus NAMED_QUERIES (named_queries.py).
 """
 
@@ -39,6 +40,7 @@ from . import (
     task_pages,
     trace_page,
     traces_db,
+    traces_table,
 )
 from .named_queries import NAMED_QUERIES
 
@@ -130,7 +132,7 @@ def menu_links(datasette: Datasette) -> list[dict[str, str]]:
 @hookimpl
 def asgi_wrapper(datasette: Datasette) -> Any:
     policy = privacy.HostPolicy(os.environ.get(privacy.ALLOWED_HOSTS_ENV, ""))
-    return lambda app: privacy.guard(app, policy)
+    return lambda app: privacy.guard(traces_table.without_bodies(app), policy)
 
 
 @hookimpl

@@ -194,7 +194,10 @@ def dashboard_data(
     totals["ttft"] = percentiles(conn, "ttft_ms", where, params, n=totals["ttft_n"])
     totals["unpriced_reasons"] = unpriced_reasons(conn, where, params) if totals["unpriced"] else {}
     breakdowns = {dimension: _ranked(groups) for dimension, groups in by.items()}
-    breakdowns["task"] = _task_breakdown(conn, where, params, filtered=bool(filters))
+    if from_rollup and not filters and _has_task_rollup(conn):
+        breakdowns["task"] = _task_breakdown_from_rollup(conn, since)
+    else:
+        breakdowns["task"] = _task_breakdown(conn, where, params, filtered=bool(filters))
     error_where = f"{where} and {ERROR_SQL}" if where else f" where {ERROR_SQL}"
     recent_errors = conn.execute(
         f"""select id, started_at, provider, {DIMENSIONS["model"]}, status_code, error
@@ -235,6 +238,24 @@ def unpriced_reasons(conn: sqlite3.Connection, where: str, params: list[Any]) ->
 
 
 TASK_KEYS = ("value", "calls", "cost_usd", "input_tokens", "output_tokens", "errors", "avg_latency_ms", "avg_ttft_ms")
+
+
+def _has_task_rollup(conn: sqlite3.Connection) -> bool:
+    return conn.execute("select 1 from sqlite_master where name = 'task_rollup'").fetchone() is not None
+
+
+def _task_breakdown_from_rollup(conn: sqlite3.Connection, since: str | None) -> list[dict[str, Any]]:
+    """The most expensive tasks since `since` (a whole hour), from the per-task hourly rollup
+    (r4u_proxy/store/task_rollup.py): a month of calls is a few thousand rows there."""
+    rows = conn.execute(
+        f"""select task_id, sum(calls), case when sum(priced) > 0 then sum(cost_usd) end, sum(input_tokens),
+              sum(output_tokens), sum(errors), sum(latency_sum) / nullif(sum(latency_n), 0),
+              sum(ttft_sum) / nullif(sum(ttft_n), 0)
+            from task_rollup{" where hour >= ?" if since else ""}
+            group by task_id having sum(calls) > 0 order by 3 desc nulls last, 2 desc limit 12""",
+        [since[:13]] if since else [],
+    ).fetchall()
+    return _with_templates(conn, [dict(zip(TASK_KEYS, row, strict=True)) for row in rows])
 
 
 def _task_breakdown(

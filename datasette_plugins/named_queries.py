@@ -8,6 +8,7 @@ is written to use an index from r4u_proxy/store/ui_indexes.py.
 from __future__ import annotations
 
 from r4u_proxy.reports.metrics import ERROR_SQL
+from r4u_proxy.store.task_rollup import TASKS_BY_COST
 
 MODEL = "coalesce(request_model, response_model)"
 
@@ -52,20 +53,7 @@ limit 200
     "tasks_by_cost": {
         "title": "Tasks by cost",
         "description": "Every task (prompt template) with its calls, tokens and total cost, most expensive first.",
-        "sql": """
-with stats as (
-  select task_id, count(*) as calls, round(sum(cost_usd), 6) as cost_usd,
-    sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens,
-    round(avg(latency_ms), 1) as avg_latency_ms
-  from traces
-  where task_id is not null
-  group by task_id
-)
-select tasks.id as task_id, tasks.name, tasks.template, stats.calls, stats.cost_usd, stats.input_tokens,
-  stats.output_tokens, stats.avg_latency_ms, tasks.first_seen, tasks.last_seen
-from stats join tasks on tasks.id = stats.task_id
-order by stats.cost_usd desc nulls last, stats.calls desc
-""",
+        "sql": TASKS_BY_COST,  # from task_rollup, kept by triggers (r4u_proxy/store/task_rollup.py)
     },
     "trace_with_task": {
         "title": "A trace with its task",

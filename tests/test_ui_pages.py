@@ -283,3 +283,51 @@ def test_charts_choose_their_bucket_from_the_window(tmp_path):
     everything = get(path, "/?window=all&_format=json").json()  # from the first call to now: hours
     assert everything["bucket"] == "hour" and sum(p["calls"] for p in everything["series"]) == 5
     assert everything["series"][0]["bucket"].endswith(":00") and everything["series"][0]["calls"] == 1
+
+
+def test_the_traces_table_page_opens_without_the_body_columns_and_the_json_keeps_them(sample):
+    path, ids = sample
+    with sqlite3.connect(path) as conn:
+        body = conn.execute("select request_body from traces where id = ?", [ids["summary"]]).fetchone()[0]
+    opened = get(path, "/traces/traces?_sort_desc=started_at")
+    assert opened.status_code == 302
+    location = opened.headers["location"]
+    assert location.startswith("/traces/traces?_sort_desc=started_at&_nocol=request_body&_nocol=prompt_text")
+    page = get(path, location)
+    assert page.status_code == 200 and ids["summary"] in page.text  # the calls are listed, linked by id
+    assert '<th class="col-request_body' not in page.text and '<th class="col-provider' in page.text
+    chosen = get(path, "/traces/traces?_col=request_body&id=" + ids["summary"])  # a column choice is kept
+    assert chosen.status_code == 200 and 'class="col-request_body' in chosen.text
+    rows = get(path, "/traces/traces.json?_shape=array&id=" + ids["summary"]).json()
+    assert rows[0]["request_body"] == body  # the JSON API has every column
+
+
+def test_tasks_by_cost_reads_its_rollup_exactly_through_grouping_repricing_and_deletes(tmp_path):
+    """The tasks list sums no calls on view (r4u_proxy/store/task_rollup.py): its rollup must agree with the
+    calls after a task is assigned, a call repriced, one moved to another task, and a task's calls deleted."""
+    path = tmp_path / "traces.db"
+    make_sample_db(path)
+    summed = """select task_id, count(*), round(sum(cost_usd), 6), sum(input_tokens), sum(output_tokens),
+                   round(avg(latency_ms), 1) from traces where task_id is not null group by task_id"""
+    with sqlite3.connect(path) as conn:
+        some = [r[0] for r in conn.execute("select id from traces where task_id = ? order by id", [TASK_SUMMARY])]
+        conn.execute("update traces set cost_usd = 1.5, latency_ms = 900 where id = ?", [some[0]])  # repriced
+        conn.execute("update traces set task_id = ? where id = ?", [TASK_TRANSLATE, some[1]])  # regrouped
+        conn.execute("update traces set task_id = null where id = ?", [some[2]])
+        conn.execute("delete from traces where provider = 'gemini'")
+        expected = {r[0]: tuple(r[1:]) for r in conn.execute(summed)}
+    rows = get(path, "/traces/tasks_by_cost.json?_shape=array").json()
+    shown = {r["task_id"]: (r["calls"], r["cost_usd"], r["input_tokens"], r["output_tokens"], r["avg_latency_ms"])
+             for r in rows}  # fmt: skip
+    assert shown == expected and len(shown) >= 2
+    html = get(path, "/-/r4u/tasks").text
+    assert html.index(TASK_SUMMARY) < html.index(TASK_TRANSLATE)  # $1.5 now puts the summary task first
+    # The dashboard's most expensive tasks over a long window read the same rollup, by hour
+    with sqlite3.connect(path) as conn:
+        conn.execute("update traces set started_at = '2020-01-01T00:00:00.000Z' where id = ?", [some[3]])
+        in_window = {r[0]: r[1:] for r in conn.execute(
+            "select task_id, count(*), sum(cost_usd) from traces where task_id is not null "
+            "and started_at >= strftime('%Y-%m-%dT%H', 'now', '-30 days') group by task_id")}  # fmt: skip
+    tasks = get(path, "/?window=30d&_format=json").json()["breakdowns"]["task"]
+    assert {t["value"]: (t["calls"], pytest.approx(t["cost_usd"])) for t in tasks} == in_window
+    assert tasks[0]["value"] == TASK_SUMMARY and tasks[0]["template"]

@@ -117,16 +117,18 @@ def sql_percentiles(
     """{"p50", "p95"} of `column` over `source` (a FROM ... WHERE ... text that already excludes NULLs).
 
     Each is one `ORDER BY column LIMIT 1 OFFSET rank-1`: with an index on the column (and the filter
-    columns) SQLite walks to that entry without sorting. `n` is counted unless the caller knows it.
+    columns) SQLite walks to that entry without sorting, from whichever end is nearer (p95 of a million
+    calls is 50k entries from the top, not 950k from the bottom). `n` is counted unless the caller knows it.
     """
     if n is None:
         n = conn.execute(f"SELECT count(*) {source}", list(params)).fetchone()[0]
     result: dict[str, float | None] = dict.fromkeys(PERCENTILES)
     for name, percent in PERCENTILES.items():
         if n:
-            offset = percentile_rank(n, percent) - 1
+            rank = percentile_rank(n, percent)
+            order, offset = ("DESC", n - rank) if rank > n / 2 else ("", rank - 1)
             row = conn.execute(
-                f"SELECT {column} {source} ORDER BY {column} LIMIT 1 OFFSET ?", [*params, offset]
+                f"SELECT {column} {source} ORDER BY {column} {order} LIMIT 1 OFFSET ?", [*params, offset]
             ).fetchone()
             result[name] = row[0] if row else None
     return result

@@ -52,7 +52,7 @@ class SessionTracker:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.hasher = RequestHasher()
-        self.hashed: dict[str, HashedRequest] = {}  # this batch's hashed requests by trace id (for the content store)
+        self.hashed: dict[str, HashedRequest | None] = {}  # this batch's hashed requests by trace id (content store)
 
     def assign(self, rows: list[dict[str, Any]], exchanges: list[Mapping[str, Any]], *, commit: bool = True) -> None:
         """Fill the session columns of `rows` (before they are inserted). Never raises, unless
@@ -87,8 +87,9 @@ class SessionTracker:
         route = exchange.get("route")
         family = getattr(route, "family", None)
         headers = _headers(exchange.get("request_headers"))
-        hashed = self.hashed.get(row["id"])
-        if hashed is None:
+        if row["id"] in self.hashed:  # hashed already (store/batch.py), or not to be (a truncated body)
+            hashed = self.hashed[row["id"]]
+        else:
             hashed = self.hash_request(row["id"], family, row.get("request_body"))
         value = hashed.value if hashed else (lambda key: None)
         explicit = explicit_session(exchange.get("session_hint"), headers, value) or connection_session(exchange)

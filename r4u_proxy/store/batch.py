@@ -96,7 +96,7 @@ class BatchWriter:
             inserted = 0
             if fresh:
                 if sessions:  # in order: a call's session can depend on the one before
-                    self.sessions.hashed = {row["id"]: call[HASHED] for row, call in fresh if call.get(HASHED)}
+                    self.sessions.hashed = {row["id"]: call.get(HASHED) for row, call in fresh}
                     self.sessions.assign([row for row, _ in fresh], [call for _, call in fresh], commit=False)
                 if self.contents.begin():  # a prune swept contents since these requests were hashed
                     _clear_nodes(hashed)

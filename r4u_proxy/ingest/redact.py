@@ -83,6 +83,11 @@ def configure(patterns: Iterable[str]) -> None:
 _PREFIXES_BY_START = {c: tuple(p for p in VENDOR_PREFIXES if p[0] == c) for c in {p[0] for p in VENDOR_PREFIXES}}
 
 
+def has_user_patterns() -> bool:
+    """Whether `--redact` patterns are configured (they may match across anything: see redact_chunks.py)."""
+    return bool(_user_patterns)
+
+
 def known_prefix(secret: str) -> str:
     for prefix in _PREFIXES_BY_START.get(secret[:1], ()):
         if secret.startswith(prefix):

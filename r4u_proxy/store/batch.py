@@ -20,7 +20,7 @@ from typing import Any
 
 from r4u_proxy.guard import COUNTERS, log
 from r4u_proxy.ids import iso_utc
-from r4u_proxy.ingest.redact import redact_text
+from r4u_proxy.ingest.redact_chunks import ChunkedRedactor
 from r4u_proxy.ingest.row import build_row, request_text
 from r4u_proxy.sessions.tracker import SessionTracker
 from r4u_proxy.store.content.convert import Converter
@@ -37,6 +37,7 @@ class BatchWriter:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.sessions = SessionTracker(conn)
+        self.redactor = ChunkedRedactor()  # a turn's resent chunks are not scanned again
         self.contents = ContentStore(conn, hashers=[self.sessions.hasher])
         self.converter = Converter(conn, self.contents)
         self.row_columns = trace_columns(conn)  # after the migrations: every column a row can fill
@@ -66,7 +67,7 @@ class BatchWriter:
     def _build(self, exchange: dict[str, Any], call: dict[str, Any]) -> dict[str, Any]:
         text = request_text(exchange)
         if text:
-            text = redact_text(text)
+            text = self.redactor.redact(text)
         family = getattr(exchange.get("route"), "family", None)
         hashed = None
         if family and text and not exchange.get("request_truncated"):  # the head of a body is no conversation

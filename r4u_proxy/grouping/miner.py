@@ -31,7 +31,14 @@ from r4u_proxy.grouping.candidates import CandidateIndex, keyed, trigrams
 from r4u_proxy.grouping.clusters import Cluster, Event, most_specific
 from r4u_proxy.grouping.lookup import TemplateLookup
 from r4u_proxy.grouping.profile import PROMPTS, Profile
-from r4u_proxy.grouping.prompt_align import Alignment, Tokens, align, template_tokens, text_tokens
+from r4u_proxy.grouping.prompt_align import (
+    Alignment,
+    Tokens,
+    align,
+    remember_literal,
+    template_tokens,
+    text_tokens,
+)
 from r4u_proxy.grouping.settle import Settle
 from r4u_proxy.grouping.splits import NEIGHBOURS, Splits
 from r4u_proxy.grouping.template import Template
@@ -94,7 +101,7 @@ class Miner(Splits, Settle):
         part = self._part(cluster.partition)
         template = cluster.template
         part.lookup.add(cluster.id, template)
-        part.index.add(cluster.id, trigrams(template_tokens(template, self.profile).keys, self.profile))
+        part.index.add(cluster.id, self._index_keys(template))
         if template.variable_count:
             part.literals.pop(cluster.id, None)
             return
@@ -103,6 +110,12 @@ class Miner(Splits, Settle):
             oldest = next(iter(part.literals))
             del part.literals[oldest]
             part.index.remove(oldest)
+
+    def _index_keys(self, template: Template) -> set[int]:
+        tt = template_tokens(template, self.profile)
+        if tt.index_keys is None:
+            tt.index_keys = trigrams(tt.keys, self.profile)
+        return tt.index_keys
 
     def _new_cluster(self, partition: str, template: Template) -> Cluster:
         cluster = Cluster(self._next_id, partition, template)
@@ -149,6 +162,7 @@ class Miner(Splits, Settle):
             return found
         tokens = text_tokens(text, self.profile)
         keys, edges = keyed(tokens.tokens, self.profile)
+        remember_literal(text, tokens, self.profile, keys)
         voted = part.index.voted(keys, CANDIDATES, edges, MIN_VOTES)
         candidates = [cid for cid, votes in voted if votes >= MIDDLE_VOTES or self._edges_meet(cid, text)]
         cluster = self._place(partition, candidates, text, tokens)
@@ -201,7 +215,7 @@ class Miner(Splits, Settle):
         part = self._part(cluster.partition)
         common_content = template_tokens(common, self.profile).tokens.weight[-1]
         found = []
-        for other_id in part.index.best(trigrams(template_tokens(common, self.profile).keys, self.profile), NEIGHBOURS):
+        for other_id in part.index.best(self._index_keys(common), NEIGHBOURS):
             other = self.clusters.get(other_id)
             if other is None or other is cluster or common.match(other.template.skeleton()) is None:
                 continue

@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from functools import lru_cache
 from itertools import accumulate
 
 from rapidfuzz.distance import LCSseq
@@ -92,6 +91,19 @@ class Tokens:
     def __len__(self) -> int:
         return len(self.tokens)
 
+    def as_template(self, profile: Profile) -> Tokens | None:
+        """The same tokens as a literal template's (its `[role]` lines marked), sharing the sums; None
+        when a token could be mistaken for a slot."""
+        tokens = self.tokens
+        if any(t.startswith("\x00") for t in tokens):
+            return None
+        other = Tokens.__new__(Tokens)
+        other.tokens, other.weight, other.words, other.solid = tokens, self.weight, self.words, self.solid
+        other.markers = [i for i, t in enumerate(tokens) if t.endswith("]\n") and profile.is_marker(t)]
+        other.slots = []
+        other._grams = self._grams
+        return other
+
     def grams(self) -> dict[tuple[str, str, str], int]:
         """The trigrams of content tokens (and slots), and the labels (a word and a colon), that occur
         once, by the position of their first token."""
@@ -134,16 +146,36 @@ class Tokens:
         return self.solid[end] == self.solid[start]
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class TemplateTokens:
     keys: list[str]  # constant tokens; each slot one key nothing else has
     tokens: Tokens
     whole_constants: frozenset[tuple[int, int]]  # token ranges of the middle constants
     skeleton: str
+    index_keys: set[int] | None = None  # its trigram codes in the candidate index (filled by the miner)
 
 
-@lru_cache(maxsize=8192)
+class _Cache(dict):
+    """A bounded memo that can also be told an answer already known (a text's tokens are its literal's)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def put(self, key, value) -> None:
+        if len(self) >= self.size:
+            del self[next(iter(self))]  # the oldest entry
+        self[key] = value
+
+
+_TEMPLATE_TOKENS = _Cache(8192)
+_SKELETON_TOKENS = _Cache(4096)
+
+
 def template_tokens(template: Template, profile: Profile) -> TemplateTokens:
+    found = _TEMPLATE_TOKENS.get((template, profile))
+    if found is not None:
+        return found
     keys: list[str] = []
     ranges: list[tuple[int, int]] = []
     for index, const in enumerate(template.constants):
@@ -153,19 +185,37 @@ def template_tokens(template: Template, profile: Profile) -> TemplateTokens:
         keys.extend(profile.tokenize(const))
         ranges.append((start, len(keys)))
     whole = frozenset(r for r in ranges[1:-1] if r[1] > r[0])
-    return TemplateTokens(keys, Tokens(keys, profile, template=True), whole, template.skeleton())
+    found = TemplateTokens(keys, Tokens(keys, profile, template=True), whole, template.skeleton())
+    _TEMPLATE_TOKENS.put((template, profile), found)
+    return found
 
 
 def text_tokens(text: str, profile: Profile) -> Tokens:
     return Tokens(profile.tokenize(text), profile)
 
 
-@lru_cache(maxsize=4096)
 def skeleton_tokens(template: Template, profile: Profile, hole: str) -> tuple[str, Tokens]:
     """A template's skeleton as a text to align with (each slot `hole`), and its tokens: cached, as a
     cluster is aligned this way with the texts that might join it."""
-    skeleton = template.skeleton(hole)
-    return skeleton, text_tokens(skeleton, profile)
+    found = _SKELETON_TOKENS.get((template, profile, hole))
+    if found is None:
+        skeleton = template.skeleton(hole)
+        found = (skeleton, text_tokens(skeleton, profile))
+        _SKELETON_TOKENS.put((template, profile, hole), found)
+    return found
+
+
+def remember_literal(text: str, tokens: Tokens, profile: Profile, index_keys: set[int]) -> None:
+    """Tell the caches what a text seen once is as a template: its own tokens (a text that starts a
+    cluster is not tokenized again as that cluster's template, nor as its skeleton)."""
+    literal = Template.literal(text)
+    if (literal, profile) in _TEMPLATE_TOKENS:
+        return
+    as_template = tokens.as_template(profile)
+    if as_template is None:
+        return
+    _TEMPLATE_TOKENS.put((literal, profile), TemplateTokens(tokens.tokens, as_template, frozenset(), text, index_keys))
+    _SKELETON_TOKENS.put((literal, profile, "\x00"), (text, tokens))
 
 
 # A shared run this heavy is template text wherever it is. Shorter runs count only when isolated: two

@@ -61,6 +61,9 @@ class Settle:
                 mutual = align(cluster.template, skeleton, self.profile, tokens).anchored
                 if mutual > 2 * shared + SHORT:
                     return self._new_cluster(cluster.partition, Template.literal(text))  # type: ignore[attr-defined]
+            if common.match(other.template.skeleton(_HOLE)) is not None:
+                involved.append(other)  # it fits as it is: folding it in would give `common` again
+                continue
             skeleton, tokens = skeleton_tokens(other.template, self.profile, _HOLE)
             folded = align(common, skeleton, self.profile, tokens)
             if plausible(self.profile, common, 2, folded) and folded.template.match(text) is not None:

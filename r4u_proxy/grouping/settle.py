@@ -84,6 +84,7 @@ class Settle:
             self._remove(gone)  # type: ignore[attr-defined]
             self.events.append(Event("split", cluster_id, gone.template, partition=gone.partition))
         placed: Cluster | None = None
+        keepers: list[Cluster] = []
         for filled, ids in groups:
             template = _fill(common, filled)
             members = [self.clusters[c] for c in ids if c and c not in spread and c in self.clusters]
@@ -95,8 +96,13 @@ class Settle:
                 keeper = self._refine(keeper, template)  # type: ignore[attr-defined]
             else:
                 keeper = self._new_cluster(cluster.partition, template)  # type: ignore[attr-defined]
+            keepers.append(keeper)
             if 0 in ids:
                 placed = keeper
+        if len(groups) > 1:  # kept apart for now: a third text that fits `common` is settled with them
+            self._part(cluster.partition).pairs.add(  # type: ignore[attr-defined]
+                common, [k.id for k in keepers if k.id in self.clusters], needs_three
+            )
         if placed is None or placed.id not in self.clusters:  # folded into a later group's cluster
             return self._new_cluster(cluster.partition, Template.literal(text))  # type: ignore[attr-defined]
         return placed

@@ -55,6 +55,7 @@ class Profile:
     # that never form a template made every new trace align against every earlier one: quadratic.
     max_align: int | None = None
     _weights: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+    _codes: dict[str, int] = field(default_factory=dict, compare=False, repr=False)  # see candidates._code
     _pieces: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
     _on_sight: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 

@@ -65,20 +65,21 @@ class Alignment:
 
 
 class Tokens:
-    """A token list with prefix sums: evidence, words and non-blank tokens of any stretch in O(1)."""
+    """A token list with prefix sums: evidence, words and blank tokens of any stretch in O(1)."""
 
-    __slots__ = ("tokens", "weight", "words", "solid", "markers", "slots", "_grams")
+    __slots__ = ("tokens", "weight", "words", "blanks", "markers", "slots", "_grams")
 
     def __init__(self, tokens: list[str], profile: Profile, *, template: bool = False) -> None:
-        weights = profile._weights
-        weigh = profile.weight
-        values = [weights[t] if t in weights else weigh(t) for t in tokens]
+        values = list(map(profile._weights.get, tokens))
+        if None in values:
+            weigh = profile.weight
+            values = [weigh(t) if w is None else w for w, t in zip(values, tokens, strict=True)]
         if template:  # a slot is no evidence
             values = [0.0 if t.startswith("\x00") else w for t, w in zip(tokens, values, strict=True)]
         self.tokens = tokens
         self.weight = [0.0, *accumulate(values)]
-        self.words = [0, *accumulate([w >= 1 for w in values])]
-        self.solid = [0, *accumulate([not t.isspace() for t in tokens])]
+        self.words = [0, *accumulate(map((1.0).__le__, values))]
+        self.blanks = [0, *accumulate(map(str.isspace, tokens))]
         # Only a template's `[role]` lines and slots are asked about (a text has no slots).
         self.markers: list[int] = []
         self.slots: list[int] = []
@@ -98,7 +99,7 @@ class Tokens:
         if any(t.startswith("\x00") for t in tokens):
             return None
         other = Tokens.__new__(Tokens)
-        other.tokens, other.weight, other.words, other.solid = tokens, self.weight, self.words, self.solid
+        other.tokens, other.weight, other.words, other.blanks = tokens, self.weight, self.words, self.blanks
         other.markers = [i for i, t in enumerate(tokens) if t.endswith("]\n") and profile.is_marker(t)]
         other.slots = []
         other._grams = self._grams
@@ -143,7 +144,7 @@ class Tokens:
         return bisect_left(self.slots, end) - bisect_left(self.slots, start)
 
     def blank(self, start: int, end: int) -> bool:
-        return self.solid[end] == self.solid[start]
+        return self.blanks[end] - self.blanks[start] == end - start
 
 
 @dataclass(eq=False)

@@ -169,9 +169,11 @@ class Miner(Splits, Settle):
         voted = part.index.voted(keys, CANDIDATES, edges, MIN_VOTES)
         candidates = [cid for cid, votes in voted if votes >= MIDDLE_VOTES or self._edges_meet(cid, text)]
         placed = self._from_pair(part, text, voted, candidates)
-        if placed is not None and (values := placed.template.match(text)) is not None:
-            self._count(placed, text)
-            return placed.id, values
+        if placed is not None:
+            if (values := placed.template.match(text)) is not None:
+                self._count(placed, text)
+                return placed.id, values
+            candidates = [cid for cid in candidates if cid in self.clusters]  # settling merged some away
         cluster = self._place(partition, candidates, text, tokens)
         values = cluster.template.match(text)
         if values is None:  # the glob's leftmost choice can differ from the alignment's; keep it literal

@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from itertools import accumulate
+from collections import Counter
+from itertools import accumulate, compress, groupby
 
 from rapidfuzz.distance import LCSseq
 
@@ -67,7 +68,7 @@ class Alignment:
 class Tokens:
     """A token list with prefix sums: evidence, words and blank tokens of any stretch in O(1)."""
 
-    __slots__ = ("tokens", "weight", "words", "blanks", "markers", "slots", "_grams")
+    __slots__ = ("tokens", "values", "weight", "words", "blanks", "markers", "slots", "_grams")
 
     def __init__(self, tokens: list[str], profile: Profile, *, template: bool = False) -> None:
         values = list(map(profile._weights.get, tokens))
@@ -77,6 +78,7 @@ class Tokens:
         if template:  # a slot is no evidence
             values = [0.0 if t.startswith("\x00") else w for t, w in zip(tokens, values, strict=True)]
         self.tokens = tokens
+        self.values = values
         self.weight = [0.0, *accumulate(values)]
         self.words = [0, *accumulate(map((1.0).__le__, values))]
         self.blanks = [0, *accumulate(map(str.isspace, tokens))]
@@ -99,7 +101,8 @@ class Tokens:
         if any(t.startswith("\x00") for t in tokens):
             return None
         other = Tokens.__new__(Tokens)
-        other.tokens, other.weight, other.words, other.blanks = tokens, self.weight, self.words, self.blanks
+        other.tokens, other.values, other.weight = tokens, self.values, self.weight
+        other.words, other.blanks = self.words, self.blanks
         other.markers = [i for i, t in enumerate(tokens) if t.endswith("]\n") and profile.is_marker(t)]
         other.slots = []
         other._grams = self._grams
@@ -109,28 +112,22 @@ class Tokens:
         """The trigrams of content tokens (and slots), and the labels (a word and a colon), that occur
         once, by the position of their first token."""
         if self._grams is None:
-            toks, weight = self.tokens, self.weight
-            pos = [i for i in range(len(toks)) if weight[i + 1] > weight[i] or toks[i].startswith("\x00")]
-            seen: dict[tuple[str, str, str], int] = {}
-            twice = set()
-            for j in range(len(pos) - 1):
-                second = toks[pos[j + 1]]
-                # Three content tokens in a row; or a label, a word and its colon ("sentence2:").
-                if j + 2 < len(pos):
-                    gram = (toks[pos[j]], second, toks[pos[j + 2]])
-                    if gram in seen:
-                        twice.add(gram)
-                    else:
-                        seen[gram] = pos[j]
-                if second == ":":
-                    gram = ("", toks[pos[j]], second)
-                    if gram in seen:
-                        twice.add(gram)
-                    else:
-                        seen[gram] = pos[j]
-            for gram in twice:
-                del seen[gram]
-            self._grams = seen
+            toks = self.tokens
+            pos = list(compress(range(len(toks)), self.values))
+            if self.slots:
+                pos = sorted(pos + self.slots)
+            elif "\x00" in toks:  # a text holding the character slots are made of: it counts as one
+                pos = sorted(pos + [i for i, t in enumerate(toks) if t == "\x00"])
+            content = [toks[i] for i in pos]
+            # Three content tokens in a row; or a label, a word and its colon ("sentence2:").
+            grams: list[tuple[str, str, str]] = list(zip(content, content[1:], content[2:], strict=False))
+            starts = pos[: len(grams)]
+            labels = [j - 1 for j in range(1, len(content)) if content[j] == ":"]
+            grams += [("", content[j], ":") for j in labels]
+            starts += [pos[j] for j in labels]
+            counts = Counter(grams)
+            seen = dict(zip(reversed(grams), reversed(starts), strict=True))  # each gram at its first place
+            self._grams = {g: i for g, i in seen.items() if counts[g] == 1}
         return self._grams
 
     def content(self, start: int, end: int) -> float:
@@ -249,7 +246,15 @@ def _anchored_blocks(t: Tokens, m: Tokens) -> list[tuple[int, int, int]]:
     blocks: list[tuple[int, int, int]] = []
     prev_t = prev_m = 0
     t_toks, m_toks = t.tokens, m.tokens
-    for a, b in [*_increasing(pairs), (len(t_toks), len(m_toks))]:
+    pins: list[tuple[int, int]] = []
+    for _, run in groupby(_increasing(pairs), key=lambda pin: pin[1] - pin[0]):
+        on_diagonal = list(run)
+        if len(on_diagonal) > 2:  # pins on one diagonal with the same tokens between: one block
+            (a0, b0), (a1, b1) = on_diagonal[0], on_diagonal[-1]
+            if t_toks[a0:a1] == m_toks[b0:b1]:
+                on_diagonal = [on_diagonal[0], on_diagonal[-1]]
+        pins += on_diagonal
+    for a, b in [*pins, (len(t_toks), len(m_toks))]:
         if a == prev_t or b == prev_m:
             found = []
         elif a - prev_t == b - prev_m and t_toks[prev_t:a] == m_toks[prev_m:b]:

@@ -107,14 +107,15 @@ class CandidateIndex:
 
     def voted(self, keys: set[int], limit: int, edges: list[int] = (), least: int = 1) -> list[tuple[int, int]]:  # type: ignore[assignment]
         """`best`, with each cluster's votes."""
-        votes: Counter[int] = Counter()
+        postings = self._postings
+        voters: list[int] = []
         for key in keys:
-            ids = self._postings.get(key)
+            ids = postings.get(key)
             if ids is not None and len(ids) <= COMMON:
-                votes.update(ids)
+                voters.extend(ids)
         for key in edges:
-            ids = self._postings.get(key)
+            ids = postings.get(key)
             if ids is not None and len(ids) <= COMMON:
-                for _ in range(EDGE_VOTES - 1):
-                    votes.update(ids)
+                voters.extend(list(ids) * (EDGE_VOTES - 1))
+        votes = Counter(voters)
         return [(cid, n) for cid, n in votes.most_common(limit) if n >= least]

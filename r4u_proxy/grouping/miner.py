@@ -50,6 +50,7 @@ __all__ = ["Cluster", "Event", "Miner"]
 CANDIDATES = 4  # clusters a new text is aligned with
 MIN_VOTES = 2  # ... that share at least two of its trigrams, or one at its start or end
 MIDDLE_VOTES = 6  # trigrams a text seen once must share with the text when their starts and ends differ
+VOTE_SHARE = 2  # a candidate with less than 1/VOTE_SHARE of the best one's votes shares too little to win
 EDGE_CHARS = 16  # characters at the two ends together: "[user]\n" and a word or two
 _HOLE = "\x00"  # what a template shows where it varies, when tested against another
 MAX_LITERALS = 1000  # texts seen once that stay candidates, per partition (the oldest are forgotten)
@@ -167,7 +168,11 @@ class Miner(Splits, Settle):
         keys, edges = keyed(tokens.tokens, self.profile)
         remember_literal(text, tokens, self.profile, keys)
         voted = part.index.voted(keys, CANDIDATES, edges, MIN_VOTES)
-        candidates = [cid for cid, votes in voted if votes >= MIDDLE_VOTES or self._edges_meet(cid, text)]
+        top = voted[0][1] if voted else 0
+        candidates = [
+            cid for cid, votes in voted
+            if votes * VOTE_SHARE >= top and (votes >= MIDDLE_VOTES or self._edges_meet(cid, text))
+        ]  # fmt: skip
         placed = self._from_pair(part, text, voted, candidates)
         if placed is not None:
             if (values := placed.template.match(text)) is not None:

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from dataclasses import dataclass, field
 from collections import Counter
+from dataclasses import dataclass, field
 from itertools import accumulate, compress, groupby
+from operator import methodcaller
 
 from rapidfuzz.distance import LCSseq
 
@@ -86,7 +87,7 @@ class Tokens:
         self.markers: list[int] = []
         self.slots: list[int] = []
         if template:
-            self.markers = [i for i, t in enumerate(tokens) if t.endswith("]\n") and profile.is_marker(t)]
+            self.markers = _markers(tokens, profile)
             self.slots = [i for i, t in enumerate(tokens) if t.startswith("\x00")]
 
         self._grams: dict[tuple[str, str, str], int] | None = None
@@ -94,16 +95,14 @@ class Tokens:
     def __len__(self) -> int:
         return len(self.tokens)
 
-    def as_template(self, profile: Profile) -> Tokens | None:
-        """The same tokens as a literal template's (its `[role]` lines marked), sharing the sums; None
-        when a token could be mistaken for a slot."""
+    def as_template(self, profile: Profile) -> Tokens:
+        """The same tokens as a literal template's (its `[role]` lines marked), sharing the sums; the
+        caller makes sure no token could be mistaken for a slot."""
         tokens = self.tokens
-        if any(t.startswith("\x00") for t in tokens):
-            return None
         other = Tokens.__new__(Tokens)
         other.tokens, other.values, other.weight = tokens, self.values, self.weight
         other.words, other.blanks = self.words, self.blanks
-        other.markers = [i for i, t in enumerate(tokens) if t.endswith("]\n") and profile.is_marker(t)]
+        other.markers = _markers(tokens, profile)
         other.slots = []
         other._grams = self._grams
         return other
@@ -144,6 +143,12 @@ class Tokens:
         return self.blanks[end] - self.blanks[start] == end - start
 
 
+def _markers(tokens: list[str], profile: Profile) -> list[int]:
+    """Where the `[role]` lines are."""
+    ends = compress(range(len(tokens)), map(methodcaller("endswith", "]\n"), tokens))
+    return [i for i in ends if profile.is_marker(tokens[i])]
+
+
 @dataclass(eq=False)
 class TemplateTokens:
     keys: list[str]  # constant tokens; each slot one key nothing else has
@@ -168,11 +173,15 @@ class _Cache(dict):
 
 _TEMPLATE_TOKENS = _Cache(8192)
 _SKELETON_TOKENS = _Cache(4096)
+_TEXTS = _Cache(64)  # the latest texts' tokens and index keys (see `remember_literal`)
 
 
 def template_tokens(template: Template, profile: Profile) -> TemplateTokens:
     found = _TEMPLATE_TOKENS.get((template, profile))
     if found is not None:
+        return found
+    if len(template.constants) == 1 and (found := _literal_tokens(template, profile)) is not None:
+        _TEMPLATE_TOKENS.put((template, profile), found)
         return found
     keys: list[str] = []
     ranges: list[tuple[int, int]] = []
@@ -204,16 +213,21 @@ def skeleton_tokens(template: Template, profile: Profile, hole: str) -> tuple[st
 
 
 def remember_literal(text: str, tokens: Tokens, profile: Profile, index_keys: set[int]) -> None:
-    """Tell the caches what a text seen once is as a template: its own tokens (a text that starts a
-    cluster is not tokenized again as that cluster's template, nor as its skeleton)."""
-    literal = Template.literal(text)
-    if (literal, profile) in _TEMPLATE_TOKENS:
-        return
-    as_template = tokens.as_template(profile)
-    if as_template is None:
-        return
-    _TEMPLATE_TOKENS.put((literal, profile), TemplateTokens(tokens.tokens, as_template, frozenset(), text, index_keys))
-    _SKELETON_TOKENS.put((literal, profile, "\x00"), (text, tokens))
+    """Keep a text's tokens at hand for a while: should it start a cluster, its template's tokens are
+    these (it is not tokenized again as that cluster's template, nor as its skeleton)."""
+    _TEXTS.put((text, profile), (tokens, index_keys))
+
+
+def _literal_tokens(template: Template, profile: Profile) -> TemplateTokens | None:
+    """A literal template's tokens from a text remembered by `remember_literal`, else None."""
+    text = template.constants[0]
+    known = _TEXTS.get((text, profile))
+    if known is None or "\x00" in text:  # (a text holding the slots' character is tokenized as a template)
+        return None
+    tokens, index_keys = known
+    found = TemplateTokens(tokens.tokens, tokens.as_template(profile), frozenset(), text, index_keys)
+    _SKELETON_TOKENS.put((template, profile, "\x00"), (text, tokens))
+    return found
 
 
 # A shared run this heavy is template text wherever it is. Shorter runs count only when isolated: two

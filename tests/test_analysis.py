@@ -13,7 +13,7 @@ import json
 import random
 
 import pytest
-from support.streams import is_stream_fixture, recorded_status
+from support.streams import analyze_response, is_stream_fixture, recorded_status
 
 from r4u_proxy.ingest.parse import analyze
 from r4u_proxy.providers import Route, route
@@ -192,18 +192,10 @@ def test_non_stream_call_has_no_first_content_time_and_parses_json():
 
 def test_error_status_pulls_the_provider_message():
     body = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
-    result = analyze(
-        route("api.anthropic.com", "/v1/messages"),
-        {
-            "path": "/v1/messages",
-            "request_body": json.dumps(
-                {"model": "claude-sonnet-4-5", "stream": True, "messages": []}
-            ).encode(),
-            "status_code": 529,
-            "response_headers": [("content-type", "application/json")],
-            "chunks": [(1.0, json.dumps(body).encode())],
-        },
-    )
+    request = json.dumps({"model": "claude-sonnet-4-5", "stream": True, "messages": []}).encode()
+    chunks = [(1.0, json.dumps(body).encode())]
+    result = analyze_response("api.anthropic.com", "/v1/messages", chunks, "application/json", 529,
+                              request_body=request)  # fmt: skip
     assert result["error"] == "overloaded_error: Overloaded"
     assert result["request_model"] == "claude-sonnet-4-5"
 
@@ -307,15 +299,7 @@ def test_gemini_json_array_stream_matches_the_sse_form():
         method, host, path_and_query = endpoint(name)
         path = path_and_query.split("?")[0]
         chunks = split_at(array, list(range(7, len(array), 97)))
-        result = analyze(
-            route(host, path),
-            {
-                "path": path,
-                "status_code": 200,
-                "response_headers": [("content-type", "application/json")],
-                "chunks": chunks,
-            },
-        )
+        result = analyze_response(host, path, chunks, "application/json")
         expected = run(name, [(1.0, sse.encode())])
         assert result["response_body"] == expected["response_body"], name
         assert result.get("completion_text") == expected.get("completion_text")
@@ -324,15 +308,7 @@ def test_gemini_json_array_stream_matches_the_sse_form():
 def test_gemini_error_object_after_the_array_elements():
     array = b'[{"candidates":[{"content":{"parts":[{"text":"Hi"}]}}]},\n{"error":{"code":429,"message":"Quota","status":"RESOURCE_EXHAUSTED"}}]'
     path = "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
-    result = analyze(
-        route("generativelanguage.googleapis.com", path),
-        {
-            "path": path,
-            "status_code": 200,
-            "response_headers": [("content-type", "application/json")],
-            "chunks": [(1.0, array)],
-        },
-    )
+    result = analyze_response("generativelanguage.googleapis.com", path, [(1.0, array)], "application/json")
     assert result["completion_text"] == "Hi"
     assert result["error"] == "RESOURCE_EXHAUSTED: Quota"
     assert result["request_model"] == "gemini-2.5-flash"  # Gemini names the model in the path
@@ -341,15 +317,8 @@ def test_gemini_error_object_after_the_array_elements():
 def test_gemini_stream_request_answered_with_an_error_document():
     path = "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
     body = b'[{"error": {"code": 400, "message": "API key not valid.", "status": "INVALID_ARGUMENT"}}]'
-    result = analyze(
-        route("generativelanguage.googleapis.com", path),
-        {
-            "path": path,
-            "status_code": 400,
-            "response_headers": [("content-type", "application/json")],
-            "chunks": [(1.0, body)],
-        },
-    )
+    host = "generativelanguage.googleapis.com"
+    result = analyze_response(host, path, [(1.0, body)], "application/json", 400)
     assert result["error"] == "INVALID_ARGUMENT: API key not valid."
     assert json.loads(result["response_body"]) == json.loads(body)
     assert result["stream"] is True  # what the request asked for
@@ -373,14 +342,8 @@ def test_stream_requested_but_answered_with_one_json_body():
         "model": "m",
         "choices": [{"index": 0, "message": {"content": "Hi"}, "finish_reason": "stop"}],
     }
-    result = analyze(
-        route("api.openai.com", "/v1/chat/completions"),
-        {
-            "path": "/v1/chat/completions",
-            "request_body": json.dumps({"model": "m", "stream": True}).encode(),
-            "status_code": 200,
-            "response_headers": [("content-type", "application/json")],
-            "chunks": [(1.0, json.dumps(body).encode())],
-        },
-    )
+    request = json.dumps({"model": "m", "stream": True}).encode()
+    chunks = [(1.0, json.dumps(body).encode())]
+    path = "/v1/chat/completions"
+    result = analyze_response("api.openai.com", path, chunks, "application/json", request_body=request)
     assert result["stream"] is False and result["completion_text"] == "Hi"

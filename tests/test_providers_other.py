@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from support.streams import analyze_recorded, assert_summary
+from support.streams import analyze_recorded, analyze_response, assert_summary
 
-from r4u_proxy.ingest.parse import analyze
-from r4u_proxy.providers import route
 from r4u_proxy.simulator.fixtures import RECORDINGS_DIR
 
 STREAMS = RECORDINGS_DIR / "other"
@@ -210,15 +208,7 @@ def test_first_content_is_the_first_reasoning_token_not_the_role_chunk():
     events = (STREAMS / name).read_bytes().split(b"\n\n")
     chunks = [(float(i), e + b"\n\n") for i, e in enumerate(events) if e]
     host, path = HOSTS["deepseek_reasoner"]
-    result = analyze(
-        route(host, path),
-        {
-            "path": path,
-            "status_code": 200,
-            "response_headers": [("content-type", "text/event-stream")],
-            "chunks": chunks,
-        },
-    )
+    result = analyze_response(host, path, chunks, "text/event-stream")
     first = next(
         i
         for i, e in enumerate(events)

@@ -22,20 +22,29 @@ def recorded_status(row: dict) -> int:
     return int(match.group(1)) if match else 200
 
 
+def analyze_response(
+    host: str, path: str, chunks: list[tuple[float, bytes]], content_type: str, status: int = 200, **extra
+) -> dict:
+    """analyze() of a call to `host` and `path` answered with `status` and (arrival time, bytes) chunks."""
+    exchange = {
+        "path": path,
+        "status_code": status,
+        "response_headers": [("content-type", content_type)],
+        "chunks": chunks,
+        **extra,
+    }
+    return analyze(route(host, path), exchange)
+
+
 def analyze_recorded(
     host: str, path: str, data: bytes, request_body: bytes = b"", name: str = ".sse", status: int = 200
 ) -> dict:
     """analyze() of a recorded response (content type by the recording's `name`) that arrived in one chunk."""
-    bare_path = path.partition("?")[0]
-    exchange = {
-        "path": bare_path,
-        "status_code": status,
-        "response_headers": [("content-type", fixture_content_type(name).split(";")[0])],
-        "chunks": [(1.0, data)],
-    }
+    extra = {}
     if request_body:
-        exchange |= {"request_headers": [("content-type", "application/json")], "request_body": request_body}
-    return analyze(route(host, bare_path), exchange)
+        extra = {"request_headers": [("content-type", "application/json")], "request_body": request_body}
+    content_type = fixture_content_type(name).split(";")[0]
+    return analyze_response(host, path.partition("?")[0], [(1.0, data)], content_type, status, **extra)
 
 
 def assert_summary(result: dict, model, finish, input_tokens, output_tokens, reasoning, starts, ends) -> None:

@@ -7,62 +7,36 @@ Chunk times are byte offsets: a chunk's time is the offset just past its last by
 
 from __future__ import annotations
 
-import csv
 import gzip
 import json
 import random
 
 import pytest
-from support.streams import analyze_response, is_stream_fixture, recorded_status
+from support.streams import (
+    analyze_response,
+    is_stream_fixture,
+    recorded_endpoint,
+    recorded_manifest,
+    recorded_status,
+)
 
 from r4u_proxy.ingest.parse import analyze
 from r4u_proxy.providers import Route, route
 from r4u_proxy.simulator.fixtures import RECORDINGS_DIR, fixture_content_type
 
 STREAMS = RECORDINGS_DIR
-DEFAULT_HOSTS = {
-    "openai_chat": "api.openai.com",
-    "openai_responses": "api.openai.com",
-    "anthropic_messages": "api.anthropic.com",
-    "gemini": "generativelanguage.googleapis.com",
-}
-VERTEX_HOST = "us-central1-aiplatform.googleapis.com"
-VERTEX_PREFIX = "/v1/projects/p/locations/us-central1"
-
-
-def manifest() -> dict[str, dict]:
-    with open(STREAMS / "MANIFEST.tsv", newline="") as handle:
-        return {row["file"]: row for row in csv.DictReader(handle, delimiter="\t")}
-
-
-MANIFEST = manifest()
+MANIFEST = recorded_manifest()
 FIXTURES = sorted(MANIFEST)
 
-
-def endpoint(name: str) -> tuple[str, str, str]:
-    """(method, host, path with query) of the call that produced a fixture."""
-    method, url = MANIFEST[name]["endpoint"].split()[:2]
-    url = url.replace("{model}", "gemini-2.0-flash").replace("{response_id}", "resp_abc123")
-    url = url.replace("{account}", "acct").replace("{p}", "p")
-    if url.startswith(("https://", "http://")):
-        host, _, rest = url.partition("://")[2].partition("/")
-        return method, host.split(":")[0], "/" + rest
-    if url.startswith(".../"):
-        return method, VERTEX_HOST, VERTEX_PREFIX + url[3:]
-    if "/projects/" in url:
-        return method, VERTEX_HOST, url
-    return method, DEFAULT_HOSTS[name.split("/")[0]], url
-
-
 def fixture_route(name: str) -> Route:
-    _, host, path = endpoint(name)
+    _, host, path = recorded_endpoint(name)
     found = route(host, path)
     assert found is not None, f"{name}: {host}{path} is not routed"
     return found
 
 
 def exchange(name: str, chunks: list[tuple[float, bytes]], **extra) -> dict:
-    method, host, path_and_query = endpoint(name)
+    method, host, path_and_query = recorded_endpoint(name)
     path, _, query = path_and_query.partition("?")
     body = b"".join(data for _, data in chunks)
     return {
@@ -296,7 +270,7 @@ def test_gemini_json_array_stream_matches_the_sse_form():
             if line.startswith("data: ")
         ]
         array = ("[" + ",\r\n".join(datas) + "]").encode()
-        method, host, path_and_query = endpoint(name)
+        method, host, path_and_query = recorded_endpoint(name)
         path = path_and_query.split("?")[0]
         chunks = split_at(array, list(range(7, len(array), 97)))
         result = analyze_response(host, path, chunks, "application/json")

@@ -1,14 +1,48 @@
-"""Run a recorded event stream through analyze() as the writer would, for offline expectations."""
+"""Run a recorded event stream through analyze() as the writer would, for offline expectations; where each
+recording was made (its MANIFEST.tsv row and endpoint)."""
 
 from __future__ import annotations
 
+import csv
+import functools
 import re
 
 from r4u_proxy.ingest.parse import analyze
 from r4u_proxy.providers import route
-from r4u_proxy.simulator.fixtures import fixture_content_type
+from r4u_proxy.simulator.fixtures import RECORDINGS_DIR, fixture_content_type
 
 _STATUS_NOTE = re.compile(r"recorded response status (\d+)")
+# The host of a recording whose MANIFEST endpoint is a bare path: its provider's own API.
+_DEFAULT_HOSTS = {
+    "openai_chat": "api.openai.com",
+    "openai_responses": "api.openai.com",
+    "anthropic_messages": "api.anthropic.com",
+    "gemini": "generativelanguage.googleapis.com",
+}
+_VERTEX_HOST = "us-central1-aiplatform.googleapis.com"
+_VERTEX_PREFIX = "/v1/projects/p/locations/us-central1"
+
+
+@functools.cache
+def recorded_manifest() -> dict[str, dict]:
+    """The recordings' MANIFEST.tsv rows by file name (`openai_chat/gpt4o_text_plain.sse`)."""
+    with open(RECORDINGS_DIR / "MANIFEST.tsv", newline="") as handle:
+        return {row["file"]: row for row in csv.DictReader(handle, delimiter="\t")}
+
+
+def recorded_endpoint(name: str) -> tuple[str, str, str]:
+    """(method, host, path with query) of the call that produced a recording, from its MANIFEST row."""
+    method, url = recorded_manifest()[name]["endpoint"].split()[:2]
+    url = url.replace("{model}", "gemini-2.0-flash").replace("{response_id}", "resp_abc123")
+    url = url.replace("{account}", "acct").replace("{p}", "p")
+    if url.startswith(("https://", "http://")):
+        host, _, rest = url.partition("://")[2].partition("/")
+        return method, host.split(":")[0], "/" + rest
+    if url.startswith(".../"):
+        return method, _VERTEX_HOST, _VERTEX_PREFIX + url[3:]
+    if "/projects/" in url:
+        return method, _VERTEX_HOST, url
+    return method, _DEFAULT_HOSTS[name.split("/")[0]], url
 
 
 def is_stream_fixture(name: str) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from support.prompts import parts
+
 from r4u_proxy.providers import anthropic, openai_responses, prompt_parts
 
 
@@ -142,15 +144,13 @@ def test_prompt_parts_for_messages_and_responses():
         ],
         "tools": [{"name": "w"}, {"type": "web_search_20250305", "name": "web_search"}],
     }
-    assert prompt_parts("anthropic_messages", body) == {
-        "system": "You are terse.",
-        "turns": [
-            {"role": "user", "text": "Weather?"},
-            {"role": "assistant", "text": 'Checking.\nw({"c":"P"})'},
-            {"role": "user", "text": "20C"},
-        ],
-        "tools": ["w", "web_search"],
-    }
+    assert prompt_parts("anthropic_messages", body) == parts(
+        "You are terse.",
+        ("user", "Weather?"),
+        ("assistant", 'Checking.\nw({"c":"P"})'),
+        ("user", "20C"),
+        tools=("w", "web_search"),
+    )
     responses = {
         "instructions": "Be brief.",
         "input": [
@@ -160,13 +160,11 @@ def test_prompt_parts_for_messages_and_responses():
         ],
         "tools": [{"type": "function", "name": "lookup"}, {"type": "web_search"}],
     }
-    assert openai_responses.prompt_parts(responses) == {
-        "system": "Be brief.",
-        "turns": [
-            {"role": "user", "text": "Capital of France?"},
-            {"role": "assistant", "text": 'lookup({"q":"France"})'},
-            {"role": "tool", "text": "Paris"},
-        ],
-        "tools": ["lookup", "web_search"],
-    }
+    assert openai_responses.prompt_parts(responses) == parts(
+        "Be brief.",
+        ("user", "Capital of France?"),
+        ("assistant", 'lookup({"q":"France"})'),
+        ("tool", "Paris"),
+        tools=("lookup", "web_search"),
+    )
     assert openai_responses.prompt_parts({"input": "Hi"})["turns"] == [{"role": "user", "text": "Hi"}]

@@ -31,7 +31,7 @@ WILDCARD = "<*>"
 
 @dataclass(frozen=True, kw_only=True)
 class Profile:
-    """A profile names what it turns on; every switch below is off unless it says otherwise."""
+    """A profile names what it turns on: every switch below is off, and `max_align` unbounded, by default."""
 
     name: str
     token_pattern: re.Pattern[str] = field(repr=False)

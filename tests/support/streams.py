@@ -9,7 +9,9 @@ import re
 
 from r4u_proxy.ingest.parse import analyze
 from r4u_proxy.providers import route
+from r4u_proxy.providers.hosts import provider_for_host
 from r4u_proxy.simulator.fixtures import RECORDINGS_DIR, fixture_content_type
+from support.proxy import SIMULATED_HOSTS
 
 _STATUS_NOTE = re.compile(r"recorded response status (\d+)")
 # The host of a recording whose MANIFEST endpoint is a bare path: its provider's own API.
@@ -93,3 +95,29 @@ def assert_summary(result: dict, model, finish, input_tokens, output_tokens, rea
         assert text is None
     else:
         assert text.startswith(starts) and text.endswith(ends)
+
+
+# A simulated host of each provider, for recordings made against a host the simulator has no certificate for.
+_STAND_INS = {provider_for_host(host): host for host in reversed(SIMULATED_HOSTS)}
+
+
+def replay_target(entry: dict[str, str], plain_port: int) -> tuple[str, str, str, str, dict]:
+    """(method, URL, the host and path the trace will name, request body) to replay a fixture as the call it was
+    recorded from; self-hosted servers (Ollama, TGI) are reached over plain HTTP on this machine."""
+    method, _, url = entry["endpoint"].partition(" ")
+    url = url.split(" ")[0]
+    if url.startswith(("https://", "http://")):
+        scheme, _, rest = url.partition("://")
+        host, _, path = rest.partition("/")
+        host, path = host.split(":")[0], "/" + path
+    else:
+        scheme, host, path = "https", _DEFAULT_HOSTS[entry["provider"]], url
+    path = path.replace("{model}", "gemini-2.5-flash").replace("{response_id}", "resp_1")
+    if entry["provider"] == "gemini" and entry["file"].endswith(".sse"):
+        path = "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
+    body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    if scheme == "http":  # a server on this machine
+        return method or "POST", f"http://127.0.0.1:{plain_port}{path}", "127.0.0.1", path, body
+    if host not in SIMULATED_HOSTS:  # vendors the simulator has no certificate for: same path, a stand-in host
+        host = _STAND_INS.get(provider_for_host(host), "api.openai.com")
+    return method or "POST", f"https://{host}{path}", host, path, body

@@ -124,6 +124,8 @@ def main(argv: list[str] | None = None) -> None:
         on.stop()
         sim.stop()
     recorded, live_sent = on.recorded_calls() or 0, spans.value
+    if not recorded:
+        raise SystemExit(f"bench-export: the proxy with export on recorded no call; see the logs in {workdir}")
     big = workdir / "big.db"
     total = multiply(on_db, big, args.traces)
     batch: dict[tuple[str, str], float] = {}

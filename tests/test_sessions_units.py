@@ -162,3 +162,36 @@ def test_message_hashes_of_recorded_agents_are_those_of_earlier_versions(name):
     assert hashed.prefixes[-1].hex() == tip
     if output:
         assert [message_hash(m).hex() for m in output_messages(FAMILIES[family], json.loads(last["response_body"]))] == [output]
+
+
+def test_session_lookups_cost_the_same_after_thousands_of_calls(tmp_path):
+    """Inference runs in the writer for every call: if its lookups read every recent row instead of seeking
+    by key, a busy day makes each call dearer than the last (measured in SQLite VM steps, not time)."""
+    from support import agent_recordings as recordings
+
+    from r4u_proxy.ingest.row import build_row
+    from r4u_proxy.sessions.tracker import SessionTracker
+    from r4u_proxy.store.schema import TRACE_COLUMNS
+
+    conn = open_db(tmp_path / "traces.db")
+    tracker = SessionTracker(conn)
+    columns = (*TRACE_COLUMNS, *SESSION_COLUMNS)
+    template = recordings.load("langchain_20_turns")[0]
+    steps = [0]
+    conn.set_progress_handler(lambda: steps.__setitem__(0, steps[0] + 1), 10)
+
+    def one_call(i: int, repeat: bool) -> int:
+        body = json.loads(template["request_body"])
+        body["messages"][-1]["content"] = "the same question" if repeat else f"question number {i}"
+        call = {**template, "request_body": json.dumps(body)}
+        exchange = recordings.exchange(call, 1_800_000_000.0 + i)
+        row = {c: v for c, v in build_row(exchange).items() if c in columns}
+        before = steps[0]
+        tracker.assign([row], [exchange])
+        return steps[0] - before
+
+    early = [one_call(i, repeat) for i in range(10) for repeat in (False, True)]
+    for i in range(10, 1000):
+        one_call(i, i % 2 == 0)
+    late = [one_call(i, repeat) for i in range(1000, 1010) for repeat in (False, True)]
+    assert max(late) <= 2 * max(early) + 50, (early, late)

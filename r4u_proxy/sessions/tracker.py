@@ -36,6 +36,8 @@ SPAWN_WINDOW_S = 3600
 MIN_SPAWN_PROMPT = 16  # shorter tool arguments are not sub-agent prompts
 SYSTEM_KEYS = ("system", "instructions", "systemInstruction", "system_instruction")
 TOOL_KEYS = ("tools", "functions")
+# Left to itself SQLite reads these lookups through (kind, at): every row of the last hours instead of one seek.
+BY_KEY = "session_index indexed by idx_session_index_key"
 
 
 def _headers(pairs: Any) -> dict[str, str]:
@@ -143,12 +145,13 @@ class SessionTracker:
         positions = {hashed.prefixes[k]: k for k in ks}
         if not positions:
             return None
-        keys = list(positions)
+        # Only each key's latest row: a prompt repeated word for word (an eval, a health check) leaves one tip
+        # row per call, and reading them all made every repeat cost more than the one before.
+        latest = f"""select * from (select key, trace_id, session_id, turn, continued, rowid from {BY_KEY}
+                    where key = ? and kind = 'tip' and scope = ? and at >= ? order by rowid desc limit 1)"""
+        since = at - TIP_WINDOW_S
         found = self.conn.execute(
-            f"""select key, trace_id, session_id, turn, continued, rowid from session_index
-                where key in ({_key_list(keys)}) and kind = 'tip' and scope = ? and at >= ?
-                order by at desc""",
-            [*keys, scope, at - TIP_WINDOW_S],
+            " union all ".join([latest] * len(positions)), [v for key in positions for v in (key, scope, since)]
         ).fetchall()
         if not found:
             return None
@@ -171,7 +174,7 @@ class SessionTracker:
             return None
         keys = [digest(t) for t in texts]
         found = self.conn.execute(
-            f"""select trace_id, session_id from session_index
+            f"""select trace_id, session_id from {BY_KEY}
                 where key in ({_key_list(keys)}) and kind = 'spawn' and scope = ? and at >= ?
                 order by at desc limit 1""",
             [*keys, scope, at - SPAWN_WINDOW_S],

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from r4u_proxy.sessions.schema import SESSION_COLUMNS
 from r4u_proxy.sessions.tracker import SessionTracker
 from r4u_proxy.store.migrations import open_db
 from r4u_proxy.store.schema import TRACE_COLUMNS
+from support.rows import read_rows
 
 AGENTS_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "agents"
 EXPLICIT_ID_HEADERS = ("x-claude-code-session-id", "session-id", "session_id", "conversation_id")
@@ -69,9 +69,4 @@ def replay(db: Path, exchanges: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def read(db: Path) -> list[dict[str, Any]]:
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute("select * from traces order by id")]
-    finally:
-        conn.close()
+    return read_rows(db, "select * from traces order by id")

@@ -287,6 +287,9 @@ def _anchored_blocks(t: Tokens, m: Tokens) -> list[tuple[int, int, int]]:
 
 def _increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """The longest chain of pairs increasing in both positions (pairs come sorted by the first)."""
+    seconds = [b for _, b in pairs]
+    if seconds == sorted(set(seconds)):  # already in order (a text and its own template): all of them
+        return pairs
     tails: list[int] = []  # tails[k]: index of the pair ending the best chain of length k + 1
     tail_values: list[int] = []
     before: list[int] = [-1] * len(pairs)

@@ -437,8 +437,14 @@ def _fill_short_gaps(
         # Next to a known variable, whose text is known to vary, a lone shared word ("if ") is chance;
         # a labelled line ("\nCategory: ") is still template text.
         near_slot = t.slot_count(prev_t, t_start) > 0
+        label = _changed_label(t_keys, m_keys, prev_t, prev_m, t_start, m_start)
+        if label:
+            filled.append(label)
+        after_t, after_m = (label[0] + label[2], label[1] + label[2]) if label else (prev_t, prev_m)
         if short:
             for bt, bm, n in _blocks(t_keys[prev_t:t_start], m_keys[prev_m:m_start]):
+                if prev_t + bt < after_t or prev_m + bm < after_m:
+                    continue  # (inside the label found above)
                 weight = t.content(prev_t + bt, prev_t + bt + n)
                 if weight >= (LABEL_WEIGHT if near_slot else 0.5) or not near_slot and _SENTENCE_END.search("".join(t_keys[prev_t + bt : prev_t + bt + n])):
                     filled.append((prev_t + bt, prev_m + bm, n))
@@ -458,6 +464,27 @@ def _fill_short_gaps(
             filled.append(anchor)
         prev_t, prev_m = t_start + length, m_start + length
     return filled
+
+
+def _changed_label(
+    t_keys: list[str], m_keys: list[str], prev_t: int, prev_m: int, t_end: int, m_end: int
+) -> tuple[int, int, int] | None:
+    """A label at the start of a gap whose word alone changed (`in English: '{text}` against `in
+    Amharic: '…`): its colon and the marks after it, as an anchor, so that the word becomes a slot of its
+    own (near-twins' word, or a third value's) instead of vanishing into the variable after it."""
+    if t_end - prev_t < 3 or m_end - prev_m < 3:
+        return None
+    word, other = t_keys[prev_t], m_keys[prev_m]
+    if t_keys[prev_t + 1] != ":" or not word[0].isalnum() or not other[0].isalnum() or word == other:
+        return None
+    n = 1
+    while n < 3 and prev_t + 1 + n < t_end and not t_keys[prev_t + 1 + n][0].isalnum():
+        if t_keys[prev_t + 1 + n].startswith("\x00"):
+            break  # the variable: the label ends here
+        n += 1
+    if m_keys[prev_m + 1 : prev_m + 1 + n] != t_keys[prev_t + 1 : prev_t + 1 + n] or prev_m + 1 + n >= m_end:
+        return None
+    return (prev_t + 1, prev_m + 1, n)
 
 
 def _shared_marks(a: str, b: str, *, reverse: bool = False) -> int:

@@ -466,25 +466,40 @@ def _fill_short_gaps(
     return filled
 
 
+LABEL_WORDS = 3  # words before a label's colon that may change (`the user talks:` / `the bot thinks:`)
+
+
 def _changed_label(
     t_keys: list[str], m_keys: list[str], prev_t: int, prev_m: int, t_end: int, m_end: int
 ) -> tuple[int, int, int] | None:
-    """A label at the start of a gap whose word alone changed (`in English: '{text}` against `in
-    Amharic: '…`): its colon and the marks after it, as an anchor, so that the word becomes a slot of its
-    own (near-twins' word, or a third value's) instead of vanishing into the variable after it."""
-    if t_end - prev_t < 3 or m_end - prev_m < 3:
-        return None
-    word, other = t_keys[prev_t], m_keys[prev_m]
-    if t_keys[prev_t + 1] != ":" or not word[0].isalnum() or not other[0].isalnum() or word == other:
+    """A label at the start of a gap whose words alone changed (`in English: '{text}` against `in
+    Amharic: '…`): its colon and the marks after it, as an anchor, so that the words become a slot of
+    their own (near-twins' words, or a third value's) instead of vanishing into the variable after it."""
+    t_colon, m_colon = _label_colon(t_keys, prev_t, t_end), _label_colon(m_keys, prev_m, m_end)
+    if t_colon is None or m_colon is None or t_keys[prev_t:t_colon] == m_keys[prev_m:m_colon]:
         return None
     n = 1
-    while n < 3 and prev_t + 1 + n < t_end and not t_keys[prev_t + 1 + n][0].isalnum():
-        if t_keys[prev_t + 1 + n].startswith("\x00"):
+    while n < 3 and t_colon + n < t_end and not t_keys[t_colon + n][0].isalnum():
+        if t_keys[t_colon + n].startswith("\x00"):
             break  # the variable: the label ends here
         n += 1
-    if m_keys[prev_m + 1 : prev_m + 1 + n] != t_keys[prev_t + 1 : prev_t + 1 + n] or prev_m + 1 + n >= m_end:
+    if m_keys[m_colon : m_colon + n] != t_keys[t_colon : t_colon + n] or m_colon + n >= m_end:
         return None
-    return (prev_t + 1, prev_m + 1, n)
+    return (t_colon, m_colon, n)
+
+
+def _label_colon(keys: list[str], start: int, end: int) -> int | None:
+    """Where the colon of a label of a few words at `start` is (`Amharic:`, `bot thinks:`), else None."""
+    words = 0
+    for i in range(start, min(end, start + 2 * LABEL_WORDS)):
+        key = keys[i]
+        if key == ":":
+            return i if words else None
+        if key[0].isalnum():
+            words += 1
+        elif key != " ":
+            return None
+    return None
 
 
 def _shared_marks(a: str, b: str, *, reverse: bool = False) -> int:

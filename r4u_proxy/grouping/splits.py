@@ -36,7 +36,10 @@ class Splits:
         if self.split_enabled and cluster.count >= cluster.next_checkpoint:
             cluster.next_checkpoint *= 2
             self._try_split(cluster)
-            self._dissolve_strays(cluster)
+            if cluster.id in self.clusters and cluster.template is not cluster.stray_checked:
+                # (with the same template as at its last checkpoint, the same strays fit it no better)
+                cluster.stray_checked = cluster.template
+                self._dissolve_strays(cluster)
 
     def _dissolve_strays(self, grown: Cluster) -> None:
         """Once every text of a small cluster near `grown` fits a more specific template of the

@@ -173,7 +173,7 @@ class _Cache(dict):
 
 _TEMPLATE_TOKENS = _Cache(8192)
 _SKELETON_TOKENS = _Cache(4096)
-_TEXTS = _Cache(64)  # the latest texts' tokens and index keys (see `remember_literal`)
+_TEXTS = _Cache(4)  # the latest texts' tokens and index keys (see `remember_literal`): a few, as a text may be 32k
 
 
 def template_tokens(template: Template, profile: Profile) -> TemplateTokens:

@@ -23,13 +23,13 @@ EDGE_KEYS = 2  # trigrams at each end of a text that count EDGE_VOTES times
 EDGE_VOTES = 4
 
 
-_CODES: dict[str, int] = {}  # token -> a stable 32-bit code (str hashes change from one process to the next)
 _BREAK = -1  # a slot: runs of content tokens end there
 _NONE = 0  # a token that is no evidence (a blank, a comma)
 
 
 def _code(token: str, profile: Profile) -> int:
-    """The token's code in trigrams (never 0 or -1), or _NONE, or _BREAK; cached per profile."""
+    """The token's code in trigrams (never 0 or -1), or _NONE, or _BREAK; cached per profile. A crc32,
+    not `hash`: str hashes change from one process to the next."""
     if token.startswith("\x00"):
         code = _BREAK
     elif profile.weight(token) > 0:

@@ -472,9 +472,11 @@ LABEL_WORDS = 3  # words before a label's colon that may change (`the user talks
 def _changed_label(
     t_keys: list[str], m_keys: list[str], prev_t: int, prev_m: int, t_end: int, m_end: int
 ) -> tuple[int, int, int] | None:
-    """A label at the start of a gap whose words alone changed (`in English: '{text}` against `in
-    Amharic: '…`): its colon and the marks after it, as an anchor, so that the words become a slot of
+    """A label inside a line, at the start of a gap, whose words alone changed (`in English: '{text}`
+    against `in Amharic: '…`): its colon and the marks after it, as an anchor, so that the words become a slot of
     their own (near-twins' words, or a third value's) instead of vanishing into the variable after it."""
+    if not prev_t or "\n" in t_keys[prev_t - 1]:
+        return None  # a line that starts with a name and a colon is a value's own (`Alice: …`, `Q: …`)
     t_colon, m_colon = _label_colon(t_keys, prev_t, t_end), _label_colon(m_keys, prev_m, m_end)
     if t_colon is None or m_colon is None or t_keys[prev_t:t_colon] == m_keys[prev_m:m_colon]:
         return None

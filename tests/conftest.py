@@ -10,7 +10,7 @@ from support.proxy import RunningProxy, simulator_args, start_proxy
 
 from r4u_proxy.simulator.simulator import Simulator
 
-pytest_plugins = ["support.phoenix"]  # one real Phoenix for the export tests, started early
+pytest_plugins = ["support.phoenix", "support.browser"]  # one real Phoenix for the export tests, started early; Chromium
 
 
 @pytest.fixture(scope="session")

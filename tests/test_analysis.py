@@ -7,62 +7,36 @@ Chunk times are byte offsets: a chunk's time is the offset just past its last by
 
 from __future__ import annotations
 
-import csv
 import gzip
 import json
 import random
 
 import pytest
-from support.streams import is_stream_fixture, recorded_status
+from support.streams import (
+    analyze_response,
+    is_stream_fixture,
+    recorded_endpoint,
+    recorded_manifest,
+    recorded_status,
+)
 
 from r4u_proxy.ingest.parse import analyze
 from r4u_proxy.providers import Route, route
 from r4u_proxy.simulator.fixtures import RECORDINGS_DIR, fixture_content_type
 
 STREAMS = RECORDINGS_DIR
-DEFAULT_HOSTS = {
-    "openai_chat": "api.openai.com",
-    "openai_responses": "api.openai.com",
-    "anthropic_messages": "api.anthropic.com",
-    "gemini": "generativelanguage.googleapis.com",
-}
-VERTEX_HOST = "us-central1-aiplatform.googleapis.com"
-VERTEX_PREFIX = "/v1/projects/p/locations/us-central1"
-
-
-def manifest() -> dict[str, dict]:
-    with open(STREAMS / "MANIFEST.tsv", newline="") as handle:
-        return {row["file"]: row for row in csv.DictReader(handle, delimiter="\t")}
-
-
-MANIFEST = manifest()
+MANIFEST = recorded_manifest()
 FIXTURES = sorted(MANIFEST)
 
-
-def endpoint(name: str) -> tuple[str, str, str]:
-    """(method, host, path with query) of the call that produced a fixture."""
-    method, url = MANIFEST[name]["endpoint"].split()[:2]
-    url = url.replace("{model}", "gemini-2.0-flash").replace("{response_id}", "resp_abc123")
-    url = url.replace("{account}", "acct").replace("{p}", "p")
-    if url.startswith(("https://", "http://")):
-        host, _, rest = url.partition("://")[2].partition("/")
-        return method, host.split(":")[0], "/" + rest
-    if url.startswith(".../"):
-        return method, VERTEX_HOST, VERTEX_PREFIX + url[3:]
-    if "/projects/" in url:
-        return method, VERTEX_HOST, url
-    return method, DEFAULT_HOSTS[name.split("/")[0]], url
-
-
 def fixture_route(name: str) -> Route:
-    _, host, path = endpoint(name)
+    _, host, path = recorded_endpoint(name)
     found = route(host, path)
     assert found is not None, f"{name}: {host}{path} is not routed"
     return found
 
 
 def exchange(name: str, chunks: list[tuple[float, bytes]], **extra) -> dict:
-    method, host, path_and_query = endpoint(name)
+    method, host, path_and_query = recorded_endpoint(name)
     path, _, query = path_and_query.partition("?")
     body = b"".join(data for _, data in chunks)
     return {
@@ -192,18 +166,10 @@ def test_non_stream_call_has_no_first_content_time_and_parses_json():
 
 def test_error_status_pulls_the_provider_message():
     body = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
-    result = analyze(
-        route("api.anthropic.com", "/v1/messages"),
-        {
-            "path": "/v1/messages",
-            "request_body": json.dumps(
-                {"model": "claude-sonnet-4-5", "stream": True, "messages": []}
-            ).encode(),
-            "status_code": 529,
-            "response_headers": [("content-type", "application/json")],
-            "chunks": [(1.0, json.dumps(body).encode())],
-        },
-    )
+    request = json.dumps({"model": "claude-sonnet-4-5", "stream": True, "messages": []}).encode()
+    chunks = [(1.0, json.dumps(body).encode())]
+    result = analyze_response("api.anthropic.com", "/v1/messages", chunks, "application/json", 529,
+                              request_body=request)  # fmt: skip
     assert result["error"] == "overloaded_error: Overloaded"
     assert result["request_model"] == "claude-sonnet-4-5"
 
@@ -304,18 +270,10 @@ def test_gemini_json_array_stream_matches_the_sse_form():
             if line.startswith("data: ")
         ]
         array = ("[" + ",\r\n".join(datas) + "]").encode()
-        method, host, path_and_query = endpoint(name)
+        method, host, path_and_query = recorded_endpoint(name)
         path = path_and_query.split("?")[0]
         chunks = split_at(array, list(range(7, len(array), 97)))
-        result = analyze(
-            route(host, path),
-            {
-                "path": path,
-                "status_code": 200,
-                "response_headers": [("content-type", "application/json")],
-                "chunks": chunks,
-            },
-        )
+        result = analyze_response(host, path, chunks, "application/json")
         expected = run(name, [(1.0, sse.encode())])
         assert result["response_body"] == expected["response_body"], name
         assert result.get("completion_text") == expected.get("completion_text")
@@ -324,15 +282,7 @@ def test_gemini_json_array_stream_matches_the_sse_form():
 def test_gemini_error_object_after_the_array_elements():
     array = b'[{"candidates":[{"content":{"parts":[{"text":"Hi"}]}}]},\n{"error":{"code":429,"message":"Quota","status":"RESOURCE_EXHAUSTED"}}]'
     path = "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
-    result = analyze(
-        route("generativelanguage.googleapis.com", path),
-        {
-            "path": path,
-            "status_code": 200,
-            "response_headers": [("content-type", "application/json")],
-            "chunks": [(1.0, array)],
-        },
-    )
+    result = analyze_response("generativelanguage.googleapis.com", path, [(1.0, array)], "application/json")
     assert result["completion_text"] == "Hi"
     assert result["error"] == "RESOURCE_EXHAUSTED: Quota"
     assert result["request_model"] == "gemini-2.5-flash"  # Gemini names the model in the path
@@ -341,15 +291,8 @@ def test_gemini_error_object_after_the_array_elements():
 def test_gemini_stream_request_answered_with_an_error_document():
     path = "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
     body = b'[{"error": {"code": 400, "message": "API key not valid.", "status": "INVALID_ARGUMENT"}}]'
-    result = analyze(
-        route("generativelanguage.googleapis.com", path),
-        {
-            "path": path,
-            "status_code": 400,
-            "response_headers": [("content-type", "application/json")],
-            "chunks": [(1.0, body)],
-        },
-    )
+    host = "generativelanguage.googleapis.com"
+    result = analyze_response(host, path, [(1.0, body)], "application/json", 400)
     assert result["error"] == "INVALID_ARGUMENT: API key not valid."
     assert json.loads(result["response_body"]) == json.loads(body)
     assert result["stream"] is True  # what the request asked for
@@ -373,14 +316,8 @@ def test_stream_requested_but_answered_with_one_json_body():
         "model": "m",
         "choices": [{"index": 0, "message": {"content": "Hi"}, "finish_reason": "stop"}],
     }
-    result = analyze(
-        route("api.openai.com", "/v1/chat/completions"),
-        {
-            "path": "/v1/chat/completions",
-            "request_body": json.dumps({"model": "m", "stream": True}).encode(),
-            "status_code": 200,
-            "response_headers": [("content-type", "application/json")],
-            "chunks": [(1.0, json.dumps(body).encode())],
-        },
-    )
+    request = json.dumps({"model": "m", "stream": True}).encode()
+    chunks = [(1.0, json.dumps(body).encode())]
+    path = "/v1/chat/completions"
+    result = analyze_response("api.openai.com", path, chunks, "application/json", request_body=request)
     assert result["stream"] is False and result["completion_text"] == "Hi"

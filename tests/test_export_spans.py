@@ -11,8 +11,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from support.streams import analyze_recorded, recorded_status
-from test_streams_e2e import _target
+from support.streams import analyze_recorded, recorded_status, replay_target
 
 from r4u_proxy import providers
 from r4u_proxy.export.spans import error_type, provider_name, session_trace_id, trace_span
@@ -32,7 +31,7 @@ OUTPUT = jsonschema.Draft202012Validator(
 
 @pytest.mark.parametrize("entry", MANIFEST, ids=[e["file"] for e in MANIFEST])
 def test_every_recorded_stream_becomes_schema_valid_output_messages(entry):
-    _, _, host, path, _ = _target(entry, 0)
+    _, _, host, path, _ = replay_target(entry, 0)
     raw = (FIXTURES / entry["file"]).read_bytes()
     result = analyze_recorded(host, path, raw, name=entry["file"], status=recorded_status(entry))
     route = providers.route(host, path.partition("?")[0])

@@ -112,3 +112,19 @@ def test_tasks_found_apart_merge_when_a_third_text_shows_the_word_is_a_variable(
     assert [(e.kind, e.cluster, e.into) for e in events if e.kind == "merged"] == [("merged", 7, 3)]
     for language in ("Gbomala", "Fon", "Ewe"):
         assert miner.match(PARTITION, lib.call("t0710", rng).replace("Gbomala", language))[0] == 3
+
+
+def test_near_twins_whose_word_sits_in_a_label_before_a_long_variable_keep_the_word():
+    # lm-eval's intent prompts: "The following text is in Amharic: '{text}'" and "... in English: ...",
+    # the texts passages of documentation: the changed word must not vanish into the variable after it.
+    rng = random.Random(9)
+    texts = {"t0750": [], "t0751": []}
+    calls = []
+    for template_id in texts:
+        for _ in range(8):
+            calls.append((template_id, lib.call(template_id, rng, text=lib.passage(rng, 5, 120))))
+    rng.shuffle(calls)
+    miner, ends = mine(calls)
+    assert len(ends["t0750"]) == len(ends["t0751"]) == 1 and ends["t0750"] != ends["t0751"]
+    for template_id, word in (("t0750", "Amharic: '"), ("t0751", "English: '")):
+        assert word in miner.clusters[next(iter(ends[template_id]))].template.skeleton()

@@ -8,6 +8,7 @@ import sqlite3
 
 import pytest
 from support.prompts import TRANSLATE, chat_body, fill, insert, prose
+from support.rows import read_rows
 
 from r4u_proxy.grouping.parts import grouping_text
 from r4u_proxy.grouping.store import Grouper, group_pending
@@ -24,21 +25,11 @@ def db(tmp_path):
 
 
 def rows(db) -> list[dict]:
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute("SELECT * FROM traces ORDER BY rowid")]
-    finally:
-        conn.close()
+    return read_rows(db, "SELECT * FROM traces ORDER BY rowid")
 
 
 def tasks(db) -> dict[str, dict]:
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return {r["id"]: dict(r) for r in conn.execute("SELECT * FROM tasks")}
-    finally:
-        conn.close()
+    return {r["id"]: r for r in read_rows(db, "SELECT * FROM tasks")}
 
 
 def test_traces_become_tasks_whose_template_and_values_give_back_the_prompt(db):

@@ -71,23 +71,54 @@ def gemini_usage(meta: dict) -> dict:
 # --- each provider, each token class --------------------------------------------------------------
 
 
-def test_openai_chat_cached_and_reasoning_tokens():
-    body = {
-        "model": "o4-mini-2025-04-16",
-        "usage": {
-            "prompt_tokens": 2000,
-            "completion_tokens": 800,
-            "prompt_tokens_details": {"cached_tokens": 1024},
-            "completion_tokens_details": {"reasoning_tokens": 512},
-        },
-    }
-    result = price("openai", body["model"], openai_chat_usage(body["usage"]))
-    # o4-mini: $1.10 input, $0.275 cached input, $4.40 output per million.
-    # Cached tokens are inside prompt_tokens, reasoning inside completion_tokens: neither is added.
-    expected = ((2000 - 1024) * 1.10 + 1024 * 0.275 + 800 * 4.40) / M
-    assert expected == pytest.approx(0.0048752)
+# Per provider, usage with every token class it reports, and its cost worked out by hand from genai-prices'
+# per-million prices (then that figure to the digit, and the model genai-prices priced it as).
+@pytest.mark.parametrize(
+    ("provider", "model", "usage", "expected", "figure", "priced_model"),
+    [
+        # o4-mini: $1.10 input, $0.275 cached input, $4.40 output per million.
+        # Cached tokens are inside prompt_tokens, reasoning inside completion_tokens: neither is added.
+        pytest.param(
+            "openai", "o4-mini-2025-04-16",
+            openai_chat_usage({"prompt_tokens": 2000, "completion_tokens": 800,
+                               "prompt_tokens_details": {"cached_tokens": 1024},
+                               "completion_tokens_details": {"reasoning_tokens": 512}}),
+            ((2000 - 1024) * 1.10 + 1024 * 0.275 + 800 * 4.40) / M, 0.0048752, "o4-mini",
+            id="openai_chat_cached_and_reasoning_tokens",
+        ),
+        # gpt-5: $1.25 input, $0.125 cached input, $10 output per million.
+        pytest.param(
+            "openai", "gpt-5-2025-08-07",
+            openai_responses_usage({"input_tokens": 5000, "input_tokens_details": {"cached_tokens": 4096},
+                                    "output_tokens": 1500,
+                                    "output_tokens_details": {"reasoning_tokens": 1024},
+                                    "total_tokens": 6500}),
+            ((5000 - 4096) * 1.25 + 4096 * 0.125 + 1500 * 10) / M, 0.016642, "gpt-5",
+            id="openai_responses_cached_and_reasoning_tokens",
+        ),
+        # claude-sonnet-4: $3 input, $3.75 cache write, $0.30 cache read, $15 output per million.
+        pytest.param(
+            "anthropic", "claude-sonnet-4-20250514",
+            anthropic_usage({"input_tokens": 50, "cache_creation_input_tokens": 2000,
+                             "cache_read_input_tokens": 10000, "output_tokens": 300}),
+            (50 * 3 + 2000 * 3.75 + 10000 * 0.30 + 300 * 15) / M, 0.01515, "claude-sonnet-4-0",
+            id="anthropic_cache_read_and_write_are_priced_beside_input",
+        ),
+        # gemini-2.5-flash: $0.30 input, $0.03 cached input, $2.50 output (thinking included) per million.
+        pytest.param(
+            "gemini", "models/gemini-2.5-flash",
+            gemini_usage({"promptTokenCount": 1200, "cachedContentTokenCount": 1000,
+                          "candidatesTokenCount": 100, "thoughtsTokenCount": 400}),
+            (200 * 0.30 + 1000 * 0.03 + (100 + 400) * 2.50) / M, 0.00134, "gemini-2.5-flash",
+            id="gemini_thoughts_tokens_billed_as_output_and_cache_reads_discounted",
+        ),
+    ],
+)  # fmt: skip
+def test_each_token_class_is_priced(provider, model, usage, expected, figure, priced_model):
+    result = price(provider, model, usage)
+    assert expected == pytest.approx(figure)
     assert result.cost_usd == pytest.approx(expected, abs=1e-9)
-    assert result.priced_model == "o4-mini"
+    assert result.priced_model == priced_model
     assert result.source == GENAI_PRICES
 
 
@@ -95,44 +126,6 @@ def test_openai_chat_plain_gpt4o_dated_snapshot_matches_family_price():
     result = price("openai", "gpt-4o-2024-08-06", openai_chat_usage({"prompt_tokens": 1000, "completion_tokens": 500}))
     assert result.cost_usd == pytest.approx((1000 * 2.50 + 500 * 10.00) / M, abs=1e-9)  # $0.0075
     assert result.priced_model == "gpt-4o"
-
-
-def test_openai_responses_cached_and_reasoning_tokens():
-    usage = {
-        "input_tokens": 5000,
-        "input_tokens_details": {"cached_tokens": 4096},
-        "output_tokens": 1500,
-        "output_tokens_details": {"reasoning_tokens": 1024},
-        "total_tokens": 6500,
-    }
-    result = price("openai", "gpt-5-2025-08-07", openai_responses_usage(usage))
-    # gpt-5: $1.25 input, $0.125 cached input, $10 output per million.
-    expected = ((5000 - 4096) * 1.25 + 4096 * 0.125 + 1500 * 10) / M
-    assert expected == pytest.approx(0.016642)
-    assert result.cost_usd == pytest.approx(expected, abs=1e-9)
-    assert result.priced_model == "gpt-5"
-
-
-def test_anthropic_cache_read_and_write_are_priced_beside_input():
-    usage = {"input_tokens": 50, "cache_creation_input_tokens": 2000, "cache_read_input_tokens": 10000,
-             "output_tokens": 300}
-    result = price("anthropic", "claude-sonnet-4-20250514", anthropic_usage(usage))
-    # claude-sonnet-4: $3 input, $3.75 cache write, $0.30 cache read, $15 output per million.
-    expected = (50 * 3 + 2000 * 3.75 + 10000 * 0.30 + 300 * 15) / M
-    assert expected == pytest.approx(0.01515)
-    assert result.cost_usd == pytest.approx(expected, abs=1e-9)
-    assert result.priced_model == "claude-sonnet-4-0"
-
-
-def test_gemini_thoughts_tokens_billed_as_output_and_cache_reads_discounted():
-    meta = {"promptTokenCount": 1200, "cachedContentTokenCount": 1000, "candidatesTokenCount": 100,
-            "thoughtsTokenCount": 400}
-    result = price("gemini", "models/gemini-2.5-flash", gemini_usage(meta))
-    # gemini-2.5-flash: $0.30 input, $0.03 cached input, $2.50 output (thinking included) per million.
-    expected = (200 * 0.30 + 1000 * 0.03 + (100 + 400) * 2.50) / M
-    assert expected == pytest.approx(0.00134)
-    assert result.cost_usd == pytest.approx(expected, abs=1e-9)
-    assert result.priced_model == "gemini-2.5-flash"
 
 
 def test_gemini_pro_long_prompt_pays_the_higher_tier_on_every_token():

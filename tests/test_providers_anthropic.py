@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from support.prompts import parts
+
 from r4u_proxy.providers import anthropic, openai_responses, prompt_parts
 
 
@@ -9,6 +11,14 @@ def run(*events: dict) -> tuple[anthropic.Stream, list[bool]]:
     stream = anthropic.Stream()
     flags = [stream.add(e["type"], e) for e in events]
     return stream, flags
+
+
+def block_start(index: int, block: dict) -> dict:
+    return {"type": "content_block_start", "index": index, "content_block": block}
+
+
+def block_delta(index: int, delta: dict) -> dict:
+    return {"type": "content_block_delta", "index": index, "delta": delta}
 
 
 START = {
@@ -71,37 +81,13 @@ def test_usage_from_message_delta_overrides_but_keeps_start_values():
 def test_tool_input_from_fragments_and_cut_off_input_kept_as_text():
     stream, flags = run(
         START,
-        {
-            "type": "content_block_start",
-            "index": 0,
-            "content_block": {"type": "tool_use", "id": "t", "name": "f", "input": {}},
-        },
-        {
-            "type": "content_block_delta",
-            "index": 0,
-            "delta": {"type": "input_json_delta", "partial_json": ""},
-        },
-        {
-            "type": "content_block_delta",
-            "index": 0,
-            "delta": {"type": "input_json_delta", "partial_json": '{"ci'},
-        },
-        {
-            "type": "content_block_delta",
-            "index": 0,
-            "delta": {"type": "input_json_delta", "partial_json": 'ty": "Paris"}'},
-        },
+        block_start(0, {"type": "tool_use", "id": "t", "name": "f", "input": {}}),
+        block_delta(0, {"type": "input_json_delta", "partial_json": ""}),
+        block_delta(0, {"type": "input_json_delta", "partial_json": '{"ci'}),
+        block_delta(0, {"type": "input_json_delta", "partial_json": 'ty": "Paris"}'}),
         {"type": "content_block_stop", "index": 0},
-        {
-            "type": "content_block_start",
-            "index": 1,
-            "content_block": {"type": "tool_use", "id": "u", "name": "g", "input": {}},
-        },
-        {
-            "type": "content_block_delta",
-            "index": 1,
-            "delta": {"type": "input_json_delta", "partial_json": '{"a": [1,'},
-        },
+        block_start(1, {"type": "tool_use", "id": "u", "name": "g", "input": {}}),
+        block_delta(1, {"type": "input_json_delta", "partial_json": '{"a": [1,'}),
     )
     body = stream.body()  # the stream stopped inside block 1
     assert body["content"][0]["input"] == {"city": "Paris"}
@@ -114,26 +100,10 @@ def test_tool_input_from_fragments_and_cut_off_input_kept_as_text():
 def test_citations_unknown_deltas_and_error_event():
     stream, flags = run(
         START,
-        {
-            "type": "content_block_start",
-            "index": 0,
-            "content_block": {"type": "text", "text": "", "citations": None},
-        },
-        {
-            "type": "content_block_delta",
-            "index": 0,
-            "delta": {"type": "citations_delta", "citation": {"url": "u1"}},
-        },
-        {
-            "type": "content_block_delta",
-            "index": 0,
-            "delta": {"type": "citations_delta", "citation": {"url": "u2"}},
-        },
-        {
-            "type": "content_block_start",
-            "index": 1,
-            "content_block": {"type": "future_block", "content": None},
-        },
+        block_start(0, {"type": "text", "text": "", "citations": None}),
+        block_delta(0, {"type": "citations_delta", "citation": {"url": "u1"}}),
+        block_delta(0, {"type": "citations_delta", "citation": {"url": "u2"}}),
+        block_start(1, {"type": "future_block", "content": None}),
         {"type": "content_block_delta", "index": 1, "delta": {"type": "future_delta", "content": "abc"}},
         {"type": "content_block_delta", "index": 1, "delta": {"type": "future_delta", "content": "def"}},
         {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
@@ -148,11 +118,7 @@ def test_citations_unknown_deltas_and_error_event():
 def test_redacted_thinking_block_start_is_content():
     _, flags = run(
         START,
-        {
-            "type": "content_block_start",
-            "index": 0,
-            "content_block": {"type": "redacted_thinking", "data": "EmwK"},
-        },
+        block_start(0, {"type": "redacted_thinking", "data": "EmwK"}),
     )
     assert flags == [False, True]
 
@@ -178,15 +144,13 @@ def test_prompt_parts_for_messages_and_responses():
         ],
         "tools": [{"name": "w"}, {"type": "web_search_20250305", "name": "web_search"}],
     }
-    assert prompt_parts("anthropic_messages", body) == {
-        "system": "You are terse.",
-        "turns": [
-            {"role": "user", "text": "Weather?"},
-            {"role": "assistant", "text": 'Checking.\nw({"c":"P"})'},
-            {"role": "user", "text": "20C"},
-        ],
-        "tools": ["w", "web_search"],
-    }
+    assert prompt_parts("anthropic_messages", body) == parts(
+        "You are terse.",
+        ("user", "Weather?"),
+        ("assistant", 'Checking.\nw({"c":"P"})'),
+        ("user", "20C"),
+        tools=("w", "web_search"),
+    )
     responses = {
         "instructions": "Be brief.",
         "input": [
@@ -196,13 +160,11 @@ def test_prompt_parts_for_messages_and_responses():
         ],
         "tools": [{"type": "function", "name": "lookup"}, {"type": "web_search"}],
     }
-    assert openai_responses.prompt_parts(responses) == {
-        "system": "Be brief.",
-        "turns": [
-            {"role": "user", "text": "Capital of France?"},
-            {"role": "assistant", "text": 'lookup({"q":"France"})'},
-            {"role": "tool", "text": "Paris"},
-        ],
-        "tools": ["lookup", "web_search"],
-    }
+    assert openai_responses.prompt_parts(responses) == parts(
+        "Be brief.",
+        ("user", "Capital of France?"),
+        ("assistant", 'lookup({"q":"France"})'),
+        ("tool", "Paris"),
+        tools=("lookup", "web_search"),
+    )
     assert openai_responses.prompt_parts({"input": "Hi"})["turns"] == [{"role": "user", "text": "Hi"}]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from support.prompts import parts
 from support.streams import analyze_recorded, assert_summary
 
 from r4u_proxy.providers import gemini
@@ -260,11 +261,9 @@ def test_prompt_parts():
         ],
         "tools": [{"functionDeclarations": [{"name": "get_weather"}]}, {"googleSearch": {}}],
     }
-    assert gemini.prompt_parts(body) == {
-        "system": "Be terse.",
-        "turns": [
-            {"role": "user", "text": "Weather in Paris?"},
-            {"role": "model", "text": 'get_weather({"city":"Paris"})'},
-        ],
-        "tools": ["get_weather", "googleSearch"],
-    }
+    assert gemini.prompt_parts(body) == parts(
+        "Be terse.",
+        ("user", "Weather in Paris?"),
+        ("model", 'get_weather({"city":"Paris"})'),
+        tools=("get_weather", "googleSearch"),
+    )

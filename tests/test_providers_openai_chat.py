@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from support.prompts import parts
+
 from r4u_proxy.providers import openai_chat, prompt_parts
 
 
@@ -173,15 +175,13 @@ def test_prompt_parts_for_chat_requests():
         ],
         "tools": [{"type": "function", "function": {"name": "f"}}],
     }
-    assert prompt_parts("openai_chat", body) == {
-        "system": "Rules.\n\nMore rules.",
-        "turns": [
-            {"role": "user", "text": "Look:"},
-            {"role": "assistant", "text": "f({})"},
-            {"role": "tool", "text": "42"},
-        ],
-        "tools": ["f"],
-    }
+    assert prompt_parts("openai_chat", body) == parts(
+        "Rules.\n\nMore rules.",
+        ("user", "Look:"),
+        ("assistant", "f({})"),
+        ("tool", "42"),
+        tools=("f",),
+    )
     assert prompt_parts("openai_embeddings", {"input": ["a", "b"]})["turns"] == [
         {"role": "user", "text": "a"},
         {"role": "user", "text": "b"},

@@ -6,24 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from support.streams import analyze_recorded, assert_summary
+from support.streams import analyze_recorded, analyze_response, assert_summary, recorded_endpoint
 
-from r4u_proxy.ingest.parse import analyze
-from r4u_proxy.providers import route
 from r4u_proxy.simulator.fixtures import RECORDINGS_DIR
 
 STREAMS = RECORDINGS_DIR / "other"
-HOSTS = {  # file prefix: (host, path) as recorded
-    "groq": ("api.groq.com", "/openai/v1/chat/completions"),
-    "mistral": ("api.mistral.ai", "/v1/chat/completions"),
-    "deepseek_reasoner": ("api.deepseek.com", "/chat/completions"),
-    "deepseek_responses": ("api.deepseek.com", "/responses"),
-    "openrouter": ("openrouter.ai", "/api/v1/chat/completions"),
-    "zai": ("api.z.ai", "/api/paas/v4/chat/completions"),
-    "crusoe": ("api.inference.crusoecloud.com", "/v1/chat/completions"),
-    "snowflake": ("acct.snowflakecomputing.com", "/api/v2/cortex/v1/chat/completions"),
-    "bedrock": ("bedrock-mantle.us-east-1.api.aws", "/openai/v1/responses"),
-}
 
 # file: (model, finish_reason, input, output, reasoning, text starts, text ends, error starts)
 EXPECTED = {
@@ -152,7 +139,7 @@ EXPECTED = {
 
 
 def analysed(name: str) -> tuple[dict, dict]:
-    host, path = next(v for k, v in HOSTS.items() if name.startswith(k))
+    _, host, path = recorded_endpoint(f"other/{name}")
     result = analyze_recorded(host, path, (STREAMS / name).read_bytes())
     return result, json.loads(result["response_body"])
 
@@ -209,16 +196,8 @@ def test_first_content_is_the_first_reasoning_token_not_the_role_chunk():
     name = "deepseek_reasoner_reasoning_content.sse"
     events = (STREAMS / name).read_bytes().split(b"\n\n")
     chunks = [(float(i), e + b"\n\n") for i, e in enumerate(events) if e]
-    host, path = HOSTS["deepseek_reasoner"]
-    result = analyze(
-        route(host, path),
-        {
-            "path": path,
-            "status_code": 200,
-            "response_headers": [("content-type", "text/event-stream")],
-            "chunks": chunks,
-        },
-    )
+    _, host, path = recorded_endpoint(f"other/{name}")
+    result = analyze_response(host, path, chunks, "text/event-stream")
     first = next(
         i
         for i, e in enumerate(events)

@@ -16,31 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.streams import analyze_recorded
+from support.streams import analyze_recorded, recorded_endpoint
 
 from r4u_proxy.simulator.fixtures import RECORDINGS_DIR
 
 REPO = Path(__file__).resolve().parent.parent
 APP_PYTHON = REPO / ".venv-app" / "bin" / "python"
 STREAMS = RECORDINGS_DIR
-ENDPOINTS = {
-    "openai_chat": ("api.openai.com", "/v1/chat/completions"),
-    "openai_responses": ("api.openai.com", "/v1/responses"),
-    "anthropic_messages": ("api.anthropic.com", "/v1/messages"),
-}
-VENDOR_ENDPOINTS = {  # other/ file prefix: the endpoint it was recorded from
-    "bedrock": ("bedrock-mantle.us-east-1.api.aws", "/openai/v1/responses"),
-    "crusoe": ("api.inference.crusoecloud.com", "/v1/chat/completions"),
-    "deepseek_reasoner": ("api.deepseek.com", "/chat/completions"),
-    "deepseek_responses": ("api.deepseek.com", "/responses"),
-    "groq": ("api.groq.com", "/openai/v1/chat/completions"),
-    "mistral": ("api.mistral.ai", "/v1/chat/completions"),
-    "openrouter": ("openrouter.ai", "/api/v1/chat/completions"),
-    "snowflake": ("acct.snowflakecomputing.com", "/api/v2/cortex/v1/chat/completions"),
-    "zai": ("api.z.ai", "/api/paas/v4/chat/completions"),
-}
+SDK_FAMILIES = ("openai_chat", "openai_responses", "anthropic_messages")  # recordings' folders the SDKs reassemble
 FIXTURES = sorted(
-    [f"{d}/{p.name}" for d in ENDPOINTS for p in (STREAMS / d).glob("*.sse")]
+    [f"{d}/{p.name}" for d in SDK_FAMILIES for p in (STREAMS / d).glob("*.sse")]
     + [f"other/{p.name}" for p in (STREAMS / "other").glob("*.sse")]
 )
 
@@ -74,13 +59,6 @@ def sdk_finals() -> dict[str, dict]:
     return json.loads(completed.stdout)
 
 
-def endpoint(name: str) -> tuple[str, str]:
-    directory, _, file_name = name.partition("/")
-    if directory == "other":
-        return next(v for prefix, v in VENDOR_ENDPOINTS.items() if file_name.startswith(prefix))
-    return ENDPOINTS[directory]
-
-
 def family(name: str) -> str:
     directory, _, file_name = name.partition("/")
     if directory == "other":
@@ -89,7 +67,7 @@ def family(name: str) -> str:
 
 
 def r4u_body(name: str) -> tuple[dict, dict]:
-    host, path = endpoint(name)
+    _, host, path = recorded_endpoint(name)
     result = analyze_recorded(host, path, (STREAMS / name).read_bytes())
     return json.loads(result["response_body"]), result
 

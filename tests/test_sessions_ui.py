@@ -1,6 +1,6 @@
 """The Sessions pages, their JSON, the trace page's session links and `r4u sessions`, on recorded sessions.
 
-Browser checks (real headless Chromium) are at the end; they share tests/test_browser_ui.py's helpers.
+Browser checks (real headless Chromium) are at the end; their fixtures are in tests/support/browser.py.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import sys
 
 import pytest
 from support import agent_recordings as recordings
+from support.browser import shoot
 from support.ui import get, text_of
-from test_browser_ui import browser_context, page, shoot  # noqa: F401 - fixtures
 
 from r4u_proxy.service.ui_server import start_ui
 

@@ -10,44 +10,13 @@ import json
 from pathlib import Path
 
 import pytest
-from support.proxy import SIMULATED_HOSTS, run_app, simulator_args, start_proxy
-from support.streams import analyze_recorded, is_stream_fixture, recorded_status
+from support.proxy import run_app, simulator_args, start_proxy
+from support.streams import analyze_recorded, is_stream_fixture, recorded_status, replay_target
 from support.upstream import FIXTURES_DIR as FIXTURES
 from support.upstream import manifest
 
-from r4u_proxy.providers.hosts import provider_for_host
-
 MANIFEST = manifest()
 PER_BYTE_MAX = 8192
-
-
-# A simulated host of each provider, for recordings made against a host the simulator has no certificate for.
-_STAND_INS = {provider_for_host(host): host for host in reversed(SIMULATED_HOSTS)}
-
-
-def _target(entry: dict[str, str], plain_port: int) -> tuple[str, str, str, str, dict]:
-    """(method, URL, the host and path the trace will name, request body) to replay a fixture as the call it was
-    recorded from; self-hosted servers (Ollama, TGI) are reached over plain HTTP on this machine."""
-    method, _, url = entry["endpoint"].partition(" ")
-    url = url.split(" ")[0]
-    if url.startswith(("https://", "http://")):
-        scheme, _, rest = url.partition("://")
-        host, _, path = rest.partition("/")
-        host, path = host.split(":")[0], "/" + path
-    else:
-        scheme, host, path = "https", {
-            "openai_chat": "api.openai.com", "openai_responses": "api.openai.com",
-            "anthropic_messages": "api.anthropic.com", "gemini": "generativelanguage.googleapis.com",
-        }[entry["provider"]], url  # fmt: skip
-    path = path.replace("{model}", "gemini-2.5-flash").replace("{response_id}", "resp_1")
-    if entry["provider"] == "gemini" and entry["file"].endswith(".sse"):
-        path = "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
-    body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
-    if scheme == "http":  # a server on this machine
-        return method or "POST", f"http://127.0.0.1:{plain_port}{path}", "127.0.0.1", path, body
-    if host not in SIMULATED_HOSTS:  # vendors the simulator has no certificate for: same path, a stand-in host
-        host = _STAND_INS.get(provider_for_host(host), "api.openai.com")
-    return method or "POST", f"https://{host}{path}", host, path, body
 
 
 REPLAY = """
@@ -79,7 +48,7 @@ def test_every_fixture_through_the_proxy_at_any_byte_boundary(proxy, plain_sim, 
     entries = [e for e in MANIFEST if split != "1" or int(e["bytes"]) <= PER_BYTE_MAX]
     assert {e["provider"] for e in entries} == {e["provider"] for e in MANIFEST}
     for entry in entries:
-        method, url, host, path, body = _target(entry, plain_sim.port)
+        method, url, host, path, body = replay_target(entry, plain_sim.port)
         test_id = f"{marker}-{entry['file']}"
         headers = {"x-test-id": test_id, "x-sim-fixture": entry["file"], "x-sim-split": split,
                    "accept-encoding": "identity", "x-sim-status": str(recorded_status(entry))}  # fmt: skip

@@ -152,21 +152,21 @@ def both_ways(proxy: RunningProxy, sim: Simulator, headers: dict, path: str = "/
 CREATE = json.dumps({"type": "response.create", "model": "gpt-5", "input": "Tell me a long story"})
 
 
-def test_client_closing_mid_response(proxy, sim):
+@pytest.mark.parametrize(
+    ("end", "error"),
+    [
+        ("close", "client closed the WebSocket mid-response (1000)"),
+        ("abort", "WebSocket connection dropped mid-response (1006: no close frame)"),
+    ],
+    ids=["closing", "dropping-the-connection"],
+)
+def test_client_leaving_mid_response(proxy, sim, end, error):
     headers = {"x-sim-events": "300", "x-sim-gap-ms": "5"}
-    direct, proxied, marker = both_ways(proxy, sim, headers, send=[CREATE], until=10, end="close")
+    direct, proxied, marker = both_ways(proxy, sim, headers, send=[CREATE], until=10, end=end)
     assert len(proxied["received"]) == len(direct["received"]) == 10
     (row,) = traces(proxy, marker, 1)
-    assert row["error"] == "client closed the WebSocket mid-response (1000)"
+    assert row["error"] == error
     assert row["completion_text"] and row["finish_reason"] == "in_progress"
-
-
-def test_client_dropping_the_connection_mid_response(proxy, sim):
-    headers = {"x-sim-events": "300", "x-sim-gap-ms": "5"}
-    direct, proxied, marker = both_ways(proxy, sim, headers, send=[CREATE], until=10, end="abort")
-    assert len(proxied["received"]) == len(direct["received"]) == 10
-    (row,) = traces(proxy, marker, 1)
-    assert row["error"] == "WebSocket connection dropped mid-response (1006: no close frame)"
 
 
 def test_server_closing_mid_response(proxy, sim):

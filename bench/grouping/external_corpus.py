@@ -93,10 +93,13 @@ def fields(template: str) -> list[str]:
 
 
 def true_constants(template: str) -> tuple[str, ...]:
-    """The template's constants in the grouping text (`[user]` line first), as a perfect miner finds them."""
-    literals = [literal for literal, _, _, _ in string.Formatter().parse(template)]
-    names = fields(template)
-    constants = literals[: len(names) + 1] + [""] * (len(names) + 1 - len(literals))
+    """The template's constants in the grouping text (`[user]` line first), as a perfect miner finds them.
+    A doubled brace is one literal brace in the text (`str.format` yields it as a literal piece of its own)."""
+    constants = [""]
+    for literal, name, _, _ in string.Formatter().parse(template):
+        constants[-1] += literal
+        if name is not None:
+            constants.append("")
     constants[0] = grouping_text({"turns": [{"role": "user", "text": constants[0]}]})
     return tuple(constants)
 

@@ -23,15 +23,23 @@ EDGE_KEYS = 2  # trigrams at each end of a text that count EDGE_VOTES times
 EDGE_VOTES = 4
 
 
-_CODES: dict[str, int] = {}  # token -> a stable 32-bit code (str hashes change from one process to the next)
+_BREAK = -1  # a slot: runs of content tokens end there
+_NONE = 0  # a token that is no evidence (a blank, a comma)
 
 
-def _code(token: str) -> int:
-    code = _CODES.get(token)
-    if code is None:
-        if len(_CODES) > 200_000:  # bounded: free text brings endless new tokens; codes do not change
-            _CODES.clear()
-        code = _CODES[token] = zlib.crc32(token.encode("utf-8", "surrogatepass"))
+def _code(token: str, profile: Profile) -> int:
+    """The token's code in trigrams (never 0 or -1), or _NONE, or _BREAK; cached per profile. A crc32,
+    not `hash`: str hashes change from one process to the next."""
+    if token.startswith("\x00"):
+        code = _BREAK
+    elif profile.weight(token) > 0:
+        code = zlib.crc32(token.encode("utf-8", "surrogatepass")) or 1
+    else:
+        code = _NONE
+    codes = profile._codes
+    if len(codes) > 200_000:  # bounded: free text brings endless new tokens; codes do not change
+        codes.clear()
+    codes[token] = code
     return code
 
 
@@ -40,21 +48,28 @@ def trigrams(tokens: list[str], profile: Profile) -> set[int]:
     return keyed(tokens, profile)[0]
 
 
+def _grams(run: list[int]) -> list[int]:
+    return [(a * 1_000_003 ^ b) * 1_000_003 ^ c for a, b, c in zip(run, run[1:], run[2:], strict=False)]
+
+
 def keyed(tokens: list[str], profile: Profile) -> tuple[set[int], list[int]]:
     """The sampled trigram codes, and the first and last EDGE_KEYS of them (where a short template has
     its few words: `wic sentence1:` before two long sentences)."""
-    weights = profile._weights
-    weigh = profile.weight
-    codes = _CODES
-    keys: list[int] = []
-    run: list[int] = []
-    for token in tokens:
-        if token.startswith("\x00"):
-            keys += [(a * 1_000_003 ^ b) * 1_000_003 ^ c for a, b, c in zip(run, run[1:], run[2:], strict=False)]
-            run = []
-        elif (weights[token] if token in weights else weigh(token)) > 0:
-            run.append(codes[token] if token in codes else _code(token))
-    keys += [(a * 1_000_003 ^ b) * 1_000_003 ^ c for a, b, c in zip(run, run[1:], run[2:], strict=False)]
+    codes = list(map(profile._codes.get, tokens))
+    if None in codes:
+        codes = [_code(t, profile) if c is None else c for c, t in zip(codes, tokens, strict=True)]
+    if _BREAK in codes:
+        keys: list[int] = []
+        run: list[int] = []
+        for code in codes:
+            if code == _BREAK:
+                keys += _grams(run)
+                run = []
+            elif code:
+                run.append(code)
+        keys += _grams(run)
+    else:
+        keys = _grams([c for c in codes if c])
     edges = keys[:EDGE_KEYS] + keys[-EDGE_KEYS:]
     if len(keys) <= 2 * EDGE:
         return set(keys), edges
@@ -92,14 +107,15 @@ class CandidateIndex:
 
     def voted(self, keys: set[int], limit: int, edges: list[int] = (), least: int = 1) -> list[tuple[int, int]]:  # type: ignore[assignment]
         """`best`, with each cluster's votes."""
-        votes: Counter[int] = Counter()
+        postings = self._postings
+        voters: list[int] = []
         for key in keys:
-            ids = self._postings.get(key)
+            ids = postings.get(key)
             if ids is not None and len(ids) <= COMMON:
-                votes.update(ids)
+                voters.extend(ids)
         for key in edges:
-            ids = self._postings.get(key)
+            ids = postings.get(key)
             if ids is not None and len(ids) <= COMMON:
-                for _ in range(EDGE_VOTES - 1):
-                    votes.update(ids)
+                voters.extend(list(ids) * (EDGE_VOTES - 1))
+        votes = Counter(voters)
         return [(cid, n) for cid, n in votes.most_common(limit) if n >= least]

@@ -21,6 +21,7 @@ class Cluster:
     samples: deque[str] = field(default_factory=lambda: deque(maxlen=SAMPLES))
     next_checkpoint: int = FIRST_CHECKPOINT
     spans: bool = False  # log lines: a variable may span several words (it left the token-count partition)
+    stray_checked: Template | None = None  # its template when strays near it were last looked for
 
 
 def most_specific(

@@ -22,7 +22,7 @@ class TemplateLookup:
         self._suffix: dict[str, list[int]] = {}
         self._short_prefix: dict[int, dict[str, list[int]]] = {}
         self._short_suffix: dict[int, dict[str, list[int]]] = {}
-        self._loose: dict[int, str] = {}  # cluster -> a constant the text must contain
+        self._loose: dict[int, tuple[str, str, str]] = {}  # cluster -> its ends, and a constant the text must contain
         self._exact: dict[str, list[int]] = {}  # texts seen once (no variables yet) by their whole text
         self._where: dict[int, tuple[str, object, str]] = {}
 
@@ -40,7 +40,7 @@ class TemplateLookup:
         elif len(last) >= KEY // 2:
             self._file(cluster_id, "suffix", last[-KEY:] if len(last) >= KEY else last)
         else:
-            self._loose[cluster_id] = max(template.constants, key=len)
+            self._loose[cluster_id] = (first, last, max(template.constants, key=len))
             self._where[cluster_id] = ("loose", None, "")
 
     def _file(self, cluster_id: int, side: str, key: str) -> None:
@@ -76,5 +76,8 @@ class TemplateLookup:
             found += table.get(text[:length], ())
         for length, table in self._short_suffix.items():
             found += table.get(text[-length:], ())
-        found += [cid for cid, const in self._loose.items() if const in text]
+        found += [
+            cid for cid, (first, last, longest) in self._loose.items()
+            if text.startswith(first) and text.endswith(last) and longest in text
+        ]  # fmt: skip
         return found

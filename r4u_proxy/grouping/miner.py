@@ -30,8 +30,16 @@ from dataclasses import dataclass, field
 from r4u_proxy.grouping.candidates import CandidateIndex, keyed, trigrams
 from r4u_proxy.grouping.clusters import Cluster, Event, most_specific
 from r4u_proxy.grouping.lookup import TemplateLookup
+from r4u_proxy.grouping.pairs import Pairs
 from r4u_proxy.grouping.profile import PROMPTS, Profile
-from r4u_proxy.grouping.prompt_align import Alignment, Tokens, align, template_tokens, text_tokens
+from r4u_proxy.grouping.prompt_align import (
+    Alignment,
+    Tokens,
+    align,
+    remember_literal,
+    template_tokens,
+    text_tokens,
+)
 from r4u_proxy.grouping.settle import Settle
 from r4u_proxy.grouping.splits import NEIGHBOURS, Splits
 from r4u_proxy.grouping.template import Template
@@ -42,7 +50,9 @@ __all__ = ["Cluster", "Event", "Miner"]
 CANDIDATES = 4  # clusters a new text is aligned with
 MIN_VOTES = 2  # ... that share at least two of its trigrams, or one at its start or end
 MIDDLE_VOTES = 6  # trigrams a text seen once must share with the text when their starts and ends differ
+VOTE_SHARE = 2  # a candidate with less than 1/VOTE_SHARE of the best one's votes shares too little to win
 EDGE_CHARS = 16  # characters at the two ends together: "[user]\n" and a word or two
+_HOLE = "\x00"  # what a template shows where it varies, when tested against another
 MAX_LITERALS = 1000  # texts seen once that stay candidates, per partition (the oldest are forgotten)
 
 
@@ -52,6 +62,7 @@ class _Partition:
     index: CandidateIndex = field(default_factory=CandidateIndex)
     clusters: list[int] = field(default_factory=list)
     literals: dict[int, None] = field(default_factory=dict)  # insertion-ordered: the oldest first
+    pairs: Pairs = field(default_factory=Pairs)  # common templates of texts kept apart (`pairs`)
 
 
 class Miner(Splits, Settle):
@@ -94,7 +105,7 @@ class Miner(Splits, Settle):
         part = self._part(cluster.partition)
         template = cluster.template
         part.lookup.add(cluster.id, template)
-        part.index.add(cluster.id, trigrams(template_tokens(template, self.profile).keys, self.profile))
+        part.index.add(cluster.id, self._index_keys(template))
         if template.variable_count:
             part.literals.pop(cluster.id, None)
             return
@@ -103,6 +114,12 @@ class Miner(Splits, Settle):
             oldest = next(iter(part.literals))
             del part.literals[oldest]
             part.index.remove(oldest)
+
+    def _index_keys(self, template: Template) -> set[int]:
+        tt = template_tokens(template, self.profile)
+        if tt.index_keys is None:
+            tt.index_keys = trigrams(tt.keys, self.profile)
+        return tt.index_keys
 
     def _new_cluster(self, partition: str, template: Template) -> Cluster:
         cluster = Cluster(self._next_id, partition, template)
@@ -149,8 +166,19 @@ class Miner(Splits, Settle):
             return found
         tokens = text_tokens(text, self.profile)
         keys, edges = keyed(tokens.tokens, self.profile)
+        remember_literal(text, tokens, self.profile, keys)
         voted = part.index.voted(keys, CANDIDATES, edges, MIN_VOTES)
-        candidates = [cid for cid, votes in voted if votes >= MIDDLE_VOTES or self._edges_meet(cid, text)]
+        top = voted[0][1] if voted else 0
+        candidates = [
+            cid for cid, votes in voted
+            if votes * VOTE_SHARE >= top and (votes >= MIDDLE_VOTES or self._edges_meet(cid, text))
+        ]  # fmt: skip
+        placed = self._from_pair(part, text, voted, candidates)
+        if placed is not None:
+            if (values := placed.template.match(text)) is not None:
+                self._count(placed, text)
+                return placed.id, values
+            candidates = [cid for cid in candidates if cid in self.clusters]  # settling merged some away
         cluster = self._place(partition, candidates, text, tokens)
         values = cluster.template.match(text)
         if values is None:  # the glob's leftmost choice can differ from the alignment's; keep it literal
@@ -158,6 +186,24 @@ class Miner(Splits, Settle):
             values = []
         self._count(cluster, text)
         return cluster.id, values
+
+    def _from_pair(self, part: _Partition, text: str, voted: list[tuple[int, int]], candidates: list[int]) -> Cluster | None:
+        """The text settled with texts kept apart before whose common template it fits (see `pairs`),
+        or None when it fits none whose clusters are still as they were, or a template with variables
+        that the pair does not hold shares as much with the text (aligning with it may refine it)."""
+        for pair_id, pair in part.pairs.fitting(text):
+            ours = max((n for cid, n in voted if cid in pair.clusters), default=0)
+            if any(n >= ours and cid not in pair.clusters and self.clusters[cid].template.variable_count for cid, n in voted):
+                return None
+            part.pairs.forget(pair_id)
+            clusters = [self.clusters.get(c) for c in pair.clusters]
+            if all(c is not None and pair.common.match(c.template.skeleton(_HOLE)) is not None for c in clusters):
+                first, *others = clusters
+                # The text's other candidates are folded in too, as `_place` would: a template with many
+                # texts kept apart gathers them together.
+                others += [self.clusters[cid] for cid in candidates if cid not in pair.clusters]
+                return self._settle(first, pair.common, text, pair.needs_three, others)  # type: ignore[arg-type]
+        return None
 
     def _place(self, partition: str, candidates: list[int], text: str, tokens: Tokens) -> Cluster:
         """The most specific plausible explanation of the text among its candidates (the alignment that
@@ -201,7 +247,7 @@ class Miner(Splits, Settle):
         part = self._part(cluster.partition)
         common_content = template_tokens(common, self.profile).tokens.weight[-1]
         found = []
-        for other_id in part.index.best(trigrams(template_tokens(common, self.profile).keys, self.profile), NEIGHBOURS):
+        for other_id in part.index.best(self._index_keys(common), NEIGHBOURS):
             other = self.clusters.get(other_id)
             if other is None or other is cluster or common.match(other.template.skeleton()) is None:
                 continue

@@ -29,32 +29,35 @@ _VARIABLE_LOOKING = re.compile(r"\d|[A-Za-z][-\w]*\.[-\w]+\.[A-Za-z]")
 WILDCARD = "<*>"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Profile:
+    """A profile names what it turns on: every switch below is off, and `max_align` unbounded, by default."""
+
     name: str
     token_pattern: re.Pattern[str] = field(repr=False)
     # A shared run of tokens is an anchor only when it holds at least this many content tokens
     # (or touches the start/end, or is a whole constant of the template): short runs such as
     # "of the" turn up inside any long document and say nothing about the template.
     min_anchor: int
-    # Log lines: a token with a digit is a variable from the first sight (ids, sizes, addresses).
-    digits_are_variables: bool
-    # Log lines: a variable stands for exactly one token, and only lines with equal token counts
-    # are compared.
-    one_token_variables: bool
     # Share of the template's constant content the new text must keep to join it.
     min_kept: float
+    # Log lines: a token with a digit is a variable from the first sight (ids, sizes, addresses).
+    digits_are_variables: bool = False
+    # Log lines: a variable stands for exactly one token, and only lines with equal token counts
+    # are compared.
+    one_token_variables: bool = False
     # Prompts: look for two templates hiding behind one variable (see Miner._try_split).
-    split_slots: bool
+    split_slots: bool = False
     # Logs: when this many clusters differ from one another in one word only, that word is a variable.
-    fold_siblings: int
+    fold_siblings: int = 0
     # Logs: runs of blanks mean nothing, so they are made single spaces before mining.
-    collapse_blanks: bool
+    collapse_blanks: bool = False
     # Prompts: align a new text against at most this many clusters of its partition (all templates
     # that have variables, then the newest one-off texts). Without a bound, short one-off prompts
     # that never form a template made every new trace align against every earlier one: quadratic.
     max_align: int | None = None
     _weights: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+    _codes: dict[str, int] = field(default_factory=dict, compare=False, repr=False)  # see candidates._code
     _pieces: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
     _on_sight: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
@@ -126,12 +129,8 @@ PROMPTS = Profile(
     name="prompts",
     token_pattern=_PROMPT_TOKEN,
     min_anchor=3,
-    digits_are_variables=False,
-    one_token_variables=False,
     min_kept=0.7,
     split_slots=True,
-    fold_siblings=0,
-    collapse_blanks=False,
     max_align=128,  # every template, and the 32 newest one-off texts
 )
 
@@ -139,10 +138,9 @@ LOGS = Profile(
     name="logs",
     token_pattern=_LOG_TOKEN,
     min_anchor=1,
+    min_kept=0.6,
     digits_are_variables=True,
     one_token_variables=True,
-    min_kept=0.6,
-    split_slots=False,
     fold_siblings=5,
     collapse_blanks=True,
 )

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
-from itertools import accumulate
+from itertools import accumulate, compress, groupby
+from operator import methodcaller
 
 from rapidfuzz.distance import LCSseq
 
@@ -66,25 +67,27 @@ class Alignment:
 
 
 class Tokens:
-    """A token list with prefix sums: evidence, words and non-blank tokens of any stretch in O(1)."""
+    """A token list with prefix sums: evidence, words and blank tokens of any stretch in O(1)."""
 
-    __slots__ = ("tokens", "weight", "words", "solid", "markers", "slots", "_grams")
+    __slots__ = ("tokens", "values", "weight", "words", "blanks", "markers", "slots", "_grams")
 
     def __init__(self, tokens: list[str], profile: Profile, *, template: bool = False) -> None:
-        weights = profile._weights
-        weigh = profile.weight
-        values = [weights[t] if t in weights else weigh(t) for t in tokens]
+        values = list(map(profile._weights.get, tokens))
+        if None in values:
+            weigh = profile.weight
+            values = [weigh(t) if w is None else w for w, t in zip(values, tokens, strict=True)]
         if template:  # a slot is no evidence
             values = [0.0 if t.startswith("\x00") else w for t, w in zip(tokens, values, strict=True)]
         self.tokens = tokens
+        self.values = values
         self.weight = [0.0, *accumulate(values)]
-        self.words = [0, *accumulate([w >= 1 for w in values])]
-        self.solid = [0, *accumulate([not t.isspace() for t in tokens])]
+        self.words = [0, *accumulate(map((1.0).__le__, values))]
+        self.blanks = [0, *accumulate(map(str.isspace, tokens))]
         # Only a template's `[role]` lines and slots are asked about (a text has no slots).
         self.markers: list[int] = []
         self.slots: list[int] = []
         if template:
-            self.markers = [i for i, t in enumerate(tokens) if t.endswith("]\n") and profile.is_marker(t)]
+            self.markers = _markers(tokens, profile)
             self.slots = [i for i, t in enumerate(tokens) if t.startswith("\x00")]
 
         self._grams: dict[tuple[str, str, str], int] | None = None
@@ -92,32 +95,38 @@ class Tokens:
     def __len__(self) -> int:
         return len(self.tokens)
 
+    def as_template(self, profile: Profile) -> Tokens:
+        """The same tokens as a literal template's (its `[role]` lines marked), sharing the sums; the
+        caller makes sure no token could be mistaken for a slot."""
+        tokens = self.tokens
+        other = Tokens.__new__(Tokens)
+        other.tokens, other.values, other.weight = tokens, self.values, self.weight
+        other.words, other.blanks = self.words, self.blanks
+        other.markers = _markers(tokens, profile)
+        other.slots = []
+        other._grams = self._grams
+        return other
+
     def grams(self) -> dict[tuple[str, str, str], int]:
         """The trigrams of content tokens (and slots), and the labels (a word and a colon), that occur
         once, by the position of their first token."""
         if self._grams is None:
-            toks, weight = self.tokens, self.weight
-            pos = [i for i in range(len(toks)) if weight[i + 1] > weight[i] or toks[i].startswith("\x00")]
-            seen: dict[tuple[str, str, str], int] = {}
-            twice = set()
-            for j in range(len(pos) - 1):
-                second = toks[pos[j + 1]]
-                # Three content tokens in a row; or a label, a word and its colon ("sentence2:").
-                if j + 2 < len(pos):
-                    gram = (toks[pos[j]], second, toks[pos[j + 2]])
-                    if gram in seen:
-                        twice.add(gram)
-                    else:
-                        seen[gram] = pos[j]
-                if second == ":":
-                    gram = ("", toks[pos[j]], second)
-                    if gram in seen:
-                        twice.add(gram)
-                    else:
-                        seen[gram] = pos[j]
-            for gram in twice:
-                del seen[gram]
-            self._grams = seen
+            toks = self.tokens
+            pos = list(compress(range(len(toks)), self.values))
+            if self.slots:
+                pos = sorted(pos + self.slots)
+            elif "\x00" in toks:  # a text holding the character slots are made of: it counts as one
+                pos = sorted(pos + [i for i, t in enumerate(toks) if t == "\x00"])
+            content = [toks[i] for i in pos]
+            # Three content tokens in a row; or a label, a word and its colon ("sentence2:").
+            grams: list[tuple[str, str, str]] = list(zip(content, content[1:], content[2:], strict=False))
+            starts = pos[: len(grams)]
+            labels = [j - 1 for j in range(1, len(content)) if content[j] == ":"]
+            grams += [("", content[j], ":") for j in labels]
+            starts += [pos[j] for j in labels]
+            counts = Counter(grams)
+            seen = dict(zip(reversed(grams), reversed(starts), strict=True))  # each gram at its first place
+            self._grams = {g: i for g, i in seen.items() if counts[g] == 1}
         return self._grams
 
     def content(self, start: int, end: int) -> float:
@@ -131,19 +140,49 @@ class Tokens:
         return bisect_left(self.slots, end) - bisect_left(self.slots, start)
 
     def blank(self, start: int, end: int) -> bool:
-        return self.solid[end] == self.solid[start]
+        return self.blanks[end] - self.blanks[start] == end - start
 
 
-@dataclass(frozen=True)
+def _markers(tokens: list[str], profile: Profile) -> list[int]:
+    """Where the `[role]` lines are."""
+    ends = compress(range(len(tokens)), map(methodcaller("endswith", "]\n"), tokens))
+    return [i for i in ends if profile.is_marker(tokens[i])]
+
+
+@dataclass(eq=False)
 class TemplateTokens:
     keys: list[str]  # constant tokens; each slot one key nothing else has
     tokens: Tokens
     whole_constants: frozenset[tuple[int, int]]  # token ranges of the middle constants
     skeleton: str
+    index_keys: set[int] | None = None  # its trigram codes in the candidate index (filled by the miner)
 
 
-@lru_cache(maxsize=8192)
+class _Cache(dict):
+    """A bounded memo that can also be told an answer already known (a text's tokens are its literal's)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def put(self, key, value) -> None:
+        if len(self) >= self.size:
+            del self[next(iter(self))]  # the oldest entry
+        self[key] = value
+
+
+_TEMPLATE_TOKENS = _Cache(8192)
+_SKELETON_TOKENS = _Cache(4096)
+_TEXTS = _Cache(4)  # the latest texts' tokens and index keys (see `remember_literal`): a few, as a text may be 32k
+
+
 def template_tokens(template: Template, profile: Profile) -> TemplateTokens:
+    found = _TEMPLATE_TOKENS.get((template, profile))
+    if found is not None:
+        return found
+    if len(template.constants) == 1 and (found := _literal_tokens(template, profile)) is not None:
+        _TEMPLATE_TOKENS.put((template, profile), found)
+        return found
     keys: list[str] = []
     ranges: list[tuple[int, int]] = []
     for index, const in enumerate(template.constants):
@@ -153,19 +192,42 @@ def template_tokens(template: Template, profile: Profile) -> TemplateTokens:
         keys.extend(profile.tokenize(const))
         ranges.append((start, len(keys)))
     whole = frozenset(r for r in ranges[1:-1] if r[1] > r[0])
-    return TemplateTokens(keys, Tokens(keys, profile, template=True), whole, template.skeleton())
+    found = TemplateTokens(keys, Tokens(keys, profile, template=True), whole, template.skeleton())
+    _TEMPLATE_TOKENS.put((template, profile), found)
+    return found
 
 
 def text_tokens(text: str, profile: Profile) -> Tokens:
     return Tokens(profile.tokenize(text), profile)
 
 
-@lru_cache(maxsize=4096)
 def skeleton_tokens(template: Template, profile: Profile, hole: str) -> tuple[str, Tokens]:
     """A template's skeleton as a text to align with (each slot `hole`), and its tokens: cached, as a
     cluster is aligned this way with the texts that might join it."""
-    skeleton = template.skeleton(hole)
-    return skeleton, text_tokens(skeleton, profile)
+    found = _SKELETON_TOKENS.get((template, profile, hole))
+    if found is None:
+        skeleton = template.skeleton(hole)
+        found = (skeleton, text_tokens(skeleton, profile))
+        _SKELETON_TOKENS.put((template, profile, hole), found)
+    return found
+
+
+def remember_literal(text: str, tokens: Tokens, profile: Profile, index_keys: set[int]) -> None:
+    """Keep a text's tokens at hand for a while: should it start a cluster, its template's tokens are
+    these (it is not tokenized again as that cluster's template, nor as its skeleton)."""
+    _TEXTS.put((text, profile), (tokens, index_keys))
+
+
+def _literal_tokens(template: Template, profile: Profile) -> TemplateTokens | None:
+    """A literal template's tokens from a text remembered by `remember_literal`, else None."""
+    text = template.constants[0]
+    known = _TEXTS.get((text, profile))
+    if known is None or "\x00" in text:  # (a text holding the slots' character is tokenized as a template)
+        return None
+    tokens, index_keys = known
+    found = TemplateTokens(tokens.tokens, tokens.as_template(profile), frozenset(), text, index_keys)
+    _SKELETON_TOKENS.put((template, profile, "\x00"), (text, tokens))
+    return found
 
 
 # A shared run this heavy is template text wherever it is. Shorter runs count only when isolated: two
@@ -198,7 +260,15 @@ def _anchored_blocks(t: Tokens, m: Tokens) -> list[tuple[int, int, int]]:
     blocks: list[tuple[int, int, int]] = []
     prev_t = prev_m = 0
     t_toks, m_toks = t.tokens, m.tokens
-    for a, b in [*_increasing(pairs), (len(t_toks), len(m_toks))]:
+    pins: list[tuple[int, int]] = []
+    for _, run in groupby(_increasing(pairs), key=lambda pin: pin[1] - pin[0]):
+        on_diagonal = list(run)
+        if len(on_diagonal) > 2:  # pins on one diagonal with the same tokens between: one block
+            (a0, b0), (a1, b1) = on_diagonal[0], on_diagonal[-1]
+            if t_toks[a0:a1] == m_toks[b0:b1]:
+                on_diagonal = [on_diagonal[0], on_diagonal[-1]]
+        pins += on_diagonal
+    for a, b in [*pins, (len(t_toks), len(m_toks))]:
         if a == prev_t or b == prev_m:
             found = []
         elif a - prev_t == b - prev_m and t_toks[prev_t:a] == m_toks[prev_m:b]:
@@ -217,6 +287,9 @@ def _anchored_blocks(t: Tokens, m: Tokens) -> list[tuple[int, int, int]]:
 
 def _increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """The longest chain of pairs increasing in both positions (pairs come sorted by the first)."""
+    seconds = [b for _, b in pairs]
+    if seconds == sorted(set(seconds)):  # already in order (a text and its own template): all of them
+        return pairs
     tails: list[int] = []  # tails[k]: index of the pair ending the best chain of length k + 1
     tail_values: list[int] = []
     before: list[int] = [-1] * len(pairs)
@@ -364,8 +437,14 @@ def _fill_short_gaps(
         # Next to a known variable, whose text is known to vary, a lone shared word ("if ") is chance;
         # a labelled line ("\nCategory: ") is still template text.
         near_slot = t.slot_count(prev_t, t_start) > 0
+        label = _changed_label(t_keys, m_keys, prev_t, prev_m, t_start, m_start)
+        if label:
+            filled.append(label)
+        after_t, after_m = (label[0] + label[2], label[1] + label[2]) if label else (prev_t, prev_m)
         if short:
             for bt, bm, n in _blocks(t_keys[prev_t:t_start], m_keys[prev_m:m_start]):
+                if prev_t + bt < after_t or prev_m + bm < after_m:
+                    continue  # (inside the label found above)
                 weight = t.content(prev_t + bt, prev_t + bt + n)
                 if weight >= (LABEL_WEIGHT if near_slot else 0.5) or not near_slot and _SENTENCE_END.search("".join(t_keys[prev_t + bt : prev_t + bt + n])):
                     filled.append((prev_t + bt, prev_m + bm, n))
@@ -385,6 +464,44 @@ def _fill_short_gaps(
             filled.append(anchor)
         prev_t, prev_m = t_start + length, m_start + length
     return filled
+
+
+LABEL_WORDS = 3  # words before a label's colon that may change (`the user talks:` / `the bot thinks:`)
+
+
+def _changed_label(
+    t_keys: list[str], m_keys: list[str], prev_t: int, prev_m: int, t_end: int, m_end: int
+) -> tuple[int, int, int] | None:
+    """A label inside a line, at the start of a gap, whose words alone changed (`in English: '{text}`
+    against `in Amharic: '…`): its colon and the marks after it, as an anchor, so that the words become a slot of
+    their own (near-twins' words, or a third value's) instead of vanishing into the variable after it."""
+    if not prev_t or "\n" in t_keys[prev_t - 1]:
+        return None  # a line that starts with a name and a colon is a value's own (`Alice: …`, `Q: …`)
+    t_colon, m_colon = _label_colon(t_keys, prev_t, t_end), _label_colon(m_keys, prev_m, m_end)
+    if t_colon is None or m_colon is None or t_keys[prev_t:t_colon] == m_keys[prev_m:m_colon]:
+        return None
+    n = 1
+    while n < 3 and t_colon + n < t_end and not t_keys[t_colon + n][0].isalnum():
+        if t_keys[t_colon + n].startswith("\x00"):
+            break  # the variable: the label ends here
+        n += 1
+    if m_keys[m_colon : m_colon + n] != t_keys[t_colon : t_colon + n] or m_colon + n >= m_end:
+        return None
+    return (t_colon, m_colon, n)
+
+
+def _label_colon(keys: list[str], start: int, end: int) -> int | None:
+    """Where the colon of a label of a few words at `start` is (`Amharic:`, `bot thinks:`), else None."""
+    words = 0
+    for i in range(start, min(end, start + 2 * LABEL_WORDS)):
+        key = keys[i]
+        if key == ":":
+            return i if words else None
+        if key[0].isalnum():
+            words += 1
+        elif key != " ":
+            return None
+    return None
 
 
 def _shared_marks(a: str, b: str, *, reverse: bool = False) -> int:

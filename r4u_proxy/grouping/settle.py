@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from r4u_proxy.grouping.clusters import Cluster, Event
-from r4u_proxy.grouping.prompt_align import align, skeleton_tokens
+from r4u_proxy.grouping.prompt_align import align, skeleton_tokens, template_tokens
 from r4u_proxy.grouping.template import Template
 from r4u_proxy.grouping.verdicts import SHORT, plausible
 
@@ -61,6 +61,9 @@ class Settle:
                 mutual = align(cluster.template, skeleton, self.profile, tokens).anchored
                 if mutual > 2 * shared + SHORT:
                     return self._new_cluster(cluster.partition, Template.literal(text))  # type: ignore[attr-defined]
+            if common.match(other.template.skeleton(_HOLE)) is not None:
+                involved.append(other)  # it fits as it is: folding it in would give `common` again
+                continue
             skeleton, tokens = skeleton_tokens(other.template, self.profile, _HOLE)
             folded = align(common, skeleton, self.profile, tokens)
             if plausible(self.profile, common, 2, folded) and folded.template.match(text) is not None:
@@ -81,6 +84,7 @@ class Settle:
             self._remove(gone)  # type: ignore[attr-defined]
             self.events.append(Event("split", cluster_id, gone.template, partition=gone.partition))
         placed: Cluster | None = None
+        keepers: list[Cluster] = []
         for filled, ids in groups:
             template = _fill(common, filled)
             members = [self.clusters[c] for c in ids if c and c not in spread and c in self.clusters]
@@ -92,11 +96,24 @@ class Settle:
                 keeper = self._refine(keeper, template)  # type: ignore[attr-defined]
             else:
                 keeper = self._new_cluster(cluster.partition, template)  # type: ignore[attr-defined]
+            keepers.append(keeper)
             if 0 in ids:
                 placed = keeper
+        if len(groups) > 1 and not needs_three and self._mostly_common(common, keepers):
+            # Kept apart for now: a third text that fits `common` is settled with them. (A common
+            # template that keeps little of the texts fits texts of other templates too, by chance
+            # words in their values: those go the way of alignments, the most specific one winning.)
+            self._part(cluster.partition).pairs.add(  # type: ignore[attr-defined]
+                common, [k.id for k in keepers if k.id in self.clusters], needs_three
+            )
         if placed is None or placed.id not in self.clusters:  # folded into a later group's cluster
             return self._new_cluster(cluster.partition, Template.literal(text))  # type: ignore[attr-defined]
         return placed
+
+    def _mostly_common(self, common: Template, clusters: list[Cluster]) -> bool:
+        """Whether `common` keeps most of the constant text of each of the clusters (min_kept)."""
+        kept = template_tokens(common, self.profile).tokens.weight[-1]
+        return all(kept >= self.profile.min_kept * template_tokens(c.template, self.profile).tokens.weight[-1] for c in clusters)
 
     def _groups(
         self, rows: list[tuple[int, list[str]]], open_slots: list[int], filled: dict[int, str], needs_three: bool

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from r4u_proxy.grouping.candidates import trigrams
 from r4u_proxy.grouping.clusters import FIRST_CHECKPOINT, Cluster, Event
 from r4u_proxy.grouping.prompt_align import align
 from r4u_proxy.grouping.template import Template
@@ -37,13 +36,16 @@ class Splits:
         if self.split_enabled and cluster.count >= cluster.next_checkpoint:
             cluster.next_checkpoint *= 2
             self._try_split(cluster)
-            self._dissolve_strays(cluster)
+            if cluster.id in self.clusters and cluster.template is not cluster.stray_checked:
+                # (with the same template as at its last checkpoint, the same strays fit it no better)
+                cluster.stray_checked = cluster.template
+                self._dissolve_strays(cluster)
 
     def _dissolve_strays(self, grown: Cluster) -> None:
         """Once every text of a small cluster near `grown` fits a more specific template of the
         partition, the stray is dissolved and its texts re-fed."""
         part = self._part(grown.partition)  # type: ignore[attr-defined]
-        keys = trigrams(self.profile.tokenize(grown.template.skeleton()), self.profile)
+        keys = self._index_keys(grown.template)  # type: ignore[attr-defined]
         for stray_id in part.index.best(keys, NEIGHBOURS):
             stray = self.clusters.get(stray_id)
             if stray is None or stray is grown or stray.count > STRAY_MAX or stray.count != len(stray.samples):

@@ -21,7 +21,7 @@ from r4u_proxy.providers.common import (
     path_model,
     render_tool_call,
     request_fields,
-    tier_field,
+    summary_columns,
     with_tool_call,
 )
 
@@ -149,22 +149,22 @@ class Stream(StreamBase):
 def summary(body: Any) -> dict:
     if not isinstance(body, dict):
         return {}
+    text = _answer_text(body.get("content"))
+    usage = anthropic_usage(body.get("usage"))
+    return summary_columns(body, body.get("model"), text, body.get("stop_reason"), usage)
+
+
+def _answer_text(blocks: Any) -> str:
+    """The text blocks as written, each tool call rendered on its own line."""
     text = ""
-    for block in body.get("content") or []:
+    for block in blocks or []:
         if not isinstance(block, dict):
             continue
         if block.get("type") == "text":
             text += block.get("text") or ""
         elif block.get("type") == "tool_use":
             text = with_tool_call(text, render_tool_call(block.get("name"), block.get("input")))
-    result = {
-        "response_model": body.get("model"),
-        "completion_text": text or None,
-        "finish_reason": body.get("stop_reason"),
-        **tier_field(body),
-    }
-    result.update(anthropic_usage(body.get("usage")))
-    return result
+    return text
 
 
 # --- canonical messages (r4u_proxy/messages): what a turn says; sessions hash them, chat and export show them

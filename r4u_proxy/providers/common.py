@@ -106,6 +106,18 @@ def tier_field(body: Any) -> dict[str, str]:
     return {"service_tier": tier} if tier else {}
 
 
+def summary_columns(body: dict, model: Any, text: str, finish_reason: Any, usage: dict[str, int]) -> dict:
+    """The `Summary` most families return: the model and finish reason as the body names them, the answer's
+    text (None when it is empty), the service tier the body names, and the token columns."""
+    return {
+        "response_model": model,
+        "completion_text": text or None,
+        "finish_reason": finish_reason,
+        **tier_field(body),
+        **usage,
+    }
+
+
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 

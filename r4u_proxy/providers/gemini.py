@@ -24,7 +24,7 @@ from r4u_proxy.providers.common import (
     overlay,
     path_model,
     render_tool_call,
-    tier_field,
+    summary_columns,
     with_tool_call,
 )
 
@@ -182,15 +182,12 @@ def summary(body: Any) -> dict:
     first = candidates[0] if candidates else {}
     texts = [_parts_text((c.get("content") or {}).get("parts")) for c in candidates]
     feedback = body.get("promptFeedback") or {}
-    result = {
-        "response_model": body.get("modelVersion"),
-        "completion_text": "\n\n".join(t for t in texts if t) or None,
-        "finish_reason": first.get("finishReason") or feedback.get("blockReason"),
-        **tier_field(body),
-    }
+    text = "\n\n".join(t for t in texts if t)
+    reason = first.get("finishReason") or feedback.get("blockReason")
+    usage = gemini_usage(body.get("usageMetadata"))
+    result = summary_columns(body, body.get("modelVersion"), text, reason, usage)
     if feedback.get("blockReason"):
         result["error"] = f"prompt blocked: {feedback['blockReason']}"
-    result.update(gemini_usage(body.get("usageMetadata")))
     return result
 
 

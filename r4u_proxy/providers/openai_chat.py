@@ -19,7 +19,7 @@ from r4u_proxy.providers.common import (
     overlay,
     render_tool_call,
     request_fields,
-    tier_field,
+    summary_columns,
     with_tool_call,
 )
 
@@ -200,7 +200,6 @@ def summary(body: Any) -> dict:
     """Model, finish reason, completion text and token columns of a `chat.completion` body."""
     if not isinstance(body, dict):
         return {}
-    result: dict = {"response_model": body.get("model"), **tier_field(body)}
     texts: list[str] = []
     finish_reasons: list[str] = []
     for choice in body.get("choices") or []:
@@ -215,11 +214,10 @@ def summary(body: Any) -> dict:
         texts.append(text)
         if choice.get("finish_reason"):
             finish_reasons.append(choice["finish_reason"])
-    result["completion_text"] = "\n\n".join(t for t in texts if t) or None
-    result["finish_reason"] = finish_reasons[0] if finish_reasons else None
-    usage = body.get("usage") or (body.get("x_groq") or {}).get("usage")
-    result.update(openai_usage(usage))
-    return result
+    text = "\n\n".join(t for t in texts if t)
+    reason = finish_reasons[0] if finish_reasons else None
+    usage = openai_usage(body.get("usage") or (body.get("x_groq") or {}).get("usage"))
+    return summary_columns(body, body.get("model"), text, reason, usage)
 
 
 # --- canonical messages (r4u_proxy/messages): what a turn says; sessions hash them, chat and export show them

@@ -6,22 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from r4u_proxy.messages import canonical
-from r4u_proxy.providers.base import Choice, StreamBase
+from r4u_proxy.providers import openai_chat
+from r4u_proxy.providers.base import Choice
 from r4u_proxy.providers.common import (
     accumulate,
-    error_message,
     flatten_text,
     openai_usage,
-    request_fields,
-    tier_field,
+    summary_columns,
 )
 from r4u_proxy.providers.transcript import shown_text
 
 FAMILY = "openai_completions"
-
-
-def request_info(body: dict, path: str = "") -> dict:
-    return request_fields(body)
+request_info = openai_chat.request_info  # the same request fields: model, stream, service tier
 
 
 def prompt_parts(body: dict) -> dict:
@@ -31,36 +27,28 @@ def prompt_parts(body: dict) -> dict:
     return {"system": None, "turns": turns, "tools": []}
 
 
-class Stream(StreamBase):
-    def __init__(self) -> None:
-        super().__init__()
-        self.body_so_far: dict = {}
-        self.choices: dict[int, dict] = {}
+class Stream(openai_chat.Stream):
+    """Chat's chunk handling (in-stream errors, choices by index); a choice carries `text`, not a delta."""
 
-    def add_object(self, event: str | None, data: dict) -> bool:
-        if data.get("error"):
-            self.error = error_message(data) or self.error
-        produced = False
-        for choice in data.get("choices") or []:
-            if not isinstance(choice, dict):
-                continue
-            index = choice.get("index", 0)
-            state = self.choices.setdefault(index, {"index": index, "text": "", "finish_reason": None})
-            finish_reason = choice.get("finish_reason")
-            accumulate(state, {k: v for k, v in choice.items() if k != "finish_reason"})
-            state["finish_reason"] = finish_reason or state["finish_reason"]
-            produced = produced or bool(choice.get("text"))
-        for key, value in data.items():
+    def _add_choice(self, choice: dict) -> bool:
+        index = choice.get("index", 0)
+        state = self.choices.setdefault(index, {"index": index, "text": "", "finish_reason": None})
+        finish_reason = choice.get("finish_reason")
+        accumulate(state, {k: v for k, v in choice.items() if k != "finish_reason"})
+        state["finish_reason"] = finish_reason or state["finish_reason"]
+        return bool(choice.get("text"))
+
+    def _add_top_level(self, chunk: dict) -> None:
+        for key, value in chunk.items():
             if key == "choices" or value is None:
                 continue
             if key in ("id", "created"):
-                self.body_so_far.setdefault(key, value)
+                self.snapshot.setdefault(key, value)
             else:
-                self.body_so_far[key] = value
-        return produced
+                self.snapshot[key] = value
 
     def body(self) -> dict:
-        body = {**self.body_so_far, "object": "text_completion"}
+        body = {**self.snapshot, "object": "text_completion"}
         body["choices"] = [self.choices[i] for i in sorted(self.choices)]
         return body
 
@@ -69,14 +57,9 @@ def summary(body: Any) -> dict:
     if not isinstance(body, dict):
         return {}
     choices = [c for c in body.get("choices") or [] if isinstance(c, dict)]
-    result = {
-        "response_model": body.get("model"),
-        "completion_text": "\n\n".join(c.get("text") or "" for c in choices) or None,
-        "finish_reason": choices[0].get("finish_reason") if choices else None,
-        **tier_field(body),
-    }
-    result.update(openai_usage(body.get("usage")))
-    return result
+    text = "\n\n".join(c.get("text") or "" for c in choices)
+    reason = choices[0].get("finish_reason") if choices else None
+    return summary_columns(body, body.get("model"), text, reason, openai_usage(body.get("usage")))
 
 
 def input_messages(body: dict) -> list[dict]:

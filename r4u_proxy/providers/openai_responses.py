@@ -10,18 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from r4u_proxy.messages import canonical
-from r4u_proxy.providers import genai_parts
+from r4u_proxy.providers import common, genai_parts
 from r4u_proxy.providers.base import Choice, StreamBase
-from r4u_proxy.providers.common import (
-    error_message,
-    flatten_text,
-    openai_usage,
-    overlay,
-    render_tool_call,
-    request_fields,
-    tier_field,
-    with_tool_call,
-)
 from r4u_proxy.providers.openai_chat import canonical_content
 
 FAMILY = "openai_responses"
@@ -42,11 +32,11 @@ _DONE_VALUE_KEYS = ("arguments", "input", "code", "text", "refusal", "transcript
 
 
 def request_info(body: dict, path: str = "") -> dict:
-    return request_fields(body)
+    return common.request_fields(body)
 
 
 def prompt_parts(body: dict) -> dict:
-    system = flatten_text(body.get("instructions")) or None
+    system = common.flatten_text(body.get("instructions")) or None
     turns: list[dict] = []
     items = body.get("input")
     if isinstance(items, str):
@@ -57,17 +47,16 @@ def prompt_parts(body: dict) -> dict:
         kind = item.get("type", "message")
         if kind == "message":
             role = item.get("role") or "user"
-            text = flatten_text(item.get("content"))
+            text = common.flatten_text(item.get("content"))
             if role in ("system", "developer"):
                 system = "\n\n".join(t for t in [system, text] if t)
             else:
                 turns.append({"role": role, "text": text})
         elif kind == "function_call":
-            turns.append(
-                {"role": "assistant", "text": render_tool_call(item.get("name"), item.get("arguments"))}
-            )
+            call = common.render_tool_call(item.get("name"), item.get("arguments"))
+            turns.append({"role": "assistant", "text": call})
         elif kind in ("function_call_output", "custom_tool_call_output"):
-            turns.append({"role": "tool", "text": flatten_text(item.get("output"))})
+            turns.append({"role": "tool", "text": common.flatten_text(item.get("output"))})
     tools = [str(t.get("name") or t.get("type")) for t in body.get("tools") or [] if isinstance(t, dict)]
     return {"system": system, "turns": turns, "tools": tools}
 
@@ -76,7 +65,7 @@ def _has_output(item: Any) -> bool:
     if not isinstance(item, dict):
         return False
     if item.get("type") == "reasoning":
-        return bool(flatten_text(item.get("summary")) or flatten_text(item.get("content")))
+        return bool(common.flatten_text(item.get("summary")) or common.flatten_text(item.get("content")))
     return True
 
 
@@ -107,23 +96,23 @@ class Stream(StreamBase):
         kind = data.get("type") or event or ""
         if kind == "error" or event == "error":
             detail = data.get("error") or {"code": data.get("code"), "message": data.get("message")}
-            self.error = error_message({"error": detail}) or self.error
+            self.error = common.error_message({"error": detail}) or self.error
             return False
         response = data.get("response")
         if kind in self.TERMINAL and isinstance(response, dict):
             self.final = response
             if kind == "response.failed":
-                self.error = error_message(response) or self.error or "response failed"
+                self.error = common.error_message(response) or self.error or "response failed"
             return False
         if kind in self.SNAPSHOTS and isinstance(response, dict):
-            overlay(self.snapshot, response)
+            common.overlay(self.snapshot, response)
             return False
         if kind in ("response.output_item.added", "response.output_item.done"):
             index = _slot(self.items, data.get("output_index"))
             item = data.get("item")
             if isinstance(item, dict):
                 self.items[index] = (
-                    dict(item) if kind.endswith("done") else overlay(self.items[index] or {}, item)
+                    dict(item) if kind.endswith("done") else common.overlay(self.items[index] or {}, item)
                 )
             # Content normally shows up in deltas first; a server that sends only finished items still counts.
             return kind.endswith("done") and _has_output(item)
@@ -202,18 +191,13 @@ def summary(body: Any) -> dict:
                 if isinstance(part, dict):
                     text += part.get("text") or part.get("refusal") or ""
         elif kind == "function_call":
-            text = with_tool_call(text, render_tool_call(item.get("name"), item.get("arguments")))
+            call = common.render_tool_call(item.get("name"), item.get("arguments"))
+            text = common.with_tool_call(text, call)
         elif kind == "custom_tool_call":
-            text = with_tool_call(text, f"{item.get('name')}({item.get('input') or ''})")
-    reason = (body.get("incomplete_details") or {}).get("reason")
-    result = {
-        "response_model": body.get("model"),
-        "completion_text": text or None,
-        "finish_reason": reason or body.get("status"),
-        **tier_field(body),
-    }
-    result.update(openai_usage(body.get("usage")))
-    return result
+            text = common.with_tool_call(text, f"{item.get('name')}({item.get('input') or ''})")
+    reason = (body.get("incomplete_details") or {}).get("reason") or body.get("status")
+    usage = common.openai_usage(body.get("usage"))
+    return common.summary_columns(body, body.get("model"), text, reason, usage)
 
 
 # --- canonical messages (r4u_proxy/messages): what a turn says; sessions hash them, chat and export show them
@@ -237,7 +221,8 @@ def canonical_message(item: Any) -> dict | None:
         return canonical.message("tool", [canonical.tool_result(item.get("call_id"), item.get("output"))])
     if kind == "reasoning":
         summary = "\n".join(s.get("text") or "" for s in item.get("summary") or [] if isinstance(s, dict))
-        full = flatten_text(item.get("content"))  # reasoning text itself, where a server sends it (gpt-oss)
+        # The reasoning text itself, where a server sends it (gpt-oss).
+        full = common.flatten_text(item.get("content"))
         return canonical.message("assistant", [canonical.thinking(summary, full_text=full)])
     return canonical.message("assistant", [canonical.other(item)])
 

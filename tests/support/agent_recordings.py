@@ -10,7 +10,6 @@ import copy
 import csv
 import gzip
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from r4u_proxy.simulator import anthropic_api
 from r4u_proxy.simulator.tool_plan import ToolCall
 from r4u_proxy.store.batch import BatchWriter
 from r4u_proxy.store.migrations import open_db
+from support.rows import read_rows
 
 AGENTS_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "agents"
 EXPLICIT_ID_HEADERS = ("x-claude-code-session-id", "session-id", "session_id", "conversation_id")
@@ -64,12 +64,7 @@ def replay(db: Path, exchanges: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def read(db: Path) -> list[dict[str, Any]]:
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute("select * from traces order by id")]
-    finally:
-        conn.close()
+    return read_rows(db, "select * from traces order by id")
 
 
 def _sse(message: dict) -> str:

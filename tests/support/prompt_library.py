@@ -74,8 +74,12 @@ def call(template_id: str, rng: random.Random, **values: str) -> str:
 
 
 def constants(template_id: str) -> tuple[str, ...]:
-    """The template's constant texts as the grouping text has them (what a perfect miner finds)."""
-    literals = [literal for literal, _, _, _ in string.Formatter().parse(template(template_id))]
-    literals += [""] * (len(fields(template(template_id))) + 1 - len(literals))
-    literals[0] = grouping_text({"turns": [{"role": "user", "text": literals[0]}]})
-    return tuple(literals)
+    """The template's constant texts as the grouping text has them (what a perfect miner finds); a
+    doubled brace is one literal brace in the text (`str.format` yields it as a literal piece of its own)."""
+    found = [""]
+    for literal, name, _, _ in string.Formatter().parse(template(template_id)):
+        found[-1] += literal
+        if name is not None:
+            found.append("")
+    found[0] = grouping_text({"turns": [{"role": "user", "text": found[0]}]})
+    return tuple(found)

@@ -21,6 +21,11 @@ EXTRACT = 'Extract the fields as JSON with keys "name", "city".\n\n<document>\n{
 SUPPORT = "You are the support agent of {shop}. Be brief and friendly."
 
 
+def parts(system: str | None, *turns: tuple[str, str], tools: tuple[str, ...] = ()) -> dict:
+    """What a family's `prompt_parts` gives for this system prompt, these (role, text) turns and tool names."""
+    return {"system": system, "turns": [{"role": r, "text": t} for r, t in turns], "tools": list(tools)}
+
+
 def prose(rng: random.Random, low: int, high: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(rng.randint(low, high))) + rng.choice([".", "!", "?", ""])
 

@@ -186,3 +186,13 @@ def assign_task(
             "UPDATE traces SET task_id = ?, template_vars = ? WHERE id = ?",
             [(task["id"], json.dumps(values), trace_id) for trace_id, values in members],
         )
+
+
+def read_rows(db: Path, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """The rows a query returns from the database file at `db`, as dicts, on a connection of its own."""
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(sql, params)]
+    finally:
+        conn.close()

@@ -13,10 +13,6 @@ from r4u_proxy.cli.tables import money as _money
 from r4u_proxy.cli.tables import render_table
 from r4u_proxy.cli.tables import tokens as _tokens
 from r4u_proxy.paths import Home
-from r4u_proxy.pricing import snapshot
-from r4u_proxy.pricing.overrides import PricesFileError
-from r4u_proxy.pricing.prices import configure
-from r4u_proxy.pricing.reprice import reprice_traces
 from r4u_proxy.reports.metrics import NO_PRICE, duration
 from r4u_proxy.reports.stats import GROUPINGS, GroupStats, StatsReport, collect_stats
 
@@ -124,6 +120,12 @@ def reprice(
     home: Path | None, db: Path | None, since: str | None, update_prices: bool, prices_url: str | None
 ) -> None:
     """Recompute cost_usd of recorded calls with current prices and HOME/prices.toml."""
+    # Imported here: genai-prices takes half a second to import, which `r4u stats` must not pay.
+    from r4u_proxy.pricing import snapshot
+    from r4u_proxy.pricing.overrides import PricesFileError
+    from r4u_proxy.pricing.prices import configure
+    from r4u_proxy.pricing.reprice import reprice_traces
+
     paths = Home.resolve(home)
     path = existing_db(home, db)
     try:

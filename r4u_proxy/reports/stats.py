@@ -14,18 +14,28 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from r4u_proxy.reports.metrics import NO_PRICE, PERCENTILES, is_error, percentile, unpriced_reason
+from r4u_proxy.reports.metrics import ERROR_SQL, NO_PRICE, PERCENTILES, UNPRICED_REASON_SQL, UNPRICED_SQL, percentile
 from r4u_proxy.reports.timewindow import since_cutoff
 
 GROUPINGS = ("model", "project", "task")
+TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
 
-_SELECT = """
-SELECT COALESCE(t.request_model, t.response_model) AS model, t.request_model, t.response_model,
-       t.project, t.task_id, tk.template, tk.name AS task_name,
-       t.provider, t.host, t.status_code, t.error, t.cost_usd, t.price_source, t.input_tokens, t.output_tokens,
-       t.cache_read_tokens, t.cache_write_tokens, t.reasoning_tokens, t.latency_ms, t.ttft_ms
-FROM traces AS t LEFT JOIN tasks AS tk ON tk.id = t.task_id
+# Each query reads only the columns it needs, summed in SQL per (model, project, task) combination;
+# the combinations are few, so folding them into the three groupings in Python is cheap.
+_KEYS = "COALESCE(request_model, response_model) AS model, project, task_id"
+_SUMS = f"""
+SELECT {_KEYS}, count(*) AS calls, coalesce(sum({ERROR_SQL}), 0) AS errors, sum(cost_usd) AS spend_usd,
+       {", ".join(f"coalesce(sum({t}), 0) AS {t}" for t in TOKENS)}
+FROM traces {{where}} GROUP BY 1, 2, 3
 """
+# Unpriced calls are few and have a partial index (store/ui_indexes.py); the WHERE repeats UNPRICED_SQL.
+_UNPRICED = f"""
+SELECT {_KEYS}, provider, host, {UNPRICED_REASON_SQL} AS reason, count(*) AS calls
+FROM traces WHERE {UNPRICED_SQL} {{window}} GROUP BY 1, 2, 3, 4, 5, 6
+"""
+# The values percentiles are taken of, in ascending order: walking idx_traces_latency_window (or
+# ..._ttft_window) in order gives them sorted, so every group's list comes out sorted too.
+_VALUES = f"SELECT {_KEYS}, {{column}} FROM traces WHERE {{column}} IS NOT NULL {{window}} ORDER BY {{column}}"
 
 
 @dataclass
@@ -33,9 +43,9 @@ class GroupStats:
     key: str | None  # model name, project, or task id; None when the trace has none
     label: str  # what a person reads: "(no project)", a task's template start, ...
     calls: int = 0
-    errors: int = 0  # HTTP status >= 400 or a transport/stream error (metrics.is_error)
+    errors: int = 0  # HTTP status >= 400 or a transport/stream error (metrics.ERROR_SQL)
     spend_usd: float | None = None  # sum over priced calls; None when no call here has a price
-    unpriced_calls: int = 0  # calls that succeeded without a known cost (metrics.unpriced_reason)
+    unpriced_calls: int = 0  # calls that succeeded without a known cost (metrics.UNPRICED_SQL)
     unpriced_reasons: dict[str, int] = field(default_factory=dict)  # reason -> calls
     input_tokens: int = 0
     output_tokens: int = 0
@@ -46,41 +56,27 @@ class GroupStats:
     latency_p95_ms: float | None = None
     ttft_p50_ms: float | None = None
     ttft_p95_ms: float | None = None
-    _latencies: list[float] = field(default_factory=list, repr=False)
-    _ttfts: list[float] = field(default_factory=list, repr=False)
 
-    def add(self, row: dict[str, Any], reason: str | None) -> None:
-        """Count one trace row; `reason` is its metrics.unpriced_reason."""
-        self.calls += 1
-        self.errors += is_error(row["status_code"], row["error"])
-        if row["cost_usd"] is not None:
-            self.spend_usd = (self.spend_usd or 0.0) + row["cost_usd"]
-        elif reason is not None:
-            self.unpriced_calls += 1
-            self.unpriced_reasons[reason] = self.unpriced_reasons.get(reason, 0) + 1
-        for name in (
-            "input_tokens",
-            "output_tokens",
-            "cache_read_tokens",
-            "cache_write_tokens",
-            "reasoning_tokens",
-        ):
-            setattr(self, name, getattr(self, name) + (row[name] or 0))
-        if row["latency_ms"] is not None:
-            self._latencies.append(row["latency_ms"])
-        if row["ttft_ms"] is not None:
-            self._ttfts.append(row["ttft_ms"])
+    def add_sums(self, row: sqlite3.Row) -> None:
+        """Add one combination's counts and sums (a row of _SUMS)."""
+        self.calls += row["calls"]
+        self.errors += row["errors"]
+        if row["spend_usd"] is not None:
+            self.spend_usd = (self.spend_usd or 0.0) + row["spend_usd"]
+        for name in TOKENS:
+            setattr(self, name, getattr(self, name) + row[name])
 
-    def finish(self) -> None:
-        self._latencies.sort()
-        self._ttfts.sort()
-        self.latency_p50_ms = percentile(self._latencies, PERCENTILES["p50"])
-        self.latency_p95_ms = percentile(self._latencies, PERCENTILES["p95"])
-        self.ttft_p50_ms = percentile(self._ttfts, PERCENTILES["p50"])
-        self.ttft_p95_ms = percentile(self._ttfts, PERCENTILES["p95"])
+    def add_unpriced(self, reason: str, calls: int) -> None:
+        self.unpriced_calls += calls
+        self.unpriced_reasons[reason] = self.unpriced_reasons.get(reason, 0) + calls
+
+    def set_percentiles(self, prefix: str, ordered: list[float]) -> None:
+        """latency_* or ttft_* from the group's values in ascending order (metrics.percentile)."""
+        for name, percent in PERCENTILES.items():
+            setattr(self, f"{prefix}_{name}_ms", percentile(ordered, percent))
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+        return asdict(self)
 
 
 @dataclass
@@ -107,22 +103,25 @@ class StatsReport:
         }
 
 
-def _group_key(grouping: str, row: dict[str, Any]) -> tuple[str | None, str]:
+def _label(grouping: str, key: str | None, tasks: dict[str, tuple[str | None, str | None]]) -> str:
     if grouping == "model":
-        return row["model"], row["model"] or "(no model)"
+        return key or "(no model)"
     if grouping == "project":
-        return row["project"], row["project"] or "(no project)"
-    task_id = row["task_id"]
-    if task_id is None:
-        return None, "(no task yet)"
-    if row["task_name"]:
-        return task_id, row["task_name"]
-    template = " ".join((row["template"] or "").split())
-    return task_id, f"{task_id[:10]} {template[:40]}".strip()
+        return key or "(no project)"
+    if key is None:
+        return "(no task yet)"
+    name, template = tasks.get(key, (None, None))
+    if name:
+        return name
+    flat = " ".join((template or "").split())
+    return f"{key[:10]} {flat[:40]}".strip()
 
 
 def _sort_key(group: GroupStats) -> tuple[float, int, str]:
     return (-(group.spend_usd or 0.0), -group.calls, group.label)
+
+
+_COLUMN_OF = {"model": 0, "project": 1, "task": 2}  # position of a grouping's key in _KEYS
 
 
 def collect_stats(
@@ -136,36 +135,49 @@ def collect_stats(
     if unknown:
         raise ValueError(f"cannot group by {sorted(unknown)}; choose from {', '.join(GROUPINGS)}")
     cutoff = since_cutoff(since, now)
+    window, params = ("AND started_at >= ?", (cutoff,)) if cutoff is not None else ("", ())
     conn = sqlite3.connect(f"file:{Path(db_path)}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
     try:
-        select = _SELECT
-        if "name" not in {r[1] for r in conn.execute("PRAGMA table_info(tasks)")}:
-            select = select.replace("tk.name AS task_name", "NULL AS task_name")  # a file from before task names
-        query, params = select, ()
-        if cutoff is not None:
-            query, params = f"{select} WHERE t.started_at >= ?", (cutoff,)
-        rows = [dict(row) for row in conn.execute(query, params)]
+        has_names = "name" in {r[1] for r in conn.execute("PRAGMA table_info(tasks)")}  # not in older files
+        tasks = {
+            r[0]: (r[1], r[2])
+            for r in conn.execute(f"SELECT id, {'name' if has_names else 'NULL'}, template FROM tasks")
+        }
+        total = GroupStats(None, "all calls")
+        groups: dict[str, dict[str | None, GroupStats]] = {name: {} for name in by}
+
+        def targets(row: sqlite3.Row | tuple) -> list[GroupStats]:
+            found = [total]
+            for name in by:
+                key = row[_COLUMN_OF[name]]
+                bucket = groups[name]
+                if key not in bucket:
+                    bucket[key] = GroupStats(key, _label(name, key, tasks))
+                found.append(bucket[key])
+            return found
+
+        for row in conn.execute(_SUMS.format(where=f"WHERE {window[4:]}" if window else ""), params):
+            for group in targets(row):
+                group.add_sums(row)
+        unpriced: dict[tuple[str | None, str | None, str | None], int] = {}
+        for row in conn.execute(_UNPRICED.format(window=window), params):
+            for group in targets(row):
+                group.add_unpriced(row["reason"], row["calls"])
+            if row["reason"] == NO_PRICE:
+                ident = (row["model"], row["provider"], row["host"])
+                unpriced[ident] = unpriced.get(ident, 0) + row["calls"]
+
+        conn.row_factory = None  # plain tuples: the value queries return a row per call
+        for column, prefix in (("latency_ms", "latency"), ("ttft_ms", "ttft")):
+            values: dict[int, list[float]] = {}
+            for row in conn.execute(_VALUES.format(column=column, window=window), params):
+                for group in targets(row):
+                    values.setdefault(id(group), []).append(row[3])
+            for group in [total, *(g for bucket in groups.values() for g in bucket.values())]:
+                group.set_percentiles(prefix, values.get(id(group), []))
     finally:
         conn.close()
-
-    total = GroupStats(None, "all calls")
-    groups: dict[str, dict[str | None, GroupStats]] = {name: {} for name in by}
-    unpriced: dict[tuple[str | None, str | None, str | None], int] = {}
-    for row in rows:
-        reason = unpriced_reason(row)
-        total.add(row, reason)
-        for name in by:
-            key, label = _group_key(name, row)
-            groups[name].setdefault(key, GroupStats(key, label)).add(row, reason)
-        if reason == NO_PRICE:
-            ident = (row["model"], row["provider"], row["host"])
-            unpriced[ident] = unpriced.get(ident, 0) + 1
-
-    total.finish()
-    for bucket in groups.values():
-        for group in bucket.values():
-            group.finish()
     return StatsReport(
         since=cutoff,
         total=total,

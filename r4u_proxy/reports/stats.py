@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -157,7 +158,9 @@ def collect_stats(
                 found.append(bucket[key])
             return found
 
+        combos: list[tuple] = []  # every (model, project, task_id) in the window
         for row in conn.execute(_SUMS.format(where=f"WHERE {window[4:]}" if window else ""), params):
+            combos.append((row["model"], row["project"], row["task_id"]))
             for group in targets(row):
                 group.add_sums(row)
         unpriced: dict[tuple[str | None, str | None, str | None], int] = {}
@@ -169,13 +172,19 @@ def collect_stats(
                 unpriced[ident] = unpriced.get(ident, 0) + row["calls"]
 
         conn.row_factory = None  # plain tuples: the value queries return a row per call
+        members: dict[int, list[tuple]] = {}  # a group -> the combinations it holds
+        for combo in combos:
+            for group in targets(combo):
+                members.setdefault(id(group), []).append(combo)
+        everyone = [total, *(g for bucket in groups.values() for g in bucket.values())]
         for column, prefix in (("latency_ms", "latency"), ("ttft_ms", "ttft")):
-            values: dict[int, list[float]] = {}
-            for row in conn.execute(_VALUES.format(column=column, window=window), params):
-                for group in targets(row):
-                    values.setdefault(id(group), []).append(row[3])
-            for group in [total, *(g for bucket in groups.values() for g in bucket.values())]:
-                group.set_percentiles(prefix, values.get(id(group), []))
+            values: dict[tuple, list[float]] = {combo: [] for combo in combos}
+            for model, project, task_id, value in conn.execute(_VALUES.format(column=column, window=window), params):
+                values[model, project, task_id].append(value)
+            for group in everyone:
+                lists = [values[combo] for combo in members.get(id(group), [])]
+                # Each list is ascending (read in index order); sorting their concatenation merges the runs.
+                group.set_percentiles(prefix, lists[0] if len(lists) == 1 else sorted(chain.from_iterable(lists)))
     finally:
         conn.close()
     return StatsReport(

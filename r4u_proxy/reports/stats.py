@@ -22,12 +22,13 @@ GROUPINGS = ("model", "project", "task")
 TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
 
 # Each query reads only the columns it needs, summed in SQL per (model, project, task) combination;
-# the combinations are few, so folding them into the three groupings in Python is cheap.
+# the combinations are few, so folding them into the three groupings in Python is cheap. The sums group
+# by the raw columns, in the order of idx_traces_stats (store/stats_index.py), so SQLite needs no sorter.
 _KEYS = "COALESCE(request_model, response_model) AS model, project, task_id"
 _SUMS = f"""
 SELECT {_KEYS}, count(*) AS calls, coalesce(sum({ERROR_SQL}), 0) AS errors, sum(cost_usd) AS spend_usd,
        {", ".join(f"coalesce(sum({t}), 0) AS {t}" for t in TOKENS)}
-FROM traces {{where}} GROUP BY 1, 2, 3
+FROM traces {{where}} GROUP BY request_model, response_model, project, task_id
 """
 # Unpriced calls are few and have a partial index (store/ui_indexes.py); the WHERE repeats UNPRICED_SQL.
 _UNPRICED = f"""
@@ -159,8 +160,12 @@ def collect_stats(
             return found
 
         combos: list[tuple] = []  # every (model, project, task_id) in the window
+        seen: set[tuple] = set()
         for row in conn.execute(_SUMS.format(where=f"WHERE {window[4:]}" if window else ""), params):
-            combos.append((row["model"], row["project"], row["task_id"]))
+            combo = (row["model"], row["project"], row["task_id"])
+            if combo not in seen:  # two rows when one model is named as request_model and as response_model
+                seen.add(combo)
+                combos.append(combo)
             for group in targets(row):
                 group.add_sums(row)
         unpriced: dict[tuple[str | None, str | None, str | None], int] = {}

@@ -24,10 +24,16 @@ TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tok
 # Each query reads only the columns it needs, summed in SQL per (model, project, task) combination;
 # the combinations are few, so folding them into the three groupings in Python is cheap. The sums group
 # by the raw columns, in the order of idx_traces_stats (store/stats_index.py), so SQLite needs no sorter.
+# Every latency and TTFT comes along as one text per combination (a Python row per call would cost
+# seconds at a million calls); quote() writes a REAL so that float() reads back the same double.
 _KEYS = "COALESCE(request_model, response_model) AS model, project, task_id"
+_VALUES = {
+    column: f"group_concat(quote({column}), ',') FILTER (WHERE {column} IS NOT NULL) AS {column}"
+    for column in ("latency_ms", "ttft_ms")
+}
 _SUMS = f"""
 SELECT {_KEYS}, count(*) AS calls, coalesce(sum({ERROR_SQL}), 0) AS errors, sum(cost_usd) AS spend_usd,
-       {", ".join(f"coalesce(sum({t}), 0) AS {t}" for t in TOKENS)}
+       {", ".join(f"coalesce(sum({t}), 0) AS {t}" for t in TOKENS)}, {", ".join(_VALUES.values())}
 FROM traces {{where}} GROUP BY request_model, response_model, project, task_id
 """
 # Unpriced calls are few and have a partial index (store/ui_indexes.py); the WHERE repeats UNPRICED_SQL.
@@ -35,9 +41,10 @@ _UNPRICED = f"""
 SELECT {_KEYS}, provider, host, {UNPRICED_REASON_SQL} AS reason, count(*) AS calls
 FROM traces WHERE {UNPRICED_SQL} {{window}} GROUP BY 1, 2, 3, 4, 5, 6
 """
-# The values percentiles are taken of, in ascending order: walking idx_traces_latency_window (or
-# ..._ttft_window) in order gives them sorted, so every group's list comes out sorted too.
-_VALUES = f"SELECT {_KEYS}, {{column}} FROM traces WHERE {{column}} IS NOT NULL {{window}} ORDER BY {{column}}"
+
+
+def _floats(text: str | None) -> list[float]:
+    return list(map(float, text.split(","))) if text else []
 
 
 @dataclass
@@ -159,13 +166,13 @@ def collect_stats(
                 found.append(bucket[key])
             return found
 
-        combos: list[tuple] = []  # every (model, project, task_id) in the window
-        seen: set[tuple] = set()
+        # every (model, project, task_id) in the window -> {"latency_ms": [...], "ttft_ms": [...]}
+        values: dict[tuple, dict[str, list[float]]] = {}
         for row in conn.execute(_SUMS.format(where=f"WHERE {window[4:]}" if window else ""), params):
-            combo = (row["model"], row["project"], row["task_id"])
-            if combo not in seen:  # two rows when one model is named as request_model and as response_model
-                seen.add(combo)
-                combos.append(combo)
+            # one combination can come as two rows: a model named as request_model and as response_model
+            combo = values.setdefault((row["model"], row["project"], row["task_id"]), {c: [] for c in _VALUES})
+            for column in _VALUES:
+                combo[column] += _floats(row[column])
             for group in targets(row):
                 group.add_sums(row)
         unpriced: dict[tuple[str | None, str | None, str | None], int] = {}
@@ -176,20 +183,17 @@ def collect_stats(
                 ident = (row["model"], row["provider"], row["host"])
                 unpriced[ident] = unpriced.get(ident, 0) + row["calls"]
 
-        conn.row_factory = None  # plain tuples: the value queries return a row per call
-        members: dict[int, list[tuple]] = {}  # a group -> the combinations it holds
-        for combo in combos:
+        members: dict[int, list[dict[str, list[float]]]] = {}  # a group -> its combinations' values
+        for combo, lists in values.items():
+            for column in lists.values():
+                column.sort()
             for group in targets(combo):
-                members.setdefault(id(group), []).append(combo)
-        everyone = [total, *(g for bucket in groups.values() for g in bucket.values())]
-        for column, prefix in (("latency_ms", "latency"), ("ttft_ms", "ttft")):
-            values: dict[tuple, list[float]] = {combo: [] for combo in combos}
-            for model, project, task_id, value in conn.execute(_VALUES.format(column=column, window=window), params):
-                values[model, project, task_id].append(value)
-            for group in everyone:
-                lists = [values[combo] for combo in members.get(id(group), [])]
-                # Each list is ascending (read in index order); sorting their concatenation merges the runs.
-                group.set_percentiles(prefix, lists[0] if len(lists) == 1 else sorted(chain.from_iterable(lists)))
+                members.setdefault(id(group), []).append(lists)
+        for group in [total, *(g for bucket in groups.values() for g in bucket.values())]:
+            for column, prefix in (("latency_ms", "latency"), ("ttft_ms", "ttft")):
+                runs = [lists[column] for lists in members.get(id(group), [])]
+                # each run is ascending: sorting their concatenation merges them
+                group.set_percentiles(prefix, runs[0] if len(runs) == 1 else sorted(chain.from_iterable(runs)))
     finally:
         conn.close()
     return StatsReport(

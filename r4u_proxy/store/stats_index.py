@@ -1,7 +1,7 @@
 """Migration `stats_index_v1`: the index `r4u stats` sums a window over.
 
 `r4u stats` sums calls, errors, spend and five token counts per (model, project, task) over a window of
-`started_at`. The dashboard's index has no cache or reasoning tokens, so without this one each call in the
+`started_at`, and reads every latency and TTFT there for the percentiles. The dashboard's index has no cache or reasoning tokens, so without this one each call in the
 window is a lookup into its table row; with this one the sums read the index alone, in group order
 (reports/stats.py).
 """
@@ -17,7 +17,7 @@ from r4u_proxy.store.content.schema import TRACE_TABLE
 STATS_INDEX = (
     f"CREATE INDEX IF NOT EXISTS idx_traces_stats ON {TRACE_TABLE}(request_model, response_model, project, "
     "task_id, started_at, status_code, error, cost_usd, input_tokens, output_tokens, cache_read_tokens, "
-    "cache_write_tokens, reasoning_tokens)"
+    "cache_write_tokens, reasoning_tokens, latency_ms, ttft_ms)"
 )
 
 

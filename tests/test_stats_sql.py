@@ -1,0 +1,101 @@
+"""`r4u stats` sums and ranks in SQL per (model, project, task) combination and folds the combinations into
+groups: every figure must equal what metrics.py's row-by-row definitions give over the same rows, for
+groups that span many combinations, a model named only in response_model, NULL keys, unpriced calls and
+latencies a 15-digit text would round."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from r4u_proxy.reports import metrics
+from r4u_proxy.reports.stats import TOKENS, collect_stats
+from r4u_proxy.reports.timewindow import iso_utc
+from r4u_proxy.store.migrations import open_db
+
+NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
+COLUMNS = ("id", "started_at", "provider", "host", "request_model", "response_model", "project", "task_id",
+           "status_code", "error", "cost_usd", "price_source", "latency_ms", "ttft_ms", *TOKENS)  # fmt: skip
+
+
+def _rows(n: int) -> list[dict]:
+    rng = random.Random(20)
+    rows = []
+    for i in range(n):
+        request_model = rng.choice(["gpt-4o", "claude-sonnet-4", None])
+        failed = rng.random() < 0.1
+        row = {
+            "id": f"t{i:04}", "started_at": iso_utc(NOW - timedelta(hours=rng.uniform(0, 24 * 10))),
+            "provider": "openai", "host": "api.openai.com", "request_model": request_model,
+            # a model named only in the response, and one named differently in request and response
+            "response_model": rng.choice([request_model, "gpt-4o", None]),
+            "project": rng.choice(["shop", "blog", None]), "task_id": rng.choice(["task_a", "task_b", None]),
+            "status_code": rng.choice([500, 429]) if failed else 200, "error": "stream cut" if i % 37 == 0 else None,
+            "cost_usd": None if rng.random() < 0.15 else rng.uniform(0, 0.02), "price_source": None,
+            # 0.1 + 0.2 style values need 17 digits to read back the same double
+            "latency_ms": None if i % 11 == 0 else rng.uniform(50, 20_000) + 0.1 + 0.2,
+            "ttft_ms": None if i % 3 == 0 else rng.uniform(10, 900),
+        }  # fmt: skip
+        for name in TOKENS:
+            row[name] = None if rng.random() < 0.2 else rng.randrange(5000)
+        rows.append(row)
+    return rows
+
+
+def _expected(rows: list[dict], key) -> dict:
+    """The group figures the definitions in metrics.py give, one row at a time."""
+    out: dict = {}
+    for row in rows:
+        g = out.setdefault(key(row), {"calls": 0, "errors": 0, "spend": None, "unpriced": 0, "lat": [], "ttft": [],
+                                      **dict.fromkeys(TOKENS, 0)})  # fmt: skip
+        g["calls"] += 1
+        g["errors"] += metrics.is_error(row["status_code"], row["error"])
+        if row["cost_usd"] is not None:
+            g["spend"] = (g["spend"] or 0) + row["cost_usd"]
+        g["unpriced"] += metrics.is_unpriced(row)
+        for name in TOKENS:
+            g[name] += row[name] or 0
+        for column, values in (("latency_ms", g["lat"]), ("ttft_ms", g["ttft"])):
+            if row[column] is not None:
+                values.append(row[column])
+    return out
+
+
+def _check(group, want) -> None:
+    assert (group.calls, group.errors, group.unpriced_calls) == (want["calls"], want["errors"], want["unpriced"])
+    assert group.spend_usd == pytest.approx(want["spend"], rel=1e-12)
+    assert {name: getattr(group, name) for name in TOKENS} == {name: want[name] for name in TOKENS}
+    assert {"p50": group.latency_p50_ms, "p95": group.latency_p95_ms} == metrics.percentiles(want["lat"])
+    assert {"p50": group.ttft_p50_ms, "p95": group.ttft_p95_ms} == metrics.percentiles(want["ttft"])
+
+
+@pytest.mark.parametrize("since", [None, "2d"])
+def test_stats_figures_equal_the_row_by_row_definitions(tmp_path, since):
+    path = tmp_path / "traces.db"
+    rows = _rows(600)
+    conn = open_db(path)
+    with conn:
+        conn.executemany(
+            f"INSERT INTO traces ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+            [[row[c] for c in COLUMNS] for row in rows],
+        )
+    conn.close()
+    report = collect_stats(path, since, now=NOW)
+    window = [r for r in rows if report.since is None or r["started_at"] >= report.since]
+    assert 0 < len(window) <= len(rows)
+
+    _check(report.total, _expected(window, lambda r: None)[None])
+    keys = {
+        "model": lambda r: r["request_model"] or r["response_model"],
+        "project": lambda r: r["project"],
+        "task": lambda r: r["task_id"],
+    }
+    for grouping, key in keys.items():
+        expected = _expected(window, key)
+        got = {g.key: g for g in report.groups[grouping]}
+        assert set(got) == set(expected)
+        for k, want in expected.items():
+            _check(got[k], want)
+    assert {g.key for g in report.groups["model"]} == {"gpt-4o", "claude-sonnet-4", None}

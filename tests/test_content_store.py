@@ -314,3 +314,26 @@ def test_headers_with_a_long_value_read_back_whole(tmp_path):
     headers = {**call["request_headers"], "x-long-context": "z" * 5000}
     rows = replay(tmp_path / "t.db", [exchange({**call, "request_headers": headers}, 1_800_000_000.0)])
     assert json.loads(rows[0]["request_headers"])["x-long-context"] == "z" * 5000
+
+
+def test_a_body_cut_at_the_capture_cap_is_stored_in_chunks_and_reads_back_whole(tmp_path):
+    """The head of a huge body (not JSON, no string to cut out) is stored in pieces no bigger than a chunk
+    (the writer then never hands SQLite one huge value), survives a prune of other calls, and reads back
+    byte for byte; a second call with the same head adds no chunk."""
+    from r4u_proxy.store.content.store import CHUNK_CHARS
+
+    call = load("llm_conversation_20_turns")[0]
+    head = ('{"model": "gpt-4o", "messages": [{"role": "user", "content": "' + "".join(
+        f"line {i} of a very long tool output é\\n" for i in range(120_000)))[: int(2.5 * CHUNK_CHARS)]  # fmt: skip
+    db = tmp_path / "t.db"
+    calls = [exchange({**call, "request_body": head}, 1_800_000_000.0 + i, request_truncated=True) for i in range(2)]
+    calls.append(exchange(call, 1_000_000_000.0))  # an old call for the prune below
+    rows = replay(db, calls)
+    assert [r["request_body"] for r in rows if r["request_body"] == head] == [head, head]
+    conn = sqlite3.connect(db)
+    biggest = conn.execute("select max(length(body)), max(length(pieces)) from contents").fetchone()
+    assert biggest[0] <= CHUNK_CHARS and biggest[1] < 1000, biggest
+    assert conn.execute("select count(*) from contents where kind = 'chunk'").fetchone()[0] == 3
+    conn.close()
+    assert CliRunner().invoke(main, ["prune", "--db", str(db), "--older-than", "30d"]).exit_code == 0
+    assert [r["request_body"] for r in _read(db, "select request_body from traces")] == [head, head]

@@ -6,7 +6,8 @@
                     message | value (system prompt, tools, other big top-level values) | shape (a request
                     body with its message list and values cut out) | body (a whole body, for families
                     without message hooks) | string (a long JSON string, as plain text; with a media_type
-                    it is a base64 payload: image, audio, embedding) | response (one with a long string)
+                    it is a base64 payload: image, audio, embedding) | response (one with a long string) |
+                    chunk (a slice of a text too long to insert whole: store.py CHUNK_CHARS)
     message_nodes   conversations as a trie: (parent node, message content) -> node; a request's message
                     list is the path from its `request_tip` to the root
     traces          a VIEW: trace_rows with request_body, prompt_text and response_body rebuilt in plain
@@ -52,7 +53,7 @@ TABLES = [
     """CREATE TABLE IF NOT EXISTS contents (
   id INTEGER PRIMARY KEY,
   hash BLOB UNIQUE,          -- 16-byte blake2b of the full JSON text; NULL for bodies written through the view
-  kind TEXT NOT NULL,        -- message | value | shape | body | payload | response
+  kind TEXT NOT NULL,        -- message | value | shape | body | string | response | headers | chunk
   body TEXT,                 -- the JSON text exactly as sent; NULL when `pieces` holds it
   pieces TEXT,               -- JSON array: literal text, ids of contents cut out, null = the message list
   text TEXT,                 -- what prompt_text shows of it ("user: ..."); strings: the string itself

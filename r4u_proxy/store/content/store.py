@@ -37,6 +37,10 @@ PER_CALL_HEADERS = frozenset({
 })  # fmt: skip
 CACHE_ENTRIES = 100_000
 DIGEST_SLICE = 1 << 20  # characters hashed at a time
+# Longer texts with no long string to cut out (a body cut at the capture cap) are stored in chunks of this
+# many characters: SQLite copies every value it binds and again into the row it builds, so one 10 MB value
+# costs the writer 20 MB beyond its own string; a chunk costs twice the chunk.
+CHUNK_CHARS = 1 << 20
 
 
 class _LRU(OrderedDict):
@@ -209,9 +213,18 @@ class ContentStore:
             cut = strings.cut_text(words, readable_refs) if words else None
             if cut is not None:
                 text_pieces, words = _json(cut), None
+        elif len(text) > CHUNK_CHARS:
+            pieces = _json([self._chunk(text[at : at + CHUNK_CHARS], trace_id) for at in range(0, len(text), CHUNK_CHARS)])
         else:
             body = text
         return self._content_row(kind, key, body, pieces, words, text_pieces, None, len(text), trace_id)
+
+    def _chunk(self, part: str, trace_id: str) -> int:
+        key = _digest(part, "\x00chunk\x00")
+        found = self._known(key)
+        if found is not None:
+            return found
+        return self._content_row("chunk", key, part, None, None, None, None, len(part), trace_id)
 
     def _string(self, value: str, trace_id: str) -> int:
         key = _digest(value, "\x00string\x00")

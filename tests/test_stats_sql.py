@@ -64,7 +64,11 @@ def _expected(rows: list[dict], key) -> dict:
 
 
 def _check(group, want) -> None:
-    assert (group.calls, group.errors, group.unpriced_calls) == (want["calls"], want["errors"], want["unpriced"])
+    assert (group.calls, group.errors, group.unpriced_calls) == (
+        want["calls"],
+        want["errors"],
+        want["unpriced"],
+    )
     assert group.spend_usd == pytest.approx(want["spend"], rel=1e-12)
     assert {name: getattr(group, name) for name in TOKENS} == {name: want[name] for name in TOKENS}
     assert {"p50": group.latency_p50_ms, "p95": group.latency_p95_ms} == metrics.percentiles(want["lat"])

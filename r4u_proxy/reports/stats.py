@@ -15,7 +15,14 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from r4u_proxy.reports.metrics import ERROR_SQL, NO_PRICE, PERCENTILES, UNPRICED_REASON_SQL, UNPRICED_SQL, percentile
+from r4u_proxy.reports.metrics import (
+    ERROR_SQL,
+    NO_PRICE,
+    PERCENTILES,
+    UNPRICED_REASON_SQL,
+    UNPRICED_SQL,
+    percentile,
+)
 from r4u_proxy.reports.timewindow import since_cutoff
 
 GROUPINGS = ("model", "project", "task")
@@ -170,7 +177,9 @@ def collect_stats(
         values: dict[tuple, dict[str, list[float]]] = {}
         for row in conn.execute(_SUMS.format(where=f"WHERE {window[4:]}" if window else ""), params):
             # one combination can come as two rows: a model named as request_model and as response_model
-            combo = values.setdefault((row["model"], row["project"], row["task_id"]), {c: [] for c in _VALUES})
+            combo = values.setdefault(
+                (row["model"], row["project"], row["task_id"]), {c: [] for c in _VALUES}
+            )
             for column in _VALUES:
                 combo[column] += _floats(row[column])
             for group in targets(row):
@@ -193,7 +202,9 @@ def collect_stats(
             for column, prefix in (("latency_ms", "latency"), ("ttft_ms", "ttft")):
                 runs = [lists[column] for lists in members.get(id(group), [])]
                 # each run is ascending: sorting their concatenation merges them
-                group.set_percentiles(prefix, runs[0] if len(runs) == 1 else sorted(chain.from_iterable(runs)))
+                group.set_percentiles(
+                    prefix, runs[0] if len(runs) == 1 else sorted(chain.from_iterable(runs))
+                )
     finally:
         conn.close()
     return StatsReport(

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import pickle
 import threading
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger("r4u")
@@ -60,8 +61,11 @@ def receive(connection: Any) -> Any:
 class Channel:
     """Proxy side of one writer's pipe: `put()` never blocks; a daemon thread does the writing."""
 
-    def __init__(self, connection: Any, name: str = "r4u-writer-feed") -> None:
+    def __init__(
+        self, connection: Any, name: str = "r4u-writer-feed", sent_large: Callable[[Any], None] | None = None
+    ) -> None:
         self.connection = connection
+        self._sent_large = sent_large  # called on the feeder thread once a large message is in the pipe
         self._items: collections.deque[tuple[Any, bool]] = collections.deque()
         self._wake = threading.Event()
         self._closed = False
@@ -82,6 +86,8 @@ class Channel:
                 try:
                     for frame in encode(message, large):
                         self.connection.send_bytes(frame)
+                    if large and self._sent_large is not None:
+                        self._sent_large(message)
                     # the last message sent must not stay alive here while the feeder waits
                     frame = message = None
                 except (OSError, ValueError):  # EPIPE once the writer died; ValueError once closed

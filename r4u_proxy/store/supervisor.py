@@ -121,6 +121,12 @@ class TraceWriter:
                 self._channel.put(message, nbytes >= LARGE_MESSAGE_BYTES)
         return True
 
+    def _sent_large(self, message: Any) -> None:
+        """A big message is in the writer's pipe: its bodies go now, not at the next look at `received`
+        (up to WATCH_INTERVAL_S later, while the writer already holds the bytes and decodes them)."""
+        with self._lock:
+            self.held.lighten(message[0])
+
     def _release(self) -> None:
         """With the lock held: forget what the writer committed, lighten what it received."""
         self.held.release(self.shared.get("acked"))
@@ -177,7 +183,7 @@ class TraceWriter:
             process.kill()
             sending.close()
             raise WriterStartError(error)
-        channel = Channel(sending)
+        channel = Channel(sending, sent_large=self._sent_large)
         with self._lock:
             self._release()
             messages, given_up = self.held.for_resend(MAX_RESENDS)

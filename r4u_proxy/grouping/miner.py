@@ -32,14 +32,8 @@ from r4u_proxy.grouping.clusters import Cluster, Event, most_specific
 from r4u_proxy.grouping.lookup import TemplateLookup
 from r4u_proxy.grouping.pairs import Pairs
 from r4u_proxy.grouping.profile import PROMPTS, Profile
-from r4u_proxy.grouping.prompt_align import (
-    Alignment,
-    Tokens,
-    align,
-    remember_literal,
-    template_tokens,
-    text_tokens,
-)
+from r4u_proxy.grouping.prompt_align import Alignment, align
+from r4u_proxy.grouping.prompt_tokens import Tokens, remember_literal, template_tokens, text_tokens
 from r4u_proxy.grouping.settle import Settle
 from r4u_proxy.grouping.splits import NEIGHBOURS, Splits
 from r4u_proxy.grouping.template import Template

@@ -24,7 +24,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from r4u_proxy.grouping.clusters import Cluster, Event
-from r4u_proxy.grouping.prompt_align import align, skeleton_tokens, template_tokens
+from r4u_proxy.grouping.prompt_align import align
+from r4u_proxy.grouping.prompt_tokens import skeleton_tokens, template_tokens
 from r4u_proxy.grouping.template import Template
 from r4u_proxy.grouping.verdicts import SHORT, plausible
 

@@ -1,0 +1,183 @@
+"""Prompts and templates as token lists with prefix sums, for the aligner (prompt_align.py).
+
+Everything the alignment asks about a stretch of tokens (its evidence in words, whether it holds a variable
+or any non-blank text) is an O(1) look-up in prefix sums computed once per text (`Tokens`) and once per
+template (`TemplateTokens`, cached): a prompt is aligned with several candidates, a template with many texts.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import Counter
+from dataclasses import dataclass
+from itertools import accumulate, compress
+from operator import methodcaller
+
+from r4u_proxy.grouping.profile import Profile
+from r4u_proxy.grouping.template import Template
+
+SLOT = "\x00slot"  # a variable's key: `SLOT + index`, which nothing in a text can equal
+
+
+class Tokens:
+    """A token list with prefix sums: evidence, words and blank tokens of any stretch in O(1)."""
+
+    __slots__ = ("tokens", "values", "weight", "words", "blanks", "markers", "slots", "_grams")
+
+    def __init__(self, tokens: list[str], profile: Profile, *, template: bool = False) -> None:
+        values = list(map(profile._weights.get, tokens))
+        if None in values:
+            weigh = profile.weight
+            values = [weigh(t) if w is None else w for w, t in zip(values, tokens, strict=True)]
+        if template:  # a slot is no evidence
+            values = [0.0 if t.startswith("\x00") else w for t, w in zip(tokens, values, strict=True)]
+        self.tokens = tokens
+        self.values = values
+        self.weight = [0.0, *accumulate(values)]
+        self.words = [0, *accumulate(map((1.0).__le__, values))]
+        self.blanks = [0, *accumulate(map(str.isspace, tokens))]
+        # Only a template's `[role]` lines and slots are asked about (a text has no slots).
+        self.markers: list[int] = []
+        self.slots: list[int] = []
+        if template:
+            self.markers = _markers(tokens, profile)
+            self.slots = [i for i, t in enumerate(tokens) if t.startswith("\x00")]
+
+        self._grams: dict[tuple[str, str, str], int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def as_template(self, profile: Profile) -> Tokens:
+        """The same tokens as a literal template's (its `[role]` lines marked), sharing the sums; the
+        caller makes sure no token could be mistaken for a slot."""
+        tokens = self.tokens
+        other = Tokens.__new__(Tokens)
+        other.tokens, other.values, other.weight = tokens, self.values, self.weight
+        other.words, other.blanks = self.words, self.blanks
+        other.markers = _markers(tokens, profile)
+        other.slots = []
+        other._grams = self._grams
+        return other
+
+    def grams(self) -> dict[tuple[str, str, str], int]:
+        """The trigrams of content tokens (and slots), and the labels (a word and a colon), that occur
+        once, by the position of their first token."""
+        if self._grams is None:
+            toks = self.tokens
+            pos = list(compress(range(len(toks)), self.values))
+            if self.slots:
+                pos = sorted(pos + self.slots)
+            elif "\x00" in toks:  # a text holding the character slots are made of: it counts as one
+                pos = sorted(pos + [i for i, t in enumerate(toks) if t == "\x00"])
+            content = [toks[i] for i in pos]
+            # Three content tokens in a row; or a label, a word and its colon ("sentence2:").
+            grams: list[tuple[str, str, str]] = list(zip(content, content[1:], content[2:], strict=False))
+            starts = pos[: len(grams)]
+            labels = [j - 1 for j in range(1, len(content)) if content[j] == ":"]
+            grams += [("", content[j], ":") for j in labels]
+            starts += [pos[j] for j in labels]
+            counts = Counter(grams)
+            seen = dict(zip(reversed(grams), reversed(starts), strict=True))  # each gram at its first place
+            self._grams = {g: i for g, i in seen.items() if counts[g] == 1}
+        return self._grams
+
+    def content(self, start: int, end: int) -> float:
+        return self.weight[end] - self.weight[start]
+
+    def has_marker(self, start: int, end: int) -> bool:
+        i = bisect_left(self.markers, start)
+        return i < len(self.markers) and self.markers[i] < end
+
+    def slot_count(self, start: int, end: int) -> int:
+        return bisect_left(self.slots, end) - bisect_left(self.slots, start)
+
+    def blank(self, start: int, end: int) -> bool:
+        return self.blanks[end] - self.blanks[start] == end - start
+
+
+def _markers(tokens: list[str], profile: Profile) -> list[int]:
+    """Where the `[role]` lines are."""
+    ends = compress(range(len(tokens)), map(methodcaller("endswith", "]\n"), tokens))
+    return [i for i in ends if profile.is_marker(tokens[i])]
+
+
+@dataclass(eq=False)
+class TemplateTokens:
+    keys: list[str]  # constant tokens; each slot one key nothing else has
+    tokens: Tokens
+    whole_constants: frozenset[tuple[int, int]]  # token ranges of the middle constants
+    skeleton: str
+    index_keys: set[int] | None = None  # its trigram codes in the candidate index (filled by the miner)
+
+
+class _Cache(dict):
+    """A bounded memo that can also be told an answer already known (a text's tokens are its literal's)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def put(self, key, value) -> None:
+        if len(self) >= self.size:
+            del self[next(iter(self))]  # the oldest entry
+        self[key] = value
+
+
+_TEMPLATE_TOKENS = _Cache(8192)
+_SKELETON_TOKENS = _Cache(4096)
+_TEXTS = _Cache(4)  # the latest texts' tokens and index keys (see `remember_literal`): a few, as a text may be 32k
+
+
+def template_tokens(template: Template, profile: Profile) -> TemplateTokens:
+    found = _TEMPLATE_TOKENS.get((template, profile))
+    if found is not None:
+        return found
+    if len(template.constants) == 1 and (found := _literal_tokens(template, profile)) is not None:
+        _TEMPLATE_TOKENS.put((template, profile), found)
+        return found
+    keys: list[str] = []
+    ranges: list[tuple[int, int]] = []
+    for index, const in enumerate(template.constants):
+        if index:
+            keys.append(f"{SLOT}{index}")
+        start = len(keys)
+        keys.extend(profile.tokenize(const))
+        ranges.append((start, len(keys)))
+    whole = frozenset(r for r in ranges[1:-1] if r[1] > r[0])
+    found = TemplateTokens(keys, Tokens(keys, profile, template=True), whole, template.skeleton())
+    _TEMPLATE_TOKENS.put((template, profile), found)
+    return found
+
+
+def text_tokens(text: str, profile: Profile) -> Tokens:
+    return Tokens(profile.tokenize(text), profile)
+
+
+def skeleton_tokens(template: Template, profile: Profile, hole: str) -> tuple[str, Tokens]:
+    """A template's skeleton as a text to align with (each slot `hole`), and its tokens: cached, as a
+    cluster is aligned this way with the texts that might join it."""
+    found = _SKELETON_TOKENS.get((template, profile, hole))
+    if found is None:
+        skeleton = template.skeleton(hole)
+        found = (skeleton, text_tokens(skeleton, profile))
+        _SKELETON_TOKENS.put((template, profile, hole), found)
+    return found
+
+
+def remember_literal(text: str, tokens: Tokens, profile: Profile, index_keys: set[int]) -> None:
+    """Keep a text's tokens at hand for a while: should it start a cluster, its template's tokens are
+    these (it is not tokenized again as that cluster's template, nor as its skeleton)."""
+    _TEXTS.put((text, profile), (tokens, index_keys))
+
+
+def _literal_tokens(template: Template, profile: Profile) -> TemplateTokens | None:
+    """A literal template's tokens from a text remembered by `remember_literal`, else None."""
+    text = template.constants[0]
+    known = _TEXTS.get((text, profile))
+    if known is None or "\x00" in text:  # (a text holding the slots' character is tokenized as a template)
+        return None
+    tokens, index_keys = known
+    found = TemplateTokens(tokens.tokens, tokens.as_template(profile), frozenset(), text, index_keys)
+    _SKELETON_TOKENS.put((template, profile, "\x00"), (text, tokens))
+    return found

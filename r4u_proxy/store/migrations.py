@@ -136,10 +136,26 @@ def connect(path: str | Path, *, check_same_thread: bool = True) -> sqlite3.Conn
     conn = sqlite3.connect(str(path), check_same_thread=check_same_thread, timeout=30)
     if new:  # lets `r4u prune` give freed pages back; only before WAL mode writes the header (else a VACUUM)
         conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
-    conn.execute("PRAGMA journal_mode=WAL")
+    _enter_wal(conn)
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=30000")
     return conn
+
+
+def _enter_wal(conn: sqlite3.Connection, patience_s: float = 30.0) -> None:
+    # Switching a fresh file to WAL needs a lock SQLite does not wait for (the busy handler is not
+    # called there): processes opening a new file at once would fail with "database is locked".
+    deadline = time.monotonic() + patience_s
+    pause = 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
 
 
 def applied_migrations(conn: sqlite3.Connection) -> list[str]:

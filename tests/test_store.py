@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -175,7 +176,7 @@ def test_many_connections_opening_one_new_file_at_once_all_get_wal(tmp_path):
         path = tmp_path / f"{round_}.db"
         start = threading.Barrier(16)
 
-        def open_new() -> None:
+        def open_new(path: Path = path, start: threading.Barrier = start) -> None:
             start.wait()
             try:
                 conn = migrations.connect(path)

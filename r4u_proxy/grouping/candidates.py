@@ -23,50 +23,43 @@ EDGE_KEYS = 2  # trigrams at each end of a text that count EDGE_VOTES times
 EDGE_VOTES = 4
 
 
-_BREAK = -1  # a slot: runs of content tokens end there
+_BREAK = -1  # a slot: runs of content tokens end there (any negative code does)
 _NONE = 0  # a token that is no evidence (a blank, a comma)
 
 
-def _code(token: str, profile: Profile) -> int:
-    """The token's code in trigrams (never 0 or -1), or _NONE, or _BREAK; cached per profile. A crc32,
-    not `hash`: str hashes change from one process to the next."""
+def code(token: str, profile: Profile) -> int:
+    """The token's code in trigrams (never 0 or negative), or _NONE, or _BREAK; cached per profile. A
+    crc32, not `hash`: str hashes change from one process to the next."""
     if token.startswith("\x00"):
-        code = _BREAK
+        found = _BREAK
     elif profile.weight(token) > 0:
-        code = zlib.crc32(token.encode("utf-8", "surrogatepass")) or 1
+        found = zlib.crc32(token.encode("utf-8", "surrogatepass")) or 1
     else:
-        code = _NONE
+        found = _NONE
     codes = profile._codes
     if len(codes) > 200_000:  # bounded: free text brings endless new tokens; codes do not change
         codes.clear()
-    codes[token] = code
-    return code
-
-
-def trigrams(tokens: list[str], profile: Profile) -> set[int]:
-    """Codes of the sampled trigrams of a token list; `\\x00slot` tokens (variables) break runs."""
-    return keyed(tokens, profile)[0]
+    codes[token] = found
+    return found
 
 
 def _grams(run: list[int]) -> list[int]:
     return [(a * 1_000_003 ^ b) * 1_000_003 ^ c for a, b, c in zip(run, run[1:], run[2:], strict=False)]
 
 
-def keyed(tokens: list[str], profile: Profile) -> tuple[set[int], list[int]]:
-    """The sampled trigram codes, and the first and last EDGE_KEYS of them (where a short template has
-    its few words: `wic sentence1:` before two long sentences)."""
-    codes = list(map(profile._codes.get, tokens))
-    if None in codes:
-        codes = [_code(t, profile) if c is None else c for c, t in zip(codes, tokens, strict=True)]
-    if _BREAK in codes:
+def keyed(codes: list[int]) -> tuple[set[int], list[int]]:
+    """The sampled trigram codes of a token list given by its tokens' codes (`code`; a variable's is
+    negative and breaks runs), and the first and last EDGE_KEYS of them (where a short template has its
+    few words: `wic sentence1:` before two long sentences)."""
+    if min(codes, default=0) < 0:
         keys: list[int] = []
         run: list[int] = []
-        for code in codes:
-            if code == _BREAK:
+        for c in codes:
+            if c < 0:
                 keys += _grams(run)
                 run = []
-            elif code:
-                run.append(code)
+            elif c:
+                run.append(c)
         keys += _grams(run)
     else:
         keys = _grams([c for c in codes if c])
@@ -89,8 +82,13 @@ class CandidateIndex:
     def add(self, cluster_id: int, keys: set[int]) -> None:
         self.remove(cluster_id)
         self._keys[cluster_id] = keys
+        postings = self._postings
         for key in keys:
-            self._postings.setdefault(key, set()).add(cluster_id)
+            ids = postings.get(key)
+            if ids is None:
+                postings[key] = {cluster_id}
+            else:
+                ids.add(cluster_id)
 
     def remove(self, cluster_id: int) -> None:
         for key in self._keys.pop(cluster_id, ()):

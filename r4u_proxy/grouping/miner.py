@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from r4u_proxy.grouping.candidates import CandidateIndex, keyed, trigrams
+from r4u_proxy.grouping.candidates import CandidateIndex, keyed
 from r4u_proxy.grouping.clusters import Cluster, Event, most_specific
 from r4u_proxy.grouping.lookup import TemplateLookup
 from r4u_proxy.grouping.pairs import Pairs
@@ -112,7 +112,7 @@ class Miner(Splits, Settle):
     def _index_keys(self, template: Template) -> set[int]:
         tt = template_tokens(template, self.profile)
         if tt.index_keys is None:
-            tt.index_keys = trigrams(tt.keys, self.profile)
+            tt.index_keys = keyed(tt.tokens.codes)[0]
         return tt.index_keys
 
     def _new_cluster(self, partition: str, template: Template) -> Cluster:
@@ -159,7 +159,7 @@ class Miner(Splits, Settle):
             self._count(cluster, text)
             return found
         tokens = text_tokens(text, self.profile)
-        keys, edges = keyed(tokens.tokens, self.profile)
+        keys, edges = keyed(tokens.codes)
         remember_literal(text, tokens, self.profile, keys)
         voted = part.index.voted(keys, CANDIDATES, edges, MIN_VOTES)
         top = voted[0][1] if voted else 0

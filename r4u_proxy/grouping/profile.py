@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 
 # Every character belongs to exactly one token, so joining the tokens gives the text back.
 # The `[role]` lines r4u writes between prompt sections are one token each and carry no evidence.
-_PROMPT_TOKEN = re.compile(r"\n?\[(?:system|user|developer)\]\n|\w+|\s+|[^\w\s]", re.UNICODE)
+_ROLES = ("system", "user", "developer")
+_PROMPT_TOKEN = re.compile(rf"\n?\[(?:{'|'.join(_ROLES)})\]\n|\w+|\s+|[^\w\s]", re.UNICODE)
+_ROLE_LINES = frozenset(f"{nl}[{role}]\n" for nl in ("", "\n") for role in _ROLES)  # its `[role]` tokens
 _WORD = re.compile(r"\w")
 # Marks that shape a prompt (tags, labels, fences) are half a word of evidence; full stops, commas and
 # plain blanks occur everywhere and are none.
@@ -57,7 +59,9 @@ class Profile:
     # that never form a template made every new trace align against every earlier one: quadratic.
     max_align: int | None = None
     _weights: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
-    _codes: dict[str, int] = field(default_factory=dict, compare=False, repr=False)  # see candidates._code
+    # Prompts: the tokens that are `[role]` lines (`is_marker`), as a set to test whole token lists in C.
+    role_lines: frozenset[str] = frozenset()
+    _codes: dict[str, int] = field(default_factory=dict, compare=False, repr=False)  # see candidates.code
     _pieces: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
     _on_sight: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
@@ -128,6 +132,7 @@ class Profile:
 PROMPTS = Profile(
     name="prompts",
     token_pattern=_PROMPT_TOKEN,
+    role_lines=_ROLE_LINES,
     min_anchor=3,
     min_kept=0.7,
     split_slots=True,

@@ -91,7 +91,8 @@ def _anchored_blocks(t: Tokens, m: Tokens) -> list[tuple[int, int, int]]:
     pins lines): two long values share so many short runs that an unpinned LCS may pair a template's
     words with a value's and miss the constant they both have ("the formatting.\n\n")."""
     t_grams, m_grams = t.grams(), m.grams()
-    pairs = sorted((t_grams[g], m_grams[g]) for g in t_grams.keys() & m_grams.keys())
+    shared = list(t_grams.keys() & m_grams.keys())
+    pairs = sorted(zip(map(t_grams.__getitem__, shared), map(m_grams.__getitem__, shared), strict=True))
     blocks: list[tuple[int, int, int]] = []
     prev_t = prev_m = 0
     t_toks, m_toks = t.tokens, m.tokens

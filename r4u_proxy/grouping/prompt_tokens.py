@@ -11,8 +11,8 @@ from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass
 from itertools import accumulate, compress
-from operator import methodcaller
 
+from r4u_proxy.grouping.candidates import code
 from r4u_proxy.grouping.profile import Profile
 from r4u_proxy.grouping.template import Template
 
@@ -22,27 +22,32 @@ SLOT = "\x00slot"  # a variable's key: `SLOT + index`, which nothing in a text c
 class Tokens:
     """A token list with prefix sums: evidence, words and blank tokens of any stretch in O(1)."""
 
-    __slots__ = ("tokens", "values", "weight", "words", "blanks", "markers", "slots", "_grams")
+    __slots__ = ("tokens", "values", "codes", "weight", "words", "blanks", "markers", "slots", "_grams")
 
-    def __init__(self, tokens: list[str], profile: Profile, *, template: bool = False) -> None:
+    def __init__(self, tokens: list[str], profile: Profile, *, slot_keys: list[int] | None = None) -> None:
+        """`slot_keys`: where a template's variables are (None for a text)."""
         values = list(map(profile._weights.get, tokens))
         if None in values:
             weigh = profile.weight
             values = [weigh(t) if w is None else w for w, t in zip(values, tokens, strict=True)]
-        if template:  # a slot is no evidence
-            values = [0.0 if t.startswith("\x00") else w for t, w in zip(tokens, values, strict=True)]
+        codes = list(map(profile._codes.get, tokens))
+        if None in codes:
+            codes = [code(t, profile) if c is None else c for c, t in zip(codes, tokens, strict=True)]
+        self.markers: list[int] = []
+        self.slots: list[int] = []
+        if slot_keys is not None:
+            for i in slot_keys:  # a slot is no evidence, and equals nothing but itself
+                values[i] = 0.0
+                codes[i] = -2 - i
+            self.markers = _markers(tokens, profile)
+            # (a template's constant holding the character slots are made of counts as one)
+            self.slots = sorted(slot_keys + _nul_positions(tokens)) if "\x00" in tokens else slot_keys
         self.tokens = tokens
         self.values = values
+        self.codes = codes
         self.weight = [0.0, *accumulate(values)]
         self.words = [0, *accumulate(map((1.0).__le__, values))]
         self.blanks = [0, *accumulate(map(str.isspace, tokens))]
-        # Only a template's `[role]` lines and slots are asked about (a text has no slots).
-        self.markers: list[int] = []
-        self.slots: list[int] = []
-        if template:
-            self.markers = _markers(tokens, profile)
-            self.slots = [i for i, t in enumerate(tokens) if t.startswith("\x00")]
-
         self._grams: dict[tuple[str, str, str], int] | None = None
 
     def __len__(self) -> int:
@@ -53,7 +58,7 @@ class Tokens:
         caller makes sure no token could be mistaken for a slot."""
         tokens = self.tokens
         other = Tokens.__new__(Tokens)
-        other.tokens, other.values, other.weight = tokens, self.values, self.weight
+        other.tokens, other.values, other.codes, other.weight = tokens, self.values, self.codes, self.weight
         other.words, other.blanks = self.words, self.blanks
         other.markers = _markers(tokens, profile)
         other.slots = []
@@ -69,17 +74,20 @@ class Tokens:
             if self.slots:
                 pos = sorted(pos + self.slots)
             elif "\x00" in toks:  # a text holding the character slots are made of: it counts as one
-                pos = sorted(pos + [i for i, t in enumerate(toks) if t == "\x00"])
-            content = [toks[i] for i in pos]
+                pos = sorted(pos + _nul_positions(toks))
+            content = list(map(toks.__getitem__, pos))
             # Three content tokens in a row; or a label, a word and its colon ("sentence2:").
             grams: list[tuple[str, str, str]] = list(zip(content, content[1:], content[2:], strict=False))
             starts = pos[: len(grams)]
             labels = [j - 1 for j in range(1, len(content)) if content[j] == ":"]
             grams += [("", content[j], ":") for j in labels]
             starts += [pos[j] for j in labels]
-            counts = Counter(grams)
-            seen = dict(zip(reversed(grams), reversed(starts), strict=True))  # each gram at its first place
-            self._grams = {g: i for g, i in seen.items() if counts[g] == 1}
+            once = dict(zip(reversed(grams), reversed(starts), strict=True))  # each gram at its first place
+            if len(once) < len(grams):
+                for gram, n in Counter(grams).items():
+                    if n > 1:
+                        del once[gram]
+            self._grams = once
         return self._grams
 
     def content(self, start: int, end: int) -> float:
@@ -98,8 +106,13 @@ class Tokens:
 
 def _markers(tokens: list[str], profile: Profile) -> list[int]:
     """Where the `[role]` lines are."""
-    ends = compress(range(len(tokens)), map(methodcaller("endswith", "]\n"), tokens))
-    return [i for i in ends if profile.is_marker(tokens[i])]
+    if not profile.role_lines:
+        return []
+    return list(compress(range(len(tokens)), map(profile.role_lines.__contains__, tokens)))
+
+
+def _nul_positions(tokens: list[str]) -> list[int]:
+    return [i for i, t in enumerate(tokens) if t == "\x00"]
 
 
 @dataclass(eq=False)
@@ -138,14 +151,16 @@ def template_tokens(template: Template, profile: Profile) -> TemplateTokens:
         return found
     keys: list[str] = []
     ranges: list[tuple[int, int]] = []
+    slot_keys: list[int] = []
     for index, const in enumerate(template.constants):
         if index:
+            slot_keys.append(len(keys))
             keys.append(f"{SLOT}{index}")
         start = len(keys)
         keys.extend(profile.tokenize(const))
         ranges.append((start, len(keys)))
     whole = frozenset(r for r in ranges[1:-1] if r[1] > r[0])
-    found = TemplateTokens(keys, Tokens(keys, profile, template=True), whole, template.skeleton())
+    found = TemplateTokens(keys, Tokens(keys, profile, slot_keys=slot_keys), whole, template.skeleton())
     _TEMPLATE_TOKENS.put((template, profile), found)
     return found
 

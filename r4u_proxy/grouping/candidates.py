@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
+from itertools import compress
+from operator import not_
 
 from r4u_proxy.grouping.profile import Profile
 
@@ -44,7 +46,8 @@ def code(token: str, profile: Profile) -> int:
 
 
 def _grams(run: list[int]) -> list[int]:
-    return [(a * 1_000_003 ^ b) * 1_000_003 ^ c for a, b, c in zip(run, run[1:], run[2:], strict=False)]
+    # hash() of a tuple of ints is the same in every process (only str hashes are salted); in C.
+    return list(map(hash, zip(run, run[1:], run[2:], strict=False)))
 
 
 def keyed(codes: list[int]) -> tuple[set[int], list[int]]:
@@ -62,13 +65,17 @@ def keyed(codes: list[int]) -> tuple[set[int], list[int]]:
                 run.append(c)
         keys += _grams(run)
     else:
-        keys = _grams([c for c in codes if c])
+        keys = _grams(list(filter(None, codes)))
     edges = keys[:EDGE_KEYS] + keys[-EDGE_KEYS:]
     if len(keys) <= 2 * EDGE:
         return set(keys), edges
-    found = {key for key in keys[EDGE:-EDGE] if key % SAMPLE == 0}
+    middle = keys[EDGE:-EDGE]
+    found = set(compress(middle, map(not_, map(_SAMPLED.__and__, middle))))  # one in SAMPLE, by content
     found.update(keys[:EDGE], keys[-EDGE:])
     return found, edges
+
+
+_SAMPLED = SAMPLE - 1  # (SAMPLE is a power of two)
 
 
 class CandidateIndex:

@@ -22,17 +22,18 @@ SLOT = "\x00slot"  # a variable's key: `SLOT + index`, which nothing in a text c
 class Tokens:
     """A token list with prefix sums: evidence, words and blank tokens of any stretch in O(1)."""
 
-    __slots__ = ("tokens", "values", "codes", "weight", "words", "blanks", "markers", "slots", "_grams")
+    __slots__ = ("tokens", "values", "codes", "weight", "markers", "slots", "_words", "_blanks", "_grams")
 
     def __init__(self, tokens: list[str], profile: Profile, *, slot_keys: list[int] | None = None) -> None:
         """`slot_keys`: where a template's variables are (None for a text)."""
-        values = list(map(profile._weights.get, tokens))
-        if None in values:
-            weigh = profile.weight
-            values = [weigh(t) if w is None else w for w, t in zip(values, tokens, strict=True)]
-        codes = list(map(profile._codes.get, tokens))
-        if None in codes:
-            codes = [code(t, profile) if c is None else c for c, t in zip(codes, tokens, strict=True)]
+        try:  # (in C while every token is known, as nearly all are)
+            values = list(map(profile._weights.__getitem__, tokens))
+        except KeyError:
+            values = list(map(profile.weight, tokens))
+        try:
+            codes = list(map(profile._codes.__getitem__, tokens))
+        except KeyError:
+            codes = [code(t, profile) for t in tokens]
         self.markers: list[int] = []
         self.slots: list[int] = []
         if slot_keys is not None:
@@ -46,12 +47,27 @@ class Tokens:
         self.values = values
         self.codes = codes
         self.weight = [0.0, *accumulate(values)]
-        self.words = [0, *accumulate(map((1.0).__le__, values))]
-        self.blanks = [0, *accumulate(map(str.isspace, tokens))]
+        self._words: list[int] | None = None
+        self._blanks: list[int] | None = None
         self._grams: dict[tuple[str, str, str], int] | None = None
 
     def __len__(self) -> int:
         return len(self.tokens)
+
+    @property
+    def words(self) -> list[int]:
+        """Prefix sums of whole words (tokens of weight 1); built when first asked for (a text that
+        no candidate is aligned with never is)."""
+        if self._words is None:
+            self._words = [0, *accumulate(map((1.0).__le__, self.values))]
+        return self._words
+
+    @property
+    def blanks(self) -> list[int]:
+        """Prefix sums of blank tokens; built when first asked for."""
+        if self._blanks is None:
+            self._blanks = [0, *accumulate(map(str.isspace, self.tokens))]
+        return self._blanks
 
     def as_template(self, profile: Profile) -> Tokens:
         """The same tokens as a literal template's (its `[role]` lines marked), sharing the sums; the
@@ -59,7 +75,7 @@ class Tokens:
         tokens = self.tokens
         other = Tokens.__new__(Tokens)
         other.tokens, other.values, other.codes, other.weight = tokens, self.values, self.codes, self.weight
-        other.words, other.blanks = self.words, self.blanks
+        other._words, other._blanks = self._words, self._blanks
         other.markers = _markers(tokens, profile)
         other.slots = []
         other._grams = self._grams

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
-from itertools import compress
+from itertools import chain, compress
 from operator import not_
 
 from r4u_proxy.grouping.profile import Profile
@@ -43,6 +43,9 @@ def code(token: str, profile: Profile) -> int:
         codes.clear()
     codes[token] = found
     return found
+
+
+COLON = zlib.crc32(b":")  # the code of ":"
 
 
 def _grams(run: list[int]) -> list[int]:
@@ -113,11 +116,10 @@ class CandidateIndex:
     def voted(self, keys: set[int], limit: int, edges: list[int] = (), least: int = 1) -> list[tuple[int, int]]:  # type: ignore[assignment]
         """`best`, with each cluster's votes."""
         postings = self._postings
-        voters: list[int] = []
-        for key in keys:
-            ids = postings.get(key)
-            if ids is not None and len(ids) <= COMMON:
-                voters.extend(ids)
+        hits = list(filter(None, map(postings.get, keys)))  # (in C: a text has a few hundred keys)
+        if hits and max(map(len, hits)) > COMMON:
+            hits = [ids for ids in hits if len(ids) <= COMMON]
+        voters = list(chain.from_iterable(hits))
         for key in edges:
             ids = postings.get(key)
             if ids is not None and len(ids) <= COMMON:

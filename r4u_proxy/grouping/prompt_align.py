@@ -126,6 +126,10 @@ def _increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
     seconds = [b for _, b in pairs]
     if seconds == sorted(set(seconds)):  # already in order (a text and its own template): all of them
         return pairs
+    if seconds == sorted(seconds):  # in order but for pairs found twice (a label is also a trigram's start)
+        once = list(dict.fromkeys(pairs))
+        if len(once) == len(set(seconds)):
+            return once
     tails: list[int] = []  # tails[k]: index of the pair ending the best chain of length k + 1
     tail_values: list[int] = []
     before: list[int] = [-1] * len(pairs)

@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from itertools import accumulate, compress
 
+from r4u_proxy.grouping.candidates import COLON as _COLON
 from r4u_proxy.grouping.candidates import code
 from r4u_proxy.grouping.profile import Profile
 from r4u_proxy.grouping.template import Template
@@ -29,11 +30,13 @@ class Tokens:
         try:  # (in C while every token is known, as nearly all are)
             values = list(map(profile._weights.__getitem__, tokens))
         except KeyError:
-            values = list(map(profile.weight, tokens))
+            known = profile._weights.get
+            values = [w if (w := known(t)) is not None else profile.weight(t) for t in tokens]
         try:
             codes = list(map(profile._codes.__getitem__, tokens))
         except KeyError:
-            codes = [code(t, profile) for t in tokens]
+            known = profile._codes.get
+            codes = [c if (c := known(t)) is not None else code(t, profile) for t in tokens]
         self.markers: list[int] = []
         self.slots: list[int] = []
         if slot_keys is not None:
@@ -49,7 +52,7 @@ class Tokens:
         self.weight = [0.0, *accumulate(values)]
         self._words: list[int] | None = None
         self._blanks: list[int] | None = None
-        self._grams: dict[tuple[str, str, str], int] | None = None
+        self._grams: dict[int, int] | None = None
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -81,23 +84,26 @@ class Tokens:
         other._grams = self._grams
         return other
 
-    def grams(self) -> dict[tuple[str, str, str], int]:
+    def grams(self) -> dict[int, int]:
         """The trigrams of content tokens (and slots), and the labels (a word and a colon), that occur
-        once, by the position of their first token."""
+        once, by the position of their first token. A gram is known by the hash of its tokens' codes
+        (`candidates.code`), all in C: tokens sharing a code by chance only move where an alignment is
+        pinned, never what it finds equal."""
         if self._grams is None:
-            toks = self.tokens
+            toks, codes = self.tokens, self.codes
             pos = list(compress(range(len(toks)), self.values))
             if self.slots:
                 pos = sorted(pos + self.slots)
             elif "\x00" in toks:  # a text holding the character slots are made of: it counts as one
                 pos = sorted(pos + _nul_positions(toks))
-            content = list(map(toks.__getitem__, pos))
+            content = list(map(codes.__getitem__, pos))
             # Three content tokens in a row; or a label, a word and its colon ("sentence2:").
-            grams: list[tuple[str, str, str]] = list(zip(content, content[1:], content[2:], strict=False))
+            grams = list(map(hash, zip(content, content[1:], content[2:], strict=False)))
             starts = pos[: len(grams)]
-            labels = [j - 1 for j in range(1, len(content)) if content[j] == ":"]
-            grams += [("", content[j], ":") for j in labels]
-            starts += [pos[j] for j in labels]
+            labels = list(compress(range(len(content) - 1), map(_COLON.__eq__, content[1:])))
+            if labels:
+                grams += [hash((0, content[j], _COLON)) for j in labels]
+                starts += [pos[j] for j in labels]
             once = dict(zip(reversed(grams), reversed(starts), strict=True))  # each gram at its first place
             if len(once) < len(grams):
                 for gram, n in Counter(grams).items():

@@ -6,6 +6,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from r4u_proxy.grouping.lookup import specificity
 from r4u_proxy.grouping.template import Template
 
 SAMPLES = 32  # recent texts a cluster keeps for split checks
@@ -35,9 +36,9 @@ def most_specific(
         values = template.match(text, one_token=one_token and not cluster.spans)
         if values is None:
             continue
-        specificity = sum(len(c) for c in template.constants)
-        if best is None or specificity > best[0]:
-            best = (specificity, cluster_id, values)
+        specific = specificity(template)
+        if best is None or specific > best[0]:
+            best = (specific, cluster_id, values)
     return None if best is None else (best[1], best[2])
 
 

@@ -6,10 +6,13 @@ when the constant is at least that long, else under its exact constant, bucketed
 its own first/last KEY characters and, for each bucketed length, its prefix/suffix of that length: a few
 dict look-ups, however many templates the partition has. Templates whose both ends are short (a variable
 right after the `[role]` line and at the end) are tried by their longest constant, which must occur in the
-text.
+text; they are kept most specific first, so that `loose` can stop at those no more specific than a match
+already found.
 """
 
 from __future__ import annotations
+
+from bisect import insort
 
 from r4u_proxy.grouping.template import Template
 
@@ -23,6 +26,8 @@ class TemplateLookup:
         self._short_prefix: dict[int, dict[str, list[int]]] = {}
         self._short_suffix: dict[int, dict[str, list[int]]] = {}
         self._loose: dict[int, tuple[str, str, str]] = {}  # cluster -> its ends, and a constant the text must contain
+        self._loose_order: list[tuple[int, int, int]] = []  # (-specificity, when filed, cluster): most specific first
+        self._filed = 0
         self._exact: dict[str, list[int]] = {}  # texts seen once (no variables yet) by their whole text
         self._where: dict[int, tuple[str, object, str]] = {}
 
@@ -41,7 +46,10 @@ class TemplateLookup:
             self._file(cluster_id, "suffix", last[-KEY:] if len(last) >= KEY else last)
         else:
             self._loose[cluster_id] = (first, last, max(template.constants, key=len))
-            self._where[cluster_id] = ("loose", None, "")
+            self._filed += 1
+            entry = (-specificity(template), self._filed, cluster_id)
+            insort(self._loose_order, entry)
+            self._where[cluster_id] = ("loose", entry, "")
 
     def _file(self, cluster_id: int, side: str, key: str) -> None:
         if len(key) == KEY:
@@ -59,6 +67,7 @@ class TemplateLookup:
         side, table, key = where
         if side == "loose":
             del self._loose[cluster_id]
+            self._loose_order.remove(table)  # type: ignore[arg-type]
             return
         ids = table[key]  # type: ignore[index]
         ids.remove(cluster_id)
@@ -68,7 +77,8 @@ class TemplateLookup:
                 for length in [n for n, t in shorts.items() if not t]:
                     del shorts[length]
 
-    def candidates(self, text: str) -> list[int]:
+    def candidates(self, text: str, *, loose: bool = True) -> list[int]:
+        """The templates that may fit `text` (without those with two short ends when not `loose`)."""
         found = list(self._exact.get(text, ()))
         found += self._prefix.get(text[:KEY], ())
         found += self._suffix.get(text[-KEY:], ())
@@ -76,8 +86,28 @@ class TemplateLookup:
             found += table.get(text[:length], ())
         for length, table in self._short_suffix.items():
             found += table.get(text[-length:], ())
+        if not loose:
+            return found
         found += [
             cid for cid, (first, last, longest) in self._loose.items()
             if text.startswith(first) and text.endswith(last) and longest in text
         ]  # fmt: skip
         return found
+
+    def loose(self, text: str, above: int) -> list[int]:
+        """The templates with two short ends that may fit `text` and are more specific than `above`
+        (see `specificity`), the most specific first (the earliest filed first among equals)."""
+        loose = self._loose
+        found = []
+        for minus, _, cid in self._loose_order:
+            if -minus <= above:
+                break
+            first, last, longest = loose[cid]
+            if text.startswith(first) and text.endswith(last) and longest in text:
+                found.append(cid)
+        return found
+
+
+def specificity(template: Template) -> int:
+    """How much of a text a template fixes: the length of its constants (the most specific match wins)."""
+    return sum(map(len, template.constants))

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from r4u_proxy.grouping.candidates import CandidateIndex, keyed
 from r4u_proxy.grouping.clusters import Cluster, Event, most_specific
-from r4u_proxy.grouping.lookup import TemplateLookup
+from r4u_proxy.grouping.lookup import TemplateLookup, specificity
 from r4u_proxy.grouping.pairs import Pairs
 from r4u_proxy.grouping.profile import PROMPTS, Profile
 from r4u_proxy.grouping.prompt_align import Alignment, align
@@ -138,7 +138,15 @@ class Miner(Splits, Settle):
         return self._match_in(self._part(partition), text)
 
     def _match_in(self, part: _Partition, text: str) -> tuple[int, list[str]] | None:
-        return most_specific(self.clusters, part.lookup.candidates(text), text)
+        found = most_specific(self.clusters, part.lookup.candidates(text, loose=False), text)
+        # Templates with two short ends are tried last, and only those more specific than the match
+        # found: each costs a search through the text.
+        above = -1 if found is None else specificity(self.clusters[found[0]].template)
+        for cluster_id in part.lookup.loose(text, above):
+            values = self.clusters[cluster_id].template.match(text)
+            if values is not None:
+                return cluster_id, values
+        return found
 
     def add(self, partition: str, text: str) -> tuple[int, list[str]]:
         """Assign `text` to a cluster, learning from it; returns the cluster id and the variable values."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from r4u_proxy.grouping.clusters import FIRST_CHECKPOINT, Cluster, Event
+from r4u_proxy.grouping.lookup import specificity
 from r4u_proxy.grouping.prompt_align import align
 from r4u_proxy.grouping.template import Template
 
@@ -52,15 +53,16 @@ class Splits:
                 continue
             if not stray.template.variable_count:
                 continue  # a text seen once is not over-general
-            specificity = sum(map(len, stray.template.constants))
-            if all(self._fits_better(part, text, stray_id, specificity) for text in stray.samples):
+            specific = specificity(stray.template)
+            if all(self._fits_better(part, text, stray_id, specific) for text in stray.samples):
                 self._remove(stray)  # type: ignore[attr-defined]
                 self.events.append(Event("split", stray_id, stray.template, partition=stray.partition))
 
-    def _fits_better(self, part, text: str, stray_id: int, specificity: int) -> bool:
-        for cid in part.lookup.candidates(text):
+    def _fits_better(self, part, text: str, stray_id: int, specific: int) -> bool:
+        lookup = part.lookup
+        for cid in [*lookup.candidates(text, loose=False), *lookup.loose(text, specific)]:
             template = self.clusters[cid].template
-            if cid != stray_id and sum(map(len, template.constants)) > specificity and template.match(text) is not None:
+            if cid != stray_id and specificity(template) > specific and template.match(text) is not None:
                 return True
         return False
 

@@ -27,16 +27,8 @@ class Tokens:
 
     def __init__(self, tokens: list[str], profile: Profile, *, slot_keys: list[int] | None = None) -> None:
         """`slot_keys`: where a template's variables are (None for a text)."""
-        try:  # (in C while every token is known, as nearly all are)
-            values = list(map(profile._weights.__getitem__, tokens))
-        except KeyError:
-            known = profile._weights.get
-            values = [w if (w := known(t)) is not None else profile.weight(t) for t in tokens]
-        try:
-            codes = list(map(profile._codes.__getitem__, tokens))
-        except KeyError:
-            known = profile._codes.get
-            codes = [c if (c := known(t)) is not None else code(t, profile) for t in tokens]
+        values = _looked_up(tokens, profile._weights, profile.weight)
+        codes = _looked_up(tokens, profile._codes, lambda t: code(t, profile))
         self.markers: list[int] = []
         self.slots: list[int] = []
         if slot_keys is not None:
@@ -131,6 +123,20 @@ def _markers(tokens: list[str], profile: Profile) -> list[int]:
     if not profile.role_lines:
         return []
     return list(compress(range(len(tokens)), map(profile.role_lines.__contains__, tokens)))
+
+
+def _looked_up(tokens: list[str], cache: dict, compute) -> list:
+    """Each token's entry in a per-profile cache (`compute` fills it): in C, once the tokens new to the
+    cache (a text brings a few) have been computed."""
+    try:
+        return list(map(cache.__getitem__, tokens))
+    except KeyError:
+        for token in set(tokens).difference(cache):
+            compute(token)
+    try:
+        return list(map(cache.__getitem__, tokens))
+    except KeyError:  # (the cache was full and started afresh meanwhile)
+        return list(map(compute, tokens))
 
 
 def _nul_positions(tokens: list[str]) -> list[int]:

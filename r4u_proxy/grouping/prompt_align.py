@@ -19,11 +19,7 @@ from itertools import groupby
 from rapidfuzz.distance import LCSseq
 
 from r4u_proxy.grouping.profile import Profile
-from r4u_proxy.grouping.prompt_tokens import (
-    Tokens,
-    template_tokens,
-    text_tokens,
-)
+from r4u_proxy.grouping.prompt_tokens import Cache, Tokens, template_tokens, text_tokens
 from r4u_proxy.grouping.template import Template
 
 
@@ -151,8 +147,20 @@ def _increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return chain[::-1]
 
 
+_ALIGNED = Cache(256)  # the latest alignments: settling meets the same pair of clusters again
+
+
 def align(template: Template, text: str, profile: Profile, text_toks: Tokens | None = None) -> Alignment:
-    """The common template of `template` and `text` (whose tokens the caller may pass)."""
+    """The common template of `template` and `text` (whose tokens the caller may pass). Callers
+    only read the alignment (it may be handed out again)."""
+    found = _ALIGNED.get((template, text, profile))
+    if found is None:
+        found = _align(template, text, profile, text_toks)
+        _ALIGNED.put((template, text, profile), found)
+    return found
+
+
+def _align(template: Template, text: str, profile: Profile, text_toks: Tokens | None) -> Alignment:
     tt = template_tokens(template, profile)
     t = tt.tokens
     m = text_toks if text_toks is not None else text_tokens(text, profile)

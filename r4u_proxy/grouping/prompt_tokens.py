@@ -152,7 +152,7 @@ class TemplateTokens:
     index_keys: set[int] | None = None  # its trigram codes in the candidate index (filled by the miner)
 
 
-class _Cache(dict):
+class Cache(dict):
     """A bounded memo that can also be told an answer already known (a text's tokens are its literal's)."""
 
     def __init__(self, size: int) -> None:
@@ -165,9 +165,9 @@ class _Cache(dict):
         self[key] = value
 
 
-_TEMPLATE_TOKENS = _Cache(8192)
-_SKELETON_TOKENS = _Cache(4096)
-_TEXTS = _Cache(4)  # the latest texts' tokens and index keys (see `remember_literal`): a few, as a text may be 32k
+_TEMPLATE_TOKENS = Cache(8192)
+_SKELETON_TOKENS = Cache(4096)
+_TEXTS = Cache(4)  # the latest texts' tokens and index keys (see `remember_literal`): a few, as a text may be 32k
 
 
 def template_tokens(template: Template, profile: Profile) -> TemplateTokens:

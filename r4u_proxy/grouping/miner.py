@@ -37,7 +37,7 @@ from r4u_proxy.grouping.prompt_tokens import Tokens, remember_literal, template_
 from r4u_proxy.grouping.settle import Settle
 from r4u_proxy.grouping.splits import NEIGHBOURS, Splits
 from r4u_proxy.grouping.template import Template
-from r4u_proxy.grouping.verdicts import ESTABLISHED, SHORT, THIN, THIN_SHARE, plausible, thin
+from r4u_proxy.grouping.verdicts import ESTABLISHED, SHORT, THIN, THIN_SHARE, plausible, thin, within_reach
 
 __all__ = ["Cluster", "Event", "Miner"]
 
@@ -214,6 +214,9 @@ class Miner(Splits, Settle):
         found: list[tuple[float, Cluster, Alignment]] = []
         for cluster_id in candidates:
             cluster = self.clusters[cluster_id]
+            content = template_tokens(cluster.template, self.profile).tokens.weight[-1]
+            if not within_reach(self.profile, cluster.template, content, tokens.weight[-1]):
+                continue
             alignment = align(cluster.template, text, self.profile, tokens)
             if plausible(self.profile, cluster.template, cluster.count, alignment):
                 found.append((alignment.anchored, cluster, alignment))

@@ -59,9 +59,12 @@ class Settle:
                 # Two texts seen once that share far more with each other than with this one: they
                 # are one template (or near-twins), and this text is another one.
                 skeleton, tokens = skeleton_tokens(other.template, self.profile, _HOLE)
-                mutual = align(cluster.template, skeleton, self.profile, tokens).anchored
-                if mutual > 2 * shared + SHORT:
-                    return self._new_cluster(cluster.partition, Template.literal(text))  # type: ignore[attr-defined]
+                # (what two texts share is no more than the shorter has: often that settles it unaligned)
+                most = min(template_tokens(cluster.template, self.profile).tokens.weight[-1], tokens.weight[-1])
+                if most > 2 * shared + SHORT:
+                    mutual = align(cluster.template, skeleton, self.profile, tokens).anchored
+                    if mutual > 2 * shared + SHORT:
+                        return self._new_cluster(cluster.partition, Template.literal(text))  # type: ignore[attr-defined]
             if common.match(other.template.skeleton(_HOLE)) is not None:
                 involved.append(other)  # it fits as it is: folding it in would give `common` again
                 continue

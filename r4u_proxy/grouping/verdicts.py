@@ -40,6 +40,15 @@ def thin(profile: Profile, alignment: Alignment) -> bool:
     return alignment.anchored < THIN or alignment.edge < profile.min_anchor
 
 
+def within_reach(profile: Profile, template: Template, template_content: float, text_content: float) -> bool:
+    """Whether an alignment of a text with `template` could be `plausible` at all, by the constant text
+    each has (in words): no alignment keeps more than the smaller of the two. False saves aligning."""
+    most = min(template_content, text_content)
+    if most < profile.min_anchor:
+        return False
+    return not template.variable_count or most >= profile.min_kept * template_content
+
+
 def plausible(profile: Profile, template: Template, count: int, alignment: Alignment) -> bool:
     """Could the text be a call of `template` (seen `count` times)? See the module doc."""
     if alignment.anchored < profile.min_anchor:

@@ -109,7 +109,7 @@ class Profile:
             return 0.0 if token.isspace() else 1.0
         if _WORD.search(token):
             return 0.0 if self.is_marker(token) else 1.0
-        return 0.5 if any(c in _STRUCTURE for c in token) else 0.0
+        return 0.0 if _STRUCTURE.isdisjoint(token) else 0.5
 
     def is_content(self, token: str) -> bool:
         return self.weight(token) > 0

@@ -79,7 +79,7 @@ EDGE_TOKENS = 16  # tokens looked at for the blanks and marks a gap's two sides 
 
 def _blocks(a: list[str], b: list[str]) -> list[tuple[int, int, int]]:
     """Runs the LCS aligns, as (template start, text start, length); slots never match anything."""
-    return [(i1, j1, i2 - i1) for tag, i1, i2, j1, _ in LCSseq.opcodes(a, b).as_list() if tag == "equal"]
+    return LCSseq.editops(a, b).as_matching_blocks()[:-1]  # (a, b, size) each; the last is an empty end mark
 
 
 def _anchored_blocks(t: Tokens, m: Tokens) -> list[tuple[int, int, int]]:

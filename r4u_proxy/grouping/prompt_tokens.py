@@ -98,9 +98,9 @@ class Tokens:
                 starts += [pos[j] for j in labels]
             once = dict(zip(reversed(grams), reversed(starts), strict=True))  # each gram at its first place
             if len(once) < len(grams):
-                for gram, n in Counter(grams).items():
-                    if n > 1:
-                        del once[gram]
+                counts = Counter(grams)
+                for gram in compress(counts.keys(), map((1).__lt__, counts.values())):  # those seen twice
+                    del once[gram]
             self._grams = once
         return self._grams
 

@@ -38,7 +38,7 @@ def _timed(keys: list[str], texts: list[str]):
 
 def score(samples, truth_constants, miner, assigned) -> tuple[dict, list[dict]]:
     truth = [s.template for s in samples]
-    exact, report = 0, []
+    exact, joined, report = 0, 0, []
     by_template: dict[str, Counter] = {}
     for cid, t in zip(assigned, truth, strict=True):
         by_template.setdefault(t, Counter())[cid] += 1
@@ -46,6 +46,7 @@ def score(samples, truth_constants, miner, assigned) -> tuple[dict, list[dict]]:
         cluster = miner.clusters[clusters.most_common(1)[0][0]]
         is_exact = cluster.template.constants == truth_constants[template_id]
         exact += is_exact
+        joined += is_exact or cluster.template.constants == adjacent_joined(truth_constants[template_id])
         names = variable_names(cluster.template)
         report.append({"template": template_id, "exact": is_exact, "clusters": len(clusters),
                        "calls": sum(clusters.values()), "mined": cluster.template.format_string(names)})
@@ -58,9 +59,21 @@ def score(samples, truth_constants, miner, assigned) -> tuple[dict, list[dict]]:
         "prompts": len(samples), "true_templates": len(by_template), "clusters": len(set(assigned)),
         "ga": grouping_accuracy(truth, assigned), "purity": purity(truth, assigned),
         "inverse_purity": inverse_purity(truth, assigned), "template_exactness": exact / len(by_template),
+        "template_exactness_adjacent_joined": joined / len(by_template),
         "round_trip": round_trips / len(samples),
         "mean_prompt_chars": sum(map(len, texts)) / len(texts), "max_prompt_chars": max(map(len, texts)),
     }, report
+
+
+def adjacent_joined(constants: tuple[str, ...]) -> tuple[str, ...]:
+    """The true constants with every pair of variables that only blanks separate (`{a}\\n{b}`) read as one
+    variable: the values hold such blanks too, so no glob template can tell where one ends."""
+    joined = [constants[0]]
+    for const in constants[1:-1]:
+        if const.strip():
+            joined.append(const)
+    joined.append(constants[-1])
+    return tuple(joined) if len(constants) > 1 else constants
 
 
 def run_mix(args) -> dict:

@@ -32,7 +32,8 @@ _MARKER = re.compile(r"(?:^|\n)\[(?:system|user|developer)\]\n")
 
 
 def markers(template: Template) -> int:
-    return sum(len(_MARKER.findall(c)) for c in template.constants)
+    """How many `[role]` lines the template's constants hold (a regex only where one could be)."""
+    return sum(len(_MARKER.findall(c)) for c in template.constants if "]\n" in c)
 
 
 def thin(profile: Profile, alignment: Alignment) -> bool:
@@ -94,8 +95,15 @@ def _both_ends(profile: Profile, alignment: Alignment) -> bool:
 
 def labelled(template: Template) -> bool:
     """Two or more variables, each right after a label of its own ("sentence1: ", "sentence2: ")."""
-    labels = [_LABELLED.search(c) for c in template.constants[:-1]]
-    return template.variable_count >= 2 and all(labels) and len({m.group(1) for m in labels if m}) == len(labels)
+    if template.variable_count < 2:
+        return False
+    words = set()
+    for const in template.constants[:-1]:
+        found = _LABELLED.search(const)
+        if found is None or found.group(1) in words:
+            return False
+        words.add(found.group(1))
+    return True
 
 
 _LABELLED = re.compile(r"(\w+):[ \t]*\n?$")

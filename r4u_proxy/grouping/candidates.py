@@ -12,8 +12,8 @@ trigrams of it, and memory stays proportional to the number of clusters, not to 
 from __future__ import annotations
 
 import zlib
-from collections import Counter, deque
-from itertools import chain, compress, repeat
+from collections import Counter
+from itertools import chain, compress
 from operator import not_
 
 from r4u_proxy.grouping.profile import Profile
@@ -93,23 +93,21 @@ class CandidateIndex:
         self.remove(cluster_id)
         self._keys[cluster_id] = keys
         postings = self._postings
-        # In C, as a text has hundreds of keys: those filed already get the cluster added, the rest a
-        # posting of their own.
-        known = keys & postings.keys()
-        deque(map(set.add, map(postings.__getitem__, known), repeat(cluster_id)), maxlen=0)
-        new = keys - known
-        postings.update(zip(new, map(set, zip(repeat(cluster_id, len(new)))), strict=True))
+        for key in keys:
+            ids = postings.get(key)
+            if ids is None:
+                postings[key] = {cluster_id}
+            else:
+                ids.add(cluster_id)
 
     def remove(self, cluster_id: int) -> None:
-        keys = self._keys.pop(cluster_id, None)
-        if not keys:
-            return
         postings = self._postings
-        filed = list(keys & postings.keys())
-        held = list(map(postings.__getitem__, filed))
-        deque(map(set.discard, held, repeat(cluster_id)), maxlen=0)
-        for key in compress(filed, map(not_, held)):  # postings left empty go
-            del postings[key]
+        for key in self._keys.pop(cluster_id, ()):
+            ids = postings.get(key)
+            if ids is not None:
+                ids.discard(cluster_id)
+                if not ids:
+                    del postings[key]
 
     def best(self, keys: set[int], limit: int, edges: list[int] = (), least: int = 1) -> list[int]:  # type: ignore[assignment]
         """The clusters sharing the most of `keys` (`edges` count EDGE_VOTES times), best first (at most

@@ -90,10 +90,17 @@ class CandidateIndex:
         return cluster_id in self._keys
 
     def add(self, cluster_id: int, keys: set[int]) -> None:
-        self.remove(cluster_id)
+        """File the cluster under `keys` (refiled: only the keys that changed, as a refined template
+        keeps most of its trigrams)."""
+        old = self._keys.get(cluster_id)
+        if old is not None:
+            self._drop(cluster_id, old - keys)
+            keys_added = keys - old
+        else:
+            keys_added = keys
         self._keys[cluster_id] = keys
         postings = self._postings
-        for key in keys:
+        for key in keys_added:
             ids = postings.get(key)
             if ids is None:
                 postings[key] = {cluster_id}
@@ -101,8 +108,11 @@ class CandidateIndex:
                 ids.add(cluster_id)
 
     def remove(self, cluster_id: int) -> None:
+        self._drop(cluster_id, self._keys.pop(cluster_id, ()))
+
+    def _drop(self, cluster_id: int, keys) -> None:
         postings = self._postings
-        for key in self._keys.pop(cluster_id, ()):
+        for key in keys:
             ids = postings.get(key)
             if ids is not None:
                 ids.discard(cluster_id)

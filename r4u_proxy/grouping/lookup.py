@@ -13,6 +13,7 @@ already found.
 from __future__ import annotations
 
 from bisect import insort
+from collections.abc import Iterator
 
 from r4u_proxy.grouping.template import Template
 
@@ -94,18 +95,17 @@ class TemplateLookup:
         ]  # fmt: skip
         return found
 
-    def loose(self, text: str, above: int) -> list[int]:
+    def loose(self, text: str, above: int) -> Iterator[int]:
         """The templates with two short ends that may fit `text` and are more specific than `above`
-        (see `specificity`), the most specific first (the earliest filed first among equals)."""
+        (see `specificity`), the most specific first (the earliest filed first among equals); lazily, as
+        the first that fits is the one a caller wants."""
         loose = self._loose
-        found = []
         for minus, _, cid in self._loose_order:
             if -minus <= above:
-                break
+                return
             first, last, longest = loose[cid]
             if text.startswith(first) and text.endswith(last) and longest in text:
-                found.append(cid)
-        return found
+                yield cid
 
 
 def specificity(template: Template) -> int:

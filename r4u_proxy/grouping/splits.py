@@ -9,6 +9,7 @@ before either was known) is dissolved into those.
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import TYPE_CHECKING
 
 from r4u_proxy.grouping.clusters import FIRST_CHECKPOINT, Cluster, Event
@@ -60,7 +61,7 @@ class Splits:
 
     def _fits_better(self, part, text: str, stray_id: int, specific: int) -> bool:
         lookup = part.lookup
-        for cid in [*lookup.candidates(text, loose=False), *lookup.loose(text, specific)]:
+        for cid in chain(lookup.candidates(text, loose=False), lookup.loose(text, specific)):
             template = self.clusters[cid].template
             if cid != stray_id and specificity(template) > specific and template.match(text) is not None:
                 return True

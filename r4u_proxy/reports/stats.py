@@ -178,6 +178,24 @@ def _buckets(sums: list | None) -> Buckets:
     return {metric: sums[part] for metric, part in _BUCKET_SLICES.items()}
 
 
+def group_percentiles(
+    conn: sqlite3.Connection, cutoff: str | None, grouping: str | None = None, key: str | None = None
+) -> dict[str, dict[str, float | None]] | None:
+    """p50/p95 of latency and TTFT over calls since `cutoff` of one group (all calls when grouping is None),
+    the way `r4u stats` finds them; None on a file without the stats rollup (older than stats_rollup_v1)."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'stats_totals'").fetchone() is None:
+        return None
+    by = (grouping,) if grouping else ()
+    group: GroupId = (grouping, key or "") if grouping else ("total", "")
+    sums = _fold(_window_sums(conn, cutoff), by)
+    calls = SUMS.index("calls")
+    wanted = [
+        Wanted(g, sums[g][calls] if g in sums else 0, _buckets(sums.get(g)))
+        for g in dict.fromkeys([("total", ""), group])
+    ]
+    return window_percentiles(conn, cutoff, wanted, wanted[0].calls)[group]
+
+
 def collect_stats(
     db_path: str | Path,
     since: str | datetime | None = None,

@@ -9,7 +9,9 @@ The database is generated once (rows built like recorded calls by the writer's r
 builder, ~2 KB each, over 30 days, 200 tasks, 2% errors, half streamed: tests/support/bulk.py)
 and reused by later runs. Each page is fetched through Datasette's in-process client
 (routing + SQL + template rendering, no network): once cold, then `repeat` times;
-the median and the worst are reported. Writes bench/out/ui_bench.json.
+the median and the worst are reported. The CLI's reports on the same file (`r4u stats`, `sessions`,
+`tasks`) are timed as a user runs them: a new process each time, Python's start and imports included.
+Writes bench/out/ui_bench.json.
 """
 
 from __future__ import annotations
@@ -135,6 +137,31 @@ async def measure(db: Path, repeat: int) -> list[dict]:
     return results
 
 
+CLI_COMMANDS = [
+    ["stats"], ["stats", "--since", "7d"], ["stats", "--since", "24h"], ["stats", "--json"],
+    ["sessions"], ["tasks"],
+]  # fmt: skip
+
+
+def measure_cli(db: Path, repeat: int) -> list[dict]:
+    """Wall time of each command in a fresh process (the first run warms the page cache, not counted)."""
+    import subprocess
+
+    results = []
+    for args in [["python -c pass"], *CLI_COMMANDS]:
+        command = [sys.executable, "-c", "pass"] if args == ["python -c pass"] else [
+            sys.executable, "-m", "r4u", *args, "--db", str(db)]  # fmt: skip
+        timings = []
+        for _ in range(repeat + 1):
+            started = time.perf_counter()
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+            timings.append((time.perf_counter() - started) * 1000)
+        warm = timings[1:]
+        label = "python -c pass" if args == ["python -c pass"] else "r4u " + " ".join(args)
+        results.append({"command": label, "median_ms": round(statistics.median(warm)), "max_ms": round(max(warm))})
+    return results
+
+
 DOCS = ROOT / "docs" / "benchmarks.md"
 START = "<!-- ui-bench:start (written by bench/ui_bench.py --docs; edits inside are overwritten) -->"
 END = "<!-- ui-bench:end -->"
@@ -167,6 +194,10 @@ def write_docs(report: dict, command: str) -> None:
     ]
     worst = max(r["max_ms"] for r in report["pages"])
     lines += ["", f"Slowest warm page: {worst} ms."]
+    if report.get("cli"):
+        lines += ["", "CLI on the same file (a new process each run, Python's start included; median and max of "
+                  f"{report['repeat']} warm runs):", "", "| command | median ms | max ms |", "|---|---:|---:|"]
+        lines += [f"| `{r['command']}` | {r['median_ms']} | {r['max_ms']} |" for r in report["cli"]]
     if "insert_rows_per_s" in report:
         rates = ", ".join(f"{k}: {v:,}" for k, v in report["insert_rows_per_s"].items())
         lines += [f"Insert rate (20k rows, batches of 100, time order), rows/s: {rates}."]
@@ -209,7 +240,12 @@ def main() -> None:
         print(f"{r['cold_ms']:8.1f} {r['median_ms']:8.1f} {r['max_ms']:8.1f}  {r['page']}{flag}")
         worst = max(worst, r["max_ms"])
     print(f"\nslowest warm page: {worst:.1f} ms (target < {TARGET_MS} ms)")
-    report = {"traces": count, "db_mb": round(size_mb), "pages": results}
+    cli = measure_cli(args.db, args.repeat)
+    print("\nCLI, ms per command (median / max of warm runs, a new process each)")
+    for r in cli:
+        flag = "" if r["max_ms"] < TARGET_MS or r["command"] == "python -c pass" else f"   <-- over {TARGET_MS} ms"
+        print(f"{r['median_ms']:8} {r['max_ms']:8}  {r['command']}{flag}")
+    report = {"traces": count, "db_mb": round(size_mb), "pages": results, "cli": cli, "repeat": args.repeat}
     if args.insert_cost:
         report["insert_rows_per_s"] = insert_cost(args.db.parent)
         print("\ninserts (20k rows, batches of 100, time order), rows/s:", report["insert_rows_per_s"])

@@ -20,6 +20,8 @@ from r4u_proxy.reports.metrics import (
     money,
     sql_percentiles,
 )
+from r4u_proxy.reports.stats import GROUPINGS as STATS_GROUPINGS
+from r4u_proxy.reports.stats import group_percentiles
 from r4u_proxy.store.content.schema import TRACE_TABLE  # INDEXED BY names the table, not the traces view
 
 from . import charts, time_buckets, traces_db
@@ -76,6 +78,23 @@ def percentiles(
     extra = f"{where} and" if where else " where"
     source = f"from {TRACE_TABLE} indexed by {PERCENTILE_INDEX[column]}{extra} {column} is not null"
     return sql_percentiles(conn, column, source, params, n)
+
+
+def _window_percentiles(
+    conn: sqlite3.Connection, since: str | None, filters: dict[str, str], where: str, params: list[Any],
+    totals: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The window's latency and TTFT percentiles: as `r4u stats` finds them (its rollups say where in the
+    index each one is) when the filter is one of its groupings, else by walking the whole window's index."""
+    if len(filters) <= 1 and set(filters) <= set(STATS_GROUPINGS):
+        grouping = next(iter(filters), None)
+        found = group_percentiles(conn, since, grouping, filters.get(grouping) if grouping else None)
+        if found is not None:
+            return found["latency_ms"], found["ttft_ms"]
+    return (
+        percentiles(conn, "latency_ms", where, params, n=totals["latency_n"]),
+        percentiles(conn, "ttft_ms", where, params, n=totals["ttft_n"]),
+    )
 
 
 SUMS = ("calls", "cost_usd", "input_tokens", "output_tokens", "errors", "unpriced", "streamed",
@@ -197,8 +216,7 @@ def dashboard_data(
     by = groups
     calls = totals["calls"]
     totals["error_rate"] = error_rate(totals["errors"], calls)
-    totals["latency"] = percentiles(conn, "latency_ms", where, params, n=totals["latency_n"])
-    totals["ttft"] = percentiles(conn, "ttft_ms", where, params, n=totals["ttft_n"])
+    totals["latency"], totals["ttft"] = _window_percentiles(conn, since, filters, where, params, totals)
     totals["unpriced_reasons"] = unpriced_reasons(conn, where, params) if totals["unpriced"] else {}
     breakdowns = {dimension: _ranked(groups) for dimension, groups in by.items()}
     if from_rollup and not filters and _has_task_rollup(conn):

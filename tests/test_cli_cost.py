@@ -165,6 +165,19 @@ def test_stats_colours_a_terminal(home):
     assert len({len(line) for line in plain_lines}) == 1  # colour does not break alignment
 
 
+def test_stats_limit_cuts_the_tables_in_the_terminal_and_json_lists_every_group(home):
+    # projects by spend: shop ($0.3575), blog ($0.002), none (a timeout: no spend, one call)
+    out = run("stats", "--home", str(home), "--by", "project", "--limit", "1")
+    rows = [line.split()[0] for line in out.splitlines() if line.startswith(("shop", "blog", "(no project)"))]
+    assert rows == ["shop"] and "… 2 more (--limit)" in out
+    assert [g["key"] for g in stats_json(home, "--by", "project")["by_project"]] == ["shop", "blog", None]
+    cut = stats_json(home, "--by", "project", "--limit", "1")
+    assert [g["key"] for g in cut["by_project"]] == ["shop"] and cut["more"] == {"project": 2}
+    assert cut["total"]["calls"] == 6  # the total still counts every call
+    result = CliRunner().invoke(main, ["stats", "--home", str(home), "--limit", "-1"])
+    assert result.exit_code == 2 and "--limit" in result.output
+
+
 def test_stats_bad_since_and_missing_db(tmp_path):
     result = CliRunner().invoke(main, ["stats", "--home", str(tmp_path), "--since", "yesterday-ish"])
     assert result.exit_code != 0

@@ -14,6 +14,7 @@ from r4u_proxy.reports import metrics
 from r4u_proxy.reports.stats import TOKENS, collect_stats
 from r4u_proxy.reports.timewindow import iso_utc
 from r4u_proxy.store.migrations import open_db
+from r4u_proxy.store.stats_rollup import BOUNDS
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 COLUMNS = ("id", "started_at", "provider", "host", "request_model", "response_model", "project", "task_id",
@@ -38,6 +39,8 @@ def _rows(n: int) -> list[dict]:
             "latency_ms": None if i % 11 == 0 else rng.uniform(50, 20_000) + 0.1 + 0.2,
             "ttft_ms": None if i % 3 == 0 else rng.uniform(10, 900),
         }  # fmt: skip
+        if i % 13 == 0:  # on a bucket's bound: it belongs to the bucket above (store/stats_rollup.py)
+            row["latency_ms"] = float(BOUNDS[i % len(BOUNDS)])
         for name in TOKENS:
             row[name] = None if rng.random() < 0.2 else rng.randrange(5000)
         rows.append(row)
@@ -75,31 +78,77 @@ def _check(group, want) -> None:
     assert {"p50": group.ttft_p50_ms, "p95": group.ttft_p95_ms} == metrics.percentiles(want["ttft"])
 
 
-@pytest.mark.parametrize("since", [None, "2d"])
-def test_stats_figures_equal_the_row_by_row_definitions(tmp_path, since):
-    path = tmp_path / "traces.db"
-    rows = _rows(600)
+KEYS = {
+    "model": lambda r: r["request_model"] or r["response_model"],
+    "project": lambda r: r["project"],
+    "task": lambda r: r["task_id"],
+}
+
+
+def _insert(path, rows: list[dict]):
     conn = open_db(path)
     with conn:
         conn.executemany(
             f"INSERT INTO traces ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
             [[row[c] for c in COLUMNS] for row in rows],
         )
-    conn.close()
-    report = collect_stats(path, since, now=NOW)
+    return conn
+
+
+def _check_report(report, rows: list[dict]) -> None:
     window = [r for r in rows if report.since is None or r["started_at"] >= report.since]
     assert 0 < len(window) <= len(rows)
-
     _check(report.total, _expected(window, lambda r: None)[None])
-    keys = {
-        "model": lambda r: r["request_model"] or r["response_model"],
-        "project": lambda r: r["project"],
-        "task": lambda r: r["task_id"],
-    }
-    for grouping, key in keys.items():
+    for grouping, key in KEYS.items():
         expected = _expected(window, key)
         got = {g.key: g for g in report.groups[grouping]}
         assert set(got) == set(expected)
         for k, want in expected.items():
             _check(got[k], want)
+
+
+@pytest.mark.parametrize("method", ["read", "walk"])
+@pytest.mark.parametrize("since", [None, "2d"])
+def test_stats_figures_equal_the_row_by_row_definitions(tmp_path, since, method):
+    path = tmp_path / "traces.db"
+    rows = _rows(600)
+    _insert(path, rows).close()
+    report = collect_stats(path, since, now=NOW, method=method)
+    _check_report(report, rows)
     assert {g.key for g in report.groups["model"]} == {"gpt-4o", "claude-sonnet-4", None}
+
+
+@pytest.mark.parametrize("method", ["read", "walk"])
+def test_stats_stay_exact_when_grouping_moves_calls_and_prune_deletes_them(tmp_path, method):
+    # the sums come from an hourly rollup kept by triggers: moving a call to another task (grouping
+    # merging tasks), repricing it or deleting it (r4u prune) must show in every figure
+    path = tmp_path / "traces.db"
+    rows = _rows(400)
+    conn = _insert(path, rows)
+    with conn:
+        conn.execute("UPDATE trace_rows SET task_id = 'task_b' WHERE task_id = 'task_a'")
+        conn.execute("UPDATE trace_rows SET cost_usd = 0.5 WHERE id IN ('t0001', 't0002', 't0003')")
+        conn.execute("DELETE FROM trace_rows WHERE id IN (SELECT id FROM trace_rows ORDER BY id LIMIT 50)")
+    conn.close()
+    for row in rows:
+        if row["task_id"] == "task_a":
+            row["task_id"] = "task_b"
+        if row["id"] in ("t0001", "t0002", "t0003"):
+            row["cost_usd"] = 0.5
+    rows = sorted(rows, key=lambda r: r["id"])[50:]
+    for since in (None, "2d"):
+        report = collect_stats(path, since, now=NOW, method=method)
+        _check_report(report, rows)
+        assert "task_a" not in {g.key for g in report.groups["task"]}  # no empty group left behind
+
+
+def test_stats_limit_keeps_the_most_expensive_groups_and_counts_the_rest(tmp_path):
+    path = tmp_path / "traces.db"
+    rows = _rows(300)
+    _insert(path, rows).close()
+    full = collect_stats(path, now=NOW)
+    top = collect_stats(path, now=NOW, limit=2)
+    for grouping in KEYS:
+        assert [g.as_dict() for g in top.groups[grouping]] == [g.as_dict() for g in full.groups[grouping][:2]]
+        assert top.more[grouping] == len(full.groups[grouping]) - 2
+    assert top.total == full.total

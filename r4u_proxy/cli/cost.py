@@ -32,25 +32,25 @@ _COLUMNS: list[tuple[str, Callable[[GroupStats], str]]] = [
 ]
 
 
-def _section(title: str, groups: list[GroupStats], limit: int) -> list[str]:
-    rows = [[g.label, *(fmt(g) for _, fmt in _COLUMNS)] for g in groups[:limit]]
+def _section(title: str, groups: list[GroupStats], more: int) -> list[str]:
+    rows = [[g.label, *(fmt(g) for _, fmt in _COLUMNS)] for g in groups]
     lines = [
         click.style(title, fg="cyan", bold=True),
         *render_table([title.split()[-1], *(h for h, _ in _COLUMNS)], rows),
     ]
-    if len(groups) > limit:
-        lines.append(f"… {len(groups) - limit} more (--limit)")
+    if more:
+        lines.append(f"… {more} more (--limit)")
     return lines
 
 
-def render_report(report: StatsReport, limit: int) -> str:
+def render_report(report: StatsReport) -> str:
     window = f"since {report.since}" if report.since else "all history"
     lines = [click.style(f"r4u stats — {window}", bold=True), ""]
     lines += render_table(
         ["", *(h for h, _ in _COLUMNS)], [["total", *(fmt(report.total) for _, fmt in _COLUMNS)]]
     )
     for name, groups in report.groups.items():
-        lines += ["", *_section(f"by {name}", groups, limit)]
+        lines += ["", *_section(f"by {name}", groups, report.more.get(name, 0))]
     other_reasons = {r: n for r, n in report.total.unpriced_reasons.items() if r != NO_PRICE}
     if other_reasons:
         why = ", ".join(f"{n:,} {reason}" for reason, n in other_reasons.items())
@@ -85,21 +85,35 @@ def render_report(report: StatsReport, limit: int) -> str:
     type=click.Choice(GROUPINGS),
     help="Group by model, project or task (repeatable; default: all three).",
 )
-@click.option("--limit", default=20, show_default=True, help="Rows per table.")
+@click.option(
+    "--limit",
+    default=None,
+    type=click.IntRange(min=0),
+    help="Groups per table, most spend first (0: all)  [default: 20; with --json, all]",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def stats(
     home: Path | None,
     db: Path | None,
     since: str | None,
     groupings: tuple[str, ...],
-    limit: int,
+    limit: int | None,
     as_json: bool,
 ) -> None:
     """Spend, calls, tokens and p50/p95 latency and TTFT by model, project and task."""
     path = existing_db(home, db)
     show_report(
-        path, lambda: collect_stats(path, since, groupings or GROUPINGS), lambda r: render_report(r, limit), as_json
+        path,
+        lambda: collect_stats(path, since, groupings or GROUPINGS, limit=_groups_shown(limit, as_json)),
+        render_report,
+        as_json,
     )
+
+
+def _groups_shown(limit: int | None, as_json: bool) -> int | None:
+    if limit is None:
+        return None if as_json else 20  # a terminal gets a screenful, a script everything
+    return limit or None
 
 
 # --- r4u reprice ------------------------------------------------------------------------------------

@@ -9,49 +9,46 @@ cost is unknown, so spend never counts them as $0.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from itertools import chain
+from operator import add
 from pathlib import Path
 from typing import Any
 
-from r4u_proxy.reports.metrics import (
-    ERROR_SQL,
-    NO_PRICE,
-    PERCENTILES,
-    UNPRICED_REASON_SQL,
-    UNPRICED_SQL,
-    percentile,
-)
+from r4u_proxy.reports.metrics import NO_PRICE, UNPRICED_REASON_SQL, UNPRICED_SQL
+from r4u_proxy.reports.stats_percentiles import Buckets, GroupId, Method, Wanted, window_percentiles
 from r4u_proxy.reports.timewindow import since_cutoff
+from r4u_proxy.store.content.schema import TRACE_TABLE
+from r4u_proxy.store.stats_rollup import (
+    BOUNDS,
+    GROUP_SQL,
+    GROUPINGS,
+    METRICS,
+    SUMS,
+    TOKENS,
+    bucket_columns,
+    rollup_values,
+)
 
-GROUPINGS = ("model", "project", "task")
-TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
-
-# Each query reads only the columns it needs, summed in SQL per (model, project, task) combination;
-# the combinations are few, so folding them into the three groupings in Python is cheap. The sums group
-# by the raw columns, in the order of idx_traces_stats (store/stats_index.py), so SQLite needs no sorter.
-# Every latency and TTFT comes along as one text per combination (a Python row per call would cost
-# seconds at a million calls); quote() writes a REAL so that float() reads back the same double.
-_KEYS = "COALESCE(request_model, response_model) AS model, project, task_id"
-_VALUES = {
-    column: f"group_concat(quote({column}), ',') FILTER (WHERE {column} IS NOT NULL) AS {column}"
-    for column in ("latency_ms", "ttft_ms")
-}
-_SUMS = f"""
-SELECT {_KEYS}, count(*) AS calls, coalesce(sum({ERROR_SQL}), 0) AS errors, sum(cost_usd) AS spend_usd,
-       {", ".join(f"coalesce(sum({t}), 0) AS {t}" for t in TOKENS)}, {", ".join(_VALUES.values())}
-FROM traces {{where}} GROUP BY request_model, response_model, project, task_id
-"""
+# The sums come from stats_totals for all history, and for a window from stats_rollup (store/stats_rollup.py):
+# its whole hours after the cutoff's hour, plus the calls of that first, partial hour from trace_rows,
+# summed with the same expressions the triggers use.
+_SUM_LIST = ", ".join(f"sum({c}) AS {c}" for c in SUMS)
+_ROLLUP = f"SELECT model, project, task_id, {_SUM_LIST} FROM stats_rollup {{where}} GROUP BY model, project, task_id"
+_TOTALS = f"SELECT model, project, task_id, {', '.join(SUMS)} FROM stats_totals"
+_EDGE_VALUES = rollup_values(TRACE_TABLE)
+_EDGE = (
+    f"SELECT {', '.join(f'{v} AS {k}' for v, k in zip(_EDGE_VALUES[:3], ('model', 'project', 'task_id'), strict=True))}, "
+    f"{', '.join(f'sum({v}) AS {c}' for v, c in zip(_EDGE_VALUES[4:], SUMS, strict=True))} "
+    f"FROM {TRACE_TABLE} WHERE started_at >= ? AND started_at < ? GROUP BY 1, 2, 3"
+)
 # Unpriced calls are few and have a partial index (store/ui_indexes.py); the WHERE repeats UNPRICED_SQL.
 _UNPRICED = f"""
-SELECT {_KEYS}, provider, host, {UNPRICED_REASON_SQL} AS reason, count(*) AS calls
-FROM traces WHERE {UNPRICED_SQL} {{window}} GROUP BY 1, 2, 3, 4, 5, 6
+SELECT {", ".join(GROUP_SQL.values())}, provider, host, {UNPRICED_REASON_SQL} AS reason, count(*) AS calls
+FROM {TRACE_TABLE} INDEXED BY idx_traces_unpriced WHERE {UNPRICED_SQL} {{window}} GROUP BY 1, 2, 3, 4, 5, 6
 """
-
-
-def _floats(text: str | None) -> list[float]:
-    return list(map(float, text.split(","))) if text else []
 
 
 @dataclass
@@ -73,23 +70,23 @@ class GroupStats:
     ttft_p50_ms: float | None = None
     ttft_p95_ms: float | None = None
 
-    def add_sums(self, row: sqlite3.Row) -> None:
-        """Add one combination's counts and sums (a row of _SUMS)."""
-        self.calls += row["calls"]
-        self.errors += row["errors"]
-        if row["spend_usd"] is not None:
-            self.spend_usd = (self.spend_usd or 0.0) + row["spend_usd"]
+    def set_sums(self, sums: list) -> None:
+        """The counts and sums, in the order of stats_rollup.SUMS."""
+        named = dict(zip(SUMS, sums, strict=True))
+        self.calls, self.errors = named["calls"], named["errors"]
+        self.spend_usd = named["spend_usd"] if named["priced"] else None
         for name in TOKENS:
-            setattr(self, name, getattr(self, name) + row[name])
+            setattr(self, name, named[name])
 
     def add_unpriced(self, reason: str, calls: int) -> None:
         self.unpriced_calls += calls
         self.unpriced_reasons[reason] = self.unpriced_reasons.get(reason, 0) + calls
 
-    def set_percentiles(self, prefix: str, ordered: list[float]) -> None:
-        """latency_* or ttft_* from the group's values in ascending order (metrics.percentile)."""
-        for name, percent in PERCENTILES.items():
-            setattr(self, f"{prefix}_{name}_ms", percentile(ordered, percent))
+    def set_percentiles(self, values: dict[str, dict[str, float | None]]) -> None:
+        """latency_* and ttft_* from {"latency_ms": {"p50": ..., "p95": ...}, "ttft_ms": {...}}."""
+        for metric, found in values.items():
+            for name, value in found.items():
+                setattr(self, f"{metric.removesuffix('_ms')}_{name}_ms", value)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -109,12 +106,14 @@ class StatsReport:
     total: GroupStats
     groups: dict[str, list[GroupStats]]  # "model" | "project" | "task" -> rows, most spend first
     unpriced: list[UnpricedModel]  # models the price data has no price for, most calls first
+    more: dict[str, int] = field(default_factory=dict)  # grouping -> groups left out by the limit
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "since": self.since,
             "total": self.total.as_dict(),
             **{f"by_{name}": [g.as_dict() for g in rows] for name, rows in self.groups.items()},
+            "more": self.more,
             "unpriced": [asdict(u) for u in self.unpriced],
         }
 
@@ -137,7 +136,64 @@ def _sort_key(group: GroupStats) -> tuple[float, int, str]:
     return (-(group.spend_usd or 0.0), -group.calls, group.label)
 
 
-_COLUMN_OF = {"model": 0, "project": 1, "task": 2}  # position of a grouping's key in _KEYS
+def _none(key: str) -> str | None:
+    return key or None  # the rollup and the percentile indexes hold '' for a call without one
+
+
+def _window_sums(conn: sqlite3.Connection, cutoff: str | None) -> Iterable[tuple]:
+    """(model, project, task_id, *SUMS) per combination in the window; one may come twice."""
+    if cutoff is None:
+        return conn.execute(_TOTALS)
+    hour = cutoff[:13]  # the cutoff's hour from the calls, later hours from the rollup
+    return chain(
+        conn.execute(_EDGE, (cutoff, f"{hour};")),  # ';' sorts after every ':MM:SS'
+        conn.execute(_ROLLUP.format(where="WHERE hour > ?"), (hour,)),
+    )
+
+
+def _groups_of(keys: tuple[str, str, str], by: tuple[str, ...]) -> list[GroupId]:
+    return [("total", ""), *((name, keys[GROUPINGS.index(name)]) for name in by)]
+
+
+def _fold(rows: Iterable[tuple], by: tuple[str, ...]) -> dict[GroupId, list]:
+    """Each group's sums (stats_rollup.SUMS order), added up over its combinations."""
+    sums: dict[GroupId, list] = {}
+    for row in rows:
+        values = row[3:]
+        for group in _groups_of(row[:3], by):
+            seen = sums.get(group)
+            sums[group] = list(values) if seen is None else list(map(add, seen, values))
+    return sums
+
+
+_BUCKET_SLICES = {
+    metric: slice(SUMS.index(bucket_columns(metric)[0]), SUMS.index(bucket_columns(metric)[-1]) + 1)
+    for metric in METRICS
+}
+
+
+def _buckets(sums: list | None) -> Buckets:
+    if sums is None:
+        return {metric: [0] * (len(BOUNDS) + 1) for metric in METRICS}
+    return {metric: sums[part] for metric, part in _BUCKET_SLICES.items()}
+
+
+def group_percentiles(
+    conn: sqlite3.Connection, cutoff: str | None, grouping: str | None = None, key: str | None = None
+) -> dict[str, dict[str, float | None]] | None:
+    """p50/p95 of latency and TTFT over calls since `cutoff` of one group (all calls when grouping is None),
+    the way `r4u stats` finds them; None on a file without the stats rollup (older than stats_rollup_v1)."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'stats_totals'").fetchone() is None:
+        return None
+    by = (grouping,) if grouping else ()
+    group: GroupId = (grouping, key or "") if grouping else ("total", "")
+    sums = _fold(_window_sums(conn, cutoff), by)
+    calls = SUMS.index("calls")
+    wanted = [
+        Wanted(g, sums[g][calls] if g in sums else 0, _buckets(sums.get(g)))
+        for g in dict.fromkeys([("total", ""), group])
+    ]
+    return window_percentiles(conn, cutoff, wanted, wanted[0].calls)[group]
 
 
 def collect_stats(
@@ -145,74 +201,71 @@ def collect_stats(
     since: str | datetime | None = None,
     by: tuple[str, ...] = GROUPINGS,
     now: datetime | None = None,
+    limit: int | None = None,
+    method: Method | None = None,
 ) -> StatsReport:
-    """Read traces.db (read-only) and aggregate the window [since, now]."""
+    """Read traces.db (read-only) and aggregate the window [since, now].
+
+    Each grouping lists its `limit` groups with the most spend (all when None); `method` forces how the
+    percentiles are found (reports/stats_percentiles.py; by default the cheaper way)."""
     unknown = set(by) - set(GROUPINGS)
     if unknown:
         raise ValueError(f"cannot group by {sorted(unknown)}; choose from {', '.join(GROUPINGS)}")
     cutoff = since_cutoff(since, now)
-    window, params = ("AND started_at >= ?", (cutoff,)) if cutoff is not None else ("", ())
     conn = sqlite3.connect(f"file:{Path(db_path)}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
     try:
+        conn.execute("BEGIN")  # one snapshot: the percentiles rank within the counts the sums found
         has_names = "name" in {r[1] for r in conn.execute("PRAGMA table_info(tasks)")}  # not in older files
         tasks = {
             r[0]: (r[1], r[2])
             for r in conn.execute(f"SELECT id, {'name' if has_names else 'NULL'}, template FROM tasks")
         }
-        total = GroupStats(None, "all calls")
-        groups: dict[str, dict[str | None, GroupStats]] = {name: {} for name in by}
-
-        def targets(row: sqlite3.Row | tuple) -> list[GroupStats]:
-            found = [total]
-            for name in by:
-                key = row[_COLUMN_OF[name]]
-                bucket = groups[name]
-                if key not in bucket:
-                    bucket[key] = GroupStats(key, _label(name, key, tasks))
-                found.append(bucket[key])
-            return found
-
-        # every (model, project, task_id) in the window -> {"latency_ms": [...], "ttft_ms": [...]}
-        values: dict[tuple, dict[str, list[float]]] = {}
-        for row in conn.execute(_SUMS.format(where=f"WHERE {window[4:]}" if window else ""), params):
-            # one combination can come as two rows: a model named as request_model and as response_model
-            combo = values.setdefault(
-                (row["model"], row["project"], row["task_id"]), {c: [] for c in _VALUES}
+        sums = _fold(_window_sums(conn, cutoff), by)
+        stats: dict[GroupId, GroupStats] = {}
+        for group, values in sums.items():
+            name, key = group
+            stats[group] = GroupStats(
+                _none(key), "all calls" if name == "total" else _label(name, _none(key), tasks)
             )
-            for column in _VALUES:
-                combo[column] += _floats(row[column])
-            for group in targets(row):
-                group.add_sums(row)
-        unpriced: dict[tuple[str | None, str | None, str | None], int] = {}
-        for row in conn.execute(_UNPRICED.format(window=window), params):
-            for group in targets(row):
-                group.add_unpriced(row["reason"], row["calls"])
-            if row["reason"] == NO_PRICE:
-                ident = (row["model"], row["provider"], row["host"])
-                unpriced[ident] = unpriced.get(ident, 0) + row["calls"]
+            stats[group].set_sums(values)
+        if ("total", "") not in stats:
+            stats[("total", "")] = GroupStats(None, "all calls")
+        total = stats[("total", "")]
 
-        members: dict[int, list[dict[str, list[float]]]] = {}  # a group -> its combinations' values
-        for combo, lists in values.items():
-            for column in lists.values():
-                column.sort()
-            for group in targets(combo):
-                members.setdefault(id(group), []).append(lists)
-        for group in [total, *(g for bucket in groups.values() for g in bucket.values())]:
-            for column, prefix in (("latency_ms", "latency"), ("ttft_ms", "ttft")):
-                runs = [lists[column] for lists in members.get(id(group), [])]
-                # each run is ascending: sorting their concatenation merges them
-                group.set_percentiles(
-                    prefix, runs[0] if len(runs) == 1 else sorted(chain.from_iterable(runs))
-                )
+        window = "AND started_at >= ?" if cutoff is not None else ""
+        unpriced: dict[tuple[str | None, str | None, str | None], int] = {}
+        for model, project, task, provider, host, reason, calls in conn.execute(
+            _UNPRICED.format(window=window), (cutoff,) if cutoff is not None else ()
+        ):
+            for group in _groups_of((model, project, task), by):
+                stats[group].add_unpriced(reason, calls)
+            if reason == NO_PRICE:
+                ident = (_none(model), provider, host)
+                unpriced[ident] = unpriced.get(ident, 0) + calls
+
+        shown = {
+            name: sorted((g for g in stats if g[0] == name), key=lambda g: _sort_key(stats[g])) for name in by
+        }
+        more = (
+            {name: max(0, len(groups) - limit) for name, groups in shown.items()} if limit is not None else {}
+        )
+        if limit is not None:
+            shown = {name: groups[:limit] for name, groups in shown.items()}
+        wanted = [
+            Wanted(group, stats[group].calls, _buckets(sums.get(group)))
+            for group in [("total", ""), *chain.from_iterable(shown.values())]
+        ]
+        for group, values in window_percentiles(conn, cutoff, wanted, total.calls, method).items():
+            stats[group].set_percentiles(values)
     finally:
         conn.close()
     return StatsReport(
         since=cutoff,
         total=total,
-        groups={name: sorted(bucket.values(), key=_sort_key) for name, bucket in groups.items()},
+        groups={name: [stats[group] for group in groups] for name, groups in shown.items()},
         unpriced=[
             UnpricedModel(*ident, calls=n)
             for ident, n in sorted(unpriced.items(), key=lambda item: (-item[1], str(item[0])))
         ],
+        more=more,
     )

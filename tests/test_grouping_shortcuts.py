@@ -53,3 +53,31 @@ def test_an_alignment_skipped_for_lack_of_common_text_could_never_have_been_plau
                 skipped += 1
                 assert not plausible(PROMPTS, template, 3, align(template, text, PROMPTS, tokens))
     assert skipped  # (the bound did rule some out)
+
+
+def test_a_refiled_task_is_found_by_its_new_trigrams_only():
+    from r4u_proxy.grouping.candidates import CandidateIndex, keyed
+
+    rng = random.Random(5)
+    first, second = (keyed(text_tokens(lib.call("t0995", rng), PROMPTS).codes)[0] for _ in range(2))
+    index = CandidateIndex()
+    index.add(1, first)
+    index.add(2, second)
+    index.add(1, second)  # task 1's template changed: filed under the new trigrams, dropped from the old
+    gone = first - second
+    assert gone and all(cid != 1 for cid, _ in index.voted(gone, 4))
+    assert {cid for cid, _ in index.voted(second, 4)} == {1, 2}
+    index.remove(2)
+    index.remove(1)
+    assert not index._postings  # nothing left behind
+
+
+def test_token_weights_stay_right_when_the_weight_cache_fills_up_midway():
+    from dataclasses import replace
+
+    profile = replace(PROMPTS, _weights={}, _codes={})  # caches of its own
+    assert profile._weights is not PROMPTS._weights
+    profile._weights.update((f"w{i}", 1.0) for i in range(199_990))  # nearly full: it starts afresh midway
+    text = lib.call("t0244", random.Random(6))
+    tokens = text_tokens(text, profile)
+    assert tokens.values == [PROMPTS.weight(t) for t in PROMPTS.tokenize(text)]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import zlib
 from collections import Counter
 from itertools import chain, compress
-from operator import not_
+from operator import itemgetter, not_
 
 from r4u_proxy.grouping.profile import Profile
 
@@ -136,4 +136,6 @@ class CandidateIndex:
             if ids is not None and len(ids) <= COMMON:
                 voters.extend(list(ids) * (EDGE_VOTES - 1))
         votes = Counter(voters)
-        return [(cid, n) for cid, n in votes.most_common(limit) if n >= least]
+        # (what most_common(limit) returns, ties in first-voted order as there, but sorted in C)
+        ranked = sorted(votes.items(), key=itemgetter(1), reverse=True)[:limit]
+        return [(cid, n) for cid, n in ranked if n >= least]

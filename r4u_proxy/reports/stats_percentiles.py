@@ -4,10 +4,11 @@ Two ways to the same values, chosen by what they would read:
 - `read`: every latency and TTFT of the window, one text per (model, project, task) combination
   (a Python row per call would cost seconds at a million calls), sorted per group. It reads each call
   of the window once: the way for a short window.
-- `walk`: per group and percentile, one `ORDER BY metric LIMIT 1 OFFSET rank-1` along the grouping's
-  percentile index (store/stats_rollup.py), from whichever end is nearer. Each walk steps over the
-  group's entries up to the rank — also the ones before the window, which the index cannot skip — but
-  costs a fraction of reading a call: the way for all history and long windows.
+- `walk`: per group and percentile, one `ORDER BY metric LIMIT 1 OFFSET k` along the grouping's
+  percentile index (store/stats_rollup.py), inside the value range the rollup's counts put the rank in,
+  from whichever end of it is nearer (`plan`). Each walk steps over the group's entries in that range —
+  also the ones before the window, which the index cannot skip — but a step costs a fraction of reading
+  a call: the way for all history and long windows.
 A group holding every call of the window (one model, one project) takes the total's values.
 """
 
@@ -31,9 +32,8 @@ from r4u_proxy.store.stats_rollup import (
 )
 
 Method = Literal["read", "walk"]
-GroupId = tuple[
-    str, str
-]  # ("total", ""), ("model", "gpt-4o"), ("task", "") ...: '' is none, as in the rollup
+# ("total", ""), ("model", "gpt-4o"), ("task", "") ...: '' is none, as in the rollup
+GroupId = tuple[str, str]
 Values = dict[str, dict[str, float | None]]  # metric -> {"p50": ..., "p95": ...}
 Buckets = dict[str, list[int]]  # metric -> calls per value range (stats_rollup.BOUNDS)
 
@@ -48,9 +48,6 @@ class Wanted:
     group: GroupId
     calls: int
     buckets: Buckets  # in the window
-
-    def count(self, metric: str) -> int:
-        return sum(self.buckets[metric])
 
 
 @dataclass

@@ -1,16 +1,19 @@
 """Migration `stats_rollup_v1`: what `r4u stats` reads instead of every call in its window.
 
 `r4u stats` shows, per model, project and task, sums (calls, errors, spend, five token counts) and the p50
-and p95 of latency and TTFT over a window of `started_at`. Reading a million calls for that takes seconds.
+and p95 of latency and TTFT over a window of `started_at`, without reading every call of the window:
 
-- `stats_rollup` holds the sums per (model, project, task, hour), kept exact by triggers on trace_rows
-  through inserts, updates (grouping assigning tasks, repricing) and deletes (`r4u prune`), like the
-  tasks list's rollup (task_rollup.py). A window is its whole hours from here plus the calls of its first,
-  partial hour read from trace_rows. NULL keys are stored as '' (NULLs never conflict in a primary key).
+- `stats_totals` holds the sums per (model, project, task) over all history, `stats_rollup` per
+  (model, project, task, hour); both are kept exact by triggers on trace_rows through inserts, updates
+  (grouping assigning tasks, repricing) and deletes (`r4u prune`), like the tasks list's rollup
+  (task_rollup.py). A window is its whole hours from stats_rollup plus the calls of its first, partial hour
+  read from trace_rows. NULL keys are stored as '' (NULLs never conflict in a primary key).
+- Among the sums, each metric's calls per value range (BOUNDS): they say which range a percentile's rank
+  falls in, and how many of the group's values lie below it.
 - The percentile indexes order each grouping's calls by latency and by TTFT (started_at last, for
-  windows): the nearest-rank value is then `ORDER BY … LIMIT 1 OFFSET rank-1` within the group, a walk
-  along the index, not a sort (reports/stats_percentiles.py). The total's are the dashboard's
-  `idx_traces_latency_window` and `idx_traces_ttft_window` (ui_indexes.py).
+  windows): the nearest-rank value is then `ORDER BY … LIMIT 1 OFFSET k` within the group and that range,
+  a short walk along the index, not a sort (reports/stats_percentiles.py). The total's are the
+  dashboard's `idx_traces_latency_window` and `idx_traces_ttft_window` (ui_indexes.py).
 
 It replaces `stats_index_v1` (one wide index in group order, retired): that still read every call.
 """
@@ -57,8 +60,8 @@ WATCHED = (
 )
 
 
-# The SQL that names a call's group, per grouping, as the rollup stores it ('' for none); the percentile
-# indexes are on the same expressions, so that a walk counts exactly the calls the rollup counted.
+# The SQL that names a call's group, per grouping, as the rollup stores it ('' for none). A walk must count
+# exactly the calls the rollup counted: see INDEX_SQL.
 def group_sql(grouping: str, row: str = "") -> str:
     p = f"{row}." if row else ""
     if grouping == "model":

@@ -48,27 +48,30 @@ def code(token: str, profile: Profile) -> int:
 COLON = zlib.crc32(b":")  # the code of ":"
 
 
-def _grams(run: list[int]) -> list[int]:
+def trigram_codes(run: list[int]) -> list[int]:
     # hash() of a tuple of ints is the same in every process (only str hashes are salted); in C.
     return list(map(hash, zip(run, run[1:], run[2:], strict=False)))
 
 
-def keyed(codes: list[int]) -> tuple[set[int], list[int]]:
+def keyed(codes: list[int], trigrams: list[int] | None = None) -> tuple[set[int], list[int]]:
     """The sampled trigram codes of a token list given by its tokens' codes (`code`; a variable's is
     negative and breaks runs), and the first and last EDGE_KEYS of them (where a short template has its
-    few words: `wic sentence1:` before two long sentences)."""
-    if min(codes, default=0) < 0:
+    few words: `wic sentence1:` before two long sentences). `trigrams`: all of them, when the caller has
+    them already (a text's, `Tokens.trigrams`)."""
+    if trigrams is not None:
+        keys = trigrams
+    elif min(codes, default=0) < 0:
         keys: list[int] = []
         run: list[int] = []
         for c in codes:
             if c < 0:
-                keys += _grams(run)
+                keys += trigram_codes(run)
                 run = []
             elif c:
                 run.append(c)
-        keys += _grams(run)
+        keys += trigram_codes(run)
     else:
-        keys = _grams(list(filter(None, codes)))
+        keys = trigram_codes(list(filter(None, codes)))
     edges = keys[:EDGE_KEYS] + keys[-EDGE_KEYS:]
     if len(keys) <= 2 * EDGE:
         return set(keys), edges

@@ -167,7 +167,7 @@ class Miner(Splits, Settle):
             self._count(cluster, text)
             return found
         tokens = text_tokens(text, self.profile)
-        keys, edges = keyed(tokens.codes)
+        keys, edges = keyed(tokens.codes, tokens.trigrams())
         remember_literal(text, tokens, self.profile, keys)
         voted = part.index.voted(keys, CANDIDATES, edges, MIN_VOTES)
         top = voted[0][1] if voted else 0

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from itertools import accumulate, compress
 
 from r4u_proxy.grouping.candidates import COLON as _COLON
-from r4u_proxy.grouping.candidates import code
+from r4u_proxy.grouping.candidates import code, trigram_codes
 from r4u_proxy.grouping.profile import Profile
 from r4u_proxy.grouping.template import Template
 
@@ -23,7 +23,7 @@ SLOT = "\x00slot"  # a variable's key: `SLOT + index`, which nothing in a text c
 class Tokens:
     """A token list with prefix sums: evidence, words and blank tokens of any stretch in O(1)."""
 
-    __slots__ = ("tokens", "values", "codes", "weight", "markers", "slots", "_words", "_blanks", "_grams")
+    __slots__ = ("tokens", "values", "codes", "weight", "markers", "slots", "_words", "_blanks", "_trigrams", "_grams")
 
     def __init__(self, tokens: list[str], profile: Profile, *, slot_keys: list[int] | None = None) -> None:
         """`slot_keys`: where a template's variables are (None for a text)."""
@@ -44,6 +44,7 @@ class Tokens:
         self.weight = [0.0, *accumulate(values)]
         self._words: list[int] | None = None
         self._blanks: list[int] | None = None
+        self._trigrams: list[int] | None = None
         self._grams: dict[int, int] | None = None
 
     def __len__(self) -> int:
@@ -64,13 +65,22 @@ class Tokens:
             self._blanks = [0, *accumulate(map(str.isspace, self.tokens))]
         return self._blanks
 
+    def trigrams(self) -> list[int] | None:
+        """Codes of every three content tokens in a row (`candidates.trigram_codes`), for a text that no
+        slot or slot character breaks (else None): the candidate index's keys and the pins' trigrams."""
+        if self._trigrams is None:
+            if self.slots or "\x00" in self.tokens:
+                return None
+            self._trigrams = trigram_codes(list(filter(None, self.codes)))
+        return self._trigrams
+
     def as_template(self, profile: Profile) -> Tokens:
         """The same tokens as a literal template's (its `[role]` lines marked), sharing the sums; the
         caller makes sure no token could be mistaken for a slot."""
         tokens = self.tokens
         other = Tokens.__new__(Tokens)
         other.tokens, other.values, other.codes, other.weight = tokens, self.values, self.codes, self.weight
-        other._words, other._blanks = self._words, self._blanks
+        other._words, other._blanks, other._trigrams = self._words, self._blanks, self._trigrams
         other.markers = _markers(tokens, profile)
         other.slots = []
         other._grams = self._grams
@@ -90,7 +100,8 @@ class Tokens:
                 pos = sorted(pos + _nul_positions(toks))
             content = list(map(codes.__getitem__, pos))
             # Three content tokens in a row; or a label, a word and its colon ("sentence2:").
-            grams = list(map(hash, zip(content, content[1:], content[2:], strict=False)))
+            trigrams = self.trigrams()
+            grams = list(trigrams) if trigrams is not None else trigram_codes(content)
             starts = pos[: len(grams)]
             labels = list(compress(range(len(content) - 1), map(_COLON.__eq__, content[1:])))
             if labels:

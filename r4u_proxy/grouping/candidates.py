@@ -76,12 +76,9 @@ def keyed(codes: list[int], trigrams: list[int] | None = None) -> tuple[set[int]
     if len(keys) <= 2 * EDGE:
         return set(keys), edges
     middle = keys[EDGE:-EDGE]
-    found = set(compress(middle, map(not_, map(_SAMPLED.__and__, middle))))  # one in SAMPLE, by content
+    found = set(compress(middle, map(not_, map(SAMPLE.__rmod__, middle))))  # key % SAMPLE == 0: by content
     found.update(keys[:EDGE], keys[-EDGE:])
     return found, edges
-
-
-_SAMPLED = SAMPLE - 1  # (SAMPLE is a power of two)
 
 
 class CandidateIndex:

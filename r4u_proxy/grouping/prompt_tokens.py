@@ -12,8 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from itertools import accumulate, compress
 
-from r4u_proxy.grouping.candidates import COLON as _COLON
-from r4u_proxy.grouping.candidates import code, trigram_codes
+from r4u_proxy.grouping.candidates import COLON, code, trigram_codes
 from r4u_proxy.grouping.profile import Profile
 from r4u_proxy.grouping.template import Template
 
@@ -103,9 +102,9 @@ class Tokens:
             trigrams = self.trigrams()
             grams = list(trigrams) if trigrams is not None else trigram_codes(content)
             starts = pos[: len(grams)]
-            labels = list(compress(range(len(content) - 1), map(_COLON.__eq__, content[1:])))
+            labels = list(compress(range(len(content) - 1), map(COLON.__eq__, content[1:])))
             if labels:
-                grams += [hash((0, content[j], _COLON)) for j in labels]
+                grams += [hash((0, content[j], COLON)) for j in labels]
                 starts += [pos[j] for j in labels]
             once = dict(zip(reversed(grams), reversed(starts), strict=True))  # each gram at its first place
             if len(once) < len(grams):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -150,21 +151,28 @@ def test_processes_opening_a_new_file_at_once_run_each_migration_once(tmp_path):
         return Migration(name, apply)
 
     known = Migrations(*MIGRATIONS, slow("example_a"), slow("example_b"))
-    errors: list[BaseException] = []
+    assert _at_once(4, lambda: migrate(migrations.connect(path), known)) == []
+    assert sorted(ran) == ["example_a", "example_b"]
 
-    def open_and_migrate() -> None:
+
+def _at_once(n: int, open_file: Callable[[], object]) -> list[BaseException]:
+    """Run open_file in n threads released together; the errors they raised."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(n)
+
+    def run() -> None:
+        start.wait()
         try:
-            migrate(migrations.connect(path), known)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+            open_file()
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller
             errors.append(exc)
 
-    threads = [threading.Thread(target=open_and_migrate) for _ in range(4)]
+    threads = [threading.Thread(target=run) for _ in range(n)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert errors == []
-    assert sorted(ran) == ["example_a", "example_b"]
+    return errors
 
 
 def test_many_connections_opening_one_new_file_at_once_all_get_wal(tmp_path):
@@ -173,23 +181,13 @@ def test_many_connections_opening_one_new_file_at_once_all_get_wal(tmp_path):
     errors: list[BaseException] = []
     modes: list[str] = []
     for round_ in range(50):
-        path = tmp_path / f"{round_}.db"
-        start = threading.Barrier(16)
 
-        def open_new(path: Path = path, start: threading.Barrier = start) -> None:
-            start.wait()
-            try:
-                conn = migrations.connect(path)
-                modes.append(conn.execute("PRAGMA journal_mode").fetchone()[0])
-                conn.close()
-            except BaseException as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
+        def open_new(path: Path = tmp_path / f"{round_}.db") -> None:
+            conn = migrations.connect(path)
+            modes.append(conn.execute("PRAGMA journal_mode").fetchone()[0])
+            conn.close()
 
-        threads = [threading.Thread(target=open_new) for _ in range(16)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        errors += _at_once(16, open_new)
     assert errors == []
     assert set(modes) == {"wal"} and len(modes) == 50 * 16
 

@@ -13,7 +13,7 @@ import pytest
 from r4u_proxy.reports import metrics
 from r4u_proxy.reports.stats import TOKENS, collect_stats
 from r4u_proxy.reports.timewindow import iso_utc
-from r4u_proxy.store.migrations import open_db
+from r4u_proxy.store.migrations import MIGRATIONS, connect, migrate, open_db
 from r4u_proxy.store.stats_rollup import BOUNDS
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
@@ -140,6 +140,24 @@ def test_stats_stay_exact_when_grouping_moves_calls_and_prune_deletes_them(tmp_p
         report = collect_stats(path, since, now=NOW, method=method)
         _check_report(report, rows)
         assert "task_a" not in {g.key for g in report.groups["task"]}  # no empty group left behind
+
+
+def test_a_file_from_before_the_stats_rollup_is_summed_in_full_once_migrated(tmp_path):
+    path = tmp_path / "traces.db"
+    rows = _rows(300)
+    conn = connect(path)
+    migrate(conn, MIGRATIONS.before("stats_rollup_v1"))
+    with conn:
+        conn.executemany(
+            f"INSERT INTO traces ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+            [[row[c] for c in COLUMNS] for row in rows],
+        )
+    conn.execute("ANALYZE")  # as ui_indexes_v1 does: the new indexes then get statistics of their own
+    migrate(conn)
+    assert conn.execute("SELECT count(*) FROM sqlite_stat1 WHERE idx LIKE 'idx_stats_%'").fetchone()[0] == 6
+    conn.close()
+    for method in ("read", "walk"):
+        _check_report(collect_stats(path, None, now=NOW, method=method), rows)
 
 
 def test_stats_limit_keeps_the_most_expensive_groups_and_counts_the_rest(tmp_path):

@@ -160,5 +160,10 @@ def stats_rollup_v1(conn: sqlite3.Connection) -> None:
         )
     for statement in PERCENTILE_INDEXES:
         conn.execute(statement)
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone():
+        # ui_indexes_v1 ran ANALYZE: without statistics of their own the new indexes would be planned blind
+        for grouping in INDEX_SQL:
+            for metric in METRICS:
+                conn.execute(f"ANALYZE {percentile_index(grouping, metric)}")
     for name in REPLACED_INDEXES:  # stats_index_v1's (no longer read), and prefixes of the ones above
         conn.execute(f"DROP INDEX IF EXISTS {name}")

@@ -5,11 +5,14 @@ latencies a 15-digit text would round."""
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from click.testing import CliRunner
 
+from r4u_proxy.cli import main
 from r4u_proxy.reports import metrics
 from r4u_proxy.reports.stats import TOKENS, collect_stats
 from r4u_proxy.reports.timewindow import iso_utc
@@ -158,6 +161,25 @@ def test_a_file_from_before_the_stats_rollup_is_summed_in_full_once_migrated(tmp
     conn.close()
     for method in ("read", "walk"):
         _check_report(collect_stats(path, None, now=NOW, method=method), rows)
+
+
+def test_r4u_stats_on_a_file_from_the_release_before_upgrades_it_once(tmp_path):
+    path = tmp_path / "traces.db"
+    rows = _rows(100)
+    conn = connect(path)
+    migrate(conn, MIGRATIONS.before("stats_rollup_v1"))  # what the proxy of the previous release left
+    with conn:
+        conn.executemany(
+            f"INSERT INTO traces ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+            [[row[c] for c in COLUMNS] for row in rows],
+        )
+    conn.close()
+    result = CliRunner().invoke(main, ["stats", "--db", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    assert "upgrading" in result.stderr
+    assert json.loads(result.stdout)["total"]["calls"] == 100
+    again = CliRunner().invoke(main, ["stats", "--db", str(path), "--json"])
+    assert again.exit_code == 0 and "upgrading" not in again.stderr
 
 
 def test_stats_limit_keeps_the_most_expensive_groups_and_counts_the_rest(tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -102,12 +104,27 @@ def stats(
 ) -> None:
     """Spend, calls, tokens and p50/p95 latency and TTFT by model, project and task."""
     path = existing_db(home, db)
+    _upgrade_older_file(path)
     show_report(
         path,
         lambda: collect_stats(path, since, groupings or GROUPINGS, limit=_groups_shown(limit, as_json)),
         render_report,
         as_json,
     )
+
+
+def _upgrade_older_file(path: Path) -> None:
+    """A file from before the stats rollups gets them (once; the proxy would on its next start)."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            current = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'stats_totals'").fetchone()
+        if current is None:
+            from r4u_proxy.store.migrations import open_db  # imported only here: it is most of the schema
+
+            click.echo(f"upgrading {path} for r4u stats (once) …", err=True)
+            open_db(path).close()
+    except sqlite3.Error as exc:
+        raise click.ClickException(f"cannot read {path}: {exc}") from None
 
 
 def _groups_shown(limit: int | None, as_json: bool) -> int | None:

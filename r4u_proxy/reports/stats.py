@@ -189,11 +189,9 @@ def group_percentiles(
     group: GroupId = (grouping, key or "") if grouping else ("total", "")
     sums = _fold(_window_sums(conn, cutoff), by)
     calls = SUMS.index("calls")
-    wanted = [
-        Wanted(g, sums[g][calls] if g in sums else 0, _buckets(sums.get(g)))
-        for g in dict.fromkeys([("total", ""), group])
-    ]
-    return window_percentiles(conn, cutoff, wanted, wanted[0].calls)[group]
+    total = sums.get(("total", ""))
+    wanted = [Wanted(group, sums[group][calls] if group in sums else 0, _buckets(sums.get(group)))]
+    return window_percentiles(conn, cutoff, wanted, total[calls] if total else 0)[group]
 
 
 def collect_stats(

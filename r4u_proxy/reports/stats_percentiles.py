@@ -93,7 +93,10 @@ def window_percentiles(
 
 
 def _distinct(wanted: list[Wanted], window_calls: int) -> list[Wanted]:
-    """The groups that need their own values: not a group that holds every call (it is the total)."""
+    """The groups that need their own values: not a group that holds every call when the total is asked
+    for too (it has the total's values)."""
+    if not any(w.group[0] == "total" for w in wanted):
+        return wanted
     return [w for w in wanted if w.group[0] == "total" or w.calls != window_calls]
 
 

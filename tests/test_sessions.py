@@ -76,6 +76,29 @@ def test_claude_code_sub_agent_is_its_own_session_linked_to_the_parent(tmp_path,
         assert sub[0]["session_id"].startswith(main[0]["session_id"] + ":agent-")
 
 
+def test_only_tool_arguments_in_words_are_remembered_as_possible_sub_agent_prompts(tmp_path):
+    """A path or an id is never a sub-agent's first message; remembering each cost a row per tool call."""
+    import sqlite3
+
+    from r4u_proxy.messages.canonical import digest
+
+    _replay(tmp_path, ["claude_code_20_turns"])
+    conn = sqlite3.connect(tmp_path / "traces.db")
+    kept = {key for (key,) in conn.execute("select key from session_index where kind = 'spawn'")}
+    arguments = [
+        value.strip()
+        for (text,) in conn.execute("select response_body from traces")
+        for block in json.loads(text).get("content", [])
+        if block.get("type") == "tool_use"
+        for value in block["input"].values()
+        if isinstance(value, str) and len(value.strip()) >= 16
+    ]
+    worded = {digest(a) for a in arguments if any(c.isspace() for c in a)}
+    bare = {digest(a) for a in arguments if not any(c.isspace() for c in a)}
+    assert worded and bare  # the recording has both: prompts and commands, and file paths
+    assert kept == worded
+
+
 @pytest.mark.parametrize("strip", [False, True], ids=["with ids", "without ids"])
 def test_two_interleaved_claude_code_processes_stay_apart(tmp_path, strip):
     rows, calls = _replay(tmp_path, ["claude_code_two_processes"], strip)

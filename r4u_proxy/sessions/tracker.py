@@ -17,6 +17,7 @@ A fixed number of statements per call, whatever the session's length.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Mapping
 from typing import Any
@@ -36,6 +37,7 @@ SPAWN_WINDOW_S = 3600
 MIN_SPAWN_PROMPT = 16  # shorter tool arguments are not sub-agent prompts
 SYSTEM_KEYS = ("system", "instructions", "systemInstruction", "system_instruction")
 TOOL_KEYS = ("tools", "functions")
+_WHITESPACE = re.compile(r"\s")
 # Left to itself SQLite reads these lookups through (kind, at): every row of the last hours instead of one seek.
 BY_KEY = "session_index indexed by idx_session_index_key"
 
@@ -181,7 +183,7 @@ class SessionTracker:
         return {"trace_id": found[0], "session_id": found[1], "turn": found[2] or 0, "k": 0} if found else None
 
     def _spawned_by(self, hashed: HashedRequest, scope: str, at: float) -> dict[str, Any] | None:
-        texts = [t for t in (hashed.texts[0] if hashed.texts else []) if len(t) >= MIN_SPAWN_PROMPT]
+        texts = [t for t in (hashed.texts[0] if hashed.texts else []) if _could_be_prompt(t)]
         if not texts:
             return None
         keys = [digest(t) for t in texts]
@@ -260,6 +262,12 @@ def _derived(session: str | None, explicit: str) -> bool:
 
 
 
+def _could_be_prompt(text: str) -> bool:
+    # A sub-agent is told what to do in words; a path, id, URL or single token (most tool arguments) is
+    # never its first message, and remembering each of them cost a session_index row per tool call.
+    return len(text) >= MIN_SPAWN_PROMPT and _WHITESPACE.search(text) is not None
+
+
 def _spawn_prompts(output: list[dict]) -> list[str]:
     """String arguments of the tool calls in a call's output, long enough to be a sub-agent's prompt."""
     prompts = []
@@ -267,5 +275,5 @@ def _spawn_prompts(output: list[dict]) -> list[str]:
         for part in message["parts"]:
             arguments = part.get("arguments") if part["type"] == "tool_call" else None
             if isinstance(arguments, dict):
-                prompts += [v.strip() for v in arguments.values() if isinstance(v, str) and len(v.strip()) >= MIN_SPAWN_PROMPT]
+                prompts += [v.strip() for v in arguments.values() if isinstance(v, str) and _could_be_prompt(v.strip())]
     return prompts

@@ -109,7 +109,7 @@ class ContentStore:
         self._split_headers(row)
         raw = row.get("response_raw")
         if isinstance(raw, str) and len(raw) >= strings.STRING_MIN:
-            row["response_raw_content"], row["response_raw"] = self._string(raw, trace_id), None
+            row["response_raw_content"], row["response_raw"] = self._own_string(raw, trace_id), None
         response = row.get("response_body")
         if isinstance(response, str) and strings.long_strings(response):  # shares them with the next turn
             row["response_content"] = self.content("response", response, trace_id)
@@ -234,6 +234,14 @@ class ContentStore:
         media = strings.payload(value)
         media_type, size = media if media else (None, len(value))
         return self._content_row("string", key, None, None, value, None, media_type, size, trace_id)
+
+    def _own_string(self, value: str, trace_id: str) -> int:
+        # A raw event stream carries its response's id: no other call sends it again, so looking it up by
+        # hash would find nothing and keeping the hash would cost its index entry on every streamed call.
+        cursor = self.conn.execute(
+            "INSERT INTO contents (kind, text, bytes, trace_id) VALUES ('string', ?, ?, ?)", [value, len(value), trace_id]
+        )
+        return int(cursor.lastrowid or 0)
 
     def _known(self, key: bytes) -> int | None:
         found = self._contents.recall(key)

@@ -163,6 +163,40 @@ def test_a_file_from_before_the_stats_rollup_is_summed_in_full_once_migrated(tmp
         _check_report(collect_stats(path, None, now=NOW, method=method), rows)
 
 
+def test_calls_with_no_project_or_task_take_no_room_in_their_percentile_indexes_and_stay_exact(tmp_path):
+    """The first release of stats_rollup_v1 gave every call an entry under project and task, NULL ones too:
+    migrated, those indexes hold only calls that have one, and the '' groups are ranked along the total's."""
+    path = tmp_path / "traces.db"
+    rows = _rows(400)
+    for row in rows[100:]:
+        row["project"] = None  # most calls name no project, as when no one sets R4U_PROJECT
+    conn = connect(path)
+    migrate(conn, MIGRATIONS.before("partial_stats_indexes_v1"))
+    for grouping, column in (("project", "project"), ("task", "task_id")):
+        for metric in ("latency", "ttft"):  # as the release built them
+            conn.execute(f"DROP INDEX idx_stats_{grouping}_{metric}")
+            conn.execute(f"CREATE INDEX idx_stats_{grouping}_{metric} ON trace_rows({column}, {metric}_ms, started_at)")
+    with conn:
+        conn.executemany(
+            f"INSERT INTO traces ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+            [[row[c] for c in COLUMNS] for row in rows],
+        )
+
+    def entries(name: str) -> int:
+        return conn.execute("SELECT sum(ncell) FROM dbstat WHERE name = ?", [name]).fetchone()[0]
+
+    assert entries("idx_stats_project_latency") == 400
+    migrate(conn)
+    named = sum(1 for row in rows if row["project"] is not None)
+    assert entries("idx_stats_project_latency") == entries("idx_stats_project_ttft") == named
+    assert entries("idx_stats_task_latency") == sum(1 for row in rows if row["task_id"] is not None)
+    conn.close()
+    for since in (None, "2d"):
+        for method in ("read", "walk"):
+            report = collect_stats(path, since, now=NOW, method=method)
+            _check_report(report, rows)
+
+
 def test_r4u_stats_on_a_file_from_the_release_before_upgrades_it_once(tmp_path):
     path = tmp_path / "traces.db"
     rows = _rows(100)

@@ -26,6 +26,7 @@ from r4u_proxy.store.stats_rollup import (
     GROUP_SQL,
     INDEX_SQL,
     METRICS,
+    PARTIAL,
     TOTAL_INDEXES,
     bucket_range,
     percentile_index,
@@ -100,14 +101,22 @@ def _distinct(wanted: list[Wanted], window_calls: int) -> list[Wanted]:
     return [w for w in wanted if w.group[0] == "total" or w.calls != window_calls]
 
 
+def _outside_index(group: GroupId) -> bool:
+    """A group the partial percentile indexes leave out: no project, no task (store/stats_rollup.py)."""
+    return group[0] in PARTIAL and not group[1]
+
+
 def _cheaper(conn: sqlite3.Connection, cutoff: str | None, wanted: list[Wanted], window_calls: int) -> Method:
-    steps = sum(
-        step.offset
-        for w in _distinct(wanted, window_calls)
-        for counts in w.buckets.values()
-        for step in (plan(counts, p) for p in PERCENTILES.values())
-        if step is not None
-    )
+    steps = 0.0
+    for w in _distinct(wanted, window_calls):
+        # along the total's index a walk also steps over the other groups' calls
+        spread = max(1.0, window_calls / w.calls) if _outside_index(w.group) and w.calls else 1.0
+        steps += spread * sum(
+            step.offset
+            for counts in w.buckets.values()
+            for step in (plan(counts, p) for p in PERCENTILES.values())
+            if step is not None
+        )
     if cutoff is not None and window_calls:
         # a walk also steps over the group's calls before the window (rowids: a cheap count of all)
         every = conn.execute(f"SELECT max(rowid) FROM {TRACE_TABLE}").fetchone()[0] or window_calls
@@ -129,12 +138,11 @@ def _walk(
         for metric in METRICS:
             if grouping == "total":
                 index, match, params = TOTAL_INDEXES[metric], "", []
-            else:
+            elif _outside_index(w.group):  # the total's index holds project and task_id too
+                index, match, params = TOTAL_INDEXES[metric], f"{INDEX_SQL[grouping]} IS NULL AND ", []
+            else:  # `=`, not `IS`: it tells SQLite that a partial index holds the group
                 index = percentile_index(grouping, metric)
-                match, params = (
-                    f"{INDEX_SQL[grouping]} IS ? AND ",
-                    [key if grouping == "model" else key or None],
-                )
+                match, params = f"{INDEX_SQL[grouping]} = ? AND ", [key]
             source = f"FROM {TRACE_TABLE} INDEXED BY {index} WHERE {match}{metric} IS NOT NULL{window}"
             values[metric] = _walk_one(
                 conn, metric, source, [*params, *([cutoff] if window else [])], w.buckets[metric]

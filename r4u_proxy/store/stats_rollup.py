@@ -80,14 +80,20 @@ def percentile_index(grouping: str, metric: str) -> str:
 
 # What a percentile index orders each grouping by. A project or a task id is never '' (addons/project.py,
 # grouping's ids), so their indexes are on the plain columns, where they also serve every `project = ?` and
-# `task_id = ?` (stats_rollup_v1 drops the single-column indexes they replace); a walk matches NULL for ''.
+# `task_id = ?` (stats_rollup_v1 drops the single-column indexes they replace). They leave out the calls
+# with none: those entries would repeat the total's index, which holds both columns, and a walk for the
+# '' group goes along that one (reports/stats_percentiles.py).
 INDEX_SQL = {"model": GROUP_SQL["model"], "project": "project", "task": "task_id"}
+PARTIAL = {"project", "task"}
 
-PERCENTILE_INDEXES = [
-    f"CREATE INDEX IF NOT EXISTS {percentile_index(grouping, metric)} ON {TRACE_TABLE}({expr}, {metric}, started_at)"
-    for grouping, expr in INDEX_SQL.items()
-    for metric in METRICS
-]
+
+def _percentile_index_sql(grouping: str, metric: str) -> str:
+    expr = INDEX_SQL[grouping]
+    where = f" WHERE {expr} IS NOT NULL" if grouping in PARTIAL else ""
+    return f"CREATE INDEX IF NOT EXISTS {percentile_index(grouping, metric)} ON {TRACE_TABLE}({expr}, {metric}, started_at){where}"
+
+
+PERCENTILE_INDEXES = [_percentile_index_sql(grouping, metric) for grouping in INDEX_SQL for metric in METRICS]
 REPLACED_INDEXES = ("idx_traces_stats", "idx_traces_project", "idx_traces_task_id")
 
 # table -> its key columns: per hour for windows, and all history at once (what `r4u stats` shows by default)
@@ -158,12 +164,29 @@ def stats_rollup_v1(conn: sqlite3.Connection) -> None:
             f"SELECT {', '.join(values[: len(keys)])}, {', '.join(f'sum({v})' for v in values[4:])} "
             f"FROM {TRACE_TABLE} GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}"
         )
-    for statement in PERCENTILE_INDEXES:
-        conn.execute(statement)
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone():
-        # ui_indexes_v1 ran ANALYZE: without statistics of their own the new indexes would be planned blind
-        for grouping in INDEX_SQL:
-            for metric in METRICS:
-                conn.execute(f"ANALYZE {percentile_index(grouping, metric)}")
+    _create_percentile_indexes(conn, [(grouping, metric) for grouping in INDEX_SQL for metric in METRICS])
     for name in REPLACED_INDEXES:  # stats_index_v1's (no longer read), and prefixes of the ones above
         conn.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+def _create_percentile_indexes(conn: sqlite3.Connection, which: list[tuple[str, str]]) -> None:
+    for grouping, metric in which:
+        conn.execute(_percentile_index_sql(grouping, metric))
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone():
+        # ui_indexes_v1 ran ANALYZE: without statistics of their own the new indexes would be planned blind
+        for grouping, metric in which:
+            conn.execute(f"ANALYZE {percentile_index(grouping, metric)}")
+
+
+def partial_stats_indexes_v1(conn: sqlite3.Connection) -> None:
+    """stats_rollup_v1 as first released indexed every call by project and by task, NULL ones too."""
+    which = []
+    for grouping in sorted(PARTIAL):
+        for metric in METRICS:
+            name = percentile_index(grouping, metric)
+            found = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", [name]).fetchone()
+            if found is not None and " WHERE " in found[0]:
+                continue
+            conn.execute(f"DROP INDEX IF EXISTS {name}")
+            which.append((grouping, metric))
+    _create_percentile_indexes(conn, which)

@@ -30,12 +30,13 @@ CUT_ONE_IN = 4  # of the boundaries in between, those whose next 48 characters' 
 MAX_TEXT = 4 << 20  # longer texts are redacted whole and nothing of them is kept
 KEEP_CHARS = 8 << 20  # characters of chunks remembered (their redacted texts are mostly the same objects)
 _BOUNDARY = re.compile(r'\},\s?\{"')
+_UNSEEN = object()
 
 
 class ChunkedRedactor:
     def __init__(self, keep_chars: int = KEEP_CHARS) -> None:
         self.keep_chars = keep_chars
-        self._known: OrderedDict[str, str] = OrderedDict()
+        self._known: OrderedDict[str, str | None] = OrderedDict()  # chunk -> redacted, None: unchanged
         self._chars = 0
         self.scanned = 0  # characters redact_text was run over (for tests)
 
@@ -43,7 +44,7 @@ class ChunkedRedactor:
         if len(text) < 2 * MIN_CHUNK or len(text) > MAX_TEXT or has_user_patterns():
             self.scanned += len(text)
             return redact_text(text) or text
-        out = []
+        chunks = []
         at = 0
         for found in _BOUNDARY.finditer(text, MIN_CHUNK):
             cut = found.start() + 1  # the next chunk starts at the comma
@@ -52,18 +53,23 @@ class ChunkedRedactor:
                 continue
             if size < MAX_CHUNK and zlib.crc32(text[cut : cut + 48].encode()) % CUT_ONE_IN:
                 continue
-            out.append(self._chunk(text[at:cut]))
+            chunks.append(text[at:cut])
             at = cut
-        out.append(self._chunk(text[at:]))
-        return "".join(out)
+        chunks.append(text[at:])
+        redacted = [self._chunk(chunk) for chunk in chunks]
+        if all(done is None for done in redacted):  # the usual case: joining 1 MB again would cost more than all else
+            return text
+        return "".join(chunk if done is None else done for chunk, done in zip(chunks, redacted, strict=True))
 
-    def _chunk(self, chunk: str) -> str:
-        done = self._known.get(chunk)
-        if done is not None:
+    def _chunk(self, chunk: str) -> str | None:
+        """The chunk redacted, or None when redaction leaves it as it is."""
+        done = self._known.get(chunk, _UNSEEN)
+        if done is not _UNSEEN:
             self._known.move_to_end(chunk)
             return done
         self.scanned += len(chunk)
-        done = redact_text(chunk) or chunk
+        found = redact_text(chunk)
+        done = None if found is None or found == chunk else found
         self._known[chunk] = done
         self._chars += len(chunk)
         while self._chars > self.keep_chars:

@@ -4,14 +4,16 @@
 Code's recorded system prompt and tools, a streamed tool call per turn, ~4 KB of Loghub-2k lines per
 tool result) through the writer's own steps (BatchWriter: sessions, content storage, every trigger), then
 repeats those rows until there are `n`, each copy a new session at another time of the last `days`
-days, with a new id, session id and task. A copy shares its original's stored content, as every resend
+days, with a new id, session id, task and latencies. A copy shares its original's stored content, as every resend
 of a conversation does, so the file holds n rows over the content of `sessions` sessions: the shape of a
 day of coding-agent traffic where most of every request was sent before (docs/benchmarks.md says so
-next to the numbers).
+next to the numbers). Latencies are lognormal around a median of 0.4-6.4 s per task (sigma 0.6), TTFT
+5-35 % of each: with one value for every call, every percentile walk would find its rank at once.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import sqlite3
 from datetime import UTC, datetime
@@ -59,12 +61,17 @@ def add_agent_traces(
                 break
             shift = rng.uniform(0, days * 86400 - turns * 20) - (_at(rows[0]["started_at"]) - (now - days * 86400))
             new_id = f"{session_id}-copy{copy}"
-            task = f"bulk_task_{rng.randrange(200):04d}"  # support/bulk.py's tasks
+            number = rng.randrange(200)
+            task = f"bulk_task_{number:04d}"  # support/bulk.py's tasks
+            median = 400 * 16 ** (number / 199)  # ms
             for row in rows[: n - made - len(batch)]:
                 at = _at(row["started_at"]) + shift
-                clone = {**row, "id": ulid(at), "started_at": iso_utc(at), "session_id": new_id, "task_id": task}
-                if row["ended_at"]:
-                    clone["ended_at"] = iso_utc(_at(row["ended_at"]) + shift)
+                latency = round(rng.lognormvariate(math.log(median), 0.6), 1)
+                clone = {
+                    **row, "id": ulid(at), "started_at": iso_utc(at), "session_id": new_id, "task_id": task,
+                    "latency_ms": latency, "ttft_ms": round(latency * rng.uniform(0.05, 0.35), 1),
+                    "ended_at": iso_utc(at + latency / 1000),
+                }  # fmt: skip
                 batch.append([clone[c] for c in columns])
             new_sessions.append((session_id, new_id, shift))
         with conn:

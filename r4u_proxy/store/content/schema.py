@@ -52,7 +52,7 @@ HIDDEN_COLUMNS = {
 TABLES = [
     """CREATE TABLE IF NOT EXISTS contents (
   id INTEGER PRIMARY KEY,
-  hash BLOB UNIQUE,          -- 16-byte blake2b of the full JSON text; NULL for bodies written through the view
+  hash BLOB UNIQUE,          -- 16-byte blake2b of the full JSON text; NULL for bodies written through the view and raw event streams
   kind TEXT NOT NULL,        -- message | value | shape | body | string | response | headers | chunk
   body TEXT,                 -- the JSON text exactly as sent; NULL when `pieces` holds it
   pieces TEXT,               -- JSON array: literal text, ids of contents cut out, null = the message list

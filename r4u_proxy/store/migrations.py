@@ -38,8 +38,8 @@ from r4u_proxy.pricing.schema import pricing_inputs_v1
 from r4u_proxy.sessions.schema import sessions_v1
 from r4u_proxy.store.bounded_fts import bounded_fts_v1
 from r4u_proxy.store.content.schema import content_store_v1
-from r4u_proxy.store.schema import contract_v1
 from r4u_proxy.store.planner_stats import planner_stats_v1
+from r4u_proxy.store.schema import contract_v1
 from r4u_proxy.store.stats_rollup import partial_stats_indexes_v1, stats_rollup_v1
 from r4u_proxy.store.task_rollup import task_rollup_v1
 from r4u_proxy.store.ui_indexes import add_ui_indexes, add_unpriced_index, rebuild_rollup

@@ -34,9 +34,9 @@ from r4u_proxy.store.stats_rollup import (
 
 # The sums come from stats_totals for all history, and for a window from stats_rollup (store/stats_rollup.py):
 # its whole hours after the cutoff's hour, plus the calls of that first, partial hour from trace_rows,
-# summed with the same expressions the triggers use.
+# summed with the same expressions the triggers use; or, when that is fewer rows, all history less the
+# hours before the cutoff's and the calls of its hour before the cutoff.
 _SUM_LIST = ", ".join(f"sum({c}) AS {c}" for c in SUMS)
-_ROLLUP = f"SELECT model, project, task_id, {_SUM_LIST} FROM stats_rollup {{where}} GROUP BY model, project, task_id"
 _TOTALS = f"SELECT model, project, task_id, {', '.join(SUMS)} FROM stats_totals"
 _EDGE_VALUES = rollup_values(TRACE_TABLE)
 _EDGE = (
@@ -141,14 +141,41 @@ def _none(key: str) -> str | None:
 
 
 def _window_sums(conn: sqlite3.Connection, cutoff: str | None) -> Iterable[tuple]:
-    """(model, project, task_id, *SUMS) per combination in the window; one may come twice."""
+    """(model, project, task_id, *SUMS) per combination in the window; one may come twice, or with negative
+    sums to take away."""
     if cutoff is None:
         return conn.execute(_TOTALS)
-    hour = cutoff[:13]  # the cutoff's hour from the calls, later hours from the rollup
+    hour = cutoff[:13]  # the cutoff's hour from the calls, the other hours from the rollup
+    every, after, at = conn.execute(_SIDES, (hour, hour)).fetchone()
+    before = every - after - at
+    if before + conn.execute("SELECT count(*) FROM stats_totals").fetchone()[0] < after:
+        # all history less what came before it: fewer rows to sum
+        return chain(
+            conn.execute(_TOTALS),
+            _negated(conn.execute(_rollup("hour < ?", before, every), (hour,))),
+            _negated(conn.execute(_EDGE, (hour, cutoff))),  # the cutoff's hour, before the cutoff
+        )
     return chain(
         conn.execute(_EDGE, (cutoff, f"{hour};")),  # ';' sorts after every ':MM:SS'
-        conn.execute(_ROLLUP.format(where="WHERE hour > ?"), (hour,)),
+        conn.execute(_rollup("hour > ?", after, every), (hour,)),
     )
+
+
+# Counted along idx_stats_rollup_hour: every row, those after the cutoff's hour, those in it.
+_SIDES = "SELECT count(*), count(*) FILTER (WHERE hour > ?), count(*) FILTER (WHERE hour = ?) FROM stats_rollup"
+# A rollup row read through the hour index costs several times one read in a scan, but a scan reads them all:
+# the index is the way when the rows wanted are a small share of the table.
+INDEX_SHARE = 0.05
+
+
+def _rollup(where: str, rows: int, every: int) -> str:
+    how = "INDEXED BY idx_stats_rollup_hour" if rows < INDEX_SHARE * every else "NOT INDEXED"
+    return f"SELECT model, project, task_id, {_SUM_LIST} FROM stats_rollup {how} WHERE {where} GROUP BY 1, 2, 3"
+
+
+def _negated(rows: Iterable[tuple]) -> Iterable[tuple]:
+    for row in rows:
+        yield (*row[:3], *(-v for v in row[3:]))
 
 
 def _groups_of(keys: tuple[str, str, str], by: tuple[str, ...]) -> list[GroupId]:
@@ -163,7 +190,8 @@ def _fold(rows: Iterable[tuple], by: tuple[str, ...]) -> dict[GroupId, list]:
         for group in _groups_of(row[:3], by):
             seen = sums.get(group)
             sums[group] = list(values) if seen is None else list(map(add, seen, values))
-    return sums
+    calls = SUMS.index("calls")  # a group whose calls all came before the window is not in it
+    return {group: v for group, v in sums.items() if v[calls] > 0 or group == ("total", "")}
 
 
 _BUCKET_SLICES = {

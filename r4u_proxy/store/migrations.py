@@ -40,7 +40,7 @@ from r4u_proxy.store.bounded_fts import bounded_fts_v1
 from r4u_proxy.store.content.schema import content_store_v1
 from r4u_proxy.store.planner_stats import planner_stats_v1
 from r4u_proxy.store.schema import contract_v1
-from r4u_proxy.store.stats_rollup import partial_stats_indexes_v1, stats_rollup_v1
+from r4u_proxy.store.stats_rollup import stats_indexes_v2, stats_rollup_v1
 from r4u_proxy.store.task_rollup import task_rollup_v1
 from r4u_proxy.store.ui_indexes import add_ui_indexes, add_unpriced_index, rebuild_rollup
 from r4u_proxy.store.websocket_schema import websocket_v1
@@ -121,7 +121,7 @@ MIGRATIONS.add("unpriced_index_v1", add_unpriced_index)  # store/ui_indexes.py: 
 MIGRATIONS.add("content_store_v1", content_store_v1)
 MIGRATIONS.add("task_rollup_v1", task_rollup_v1)  # store/task_rollup.py: per-task totals for the tasks list
 MIGRATIONS.add("stats_rollup_v1", stats_rollup_v1)  # store/stats_rollup.py: r4u stats reads rollups, ranks by index
-MIGRATIONS.add("partial_stats_indexes_v1", partial_stats_indexes_v1)  # store/stats_rollup.py: no entries for no project/task
+MIGRATIONS.add("stats_indexes_v2", stats_indexes_v2)  # store/stats_rollup.py: no entries for no project/task
 MIGRATIONS.add("planner_stats_v1", planner_stats_v1)  # store/planner_stats.py: sqlite_stat1 of a million-call file
 
 # Names a file may record that no longer run: temporary migrations whose change a named one now makes.

@@ -35,7 +35,7 @@ TABLES: dict[str, tuple[int, dict[str, int]]] = {
     "session_index": (2 * CALLS, {"kind": 4, "scope": 20, "at": 2 * CALLS}),
     "tasks": (1_000, {}),
     "task_rollup": (100_000, {"task_id": 1_000, "hour": 1_000}),
-    "stats_rollup": (100_000, {"model": 25, "project": 250, "task_id": 10_000}),
+    "stats_rollup": (100_000, {"model": 25, "project": 250, "task_id": 10_000, "hour": 1_000}),
     "stats_totals": (5_000, {"model": 25, "project": 250}),
     "traces_rollup": (20_000, {"hour": 1_000, "provider": 4_000, "model": 10_000}),
     "websocket_connections": (10_000, {}),

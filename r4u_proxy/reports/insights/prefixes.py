@@ -22,8 +22,6 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
-from r4u_proxy.pricing.prices import price
-
 CACHE_LIFETIME_S = 300
 # Cache reads below this share of the input tokens count as "not caching".
 CACHED_SHARE_THRESHOLD = 0.05
@@ -87,6 +85,9 @@ def saving_per_call(
     provider: str | None, model: str | None, host: str | None, input_tokens: int, prefix_tokens: int
 ) -> tuple[float | None, str]:
     """(dollars one call saves by reading the prefix from cache, a note when there is no figure)."""
+    # genai-prices takes a while to import, and `r4u --help` imports this module
+    from r4u_proxy.pricing.prices import price
+
     usage = {"input_tokens": input_tokens, "output_tokens": 0}
     full = price(provider or "unknown", model, usage, host=host)
     cached = price(provider or "unknown", model, {**usage, "cache_read_tokens": prefix_tokens}, host=host)

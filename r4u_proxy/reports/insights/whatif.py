@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 
-from r4u_proxy.pricing.prices import price
 from r4u_proxy.reports.metrics import unpriced_sql
 
 LABEL = "price arithmetic on the same token counts — not a quality comparison"
@@ -60,6 +59,9 @@ def cost_at(model: TierModel, usage_rows: list[tuple[int, int, int, int, int]]) 
 
     Each distinct usage is priced on its own, so prices tiered by prompt size apply per call.
     """
+    # genai-prices takes a while to import, and `r4u --help` imports this module
+    from r4u_proxy.pricing.prices import price
+
     total = 0.0
     for input_tokens, output_tokens, cache_read, cache_write, calls in usage_rows:
         usage = {

@@ -6,7 +6,7 @@ equality on any indexed column selects ~10 rows. On a million agent calls that g
 `provider = 'anthropic' ORDER BY started_at DESC LIMIT 50` (Datasette's table page with a facet) through the
 provider index and a sort of every call of the provider, instead of down the time index (docs/benchmarks.md
 measures both). Measured statistics would not do either: they describe the file when they were taken, and
-ANALYZE over a million calls holds the writer's lock for seconds.
+ANALYZE reads every index while it holds the write lock, so the writer would wait on it (docs/benchmarks.md).
 
 So every file gets the same statistics, those of a file with a million calls, from how many distinct values each
 column has there: a time or an id one per call, a session ~50 calls, a task ~1,000, a model or a provider a large

@@ -200,11 +200,13 @@ def test_calls_with_no_project_or_task_take_no_room_in_their_percentile_indexes_
             _check_report(report, rows)
 
 
-def test_r4u_stats_on_a_file_from_the_release_before_upgrades_it_once(tmp_path):
+# what the proxies of earlier releases left: before the stats rollups, and before their hour index
+@pytest.mark.parametrize("release", ["stats_rollup_v1", "stats_indexes_v2"])
+def test_r4u_stats_on_a_file_from_the_release_before_upgrades_it_once(tmp_path, release):
     path = tmp_path / "traces.db"
     rows = _rows(100)
     conn = connect(path)
-    migrate(conn, MIGRATIONS.before("stats_rollup_v1"))  # what the proxy of the previous release left
+    migrate(conn, MIGRATIONS.before(release))
     with conn:
         conn.executemany(
             f"INSERT INTO traces ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
@@ -215,8 +217,9 @@ def test_r4u_stats_on_a_file_from_the_release_before_upgrades_it_once(tmp_path):
     assert result.exit_code == 0, result.output
     assert "upgrading" in result.stderr
     assert json.loads(result.stdout)["total"]["calls"] == 100
-    again = CliRunner().invoke(main, ["stats", "--db", str(path), "--json"])
-    assert again.exit_code == 0 and "upgrading" not in again.stderr
+    again = CliRunner().invoke(main, ["stats", "--db", str(path), "--json", "--since", "90d"])  # reads the rollup
+    assert again.exit_code == 0 and "upgrading" not in again.stderr, again.output
+    assert json.loads(again.stdout)["total"]["calls"] == 100
 
 
 def test_stats_limit_keeps_the_most_expensive_groups_and_counts_the_rest(tmp_path):

@@ -114,10 +114,11 @@ def stats(
 
 
 def _upgrade_older_file(path: Path) -> None:
-    """A file from before the stats rollups gets them (once; the proxy would on its next start)."""
+    """A file from before what `r4u stats` reads (the stats rollups, their hour index) gets it (once; the
+    proxy would on its next start)."""
     try:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-            current = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'stats_totals'").fetchone()
+            current = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'idx_stats_rollup_hour'").fetchone()
         if current is None:
             from r4u_proxy.store.migrations import open_db  # imported only here: it is most of the schema
 

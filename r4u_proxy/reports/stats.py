@@ -210,8 +210,8 @@ def group_percentiles(
     conn: sqlite3.Connection, cutoff: str | None, grouping: str | None = None, key: str | None = None
 ) -> dict[str, dict[str, float | None]] | None:
     """p50/p95 of latency and TTFT over calls since `cutoff` of one group (all calls when grouping is None),
-    the way `r4u stats` finds them; None on a file without the stats rollup (older than stats_rollup_v1)."""
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'stats_totals'").fetchone() is None:
+    the way `r4u stats` finds them; None on a file without what that reads (older than stats_indexes_v2)."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'idx_stats_rollup_hour'").fetchone() is None:
         return None
     by = (grouping,) if grouping else ()
     group: GroupId = (grouping, key or "") if grouping else ("total", "")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from itertools import chain
 from typing import TYPE_CHECKING
 
+from r4u_proxy.grouping.affixes import split_by_affix, with_affix
 from r4u_proxy.grouping.clusters import FIRST_CHECKPOINT, Cluster, Event
 from r4u_proxy.grouping.lookup import specificity
 from r4u_proxy.grouping.prompt_align import align
@@ -52,6 +53,8 @@ class Splits:
             stray = self.clusters.get(stray_id)
             if stray is None or stray is grown or stray.count > STRAY_MAX or stray.count != len(stray.samples):
                 continue
+            if not stray.samples and self.kept_apart(stray, [grown]):  # type: ignore[attr-defined]
+                continue  # just made by a split, its texts not fed again yet: nothing says it is a stray
             if not stray.template.variable_count:
                 continue  # a text seen once is not over-general
             specific = specificity(stray.template)
@@ -74,21 +77,46 @@ class Splits:
         rows = [v for v in (template.match(s) for s in cluster.samples) if v is not None]
         if len(rows) < FIRST_CHECKPOINT:
             return
+        samples = [s for s in cluster.samples if template.match(s) is not None]
         for slot in range(template.variable_count):
-            groups = self._value_groups([row[slot] for row in rows])
-            if groups is None:
-                continue
-            old = template
-            samples = list(cluster.samples)
-            templates = [self._fold([samples[i] for i in members]) for members in groups]
+            values = [row[slot] for row in rows]
+            elsewhere = [v for row in rows for i, v in enumerate(row) if i != slot]
+            templates = self._affix_templates(template, slot, values, elsewhere, samples)
+            by_affix = templates is not None
+            if templates is None:
+                groups = self._value_groups(values)
+                if groups is None:
+                    continue
+                templates = [self._fold([samples[i] for i in members]) for members in groups]
             cluster.template = templates[0]
             self._reindex(cluster)  # type: ignore[attr-defined]
-            for other in templates[1:]:
-                self._new_cluster(cluster.partition, other)  # type: ignore[attr-defined]
+            made = [cluster] + [self._new_cluster(cluster.partition, other) for other in templates[1:]]  # type: ignore[attr-defined]
+            if by_affix:
+                self.keep_apart(made)  # type: ignore[attr-defined]
             cluster.count = 0
             cluster.samples.clear()
-            self.events.append(Event("split", cluster.id, old))
+            self.events.append(Event("split", cluster.id, template))
             return
+
+    def _affix_templates(
+        self, template: Template, slot: int, values: list[str], elsewhere: list[str], samples: list[str]
+    ) -> list[Template] | None:
+        """The templates of the groups a variable's values fall into by their shared start or end
+        (`affixes`), the biggest group's first; None without such groups, or when a text would not
+        fit its group's template (the glob's leftmost choice differs)."""
+        found = split_by_affix(values, self.profile, elsewhere)
+        if found is None:
+            return None
+        by_affix: dict[str, list[int]] = {}
+        for index, affix in enumerate(found.affixes):
+            by_affix.setdefault(affix, []).append(index)
+        templates = []
+        for affix, members in sorted(by_affix.items(), key=lambda kv: -len(kv[1])):
+            made = with_affix(template, slot, affix, suffix=found.suffix, whole=affix in found.whole) if affix else template
+            if any(made.match(samples[i]) is None for i in members):
+                return None
+            templates.append(made)
+        return templates
 
     def _value_groups(self, values: list[str]) -> list[list[int]] | None:
         """The values of one slot grouped by a miner of their own, when they form a few well-supported

@@ -1,0 +1,105 @@
+"""Near-twins whose first calls were merged, told apart later by the values of the variable that swallowed
+their difference (real templates of public prompt libraries, see tests/support/prompt_library.py)."""
+
+from __future__ import annotations
+
+import random
+
+from support import prompt_library as lib
+
+from r4u_proxy.grouping.miner import Miner
+from r4u_proxy.grouping.template import Template
+
+PARTITION = "chat"
+
+
+def grouped(calls: list[tuple[str, str]], miner: Miner | None = None) -> tuple[Miner, dict[str, set[int]]]:
+    """Feed the calls as the task store does (a split cluster's members are fed again); the tasks each
+    template's calls end up in."""
+    miner = miner or Miner()
+    members: dict[int, list[int]] = {}
+    where = [0] * len(calls)
+
+    def feed(i: int) -> None:
+        where[i] = miner.add(PARTITION, calls[i][1])[0]
+        members.setdefault(where[i], []).append(i)
+
+    for i in range(len(calls)):
+        feed(i)
+        while events := miner.take_events():
+            for event in events:
+                if event.kind == "merged":
+                    moved = members.pop(event.cluster, [])
+                    members.setdefault(event.into, []).extend(moved)
+                    for j in moved:
+                        where[j] = event.into
+                elif event.kind == "split":
+                    for j in members.pop(event.cluster, []):
+                        feed(j)
+    ends: dict[str, set[int]] = {}
+    for (template_id, _), cluster_id in zip(calls, where, strict=True):
+        ends.setdefault(template_id, set()).add(cluster_id)
+    return miner, ends
+
+
+def shuffled(rng: random.Random, calls: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    rng.shuffle(calls)
+    return calls
+
+
+def test_a_task_holding_two_twins_that_differ_after_a_short_variable_splits_into_one_task_each():
+    # langchain's yellowbrick vector store: `COPY {table} (doc_id, text, metadata) FROM ...` and
+    # `COPY {table} (doc_id, embedding_id, embedding) FROM ...`, a table name each time. A task from an
+    # earlier run holds both, its variable `{table} (doc_id, ...` (the calls it first saw could not tell).
+    rng = random.Random(21)
+    merged = lib.constants("t0158")
+    merged = Template((merged[0], merged[1].replace(" (doc_id, text, metadata", "")))
+    # One table per customer (`"acme docs"`): every call names another one.
+    tables = [f'"{customer} {kind}"' for kind in ("docs", "kb", "wiki", "faq") for customer in ("acme", "globex", "initech", "umbrella", "hooli")]
+    rng.shuffle(tables)
+    calls = [("t0158", lib.call("t0158", rng, table=tables.pop())) for _ in range(10)]
+    calls += [("t0159", lib.call("t0159", rng, table=tables.pop())) for _ in range(10)]
+    miner = Miner()
+    miner.restore(4, PARTITION, merged, 5)
+    assert all(merged.match(text) is not None for _, text in calls)
+    miner, ends = grouped(shuffled(rng, calls), miner)
+    assert len(ends["t0158"]) == len(ends["t0159"]) == 1 and ends["t0158"] != ends["t0159"]
+    for template_id, columns in (("t0158", " (doc_id, text, metadata) FROM"), ("t0159", " (doc_id, embedding_id, embedding) FROM")):
+        template = miner.clusters[next(iter(ends[template_id]))].template
+        assert template.variable_count == 1 and columns in template.constants[1]
+        for tid, text in calls:
+            assert (template.match(text) is not None) == (tid == template_id)
+
+
+def test_twins_one_of_which_has_a_few_words_before_a_long_variable_become_two_tasks():
+    # langchain's pandas agent: "This is the result of `print(df.head())`:\n{df_head}" and the same with
+    # " for each dataframe" before the colon, the values passages of documentation; the first calls of
+    # the two meet before either is known.
+    rng = random.Random(22)
+    calls = [("t0169", lib.call("t0169", rng, df_head=lib.passage(rng, 5, 150))) for _ in range(12)]
+    calls += [("t0170", lib.call("t0170", rng, dfs_head=lib.passage(rng, 5, 150))) for _ in range(12)]
+    # Two of one and one of the other first: three values where the two differ make it look like a
+    # variable (`:\n...` and ` for each dataframe:\n...`).
+    calls = [calls[12], calls[0], calls[13]] + shuffled(rng, calls[1:12] + calls[14:])
+    miner, ends = grouped(calls)
+    assert len(ends["t0169"]) == len(ends["t0170"]) == 1 and ends["t0169"] != ends["t0170"]
+    single = miner.clusters[next(iter(ends["t0169"]))].template.skeleton()
+    multi = miner.clusters[next(iter(ends["t0170"]))].template.skeleton()
+    assert "`print(df.head())`:" in single and "for each dataframe" not in single
+    assert "`print(df.head())` for each dataframe:" in multi
+
+
+def test_a_schema_variable_whose_tables_start_in_either_case_stays_one_task():
+    # A text-to-SQL prompt whose schemas come as `CREATE TABLE ...` or `create table ...` (one or more
+    # tables each): the words recur inside the values, so they are the values' own, not two templates.
+    rng = random.Random(23)
+
+    def schema() -> str:
+        keyword = rng.choice(["CREATE TABLE", "create table"])
+        tables = [f"{keyword} {name} (id INTEGER, {name}_name TEXT)" for name in rng.sample(["users", "orders", "items", "shops"], rng.randint(1, 3))]
+        return ";\n".join(tables)
+
+    questions = ["How many users signed up in May?", "Which shop sold the most items?", "List orders over 100.", "Who ordered twice?"]
+    calls = [("sql", f"[user]\nGiven the database schema:\n{schema()}\n\nWrite a SQLite query that answers: {rng.choice(questions)}\nReturn only the SQL.") for _ in range(30)]
+    _, ends = grouped(calls)
+    assert len(ends["sql"]) == 1

@@ -103,3 +103,52 @@ def test_a_schema_variable_whose_tables_start_in_either_case_stays_one_task():
     calls = [("sql", f"[user]\nGiven the database schema:\n{schema()}\n\nWrite a SQLite query that answers: {rng.choice(questions)}\nReturn only the SQL.") for _ in range(30)]
     _, ends = grouped(calls)
     assert len(ends["sql"]) == 1
+
+
+def test_twins_that_differ_in_words_around_several_variables_become_two_tasks():
+    # camel's two task-specify prompts: "Here is a task that {assistant_role} will help {user_role} to
+    # complete: {task}." and "... that a programmer will help a person working in {domain} to complete
+    # using {language}: {task}.": no variable alone has words enough of its own; together they do.
+    rng = random.Random(24)
+    roles = ["Python Programmer", "Accountant", "Travel Agent", "Nurse", "Data Scientist", "Chef", "Lawyer", "Teacher"]
+    domains = ["Finance", "Biology", "Logistics", "Music", "Retail", "Sports", "Law", "Farming"]
+    calls = []
+    for _ in range(12):
+        calls.append(("t0436", lib.call("t0436", rng, assistant_role=rng.choice(roles), user_role=rng.choice(roles), task=lib.sentence(rng), word_limit=str(rng.randint(20, 80)))))
+        calls.append(("t0444", lib.call("t0444", rng, domain=rng.choice(domains), language=lib.language(rng), task=lib.sentence(rng), word_limit=str(rng.randint(20, 80)))))
+    miner, ends = grouped(shuffled(rng, calls))
+    assert len(ends["t0436"]) == len(ends["t0444"]) == 1 and ends["t0436"] != ends["t0444"]
+    coder = miner.clusters[next(iter(ends["t0444"]))].template.skeleton()
+    assert "a programmer will help a person working in " in coder and " to complete using " in coder
+
+
+def test_a_passage_only_some_values_end_with_is_a_twin_s_own_text():
+    # nemoguardrails' deepseek prompt: the general instructions followed by "IMPORTANT: Use a short
+    # thinking process to determine the final answer." inside the quotes; the general prompt has not.
+    rng = random.Random(25)
+    calls = [("t0569", lib.call("t0569", rng, var_name="user_intent")) for _ in range(12)]
+    calls += [("t0575", lib.call("t0575", rng)) for _ in range(12)]
+    miner, ends = grouped(shuffled(rng, calls))
+    assert len(ends["t0569"]) == len(ends["t0575"]) == 1 and ends["t0569"] != ends["t0575"]
+    deepseek = miner.clusters[next(iter(ends["t0569"]))].template.skeleton()
+    general = miner.clusters[next(iter(ends["t0575"]))].template.skeleton()
+    assert "\n\nIMPORTANT: Use a short thinking process to determine the final answer.\n" in deepseek
+    assert "IMPORTANT" not in general and "# This is how the user talks:\n" in general
+
+
+def test_marks_between_two_variables_that_the_values_hold_too_are_no_constant():
+    # A JSON-repair prompt: every blob holds `": ` many times, so the first two blobs shared it by
+    # chance; once the task has texts enough, the JSON is one variable again.
+    rng = random.Random(26)
+    words = ["name", "price", "city", "qty", "owner", "tags", "id", "note"]
+
+    def blob() -> str:
+        fields = {f"{rng.choice(words)}{i}": rng.choice([rng.randint(0, 999), None, lib.sentence(rng)[:20]]) for i in range(rng.randint(2, 8))}
+        text = str(fields).replace("'", '"').replace("None", "null")
+        return rng.choice(["", "[", "  "]) + text[:-1] + rng.choice(["", ",}", "]"])
+
+    head = "[user]\nThe following JSON is invalid. Fix it and return only the corrected JSON.\n\n"
+    calls = [("json", head + blob()) for _ in range(30)]
+    miner, ends = grouped(calls)
+    assert len(ends["json"]) == 1
+    assert miner.clusters[next(iter(ends["json"]))].template.constants == (head, "")

@@ -21,6 +21,7 @@ pages write them, is as common as a near-twin's `Tekst: `).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from r4u_proxy.grouping.profile import Profile
@@ -29,6 +30,7 @@ from r4u_proxy.grouping.template import Template
 
 MIN_GROUP = 3  # values: two calls may share a value's first words by chance; three that differ after them do not
 TWO_KINDS = 2.0  # words: what one of two kinds of values must begin (or end) with, at least
+PASSAGE_CHARS = 10  # characters a passage of SURE_ANCHOR weight takes at least (a word or two marks each, and more)
 EDGE_CHARS = 240  # characters of a value looked at from each end (an affix is a label or a line, not a page)
 
 _WORD = re.compile(r"\w")
@@ -41,36 +43,141 @@ class AffixSplit:
     whole: frozenset[str]  # affixes that are whole values (a group whose values are all the same)
 
 
-def split_by_affix(values: list[str], profile: Profile, elsewhere: list[str]) -> AffixSplit | None:
+class Edges:
+    """One variable's values seen from their start (or end): grouped by their first (or last) token; the
+    edge tokens of a value are computed only when it is in a group of MIN_GROUP or more (most are not)."""
+
+    def __init__(self, values: list[str], profile: Profile, suffix: bool) -> None:
+        self.values, self.profile, self.suffix = values, profile, suffix
+        by_first: dict[str, list[int]] = {}
+        chars = [v[-1:] if suffix else v[:1] for v in values]  # (values sharing a token share its character)
+        counts = Counter(chars)
+        for index, value in enumerate(values):
+            if counts[chars[index]] >= MIN_GROUP and (first := _first_token(value, profile, suffix)):
+                by_first.setdefault(first, []).append(index)
+        self.big = [members for members in by_first.values() if len(members) >= MIN_GROUP]
+        self.covered = sum(map(len, self.big))
+        self._tokens: dict[int, list[str]] = {}
+        self._groups: list[tuple[str, float, list[int]]] | None = None
+
+    def tokens(self, index: int) -> list[str]:
+        found = self._tokens.get(index)
+        if found is None:
+            found = self._tokens[index] = _edge_tokens(self.values[index], self.profile, self.suffix)
+        return found
+
+    def text(self, tokens: list[str]) -> str:
+        return "".join(reversed(tokens) if self.suffix else tokens)
+
+    def groups(self) -> list[tuple[str, float, list[int]]]:
+        """The big groups: the text each one's values all begin (or end) with, its weight, its indexes."""
+        if self._groups is None:
+            self._groups = []
+            for members in self.big:
+                common = _common_start([self.tokens(m) for m in members])
+                weight = sum(map(self.profile.weight, common))
+                if weight > 0:
+                    self._groups.append((self.text(common), weight, members))
+        return self._groups
+
+    def passages(self) -> list[tuple[str, float, list[int]]]:
+        """The biggest groups of MIN_GROUP or more values that share a first (or last) passage of
+        SURE_ANCHOR weight (the values' edge tokens as a trie)."""
+        found: list[tuple[str, float, list[int]]] = []
+        for members in self.big:
+            # A passage that heavy is longer than PASSAGE_CHARS: values that differ in their first
+            # (or last) PASSAGE_CHARS characters share none.
+            by_edge: dict[str, list[int]] = {}
+            for m in members:
+                value = self.values[m]
+                by_edge.setdefault(value[-PASSAGE_CHARS:] if self.suffix else value[:PASSAGE_CHARS], []).append(m)
+            for group in by_edge.values():
+                if len(group) >= MIN_GROUP:
+                    found += self._passages(group, 0)
+        return found
+
+    def _passages(self, members: list[int], start: int) -> list[tuple[str, float, list[int]]]:
+        common = _common_start([self.tokens(m)[start:] for m in members])
+        end = start + len(common)
+        head = self.tokens(members[0])[:end]
+        weight = sum(map(self.profile.weight, head))
+        if weight >= SURE_ANCHOR:
+            return [(self.text(head), weight, members)]
+        by_next: dict[str, list[int]] = {}
+        for m in members:
+            if len(self.tokens(m)) > end:
+                by_next.setdefault(self.tokens(m)[end], []).append(m)
+        found = []
+        for group in by_next.values():
+            if len(group) >= MIN_GROUP:
+                found += self._passages(group, end)
+        return found
+
+
+def slot_edges(values: list[str], profile: Profile) -> tuple[Edges, Edges]:
+    """A variable's values seen from their start and from their end."""
+    return Edges(values, profile, False), Edges(values, profile, True)
+
+
+def split_by_affix(edges: tuple[Edges, Edges], elsewhere: list[str]) -> AffixSplit | None:
     """The values' groups by their shared start (else end), when the evidence above holds; else None.
     `elsewhere`: the same texts' values of the template's other variables."""
-    for suffix in (False, True):
-        found = _split(values, profile, suffix, elsewhere)
+    for side in edges:
+        found = _split(side, elsewhere)
         if found is not None:
             return found
     return None
 
 
-def _split(values: list[str], profile: Profile, suffix: bool, elsewhere: list[str]) -> AffixSplit | None:
-    edges = [_edge_tokens(v, profile, suffix) for v in values]
-    by_first: dict[str, list[int]] = {}
-    for index, tokens in enumerate(edges):
-        if tokens:
-            by_first.setdefault(tokens[0], []).append(index)
-    groups: list[tuple[str, float, list[int]]] = []
-    for members in by_first.values():
-        if len(members) < MIN_GROUP:
-            continue
-        common = _common_start([edges[m] for m in members])
-        weight = sum(map(profile.weight, common))
-        if weight > 0:
-            groups.append(("".join(reversed(common) if suffix else common), weight, members))
+def split_across_slots(slots: list[tuple[Edges, Edges]], rows: list[list[str]]) -> tuple[list[int], dict[int, tuple[bool, str]]] | None:
+    """The texts (indexes into `rows`, each a text's values; `slots`: each variable's `slot_edges`)
+    that differ from the others by an affix of their own in two or more variables, a couple of words in
+    all (`a programmer will help a person working in {field} to complete using {language}` against
+    `{assistant} will help {user} to complete`), and the affix per variable (suffix?, text); None
+    without such texts. A group whose values are all the same is no evidence here: two variables of one
+    user's calls agree on values that vary across users."""
+    n = len(rows)
+    if sum(1 for sides in slots if sides[0].big or sides[1].big) < 2:
+        return None
+    found: dict[frozenset[int], dict[int, tuple[bool, str, float]]] = {}
+    for slot, sides in enumerate(slots):
+        for side in sides:
+            if not side.big:
+                continue
+            for affix, weight, members in side.groups():
+                if n - len(members) < MIN_GROUP or not _WORD.search(affix) or all(side.values[m] == affix for m in members):
+                    continue  # (marks alone, `## ` in front of two Markdown values, are chance)
+                places = found.setdefault(frozenset(members), {})
+                if slot not in places or weight > places[slot][2]:
+                    places[slot] = (side.suffix, affix, weight)
+    best: tuple[float, frozenset[int], dict[int, tuple[bool, str, float]]] | None = None
+    for members, places in found.items():
+        total = sum(w for _, _, w in places.values())
+        if len(places) >= 2 and total >= TWO_KINDS and (best is None or total > best[0]):
+            best = (total, members, places)
+    if best is None:
+        return None
+    _, members, places = best
+    for slot, (suffix, affix, _) in places.items():
+        values = [row[slot] for row in rows]
+        affixes = [affix if i in members else "" for i in range(n)]
+        elsewhere = [v for row in rows for i, v in enumerate(row) if i != slot]
+        if _recurs(affix, values, affixes, suffix, elsewhere):
+            return None
+    return sorted(members), {slot: (suffix, affix) for slot, (suffix, affix, _) in places.items()}
+
+
+def _split(side: Edges, elsewhere: list[str]) -> AffixSplit | None:
+    if not side.big:
+        return None
+    values = side.values
     n = len(values)
     chosen: list[tuple[str, float, list[int]]] = []
+    groups = side.groups() if side.covered == n else []
     if len(groups) == 2 and sum(len(g[2]) for g in groups) == n and max(g[1] for g in groups) >= TWO_KINDS:
         chosen = groups
     else:
-        passages = [g for g in groups if g[1] >= SURE_ANCHOR and n - len(g[2]) >= MIN_GROUP]
+        passages = [g for g in side.passages() if n - len(g[2]) >= MIN_GROUP]
         if len(passages) == 1:
             chosen = passages
     affixes = [""] * n
@@ -80,9 +187,9 @@ def _split(values: list[str], profile: Profile, suffix: bool, elsewhere: list[st
             affixes[m] = affix
         if all(values[m] == affix for m in members):
             whole.add(affix)
-    if not chosen or any(_recurs(affix, values, affixes, suffix, elsewhere) for affix, _, _ in chosen):
+    if not chosen or any(_recurs(affix, values, affixes, side.suffix, elsewhere) for affix, _, _ in chosen):
         return None
-    return AffixSplit(suffix, affixes, frozenset(whole))
+    return AffixSplit(side.suffix, affixes, frozenset(whole))
 
 
 def _recurs(needle: str, values: list[str], affixes: list[str], suffix: bool, elsewhere: list[str]) -> bool:
@@ -96,6 +203,17 @@ def _recurs(needle: str, values: list[str], affixes: list[str], suffix: bool, el
         if needle in rest.casefold():
             return True
     return any(needle in value.casefold() for value in elsewhere)
+
+
+def _first_token(value: str, profile: Profile, suffix: bool) -> str:
+    """The value's first (or last) token, without tokenizing all of it."""
+    if not suffix:
+        found = profile.token_pattern.match(value)
+        return found.group() if found else ""
+    tokens = profile.tokenize(value[-16:])
+    if len(tokens) == 1 and len(value) > 16:  # (a longer token than that: cut)
+        tokens = profile.tokenize(value)
+    return tokens[-1] if tokens else ""
 
 
 def _edge_tokens(value: str, profile: Profile, suffix: bool) -> list[str]:

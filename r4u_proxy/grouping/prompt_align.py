@@ -183,6 +183,7 @@ def _align(template: Template, text: str, profile: Profile, text_toks: Tokens | 
             or (a + n == t_len and b + n == m_len)
             or (next_marker < len(markers) and markers[next_marker] < a + n)
             or (a, a + n) in tt.whole_constants
+            or _holds_core(tt.cores, a, a + n)
             or (weight >= UNIQUE_WEIGHT and n <= 24 and _unique(t_keys, a, n, t, text, tt.skeleton))
         ):
             sure.append((a, b, n))
@@ -239,17 +240,31 @@ def _align(template: Template, text: str, profile: Profile, text_toks: Tokens | 
     )
 
 
+def _holds_core(cores: tuple[tuple[int, int], ...], start: int, end: int) -> bool:
+    """Whether the run holds a whole middle constant of the template but for its edge blanks."""
+    if not cores:
+        return False
+    i = bisect_left(cores, (start, -1))
+    return i < len(cores) and cores[i][1] <= end
+
+
 def _unique(keys: list[str], a: int, n: int, t: Tokens, text: str, skeleton: str) -> bool:
     """A run that each side has exactly once ("(Arabic script): ", "\\n\\nQuestion: ") is where the two
     line up, even between long variables (where short shared runs are else chance)."""
     if t.content(a, a + n) >= SURE_ANCHOR:
         return False
     run = "".join(keys[a : a + n]).strip(" ")
-    # A label ("sentence2:", "(Arabic script): ") or words on a line of their own: plain words each
-    # side has once are chance in two long values (two snippets of code both "return self").
-    if ":" not in run and ("\n" not in run or t.words[a + n] - t.words[a] < 2):
+    # A label ("sentence2:", "(Arabic script): "), words on a line of their own, or a heading (a word
+    # in capitals on its line, "THOUGHTS"): plain words each side has once are chance in two long
+    # values (two snippets of code both "return self").
+    if ":" not in run and ("\n" not in run or t.words[a + n] - t.words[a] < 2 and not _heading(run)):
         return False
     return text.count(run) == 1 and skeleton.count(run) == 1
+
+
+def _heading(run: str) -> bool:
+    words = run.split()
+    return len(words) == 1 and len(words[0]) > 2 and words[0].isupper() and words[0].isalpha()
 
 
 def _isolated(blocks: list[tuple[int, int, int]], is_sure: list[bool], index: int, t: Tokens) -> bool:

@@ -160,6 +160,9 @@ class TemplateTokens:
     whole_constants: frozenset[tuple[int, int]]  # token ranges of the middle constants
     skeleton: str
     index_keys: set[int] | None = None  # its trigram codes in the candidate index (filled by the miner)
+    # The middle constants that hold a word, without the blank tokens at their two ends, sorted: a text
+    # whose values begin or end with other blanks has the constant's words but not its edge tokens.
+    cores: tuple[tuple[int, int], ...] = ()
 
 
 class Cache(dict):
@@ -198,7 +201,16 @@ def template_tokens(template: Template, profile: Profile) -> TemplateTokens:
         keys.extend(profile.tokenize(const))
         ranges.append((start, len(keys)))
     whole = frozenset(r for r in ranges[1:-1] if r[1] > r[0])
-    found = TemplateTokens(keys, Tokens(keys, profile, slot_keys=slot_keys), whole, template.skeleton())
+    tokens = Tokens(keys, profile, slot_keys=slot_keys)
+    cores = []
+    for start, end in ranges[1:-1]:
+        while start < end and keys[start].isspace():
+            start += 1
+        while end > start and keys[end - 1].isspace():
+            end -= 1
+        if tokens.content(start, end) >= 1:
+            cores.append((start, end))
+    found = TemplateTokens(keys, tokens, whole, template.skeleton(), cores=tuple(cores))
     _TEMPLATE_TOKENS.put((template, profile), found)
     return found
 

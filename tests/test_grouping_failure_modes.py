@@ -145,3 +145,18 @@ def test_values_that_begin_and_end_with_other_blanks_still_join_their_task():
     assert len(ends["t0207"]) == 1
     skeleton = miner.clusters[ends["t0207"].pop()].template.skeleton()
     assert "\n\n        THOUGHTS\n        \n        \x00\n\n        Evaluate the thoughts" in skeleton
+
+
+def test_a_label_the_few_shot_examples_repeat_is_kept_before_the_question_s_own_value():
+    # llama-index's step-decompose prompt: four examples with "Previous reasoning: ..." each, then the
+    # question's own "Knowledge source context: {context_str}\nPrevious reasoning: {prev_reasoning}":
+    # the label is in every text five times, so it is no single shared line; its last one is the
+    # template's, between two long values.
+    rng = random.Random(11)
+    calls = [
+        ("t0245", lib.call("t0245", rng, query_str=rng.choice([lib.question, lib.sentence])(rng), context_str=lib.passage(rng, 60, 150), prev_reasoning=lib.passage(rng, 60, 150)))
+        for _ in range(8)
+    ]
+    miner, ends = mine(calls)
+    assert len(ends["t0245"]) == 1
+    assert miner.clusters[ends["t0245"].pop()].template.constants == lib.constants("t0245")

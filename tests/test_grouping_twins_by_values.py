@@ -152,3 +152,29 @@ def test_marks_between_two_variables_that_the_values_hold_too_are_no_constant():
     miner, ends = grouped(calls)
     assert len(ends["json"]) == 1
     assert miner.clusters[next(iter(ends["json"]))].template.constants == (head, "")
+
+
+def test_templates_split_apart_get_back_the_text_the_merged_variable_had_swallowed():
+    # llama-index's table-context refine prompt and langchain's refine prompt end alike ("We have
+    # provided an existing answer: {existing_answer}\nGiven the new context, refine the original answer
+    # ..."); their first calls met and became one task whose first variable held everything before
+    # that. Once their values tell them apart, each gets its own template, with its own labels.
+    rng = random.Random(27)
+
+    def table_refine() -> str:
+        return lib.call("t0270", rng, schema=lib.passage(rng, 10, 60), context_msg=lib.passage(rng, 20, 80),
+                        query_str=lib.sentence(rng), existing_answer=lib.passage(rng, 10, 60))
+
+    def refine() -> str:
+        return lib.call("t0053", rng, question=lib.sentence(rng), existing_answer=lib.passage(rng, 10, 60),
+                        context_str=lib.passage(rng, 20, 80))
+
+    calls = [("t0270", table_refine()), ("t0053", refine())]
+    calls += shuffled(rng, [("t0270", table_refine()) for _ in range(14)] + [("t0053", refine()) for _ in range(14)])
+    miner, ends = grouped(calls)
+    assert len(ends["t0270"]) == len(ends["t0053"]) == 1 and ends["t0270"] != ends["t0053"]
+    table = miner.clusters[next(iter(ends["t0270"]))].template.skeleton()
+    assert "\n---------------------\nWe have also provided some context information below. " in table
+    assert "Given the context information and the table schema, give a response to the following task: " in table
+    plain = miner.clusters[next(iter(ends["t0053"]))].template.skeleton()
+    assert "The original question is as follows: " in plain and "table schema" not in plain

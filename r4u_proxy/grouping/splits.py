@@ -158,8 +158,17 @@ class Splits:
             made = with_affix(template, slot, affix, suffix=found.suffix, whole=affix in found.whole) if affix else template
             if any(made.match(samples[i]) is None for i in members):
                 return None
-            templates.append(made)
+            templates.append(self._tightened(made, [samples[i] for i in members]))
         return templates
+
+    def _tightened(self, template: Template, texts: list[str]) -> Template:
+        """The common template of a group's texts, built afresh: it keeps the constant text the group
+        shares beyond `template` (what the merged cluster's variables had swallowed of it); `template`
+        when the glob would not give the texts back with it, or when it keeps less."""
+        folded = self._fold(texts)
+        if folded.variable_count and all(folded.match(t) is not None for t in texts) and specificity(folded) > specificity(template):
+            return folded
+        return template
 
     def _across_slots(
         self, template: Template, edges: list[tuple[Edges, Edges]], rows: list[list[str]], samples: list[str]
@@ -178,7 +187,9 @@ class Splits:
             made = with_affix(made, slot, affix, suffix=suffix, whole=False)
         if any(made.match(samples[i]) is None for i in members):
             return None
-        return [made, template] if 2 * len(members) >= len(samples) else [template, made]
+        made = self._tightened(made, [samples[i] for i in members])
+        rest = self._tightened(template, [s for i, s in enumerate(samples) if i not in set(members)])
+        return [made, rest] if 2 * len(members) >= len(samples) else [rest, made]
 
     def _value_groups(self, values: list[str]) -> list[list[int]] | None:
         """The values of one slot grouped by a miner of their own, when they form a few well-supported

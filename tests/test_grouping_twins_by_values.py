@@ -178,3 +178,22 @@ def test_templates_split_apart_get_back_the_text_the_merged_variable_had_swallow
     assert "Given the context information and the table schema, give a response to the following task: " in table
     plain = miner.clusters[next(iter(ends["t0053"]))].template.skeleton()
     assert "The original question is as follows: " in plain and "table schema" not in plain
+
+
+def test_constant_text_every_value_begins_with_moves_back_into_the_template():
+    # lm-eval's Afrikaans translation prompt: "... to English \nAfrikaans: {sentence}\nEnglish: ". A task
+    # from an earlier run lost the "Afrikaans: " label into its variable (its first calls met a twin,
+    # "Akan: ..."). Every call since begins its value with it: the label is the template's again, and
+    # the calls' values are the sentences alone.
+    rng = random.Random(28)
+    exact = lib.constants("t0732")
+    loose = Template((exact[0][: -len("Afrikaans: ")], exact[1]))
+    miner = Miner()
+    miner.restore(3, PARTITION, loose, 5)
+    sentences = [lib.sentence(rng) for _ in range(12)]
+    calls = [("t0732", lib.call("t0732", rng, sentence_afr_Latn=text)) for text in sentences]
+    miner, ends = grouped(calls, miner)
+    assert ends["t0732"] == {3}
+    template = miner.clusters[3].template
+    assert template.constants == exact
+    assert [template.match(text) for _, text in calls] == [[text] for text in sentences]

@@ -20,6 +20,7 @@ pages write them, is as common as a near-twin's `Tekst: `).
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from r4u_proxy.grouping.template import Template
 MIN_GROUP = 3  # values: two calls may share a value's first words by chance; three that differ after them do not
 TWO_KINDS = 2.0  # words: what one of two kinds of values must begin (or end) with, at least
 PASSAGE_CHARS = 10  # characters a passage of SURE_ANCHOR weight takes at least (a word or two marks each, and more)
+TIGHT_CHARS = 1000  # characters of a value's two ends looked at for text every value shares
 EDGE_CHARS = 240  # characters of a value looked at from each end (an affix is a label or a line, not a page)
 
 _WORD = re.compile(r"\w")
@@ -203,6 +205,37 @@ def _recurs(needle: str, values: list[str], affixes: list[str], suffix: bool, el
         if needle in rest.casefold():
             return True
     return any(needle in value.casefold() for value in elsewhere)
+
+
+def shared_edges(values: list[str], profile: Profile, elsewhere: list[str]) -> tuple[str, str]:
+    """The text every value begins (and ends) with, to whole tokens, when it holds a word: constant text a
+    variable swallowed (the first calls' values happened to differ there), which every later value has
+    too. Not a value's whole text (a variable stays one), nor words that come again inside the values."""
+    found = []
+    for suffix in (False, True):
+        # (a label or a passage, not a page: each end's first TIGHT_CHARS are looked at)
+        edges = [v[: -TIGHT_CHARS - 1 : -1] for v in values] if suffix else [v[:TIGHT_CHARS] for v in values]
+        common = os.path.commonprefix(edges)
+        if not _WORD.search(common):
+            found.append("")
+            continue
+        tokens = profile.tokenize(common[::-1] if suffix else common)
+        if suffix:
+            tokens.reverse()
+        # The last token may go on in some value ("Reas" of "Reason" and "Reasoning"): whole ones only.
+        if any(len(e) > len(common) and e[len(common)].isalnum() and common[-1].isalnum() for e in edges):
+            tokens = tokens[:-1]
+        affix = "".join(reversed(tokens) if suffix else tokens)
+        shorter = min(map(len, values))
+        if not _WORD.search(affix) or len(affix) >= shorter:
+            found.append("")
+            continue
+        affixes = [affix] * len(values)
+        found.append("" if _recurs(affix, values, affixes, suffix, elsewhere) else affix)
+    prefix, suffix = found
+    if prefix and suffix and len(prefix) + len(suffix) >= min(map(len, values)):
+        suffix = ""  # (they would overlap, or leave the variable empty)
+    return prefix, suffix
 
 
 def _first_token(value: str, profile: Profile, suffix: bool) -> str:

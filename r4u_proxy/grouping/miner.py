@@ -166,7 +166,7 @@ class Miner(Splits, Settle):
         found = self._match_in(part, text)
         if found is not None:
             cluster = self.clusters[found[0]]
-            if cluster.template.variable_count and cluster.count < ESTABLISHED:
+            if cluster.template.variable_count and cluster.count < ESTABLISHED and not cluster.confirmed:
                 # A template two texts made is provisional: the third tells its values from a
                 # near-twin's words (see `settle`).
                 placed = self._settle(cluster, cluster.template, text, self._thin(cluster.template), [])

@@ -16,7 +16,14 @@ import re
 from itertools import chain
 from typing import TYPE_CHECKING
 
-from r4u_proxy.grouping.affixes import Edges, slot_edges, split_across_slots, split_by_affix, with_affix
+from r4u_proxy.grouping.affixes import (
+    Edges,
+    shared_edges,
+    slot_edges,
+    split_across_slots,
+    split_by_affix,
+    with_affix,
+)
 from r4u_proxy.grouping.clusters import FIRST_CHECKPOINT, Cluster, Event
 from r4u_proxy.grouping.lookup import specificity
 from r4u_proxy.grouping.prompt_align import align
@@ -61,7 +68,8 @@ class Splits:
                 if looser is not cluster or looser.template is not cluster.template:
                     cluster = looser
                     samples, rows = _fitting(cluster.template, cluster.samples)
-                self._try_split(cluster, samples, rows)
+                if not self._tighten(cluster, samples, rows):
+                    self._try_split(cluster, samples, rows)
             if cluster.id in self.clusters and cluster.template is not cluster.stray_checked:
                 # (with the same template as at its last checkpoint, the same strays fit it no better)
                 cluster.stray_checked = cluster.template
@@ -84,6 +92,31 @@ class Splits:
         if len(constants) == len(template.constants):
             return cluster
         return self._refine(cluster, Template(tuple(constants)))  # type: ignore[attr-defined]
+
+    def _tighten(self, cluster: Cluster, samples: list[str], rows: list[list[str]]) -> bool:
+        """Constant text every recent value of a variable begins or ends with (`affixes.shared_edges`)
+        moves into the template; the cluster's members are fed again (`split`): one that does not
+        have it finds its task anew. Returns whether the template changed."""
+        template = cluster.template
+        if len(rows) < FIRST_CHECKPOINT:
+            return False
+        constants = list(template.constants)
+        for slot in range(template.variable_count):
+            values = [row[slot] for row in rows]
+            elsewhere = [v for row in rows for i, v in enumerate(row) if i != slot]
+            prefix, suffix = shared_edges(values, self.profile, elsewhere)
+            constants[slot] += prefix
+            constants[slot + 1] = suffix + constants[slot + 1]
+        tightened = Template(tuple(constants))
+        if tightened == template or any(tightened.match(s) is None for s in samples):
+            return False
+        cluster.template = tightened
+        cluster.confirmed = True  # (its members, fed again, must not make it provisional again)
+        self._reindex(cluster)  # type: ignore[attr-defined]
+        cluster.count = 0
+        cluster.samples.clear()
+        self.events.append(Event("split", cluster.id, template))
+        return True
 
     def _dissolve_strays(self, grown: Cluster) -> None:
         """Once every text of a small cluster near `grown` fits a more specific template of the

@@ -68,6 +68,25 @@ class Edges:
             found = self._tokens[index] = _edge_tokens(self.values[index], self.profile, self.suffix)
         return found
 
+    def _common_tokens(self, members: list[int]) -> list[str]:
+        """The whole tokens the members' values all begin (or end) with, in edge order: the characters
+        they share, tokenized once, without a last token that goes on in some value (`Reas` of
+        `Reason` and `Reasoning`)."""
+        if self.suffix:
+            edges = [self.values[m][: -EDGE_CHARS - 1 : -1] for m in members]
+        else:
+            edges = [self.values[m][:EDGE_CHARS] for m in members]
+        common = os.path.commonprefix(edges)
+        if not common:
+            return []
+        tokens = self.profile.tokenize(common[::-1] if self.suffix else common)
+        if self.suffix:
+            tokens.reverse()
+        last = common[-1]
+        if len(common) == EDGE_CHARS or any(len(e) > len(common) and _goes_on(last, e[len(common)]) for e in edges):
+            tokens.pop()
+        return tokens
+
     def text(self, tokens: list[str]) -> str:
         return "".join(reversed(tokens) if self.suffix else tokens)
 
@@ -76,7 +95,7 @@ class Edges:
         if self._groups is None:
             self._groups = []
             for members in self.big:
-                common = _common_start([self.tokens(m) for m in members])
+                common = self._common_tokens(members)
                 weight = sum(map(self.profile.weight, common))
                 if weight > 0:
                     self._groups.append((self.text(common), weight, members))
@@ -236,6 +255,11 @@ def shared_edges(values: list[str], profile: Profile, elsewhere: list[str]) -> t
     if prefix and suffix and len(prefix) + len(suffix) >= min(map(len, values)):
         suffix = ""  # (they would overlap, or leave the variable empty)
     return prefix, suffix
+
+
+def _goes_on(last: str, following: str) -> bool:
+    """Whether a token ending in `last` would take `following` in too (a word, or a run of blanks)."""
+    return (last.isalnum() or last == "_") and (following.isalnum() or following == "_") or last.isspace() and following.isspace()
 
 
 def _first_token(value: str, profile: Profile, suffix: bool) -> str:

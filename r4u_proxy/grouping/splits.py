@@ -149,15 +149,18 @@ class Splits:
         template = cluster.template
         if template.variable_count == 0 or len(rows) < FIRST_CHECKPOINT:
             return
-        edges = [slot_edges([row[slot] for row in rows], self.profile) for slot in range(template.variable_count)]
+        # (a variable with one or two values is a near-twin's words or not, as settling decides: no affixes)
+        edges = [slot_edges(values if len(set(values)) > 2 else [], self.profile) for values in zip(*rows, strict=True)]
         for slot in range(template.variable_count + 1):
             if slot == template.variable_count:  # no variable alone tells: several together may
                 templates = self._across_slots(template, edges, rows, samples)
                 by_affix = True
             else:
                 values = [row[slot] for row in rows]
-                elsewhere = [v for row in rows for i, v in enumerate(row) if i != slot]
-                templates = self._affix_templates(template, slot, edges[slot], elsewhere, samples)
+                templates = None
+                if edges[slot][0].big or edges[slot][1].big:
+                    elsewhere = [v for row in rows for i, v in enumerate(row) if i != slot]
+                    templates = self._affix_templates(template, slot, edges[slot], elsewhere, samples)
                 by_affix = templates is not None
                 if templates is None:
                     groups = self._value_groups(values)

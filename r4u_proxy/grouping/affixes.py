@@ -267,10 +267,12 @@ def _first_token(value: str, profile: Profile, suffix: bool) -> str:
     if not suffix:
         found = profile.token_pattern.match(value)
         return found.group() if found else ""
-    tokens = profile.tokenize(value[-16:])
-    if len(tokens) == 1 and len(value) > 16:  # (a longer token than that: cut)
-        tokens = profile.tokenize(value)
-    return tokens[-1] if tokens else ""
+    window = 16
+    while True:
+        tokens = profile.tokenize(value[-window:])
+        if len(tokens) != 1 or window >= len(value):  # (one token alone may have been cut: look further)
+            return tokens[-1] if tokens else ""
+        window *= 4
 
 
 def _edge_tokens(value: str, profile: Profile, suffix: bool) -> list[str]:

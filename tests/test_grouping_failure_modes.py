@@ -128,3 +128,35 @@ def test_near_twins_whose_word_sits_in_a_label_before_a_long_variable_keep_the_w
     assert len(ends["t0750"]) == len(ends["t0751"]) == 1 and ends["t0750"] != ends["t0751"]
     for template_id, word in (("t0750", "Amharic: '"), ("t0751", "English: '")):
         assert word in miner.clusters[next(iter(ends[template_id]))].template.skeleton()
+
+
+def test_values_that_begin_and_end_with_other_blanks_still_join_their_task():
+    # langchain's tree-of-thought checker: "PROBLEM\n        \n        {problem_description}\n\n
+    # THOUGHTS ...". Its first calls held indented code (their values begin with spaces and end with a
+    # line break), the later ones plain sentences: the blanks around a value are no part of the template.
+    rng = random.Random(10)
+
+    def indented() -> str:
+        return "   " + lib.passage(rng, 10, 40).replace("\n", "\n   ") + "\n"
+
+    calls = [("t0207", lib.call("t0207", rng, problem_description=indented(), thoughts=lib.passage(rng, 20, 80))) for _ in range(4)]
+    calls += [("t0207", lib.call("t0207", rng, problem_description=lib.sentence(rng), thoughts=lib.passage(rng, 20, 80))) for _ in range(6)]
+    miner, ends = mine(calls)
+    assert len(ends["t0207"]) == 1
+    skeleton = miner.clusters[ends["t0207"].pop()].template.skeleton()
+    assert "\n\n        THOUGHTS\n        \n        \x00\n\n        Evaluate the thoughts" in skeleton
+
+
+def test_a_label_the_few_shot_examples_repeat_is_kept_before_the_question_s_own_value():
+    # llama-index's step-decompose prompt: four examples with "Previous reasoning: ..." each, then the
+    # question's own "Knowledge source context: {context_str}\nPrevious reasoning: {prev_reasoning}":
+    # the label is in every text five times, so it is no single shared line; its last one is the
+    # template's, between two long values.
+    rng = random.Random(11)
+    calls = [
+        ("t0245", lib.call("t0245", rng, query_str=rng.choice([lib.question, lib.sentence])(rng), context_str=lib.passage(rng, 60, 150), prev_reasoning=lib.passage(rng, 60, 150)))
+        for _ in range(8)
+    ]
+    miner, ends = mine(calls)
+    assert len(ends["t0245"]) == 1
+    assert miner.clusters[ends["t0245"].pop()].template.constants == lib.constants("t0245")

@@ -23,6 +23,7 @@ class Cluster:
     next_checkpoint: int = FIRST_CHECKPOINT
     spans: bool = False  # log lines: a variable may span several words (it left the token-count partition)
     stray_checked: Template | None = None  # its template when strays near it were last looked for
+    confirmed: bool = False  # its template was tightened by FIRST_CHECKPOINT texts: no longer provisional
 
 
 def most_specific(

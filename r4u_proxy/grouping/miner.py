@@ -69,6 +69,7 @@ class Miner(Splits, Settle):
         self.events: list[Event] = []
         self._parts: dict[str, _Partition] = {}
         self._next_id = 1
+        self._apart: dict[int, set[int]] = {}  # clusters a split told apart: never merged back (`_covered`)
 
     # --- state ---------------------------------------------------------------------------
     def restore(self, cluster_id: int, partition: str, template: Template, count: int) -> None:
@@ -128,6 +129,17 @@ class Miner(Splits, Settle):
         part.lookup.remove(cluster.id)
         part.index.remove(cluster.id)
         part.literals.pop(cluster.id, None)
+        for other in self._apart.pop(cluster.id, ()):
+            self._apart[other].discard(cluster.id)
+
+    def keep_apart(self, clusters: list[Cluster]) -> None:
+        """Clusters a split found to be templates of their own: no later settling folds them together."""
+        for cluster in clusters:
+            self._apart.setdefault(cluster.id, set()).update(c.id for c in clusters if c is not cluster)
+
+    def kept_apart(self, cluster: Cluster, others: list[Cluster]) -> bool:
+        apart = self._apart.get(cluster.id)
+        return apart is not None and any(o.id in apart for o in others)
 
     def partition_clusters(self, partition: str) -> list[int]:
         return list(self._part(partition).clusters)
@@ -154,7 +166,7 @@ class Miner(Splits, Settle):
         found = self._match_in(part, text)
         if found is not None:
             cluster = self.clusters[found[0]]
-            if cluster.template.variable_count and cluster.count < ESTABLISHED:
+            if cluster.template.variable_count and cluster.count < ESTABLISHED and not cluster.confirmed:
                 # A template two texts made is provisional: the third tells its values from a
                 # near-twin's words (see `settle`).
                 placed = self._settle(cluster, cluster.template, text, self._thin(cluster.template), [])
@@ -255,6 +267,8 @@ class Miner(Splits, Settle):
         for other_id in part.index.best(self._index_keys(common), NEIGHBOURS):
             other = self.clusters.get(other_id)
             if other is None or other is cluster or common.match(other.template.skeleton()) is None:
+                continue
+            if self.kept_apart(other, [cluster]):
                 continue
             content = template_tokens(other.template, self.profile).tokens.weight[-1]
             if other.template.variable_count:

@@ -19,7 +19,7 @@ from itertools import groupby
 from rapidfuzz.distance import LCSseq
 
 from r4u_proxy.grouping.profile import Profile
-from r4u_proxy.grouping.prompt_tokens import Cache, Tokens, template_tokens, text_tokens
+from r4u_proxy.grouping.prompt_tokens import MAX_RANK, Cache, Tokens, template_tokens, text_tokens
 from r4u_proxy.grouping.template import Template
 
 
@@ -88,7 +88,15 @@ def _anchored_blocks(t: Tokens, m: Tokens) -> list[tuple[int, int, int]]:
     words with a value's and miss the constant they both have ("the formatting.\n\n")."""
     t_grams, m_grams = t.grams(), m.grams()
     shared = list(t_grams.keys() & m_grams.keys())
-    pairs = sorted(zip(map(t_grams.__getitem__, shared), map(m_grams.__getitem__, shared), strict=True))
+    pairs = list(zip(map(t_grams.__getitem__, shared), map(m_grams.__getitem__, shared), strict=True))
+    # Labels each side has as often (a few-shot prompt's `Question:` in every example and before the
+    # question asked), pinned by rank: the k-th with the k-th.
+    t_ranked, m_ranked = t.ranked(), m.ranked()
+    if t_ranked and m_ranked:
+        for gram in t_ranked.keys() & m_ranked.keys():
+            if len(t_ranked[gram]) == len(m_ranked[gram]):
+                pairs += zip(t_ranked[gram], m_ranked[gram], strict=True)
+    pairs.sort()
     blocks: list[tuple[int, int, int]] = []
     prev_t = prev_m = 0
     t_toks, m_toks = t.tokens, m.tokens
@@ -183,7 +191,8 @@ def _align(template: Template, text: str, profile: Profile, text_toks: Tokens | 
             or (a + n == t_len and b + n == m_len)
             or (next_marker < len(markers) and markers[next_marker] < a + n)
             or (a, a + n) in tt.whole_constants
-            or (weight >= UNIQUE_WEIGHT and n <= 24 and _unique(t_keys, a, n, t, text, tt.skeleton))
+            or _holds_core(tt.cores, a, a + n)
+            or (weight >= UNIQUE_WEIGHT and n <= 24 and _unique(t_keys, a, b, n, t, m, text, tt.skeleton))
         ):
             sure.append((a, b, n))
             is_sure[index] = True
@@ -239,17 +248,41 @@ def _align(template: Template, text: str, profile: Profile, text_toks: Tokens | 
     )
 
 
-def _unique(keys: list[str], a: int, n: int, t: Tokens, text: str, skeleton: str) -> bool:
+def _holds_core(cores: tuple[tuple[int, int], ...], start: int, end: int) -> bool:
+    """Whether the run holds a whole middle constant of the template but for its edge blanks."""
+    if not cores:
+        return False
+    i = bisect_left(cores, (start, -1))
+    return i < len(cores) and cores[i][1] <= end
+
+
+def _unique(keys: list[str], a: int, b: int, n: int, t: Tokens, m: Tokens, text: str, skeleton: str) -> bool:
     """A run that each side has exactly once ("(Arabic script): ", "\\n\\nQuestion: ") is where the two
-    line up, even between long variables (where short shared runs are else chance)."""
+    line up, even between long variables (where short shared runs are else chance); so is one that
+    each side has as often, at the same rank (the label of a few-shot prompt's examples, and of the
+    question after them: "\\nPrevious reasoning: ")."""
     if t.content(a, a + n) >= SURE_ANCHOR:
         return False
     run = "".join(keys[a : a + n]).strip(" ")
-    # A label ("sentence2:", "(Arabic script): ") or words on a line of their own: plain words each
-    # side has once are chance in two long values (two snippets of code both "return self").
-    if ":" not in run and ("\n" not in run or t.words[a + n] - t.words[a] < 2):
+    # A label ("sentence2:", "(Arabic script): "), words on a line of their own, or a heading (a word
+    # in capitals on its line, "THOUGHTS"): plain words each side has once are chance in two long
+    # values (two snippets of code both "return self").
+    if ":" not in run and ("\n" not in run or t.words[a + n] - t.words[a] < 2 and not _heading(run)):
         return False
-    return text.count(run) == 1 and skeleton.count(run) == 1
+    found = text.count(run)
+    if found != skeleton.count(run) or not found or found > MAX_RANK:
+        return False
+    if found == 1:
+        return True
+    t_text, t_at = t.offsets()
+    m_text, m_at = m.offsets()
+    start = len(keys[a]) - len(keys[a].lstrip(" "))  # (the run, stripped, starts inside its first token)
+    return t_text.count(run, 0, t_at[a] + start) == m_text.count(run, 0, m_at[b] + start)
+
+
+def _heading(run: str) -> bool:
+    words = run.split()
+    return len(words) == 1 and len(words[0]) > 2 and words[0].isupper() and words[0].isalpha()
 
 
 def _isolated(blocks: list[tuple[int, int, int]], is_sure: list[bool], index: int, t: Tokens) -> bool:

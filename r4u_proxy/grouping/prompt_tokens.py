@@ -22,7 +22,10 @@ SLOT = "\x00slot"  # a variable's key: `SLOT + index`, which nothing in a text c
 class Tokens:
     """A token list with prefix sums: evidence, words and blank tokens of any stretch in O(1)."""
 
-    __slots__ = ("tokens", "values", "codes", "weight", "markers", "slots", "_words", "_blanks", "_trigrams", "_grams")
+    __slots__ = (
+        "tokens", "values", "codes", "weight", "markers", "slots", "_words", "_blanks", "_trigrams", "_grams", "_offsets",
+        "_ranked",
+    )  # fmt: skip
 
     def __init__(self, tokens: list[str], profile: Profile, *, slot_keys: list[int] | None = None) -> None:
         """`slot_keys`: where a template's variables are (None for a text)."""
@@ -45,6 +48,15 @@ class Tokens:
         self._blanks: list[int] | None = None
         self._trigrams: list[int] | None = None
         self._grams: dict[int, int] | None = None
+        self._offsets: tuple[str, list[int]] | None = None
+        self._ranked: dict[int, list[int]] = {}
+
+    def offsets(self) -> tuple[str, list[int]]:
+        """The tokens joined, and where each token starts in that string; built when first asked for
+        (a label seen more than once needs them)."""
+        if self._offsets is None:
+            self._offsets = ("".join(self.tokens), [0, *accumulate(map(len, self.tokens))])
+        return self._offsets
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -83,6 +95,8 @@ class Tokens:
         other.markers = _markers(tokens, profile)
         other.slots = []
         other._grams = self._grams
+        other._offsets = self._offsets
+        other._ranked = self._ranked
         return other
 
     def grams(self) -> dict[int, int]:
@@ -104,8 +118,11 @@ class Tokens:
             starts = pos[: len(grams)]
             labels = list(compress(range(len(content) - 1), map(COLON.__eq__, content[1:])))
             if labels:
-                grams += [hash((0, content[j], COLON)) for j in labels]
+                label_grams = [hash((0, content[j], COLON)) for j in labels]
+                grams += label_grams
                 starts += [pos[j] for j in labels]
+                if len(set(label_grams)) < len(label_grams):
+                    self._ranked = _repeated(label_grams, [pos[j] for j in labels])
             once = dict(zip(reversed(grams), reversed(starts), strict=True))  # each gram at its first place
             if len(once) < len(grams):
                 counts = Counter(grams)
@@ -113,6 +130,11 @@ class Tokens:
                     del once[gram]
             self._grams = once
         return self._grams
+
+    def ranked(self) -> dict[int, list[int]]:
+        """The labels seen two to MAX_RANK times, each with its positions in order (after `grams`)."""
+        self.grams()
+        return self._ranked
 
     def content(self, start: int, end: int) -> float:
         return self.weight[end] - self.weight[start]
@@ -126,6 +148,16 @@ class Tokens:
 
     def blank(self, start: int, end: int) -> bool:
         return self.blanks[end] - self.blanks[start] == end - start
+
+
+MAX_RANK = 16  # a label seen more often than this is a value's text (a table's header, a log's fields)
+
+
+def _repeated(grams: list[int], starts: list[int]) -> dict[int, list[int]]:
+    found: dict[int, list[int]] = {}
+    for gram, start in zip(grams, starts, strict=True):
+        found.setdefault(gram, []).append(start)
+    return {g: p for g, p in found.items() if 1 < len(p) <= MAX_RANK}
 
 
 def _markers(tokens: list[str], profile: Profile) -> list[int]:
@@ -160,6 +192,9 @@ class TemplateTokens:
     whole_constants: frozenset[tuple[int, int]]  # token ranges of the middle constants
     skeleton: str
     index_keys: set[int] | None = None  # its trigram codes in the candidate index (filled by the miner)
+    # The middle constants that hold a word, without the blank tokens at their two ends, sorted: a text
+    # whose values begin or end with other blanks has the constant's words but not its edge tokens.
+    cores: tuple[tuple[int, int], ...] = ()
 
 
 class Cache(dict):
@@ -198,7 +233,16 @@ def template_tokens(template: Template, profile: Profile) -> TemplateTokens:
         keys.extend(profile.tokenize(const))
         ranges.append((start, len(keys)))
     whole = frozenset(r for r in ranges[1:-1] if r[1] > r[0])
-    found = TemplateTokens(keys, Tokens(keys, profile, slot_keys=slot_keys), whole, template.skeleton())
+    tokens = Tokens(keys, profile, slot_keys=slot_keys)
+    cores = []
+    for start, end in ranges[1:-1]:
+        while start < end and keys[start].isspace():
+            start += 1
+        while end > start and keys[end - 1].isspace():
+            end -= 1
+        if tokens.content(start, end) >= 1:
+            cores.append((start, end))
+    found = TemplateTokens(keys, tokens, whole, template.skeleton(), cores=tuple(cores))
     _TEMPLATE_TOKENS.put((template, profile), found)
     return found
 

@@ -53,7 +53,7 @@ class Settle:
         `shared`: the constant text (in words) the text and `cluster` share."""
         involved = [cluster]
         for other in others:
-            if other.id not in self.clusters:
+            if other.id not in self.clusters or self.kept_apart(other, involved):  # type: ignore[attr-defined]
                 continue
             if not cluster.template.variable_count and shared is not None:
                 # Two texts seen once that share far more with each other than with this one: they
@@ -77,7 +77,7 @@ class Settle:
         if mine is None:  # the glob's leftmost choice differs from the alignment's
             return self._new_cluster(cluster.partition, Template.literal(text))  # type: ignore[attr-defined]
         for other in self._covered(common, cluster):  # type: ignore[attr-defined]
-            if other not in involved:
+            if other not in involved and not self.kept_apart(other, involved):  # type: ignore[attr-defined]
                 involved.append(other)
         rows: list[tuple[int, list[str]]] = [(c.id, values) for c in involved for values in _rows(common, c)]
         rows.append((0, mine))

@@ -1,17 +1,29 @@
-"""Undoing over-merges in the prompt miner: splits at checkpoints and dissolved strays.
+"""Undoing over-merges in the prompt miner: splits at checkpoints, loosened templates, dissolved strays.
 
 At checkpoints (6, 12, 24, ... texts) a cluster looks at the values of each of its variables in its recent
-texts. When they fall into 2-3 well-supported groups that have constant text of their own (a shared
-boilerplate system prompt in front of different instructions), the cluster splits and its members are fed
-again. And a small early cluster whose texts all fit more specific templates (two prompt versions that met
+texts. When they fall into groups by the text they begin or end with (`affixes`: near-twins whose first
+calls met before either was known), or into 2-3 well-supported groups that have constant text of their
+own (a shared boilerplate system prompt in front of different instructions), the cluster splits and its
+members are fed again; clusters split by their values' affixes are kept apart from then on. A constant of
+marks alone that the values around it hold too (`{a}": {b}` inside JSON) is undone: the two variables are
+one. And a small early cluster whose texts all fit more specific templates (two prompt versions that met
 before either was known) is dissolved into those.
 """
 
 from __future__ import annotations
 
+import re
 from itertools import chain
 from typing import TYPE_CHECKING
 
+from r4u_proxy.grouping.affixes import (
+    Edges,
+    shared_edges,
+    slot_edges,
+    split_across_slots,
+    split_by_affix,
+    with_affix,
+)
 from r4u_proxy.grouping.clusters import FIRST_CHECKPOINT, Cluster, Event
 from r4u_proxy.grouping.lookup import specificity
 from r4u_proxy.grouping.prompt_align import align
@@ -21,7 +33,20 @@ if TYPE_CHECKING:
     from r4u_proxy.grouping.profile import Profile
 
 STRAY_MAX = 4  # clusters this small are checked for being strays when a neighbour grows
+LOOSE_SHARE = 0.75  # of a cluster's texts: their values hold a constant of marks alone (`_loosen`)
+_WORD = re.compile(r"\w")
 NEIGHBOURS = 32  # clusters near a grown one (by shared trigrams) that are checked for being strays
+
+
+def _fitting(template: Template, texts) -> tuple[list[str], list[list[str]]]:
+    """The texts that fit the template, and their values."""
+    samples, rows = [], []
+    for text in texts:
+        values = template.match(text)
+        if values is not None:
+            samples.append(text)
+            rows.append(values)
+    return samples, rows
 
 
 class Splits:
@@ -37,11 +62,61 @@ class Splits:
         cluster.samples.append(text)
         if self.split_enabled and cluster.count >= cluster.next_checkpoint:
             cluster.next_checkpoint *= 2
-            self._try_split(cluster)
+            if cluster.template.variable_count:
+                samples, rows = _fitting(cluster.template, cluster.samples)
+                looser = self._loosen(cluster, rows)
+                if looser is not cluster or looser.template is not cluster.template:
+                    cluster = looser
+                    samples, rows = _fitting(cluster.template, cluster.samples)
+                if not self._tighten(cluster, samples, rows):
+                    self._try_split(cluster, samples, rows)
             if cluster.id in self.clusters and cluster.template is not cluster.stray_checked:
                 # (with the same template as at its last checkpoint, the same strays fit it no better)
                 cluster.stray_checked = cluster.template
                 self._dissolve_strays(cluster)
+
+    def _loosen(self, cluster: Cluster, rows: list[list[str]]) -> Cluster:
+        """A constant of marks alone between two variables (`{a}": {b}` in a JSON blob) that the values
+        next to it hold too, in most texts, is where a value's own text happened to be cut: the two
+        variables become one. Returns the cluster that survives (a looser template may cover others)."""
+        template = cluster.template
+        if template.variable_count < 2 or len(rows) < FIRST_CHECKPOINT:
+            return cluster
+        constants = [template.constants[0]]
+        for index, const in enumerate(template.constants[1:-1], start=1):
+            marks = const.strip() and not _WORD.search(const)
+            if marks and sum(const in r[index - 1] or const in r[index] for r in rows) >= LOOSE_SHARE * len(rows):
+                continue  # (the two variables around it become one)
+            constants.append(const)
+        constants.append(template.constants[-1])
+        if len(constants) == len(template.constants):
+            return cluster
+        return self._refine(cluster, Template(tuple(constants)))  # type: ignore[attr-defined]
+
+    def _tighten(self, cluster: Cluster, samples: list[str], rows: list[list[str]]) -> bool:
+        """Constant text every recent value of a variable begins or ends with (`affixes.shared_edges`)
+        moves into the template; the cluster's members are fed again (`split`): one that does not
+        have it finds its task anew. Returns whether the template changed."""
+        template = cluster.template
+        if len(rows) < FIRST_CHECKPOINT:
+            return False
+        constants = list(template.constants)
+        for slot in range(template.variable_count):
+            values = [row[slot] for row in rows]
+            elsewhere = [v for row in rows for i, v in enumerate(row) if i != slot]
+            prefix, suffix = shared_edges(values, self.profile, elsewhere)
+            constants[slot] += prefix
+            constants[slot + 1] = suffix + constants[slot + 1]
+        tightened = Template(tuple(constants))
+        if tightened == template or any(tightened.match(s) is None for s in samples):
+            return False
+        cluster.template = tightened
+        cluster.confirmed = True  # (its members, fed again, must not make it provisional again)
+        self._reindex(cluster)  # type: ignore[attr-defined]
+        cluster.count = 0
+        cluster.samples.clear()
+        self.events.append(Event("split", cluster.id, template))
+        return True
 
     def _dissolve_strays(self, grown: Cluster) -> None:
         """Once every text of a small cluster near `grown` fits a more specific template of the
@@ -52,6 +127,8 @@ class Splits:
             stray = self.clusters.get(stray_id)
             if stray is None or stray is grown or stray.count > STRAY_MAX or stray.count != len(stray.samples):
                 continue
+            if not stray.samples and self.kept_apart(stray, [grown]):  # type: ignore[attr-defined]
+                continue  # just made by a split, its texts not fed again yet: nothing says it is a stray
             if not stray.template.variable_count:
                 continue  # a text seen once is not over-general
             specific = specificity(stray.template)
@@ -67,28 +144,88 @@ class Splits:
                 return True
         return False
 
-    def _try_split(self, cluster: Cluster) -> None:
+    def _try_split(self, cluster: Cluster, samples: list[str], rows: list[list[str]]) -> None:
+        """`samples`: the cluster's recent texts that fit its template; `rows`: their values."""
         template = cluster.template
-        if template.variable_count == 0:
+        if template.variable_count == 0 or len(rows) < FIRST_CHECKPOINT:
             return
-        rows = [v for v in (template.match(s) for s in cluster.samples) if v is not None]
-        if len(rows) < FIRST_CHECKPOINT:
-            return
-        for slot in range(template.variable_count):
-            groups = self._value_groups([row[slot] for row in rows])
-            if groups is None:
+        # (a variable with one or two values is a near-twin's words or not, as settling decides: no affixes)
+        edges = [slot_edges(values if len(set(values)) > 2 else [], self.profile) for values in zip(*rows, strict=True)]
+        for slot in range(template.variable_count + 1):
+            if slot == template.variable_count:  # no variable alone tells: several together may
+                templates = self._across_slots(template, edges, rows, samples)
+                by_affix = True
+            else:
+                values = [row[slot] for row in rows]
+                templates = None
+                if edges[slot][0].big or edges[slot][1].big:
+                    elsewhere = [v for row in rows for i, v in enumerate(row) if i != slot]
+                    templates = self._affix_templates(template, slot, edges[slot], elsewhere, samples)
+                by_affix = templates is not None
+                if templates is None:
+                    groups = self._value_groups(values)
+                    templates = None if groups is None else [self._fold([samples[i] for i in m]) for m in groups]
+            if templates is None:
                 continue
-            old = template
-            samples = list(cluster.samples)
-            templates = [self._fold([samples[i] for i in members]) for members in groups]
             cluster.template = templates[0]
             self._reindex(cluster)  # type: ignore[attr-defined]
-            for other in templates[1:]:
-                self._new_cluster(cluster.partition, other)  # type: ignore[attr-defined]
+            made = [cluster] + [self._new_cluster(cluster.partition, other) for other in templates[1:]]  # type: ignore[attr-defined]
+            if by_affix:
+                self.keep_apart(made)  # type: ignore[attr-defined]
             cluster.count = 0
             cluster.samples.clear()
-            self.events.append(Event("split", cluster.id, old))
+            self.events.append(Event("split", cluster.id, template))
             return
+
+    def _affix_templates(
+        self, template: Template, slot: int, edges: tuple[Edges, Edges], elsewhere: list[str], samples: list[str]
+    ) -> list[Template] | None:
+        """The templates of the groups a variable's values fall into by their shared start or end
+        (`affixes`), the biggest group's first; None without such groups, or when a text would not
+        fit its group's template (the glob's leftmost choice differs)."""
+        found = split_by_affix(edges, elsewhere)
+        if found is None:
+            return None
+        by_affix: dict[str, list[int]] = {}
+        for index, affix in enumerate(found.affixes):
+            by_affix.setdefault(affix, []).append(index)
+        templates = []
+        for affix, members in sorted(by_affix.items(), key=lambda kv: -len(kv[1])):
+            made = with_affix(template, slot, affix, suffix=found.suffix, whole=affix in found.whole) if affix else template
+            if any(made.match(samples[i]) is None for i in members):
+                return None
+            templates.append(self._tightened(made, [samples[i] for i in members]))
+        return templates
+
+    def _tightened(self, template: Template, texts: list[str]) -> Template:
+        """The common template of a group's texts, built afresh: it keeps the constant text the group
+        shares beyond `template` (what the merged cluster's variables had swallowed of it); `template`
+        when the glob would not give the texts back with it, or when it keeps less."""
+        folded = self._fold(texts)
+        if folded.variable_count and all(folded.match(t) is not None for t in texts) and specificity(folded) > specificity(template):
+            return folded
+        return template
+
+    def _across_slots(
+        self, template: Template, edges: list[tuple[Edges, Edges]], rows: list[list[str]], samples: list[str]
+    ) -> list[Template] | None:
+        """The templates of texts that differ from the others in affixes of several variables
+        (`affixes.split_across_slots`), the bigger group's first."""
+        if template.variable_count < 2:
+            return None
+        found = split_across_slots(edges, rows)
+        if found is None:
+            return None
+        members, places = found
+        made = template
+        for slot in sorted(places, reverse=True):
+            suffix, affix = places[slot]
+            made = with_affix(made, slot, affix, suffix=suffix, whole=False)
+        if any(made.match(samples[i]) is None for i in members):
+            return None
+        made = self._tightened(made, [samples[i] for i in members])
+        rest = self._tightened(template, [s for i, s in enumerate(samples) if i not in set(members)])
+        return [made, rest] if 2 * len(members) >= len(samples) else [rest, made]
 
     def _value_groups(self, values: list[str]) -> list[list[int]] | None:
         """The values of one slot grouped by a miner of their own, when they form a few well-supported

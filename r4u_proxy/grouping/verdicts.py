@@ -27,6 +27,7 @@ ESTABLISHED = 3  # texts: a template's constants have been seen this often, so t
 # that differ in more places than this are two templates.
 TWIN_PLACES = 3
 
+_WORD = re.compile(r"\w")
 _APART = re.compile(r"[.!?]\s+[A-Z]|\n[ \t]*\n")  # a new sentence, a blank line
 _MARKER = re.compile(r"(?:^|\n)\[(?:system|user|developer)\]\n")
 
@@ -119,8 +120,9 @@ def _template(profile: Profile, alignment: Alignment, established: bool) -> bool
             # Constant text a variable would take over: words two values shared by chance (the
             # "CREATE TABLE" two schemas began with); never a sentence or a paragraph of its own
             # ("{language}. Keep the formatting" is another prompt version than "{language}. Use a
-            # formal register").
-            if gap.template_content >= 1 and (_APART.search(gap.absorbed) or gap.template_content > ABSORB_MAX):
+            # formal register"). Blanks alone are no paragraph: values begin and end with any.
+            absorbed = gap.absorbed
+            if gap.template_content >= 1 and (_WORD.search(absorbed) and _APART.search(absorbed) or gap.template_content > ABSORB_MAX):
                 return False
         elif established and (gap.template_content > NEW_WORDS or gap.text_content > SHORT):
             return False  # a constant the template's texts agree on, replaced by a passage

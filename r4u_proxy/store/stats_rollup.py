@@ -93,7 +93,6 @@ def _percentile_index_sql(grouping: str, metric: str) -> str:
     return f"CREATE INDEX IF NOT EXISTS {percentile_index(grouping, metric)} ON {TRACE_TABLE}({expr}, {metric}, started_at){where}"
 
 
-PERCENTILE_INDEXES = [_percentile_index_sql(grouping, metric) for grouping in INDEX_SQL for metric in METRICS]
 REPLACED_INDEXES = ("idx_traces_stats", "idx_traces_project", "idx_traces_task_id")
 
 # table -> its key columns: per hour for windows, and all history at once (what `r4u stats` shows by default)

@@ -28,7 +28,7 @@ MIN_CHUNK = 2_048  # characters: a boundary closer to the chunk's start does not
 MAX_CHUNK = 65_536  # ... and past this one every boundary cuts
 CUT_ONE_IN = 4  # of the boundaries in between, those whose next 48 characters' checksum is 0 modulo this
 MAX_TEXT = 4 << 20  # longer texts are redacted whole and nothing of them is kept
-KEEP_CHARS = 8 << 20  # characters of chunks remembered (their redacted texts are mostly the same objects)
+KEEP_CHARS = 8 << 20  # characters of chunks remembered (with their redacted text, or None when it is the same)
 _BOUNDARY = re.compile(r'\},\s?\{"')
 _UNSEEN = object()
 
@@ -57,7 +57,7 @@ class ChunkedRedactor:
             at = cut
         chunks.append(text[at:])
         redacted = [self._chunk(chunk) for chunk in chunks]
-        if all(done is None for done in redacted):  # the usual case: joining 1 MB again would cost more than all else
+        if all(done is None for done in redacted):  # the usual case: the body itself, not a copy joined from chunks
             return text
         return "".join(chunk if done is None else done for chunk, done in zip(chunks, redacted, strict=True))
 
